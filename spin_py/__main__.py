@@ -1,0 +1,3 @@
+from spin_py.cli import main
+
+main()

@@ -1,0 +1,8 @@
+"""Code that runs inside a component's worker subprocess, in the app's own Python.
+
+Everything under this package imports the standard library only: it shares an
+interpreter with the user's code and whatever spin-sdk version the app pins.
+The host loads it under the name ``spin_py_guest`` (see ``spin_py.host.launch``)
+so that nothing else of spin-py, and none of the host's packages, is visible to
+the app.
+"""

@@ -1,0 +1,48 @@
+"""Real virtual environments for test apps, built once and kept under .cache/venvs.
+
+A test app's venv holds what a Spin app's requirements.txt would (spin-sdk from
+PyPI), in the Python version that SDK needs. They are rebuilt when the
+requirements change, and guarded by a file lock so parallel test processes
+share one build.
+"""
+
+import fcntl
+import glob
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = ROOT / ".cache" / "venvs"
+
+
+def find_python(version):
+    """The interpreter for ``version`` ("3.11", "3.12", ...): pyenv's install, else PATH."""
+    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    for candidate in sorted(glob.glob(str(pyenv_root / "versions" / f"{version}.*" / "bin" / f"python{version}")), reverse=True):
+        return candidate
+    found = shutil.which(f"python{version}")
+    if found is None:
+        raise RuntimeError(f"Python {version} is not installed (looked in {pyenv_root}/versions and PATH)")
+    return found
+
+
+def venv_python(name, version, requirements):
+    """Path to the python of a venv named ``name`` with ``requirements`` installed."""
+    target = CACHE / name
+    stamp = target / "spin-py-requirements.txt"
+    wanted = f"python{version}\n" + "\n".join(requirements) + "\n"
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with open(CACHE / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (stamp.exists() and stamp.read_text() == wanted):
+            shutil.rmtree(target, ignore_errors=True)
+            subprocess.run([find_python(version), "-m", "venv", str(target)], check=True)
+            if requirements:
+                subprocess.run(
+                    [str(target / "bin" / "python"), "-m", "pip", "install", "--quiet", *requirements],
+                    check=True,
+                )
+            stamp.write_text(wanted)
+    return target / "bin" / "python"
