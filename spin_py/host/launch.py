@@ -1,0 +1,64 @@
+"""Starting a worker subprocess: the command line, its environment, its channel.
+
+The worker runs ``python -I`` (isolated: no PYTHON* variables, no user site, no
+script folder on sys.path) in the app's own interpreter, and loads our guest
+package from its file path under the name ``spin_py_guest``. Only the guest
+package becomes importable that way: neither the rest of spin-py nor the host's
+site-packages leaks into the app.
+"""
+
+import json
+import socket
+import subprocess
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import spin_py.guest
+
+GUEST_DIR = Path(spin_py.guest.__file__).resolve().parent
+
+BOOTSTRAP = (
+    "import importlib.util as u, sys\n"
+    "d = sys.argv[1]\n"
+    "s = u.spec_from_file_location('spin_py_guest', d + '/__init__.py', submodule_search_locations=[d])\n"
+    "m = u.module_from_spec(s); sys.modules['spin_py_guest'] = m; s.loader.exec_module(m)\n"
+    "from spin_py_guest.worker import main\n"
+    "main(int(sys.argv[2]), sys.argv[3])\n"
+)
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    """What a worker needs to load a component; sent to it as JSON on its command line."""
+
+    component: str  # for messages only: the host never learns identity from the guest
+    module: str  # the handler module, as componentize-py names it
+    workdir: str  # the worker's cwd, and the first entry on its sys.path
+    paths: list = field(default_factory=list)  # componentize-py -p paths, absolute
+
+    def to_json(self):
+        return json.dumps(asdict(self))
+
+
+def start_worker(python, settings, environment, **popen_args):
+    """Start a worker; returns ``(process, host_end_of_channel)``.
+
+    ``environment`` is the component's whole environment, as in Spin: the
+    developer's shell variables are not passed on.
+    """
+    host_end, guest_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        process = subprocess.Popen(
+            [str(python), "-I", "-u", "-c", BOOTSTRAP, str(GUEST_DIR), str(guest_end.fileno()), settings.to_json()],
+            cwd=settings.workdir,
+            env=dict(environment),
+            pass_fds=(guest_end.fileno(),),
+            stdin=subprocess.DEVNULL,
+            **popen_args,
+        )
+    except BaseException:
+        host_end.close()
+        raise
+    finally:
+        guest_end.close()
+    return process, host_end
