@@ -1,0 +1,81 @@
+"""The `spin-py` command line (also `spin py ...` as a Spin plugin).
+
+Commands import what they need when they run, so `spin-py --help` stays fast
+and never loads a model engine.
+"""
+
+from pathlib import Path
+
+import click
+
+
+def _parse_listen(value):
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise click.BadParameter(f"'{value}' is not HOST:PORT (for example 127.0.0.1:3000)", param_hint="'--listen'")
+    return host.strip("[]"), int(port)
+
+
+def _parse_env(values):
+    env = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"'{item}' is not KEY=VALUE", param_hint="'-e' / '--env'")
+        env[key] = value
+    return env
+
+
+def _manifest_path(value):
+    path = Path(value)
+    return path / "spin.toml" if path.is_dir() else path
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="spin-py", prog_name="spin-py")
+def main():
+    """Run Spin's Python apps natively: `spin up` for Python, with hot reload and a shared model pool."""
+
+
+@main.command()
+@click.option("-f", "--from", "manifest", default=".", show_default=True, metavar="PATH",
+              help="The spin.toml to run, or a folder holding one.")
+@click.option("--listen", default="127.0.0.1:3000", show_default=True, metavar="HOST:PORT",
+              help="The address to serve on.")
+@click.option("-e", "--env", "env", multiple=True, metavar="KEY=VALUE",
+              help="An environment variable for every component, over the manifest's `environment`.")
+@click.option("--state-dir", type=click.Path(path_type=Path), metavar="DIR",
+              help="Where logs and models live.  [default: .spin beside the manifest]")
+@click.option("--runtime-config-file", type=click.Path(path_type=Path), metavar="FILE",
+              help="Spin runtime config (TOML), e.g. its [llm_compute] table.")
+@click.option("--python", "python", type=click.Path(path_type=Path), metavar="PATH",
+              help="The interpreter for the app's code.  [default: the app's .venv/bin/python, else this one]")
+@click.option("--max-workers", default=8, show_default=True, type=click.IntRange(min=1),
+              help="Worker processes per component, the most that serve requests at once.")
+def up(manifest, listen, env, state_dir, runtime_config_file, python, max_workers):
+    """Serve the app's HTTP trigger, as `spin up` does."""
+    from spin_py.config import UpConfig
+    from spin_py.manifest import ManifestError
+    from spin_py.server import DevServer, ListenError
+
+    host, port = _parse_listen(listen)
+    config = UpConfig(
+        manifest=_manifest_path(manifest),
+        host=host,
+        port=port,
+        env=_parse_env(env),
+        state_dir=state_dir,
+        runtime_config_file=runtime_config_file,
+        python=python,
+        max_workers=max_workers,
+    )
+    if python is not None and not python.exists():
+        raise click.BadParameter(f"{python} does not exist", param_hint="'--python'")
+    try:
+        server = DevServer(config)
+    except (ManifestError, ListenError) as error:
+        raise click.ClickException(str(error)) from None
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass

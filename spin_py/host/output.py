@@ -1,0 +1,36 @@
+"""A component's stdout and stderr: to the terminal with the component id in
+front, and to ``<state-dir>/logs/<id>_stdout.txt`` / ``_stderr.txt`` as Spin
+writes them."""
+
+import sys
+import threading
+from pathlib import Path
+
+
+class ComponentOutput:
+    def __init__(self, component_id, logs_dir, terminal=None):
+        self.component_id = component_id
+        self.logs_dir = Path(logs_dir)
+        self.terminal = terminal or sys.stderr
+        self._lock = threading.Lock()
+
+    def follow(self, process):
+        """Copy a worker's piped stdout and stderr until it exits (daemon threads)."""
+        for stream, suffix in ((process.stdout, "stdout"), (process.stderr, "stderr")):
+            threading.Thread(
+                target=self._copy, args=(stream, suffix), name=f"{self.component_id}-{suffix}", daemon=True
+            ).start()
+
+    def _copy(self, stream, suffix):
+        log_path = self.logs_dir / f"{self.component_id}_{suffix}.txt"
+        with stream, open(log_path, "ab") as log:
+            for line in iter(stream.readline, b""):
+                log.write(line)
+                log.flush()
+                self.write(line.decode("utf-8", "replace").rstrip("\n"))
+
+    def write(self, text):
+        """Show lines on the terminal as this component's."""
+        with self._lock:
+            for line in text.splitlines() or [""]:
+                print(f"[{self.component_id}] {line}", file=self.terminal, flush=True)

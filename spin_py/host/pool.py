@@ -1,0 +1,184 @@
+"""The workers of one component.
+
+Spin gives every request a fresh instance, so requests to one component run
+concurrently. Here a worker serves one request at a time, so the pool starts
+workers on demand up to ``max_workers``, keeps one spare started ahead so that
+a request never waits for an interpreter to boot, retires extra workers that
+sit idle for ``idle_timeout`` seconds, and beyond the limit queues requests in
+arrival order.
+"""
+
+import collections
+import threading
+import time
+from contextlib import contextmanager
+
+from spin_py.host.worker import LoadFailed
+
+
+class _Waiter:
+    def __init__(self):
+        self.event = threading.Event()
+        self.worker = None
+        self.error = None
+
+
+class ComponentPool:
+    def __init__(self, component_id, spawn, max_workers=8, idle_timeout=30.0):
+        """``spawn()`` returns a ready Worker or raises LoadFailed."""
+        self.component_id = component_id
+        self._spawn = spawn
+        self.max_workers = max_workers
+        self.idle_timeout = idle_timeout
+        self._lock = threading.Lock()
+        self._idle = []  # (worker, idle since), most recently used last
+        self._waiters = collections.deque()
+        self._total = 0  # running or starting
+        self._starting = 0
+        self._closed = False
+        self._load_error = None  # the last load failure: no spare is started while it stands
+        self._reaper = threading.Thread(target=self._retire_idle, name=f"{component_id}-reaper", daemon=True)
+        self._reaper.start()
+
+    def start(self):
+        """Start the first worker ahead of any request."""
+        with self._lock:
+            self._start_spare_locked()
+
+    @contextmanager
+    def lease(self):
+        """A worker for one request; it is replaced when it does not come back healthy."""
+        worker = self._acquire()
+        healthy = False
+        try:
+            yield worker
+            healthy = worker.alive
+        finally:
+            self._release(worker, healthy)
+
+    @property
+    def size(self):
+        with self._lock:
+            return self._total
+
+    def _acquire(self):
+        with self._lock:
+            if self._closed:
+                raise LoadFailed(f"component '{self.component_id}' has been stopped")
+            if self._idle:
+                worker, _ = self._idle.pop()
+                self._start_spare_locked()
+                return worker
+            if self._starting > len(self._waiters) or self._total >= self.max_workers:
+                waiter = _Waiter()
+                self._waiters.append(waiter)
+            else:
+                waiter = None
+                self._total += 1
+        if waiter is None:
+            return self._spawn_for_request()
+        waiter.event.wait()
+        if waiter.error is not None:
+            raise waiter.error
+        with self._lock:
+            self._start_spare_locked()
+        return waiter.worker
+
+    def _spawn_for_request(self):
+        try:
+            worker = self._spawn()
+        except LoadFailed as error:
+            with self._lock:
+                self._total -= 1
+                self._load_error = error
+            raise
+        with self._lock:
+            self._load_error = None
+            self._start_spare_locked()
+        return worker
+
+    def _release(self, worker, healthy):
+        with self._lock:
+            if healthy and not self._closed:
+                self._hand_over_locked(worker)
+                return
+            self._total -= 1
+            self._start_spare_locked()
+        worker.stop()
+
+    def _hand_over_locked(self, worker):
+        if self._waiters:
+            waiter = self._waiters.popleft()
+            waiter.worker = worker
+            waiter.event.set()
+        else:
+            self._idle.append((worker, time.monotonic()))
+
+    def _start_spare_locked(self):
+        """Start a worker for each waiter no worker is coming for, else keep one
+        spare booting or idle beyond the busy ones (not while the code fails to load)."""
+        if self._closed or self._total >= self.max_workers:
+            return
+        if self._waiters:
+            needed = self._starting < len(self._waiters)
+        else:
+            needed = not self._idle and self._starting == 0 and self._load_error is None
+        if not needed:
+            return
+        self._total += 1
+        self._starting += 1
+        threading.Thread(target=self._spawn_spare, name=f"{self.component_id}-spawn", daemon=True).start()
+
+    def _spawn_spare(self):
+        try:
+            worker = self._spawn()
+        except LoadFailed as error:
+            with self._lock:
+                self._total -= 1
+                self._starting -= 1
+                self._load_error = error
+                # The code does not load: every queued request gets that error rather than a wait.
+                waiters = list(self._waiters)
+                self._waiters.clear()
+            for waiter in waiters:
+                waiter.error = error
+                waiter.event.set()
+            return
+        with self._lock:
+            self._starting -= 1
+            self._load_error = None
+            if self._closed:
+                self._total -= 1
+            else:
+                self._hand_over_locked(worker)
+                return
+        worker.stop()
+
+    def _retire_idle(self):
+        while True:
+            time.sleep(min(self.idle_timeout, 1.0))
+            retired = []
+            with self._lock:
+                if self._closed:
+                    return
+                now = time.monotonic()
+                # The most recently used worker stays: it is the spare.
+                while len(self._idle) > 1 and now - self._idle[0][1] > self.idle_timeout:
+                    retired.append(self._idle.pop(0)[0])
+                    self._total -= 1
+            for worker in retired:
+                worker.stop()
+
+    def close(self):
+        with self._lock:
+            self._closed = True
+            idle = [worker for worker, _ in self._idle]
+            self._idle.clear()
+            self._total -= len(idle)
+            waiters = list(self._waiters)
+            self._waiters.clear()
+        for waiter in waiters:
+            waiter.error = LoadFailed(f"component '{self.component_id}' has been stopped")
+            waiter.event.set()
+        for worker in idle:
+            worker.stop()
