@@ -1,0 +1,49 @@
+"""Immutable, hashable containers for the loaded model, so equal manifests give equal objects."""
+
+
+class FrozenDict(dict):
+    """A dict that cannot change after construction and therefore can be hashed.
+
+    Being a real dict keeps it JSON-serializable and comparable with plain dicts.
+    """
+
+    __slots__ = ("_hash",)
+
+    def _refuse(self, *args, **kwargs):
+        raise TypeError("FrozenDict cannot be modified")
+
+    __setitem__ = __delitem__ = _refuse
+    clear = pop = popitem = setdefault = update = _refuse
+    __ior__ = _refuse
+
+    def __hash__(self):
+        try:
+            return self._hash
+        except AttributeError:
+            self._hash = hash(frozenset(self.items()))
+            return self._hash
+
+    def __reduce__(self):
+        # dict's default pickling calls __setitem__, which is refused.
+        return (FrozenDict, (dict(self),))
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
+    def __repr__(self):
+        return f"FrozenDict({dict.__repr__(self)})"
+
+
+EMPTY = FrozenDict()
+
+
+def freeze(value):
+    """Deep-convert TOML data (dicts, lists) into FrozenDicts and tuples."""
+    if isinstance(value, dict):
+        return FrozenDict({key: freeze(item) for key, item in value.items()})
+    if isinstance(value, (list, tuple)):
+        return tuple(freeze(item) for item in value)
+    return value

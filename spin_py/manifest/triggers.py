@@ -1,0 +1,249 @@
+"""Triggers: reading ``[[trigger.<type>]]`` tables, Spin's normalization (trigger ids,
+inline components moved to top-level ids) and the HTTP and Redis trigger settings."""
+
+from dataclasses import dataclass, field, replace
+
+from spin_py.manifest import ids
+from spin_py.manifest.frozen import freeze
+from spin_py.manifest.model import Component, HttpTrigger, RedisTrigger
+
+# Keys Spin's Trigger struct takes itself; the rest is the trigger type's own config.
+TRIGGER_KEYS = ("id", "component", "components", "dependencies")
+HTTP_KEYS = ("route", "executor", "static_response")
+REDIS_KEYS = ("channel", "address")
+SETTINGS_KEYS = {"http": ("base",), "redis": ("address",)}
+EXECUTOR_KEYS = {"http": ("type",), "spin": ("type",), "wagi": ("type", "entrypoint", "argv")}
+
+
+@dataclass
+class RawTrigger:
+    """A trigger as written, before its type's config is checked. Specs are component
+    ids or (inline) Components until normalization replaces the latter with ids."""
+
+    type: str
+    path: tuple  # where the trigger's keys are written
+    config: dict
+    id: str = ""
+    component: str | Component | None = None
+    component_path: tuple = ()
+    components: dict = field(default_factory=dict)  # role -> list of specs
+    single: set = field(default_factory=set)  # roles written as one spec rather than a list
+    dependencies: dict = field(default_factory=dict)
+    version: int = 2  # a version 1 trigger table holds only its type's own keys
+
+    def specs(self):
+        """(spec, path, setter) for every component spec of this trigger, in Spin's order."""
+        found = []
+        if self.component is not None:
+            found.append((self.component, self.component_path, self._set_component))
+        for role, specs in self.components.items():
+            for index, spec in enumerate(specs):
+                path = self.path + ("components", role) + (() if role in self.single else (index,))
+                found.append((spec, path, self._role_setter(role, index)))
+        return found
+
+    def _set_component(self, value):
+        self.component = value
+
+    def _role_setter(self, role, index):
+        def set_spec(value):
+            self.components[role][index] = value
+
+        return set_spec
+
+
+def read_triggers(reader, value, read_inline):
+    """The v2 ``trigger`` table; ``read_inline(table, path)`` reads an inline component."""
+    path = ("trigger",)
+    reader.table(value, path, "a table of [[trigger.<type>]] arrays")
+    triggers = []
+    for trigger_type, entries in value.items():
+        type_path = path + (trigger_type,)
+        reader.table_list(entries, type_path, f"an array of tables ([[trigger.{trigger_type}]])")
+        for index, entry in enumerate(entries):
+            triggers.append(_read_trigger(reader, trigger_type, entry, type_path + (index,), read_inline))
+    return triggers
+
+
+def _read_trigger(reader, trigger_type, entry, path, read_inline):
+    def spec(value, spec_path):
+        if isinstance(value, str):
+            problem = ids.kebab_problem(value)
+            if problem:
+                raise reader.error(spec_path, f"invalid component id: {problem}")
+            return value
+        reader.table(value, spec_path, "a component id or an inline component table")
+        return read_inline(value, spec_path)
+
+    trigger = RawTrigger(
+        type=trigger_type,
+        path=path,
+        config={key: value for key, value in entry.items() if key not in TRIGGER_KEYS},
+        id=reader.opt_string(entry, "id", path),
+        component_path=path + ("component",),
+    )
+    if "component" in entry:
+        trigger.component = spec(entry["component"], path + ("component",))
+    for role, specs in reader.opt_table(entry, "components", path).items():
+        role_path = path + ("components", role)
+        if isinstance(specs, list):
+            trigger.components[role] = [spec(item, role_path + (index,)) for index, item in enumerate(specs)]
+        else:
+            trigger.components[role] = [spec(specs, role_path)]
+            trigger.single.add(role)
+    for role, dependencies in reader.opt_table(entry, "dependencies", path).items():
+        reader.table_list(dependencies, path + ("dependencies", role), "an array of dependency tables")
+        trigger.dependencies[role] = dependencies
+    return trigger
+
+
+def normalize_ids(triggers):
+    """Spin's normalize_trigger_ids: `<component>-<type>-trigger`, else `<type>-trigger<N>`."""
+    taken = {trigger.id for trigger in triggers}
+    counters = {}
+    for trigger in triggers:
+        if trigger.id:
+            continue
+        if isinstance(trigger.component, str):
+            candidate = f"{trigger.component}-{trigger.type}-trigger"
+            if candidate not in taken:
+                trigger.id = candidate
+                taken.add(candidate)
+                continue
+        counter = counters.get(trigger.type, 1)
+        while f"{trigger.type}-trigger{counter}" in taken:
+            counter += 1
+        counters[trigger.type] = counter
+        trigger.id = f"{trigger.type}-trigger{counter}"
+        taken.add(trigger.id)
+
+
+def normalize_inline_components(triggers, components, origins):
+    """Spin's normalize_inline_components: an inline component gets the id
+    `<trigger id>-component`, or `inline-component<N>` when the trigger has several
+    components, that id is taken, or is not kebab-case."""
+    for trigger in triggers:
+        specs = trigger.specs()
+        counter = 1
+        for spec, path, set_spec in specs:
+            if isinstance(spec, str):
+                continue
+            component_id = f"{trigger.id}-component"
+            if len(specs) > 1 or ids.kebab_problem(component_id) or component_id in components:
+                while f"inline-component{counter}" in components:
+                    counter += 1
+                component_id = f"inline-component{counter}"
+            components[component_id] = replace(spec, id=component_id)
+            origins[component_id] = path
+            set_spec(component_id)
+
+
+def read_settings(reader, trigger_type, table, path, also_allowed=()):
+    """``[application.trigger.<type>]``; Spin's HTTP and Redis triggers refuse unknown keys."""
+    allowed = SETTINGS_KEYS.get(trigger_type)
+    if allowed is not None:
+        reader.keys(table, path, also_allowed + allowed)
+        for key in allowed:
+            reader.opt_string(table, key, path)
+    return freeze({key: value for key, value in table.items() if key not in also_allowed})
+
+
+def typed_triggers(reader, triggers, components):
+    """Check each trigger's references and type-specific config: (http, redis, others)."""
+    http, redis, others = [], [], {}
+    for trigger in triggers:
+        for spec, path, _ in trigger.specs():
+            if spec not in components:
+                known = ", ".join(components) or "none"
+                raise reader.error(path, f'component "{spec}" does not exist (components: {known})')
+        if trigger.type == "http":
+            http.append(_http_trigger(reader, trigger))
+        elif trigger.type == "redis":
+            redis.append(_redis_trigger(reader, trigger))
+        else:
+            others.setdefault(trigger.type, []).append(_other_trigger(trigger))
+    return tuple(http), tuple(redis), freeze(others)
+
+
+def _config_keys(reader, trigger, own_keys):
+    allowed = own_keys if trigger.version == 1 else TRIGGER_KEYS + own_keys
+    reader.keys(trigger.config, trigger.path, allowed)
+
+
+def _http_trigger(reader, trigger):
+    config, path = trigger.config, trigger.path
+    _config_keys(reader, trigger, HTTP_KEYS)
+    if "route" not in config:
+        raise reader.error(path + ("route",), "required key is missing")
+    route, private = config["route"], False
+    if not isinstance(route, str):
+        reader.table(route, path + ("route",), "a route string or { private = true }")
+        reader.keys(route, path + ("route",), ("private",), ("private",))
+        if not reader.boolean(route["private"], path + ("route", "private")):
+            raise reader.error(path + ("route",), "must be a string pattern or { private = true }, not { private = false }")
+        route, private = None, True
+    static = config.get("static_response")
+    if static is not None:
+        _check_static_response(reader, static, path + ("static_response",))
+    if (trigger.component is None) == (static is None):
+        which = "neither" if static is None else "both"
+        raise reader.error(path, f"an HTTP trigger needs either component or static_response; this one has {which}")
+    return HttpTrigger(
+        route=route,
+        private=private,
+        component=trigger.component,
+        executor=_executor(reader, config["executor"], path + ("executor",)) if "executor" in config else None,
+        id=trigger.id,
+        static_response=freeze(static),
+    )
+
+
+def _executor(reader, value, path):
+    reader.table(value, path, '{ type = "http" } or { type = "wagi", ... }')
+    if "type" not in value:
+        raise reader.error(path + ("type",), "required key is missing")
+    kind = reader.string(value["type"], path + ("type",))
+    if kind not in EXECUTOR_KEYS:
+        raise reader.error(path + ("type",), f'unknown executor "{kind}" (expected one of: http, spin, wagi)')
+    reader.keys(value, path, EXECUTOR_KEYS[kind])
+    for key in EXECUTOR_KEYS[kind][1:]:
+        reader.opt_string(value, key, path)
+    return freeze(value)
+
+
+def _check_static_response(reader, value, path):
+    reader.table(value, path)
+    if "status_code" in value:
+        status = value["status_code"]
+        if isinstance(status, bool) or not isinstance(status, int) or not 0 <= status <= 65535:
+            raise reader.expected(path + ("status_code",), "an HTTP status code", status)
+    reader.opt_string_map(value, "headers", path)
+    reader.opt_string(value, "body", path)
+
+
+def _redis_trigger(reader, trigger):
+    config, path = trigger.config, trigger.path
+    _config_keys(reader, trigger, REDIS_KEYS)
+    if trigger.component is None:
+        raise reader.error(path + ("component",), "required key is missing")
+    if "channel" not in config:
+        raise reader.error(path + ("channel",), "required key is missing")
+    return RedisTrigger(
+        channel=reader.string(config["channel"], path + ("channel",)),
+        component=trigger.component,
+        address=reader.opt_string(config, "address", path, None),
+        id=trigger.id,
+    )
+
+
+def _other_trigger(trigger):
+    table = {"id": trigger.id}
+    if trigger.component is not None:
+        table["component"] = trigger.component
+    if trigger.components:
+        table["components"] = {
+            role: specs[0] if role in trigger.single else specs for role, specs in trigger.components.items()
+        }
+    if trigger.dependencies:
+        table["dependencies"] = trigger.dependencies
+    return freeze({**table, **trigger.config})

@@ -1,0 +1,114 @@
+"""Version 2 manifests (``spin_manifest_version = 2``), read as Spin's schema::v2 and
+normalized as Spin's normalize.rs does."""
+
+from spin_py.manifest import ids
+from spin_py.manifest.component import check_dependency_components, read_component, read_targets
+from spin_py.manifest.errors import ManifestError
+from spin_py.manifest.frozen import FrozenDict
+from spin_py.manifest.model import App, Variable
+from spin_py.manifest.triggers import (
+    normalize_ids,
+    normalize_inline_components,
+    read_settings,
+    read_triggers,
+    typed_triggers,
+)
+
+TOP_KEYS = ("spin_manifest_version", "application", "variables", "trigger", "component")
+APPLICATION_KEYS = ("name", "version", "description", "authors", "targets", "trigger", "tool")
+VARIABLE_KEYS = ("description", "required", "default", "secret")
+
+
+def read_v2(reader, data, manifest_path, profile=None):
+    if "spin_version" in data:
+        raise reader.error(("spin_version",), "only version 1 manifests use spin_version; write spin_manifest_version = 2")
+    reader.keys(data, (), TOP_KEYS, ("application", "trigger"))
+    path = ("application",)
+    application = reader.table(data["application"], path)
+    reader.keys(application, path, APPLICATION_KEYS, ("name",))
+    settings = {
+        trigger_type: read_settings(reader, trigger_type, reader.table(table, path + ("trigger", trigger_type)), path + ("trigger", trigger_type))
+        for trigger_type, table in reader.opt_table(application, "trigger", path).items()
+    }
+    for name, tool in reader.opt_table(application, "tool", path).items():
+        reader.table(tool, path + ("tool", name))
+
+    profiles_seen = set()
+    components, origins = {}, {}
+    for component_id, table in reader.opt_table(data, "component", ()).items():
+        component_path = ("component", component_id)
+        problem = ids.kebab_problem(component_id)
+        if problem:
+            raise reader.error(component_path, f"invalid component id: {problem}")
+        components[component_id] = read_component(reader, table, component_path, component_id, 2, profile, profiles_seen)
+        origins[component_id] = component_path
+
+    def read_inline(table, inline_path):
+        return read_component(reader, table, inline_path, "", 2, profile, profiles_seen)
+
+    triggers = read_triggers(reader, data["trigger"], read_inline)
+    normalize_ids(triggers)
+    normalize_inline_components(triggers, components, origins)
+    if profile is not None and profile not in profiles_seen:
+        raise ManifestError(reader.file, f"profile {profile} is not defined in this application")
+    check_dependency_components(reader, components, origins)
+    http, redis, others = typed_triggers(reader, triggers, components)
+
+    return App(
+        path=manifest_path,
+        name=reader.string(application["name"], path + ("name",)),
+        version=reader.opt_string(application, "version", path),
+        description=reader.opt_string(application, "description", path),
+        authors=reader.opt_string_list(application, "authors", path),
+        http_base=settings.get("http", {}).get("base", "/"),
+        variables=read_variables(reader, reader.opt_table(data, "variables", ()), ("variables",)),
+        components=FrozenDict(components),
+        http_triggers=http,
+        redis_triggers=redis,
+        other_triggers=others,
+        trigger_settings=FrozenDict(settings),
+        targets=read_targets(reader, application["targets"], path + ("targets",)) if "targets" in application else (),
+        manifest_version=2,
+        warnings=tuple(deprecations(data, settings, origins)),
+    )
+
+
+def read_variables(reader, table, path):
+    variables = {}
+    for name, value in table.items():
+        variable_path = path + (name,)
+        problem = ids.lower_snake_problem(name)
+        if problem:
+            raise reader.error(variable_path, f"invalid variable name: {problem}")
+        reader.table(value, variable_path, 'a variable table, e.g. { default = "..." } or { required = true }')
+        reader.keys(value, variable_path, VARIABLE_KEYS)
+        default = reader.opt_string(value, "default", variable_path, None)
+        required = reader.opt_bool(value, "required", variable_path)
+        if required == (default is not None):
+            raise reader.error(variable_path, "must be `required` OR have a `default`")
+        variables[name] = Variable(
+            default=default,
+            required=required,
+            secret=reader.opt_bool(value, "secret", variable_path),
+            description=reader.opt_string(value, "description", variable_path, None),
+        )
+    return FrozenDict(variables)
+
+
+def deprecations(data, settings, origins):
+    """What Spin warns about (or, for a base other than "/", what Spin 3 refuses)."""
+    base = settings.get("http", {}).get("base")
+    if base == "/":
+        yield 'application.trigger.http.base is deprecated; with the default "/" it can be removed'
+    elif base is not None:
+        yield f"application.trigger.http.base is deprecated (Spin 3 refuses it): prepend {base!r} to each route instead"
+    for component_id, path in origins.items():
+        table = _at(data, path)
+        if isinstance(table, dict) and table.get("allowed_http_hosts"):
+            yield f"component {component_id}: allowed_http_hosts is deprecated; use allowed_outbound_hosts"
+
+
+def _at(data, path):
+    for part in path:
+        data = data[part]
+    return data
