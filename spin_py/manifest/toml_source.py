@@ -50,6 +50,9 @@ class _RecordingParser(Parser):
     def _line_here(self):
         return bisect.bisect_left(self._newlines, self._idx) + 1
 
+    def line_before(self):
+        return bisect.bisect_left(self._newlines, max(self._idx - 1, 0)) + 1
+
     def _resolve(self, names):
         # A header naming an array of tables, or something under one, means its latest element.
         path = []
@@ -104,20 +107,24 @@ def parse_toml(text):
     """Parse TOML text into a Document of plain Python data; raises TomlSyntaxError."""
     try:
         parser = _RecordingParser(text)
+    except TOMLKitError as error:  # e.g. text that is not valid Unicode
+        raise TomlSyntaxError(str(error)) from None
+    try:
         document = parser.parse()
-        lines = parser.lines
+    except (AttributeError, TypeError):  # pragma: no cover - a tomlkit whose internals moved
+        return Document(_parse_without_lines(text))
     except ParseError as error:
         raise TomlSyntaxError(_POSITION_SUFFIX.sub("", str(error)), error.line) from None
     except TOMLKitError as error:
-        raise TomlSyntaxError(str(error)) from None
-    except (AttributeError, TypeError):  # pragma: no cover - a tomlkit whose internals moved
-        document, lines = _parse_without_lines(text), {}
-    return Document(document.unwrap(), lines)
+        # Raised without a position (e.g. a key repeated inside a table) just after the
+        # offending line was consumed.
+        raise TomlSyntaxError(str(error), parser.line_before()) from None
+    return Document(document.unwrap(), parser.lines)
 
 
 def _parse_without_lines(text):
     try:
-        return tomlkit.parse(text)
+        return tomlkit.parse(text).unwrap()
     except ParseError as error:
         raise TomlSyntaxError(_POSITION_SUFFIX.sub("", str(error)), error.line) from None
     except TOMLKitError as error:

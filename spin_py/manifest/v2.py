@@ -22,16 +22,10 @@ VARIABLE_KEYS = ("description", "required", "default", "secret")
 def read_v2(reader, data, manifest_path, profile=None):
     if "spin_version" in data:
         raise reader.error(("spin_version",), "only version 1 manifests use spin_version; write spin_manifest_version = 2")
-    reader.keys(data, (), TOP_KEYS, ("application", "trigger"))
-    path = ("application",)
-    application = reader.table(data["application"], path)
-    reader.keys(application, path, APPLICATION_KEYS, ("name",))
-    settings = {
-        trigger_type: read_settings(reader, trigger_type, reader.table(table, path + ("trigger", trigger_type)), path + ("trigger", trigger_type))
-        for trigger_type, table in reader.opt_table(application, "trigger", path).items()
-    }
-    for name, tool in reader.opt_table(application, "tool", path).items():
-        reader.table(tool, path + ("tool", name))
+    # Like serde, complain about what is there before what is missing.
+    reader.keys(data, (), TOP_KEYS, ("application",))
+    details = read_application(reader, data["application"])
+    variables = read_variables(reader, reader.opt_table(data, "variables", ()), ("variables",))
 
     profiles_seen = set()
     components, origins = {}, {}
@@ -46,6 +40,7 @@ def read_v2(reader, data, manifest_path, profile=None):
     def read_inline(table, inline_path):
         return read_component(reader, table, inline_path, "", 2, profile, profiles_seen)
 
+    reader.keys(data, (), TOP_KEYS, ("trigger",))
     triggers = read_triggers(reader, data["trigger"], read_inline)
     normalize_ids(triggers)
     normalize_inline_components(triggers, components, origins)
@@ -56,21 +51,38 @@ def read_v2(reader, data, manifest_path, profile=None):
 
     return App(
         path=manifest_path,
-        name=reader.string(application["name"], path + ("name",)),
-        version=reader.opt_string(application, "version", path),
-        description=reader.opt_string(application, "description", path),
-        authors=reader.opt_string_list(application, "authors", path),
-        http_base=settings.get("http", {}).get("base", "/"),
-        variables=read_variables(reader, reader.opt_table(data, "variables", ()), ("variables",)),
+        **details,
+        variables=variables,
         components=FrozenDict(components),
         http_triggers=http,
         redis_triggers=redis,
         other_triggers=others,
-        trigger_settings=FrozenDict(settings),
-        targets=read_targets(reader, application["targets"], path + ("targets",)) if "targets" in application else (),
         manifest_version=2,
-        warnings=tuple(deprecations(data, settings, origins)),
+        warnings=tuple(deprecations(data, details["trigger_settings"], origins)),
     )
+
+
+def read_application(reader, value):
+    """``[application]`` as App fields."""
+    path = ("application",)
+    application = reader.table(value, path)
+    reader.keys(application, path, APPLICATION_KEYS, ("name",))
+    settings = {}
+    for trigger_type, table in reader.opt_table(application, "trigger", path).items():
+        settings_path = path + ("trigger", trigger_type)
+        settings[trigger_type] = read_settings(reader, trigger_type, reader.table(table, settings_path), settings_path)
+    for name, tool in reader.opt_table(application, "tool", path).items():
+        reader.table(tool, path + ("tool", name))  # settings for other tools: only the shape is Spin's
+    settings = FrozenDict(settings)
+    return {
+        "name": reader.string(application["name"], path + ("name",)),
+        "version": reader.opt_string(application, "version", path),
+        "description": reader.opt_string(application, "description", path),
+        "authors": reader.opt_string_list(application, "authors", path),
+        "targets": read_targets(reader, application["targets"], path + ("targets",)) if "targets" in application else (),
+        "http_base": settings.get("http", {}).get("base", "/"),
+        "trigger_settings": settings,
+    }
 
 
 def read_variables(reader, table, path):
