@@ -1,5 +1,6 @@
 """The change watcher: real files edited on disk, ``next(watcher)`` to see what changed."""
 
+import queue
 import threading
 import time
 from pathlib import Path
@@ -9,19 +10,22 @@ import pytest
 from spin_py.watch import ChangeWatcher, WatchTarget
 
 
-def next_changes(watcher, timeout=5):
-    result = []
+class Changes:
+    """Consumes the watcher in one background thread, as the server does."""
 
-    def wait():
+    def __init__(self, watcher):
+        self.found = queue.Queue()
+        threading.Thread(target=self._consume, args=(watcher,), daemon=True).start()
+
+    def _consume(self, watcher):
+        for changes in watcher:
+            self.found.put(changes)
+
+    def next(self, timeout=5):
         try:
-            result.append(next(watcher))
-        except StopIteration:
-            pass
-
-    thread = threading.Thread(target=wait, daemon=True)
-    thread.start()
-    thread.join(timeout)
-    return result[0] if result else None
+            return self.found.get(timeout=timeout)
+        except queue.Empty:
+            return None
 
 
 @pytest.fixture
@@ -47,32 +51,35 @@ def make_watcher(tree):
 
 def test_edits_are_reported_by_key(tree):
     watcher = make_watcher(tree)
+    changes = Changes(watcher)
     try:
         (tree / "app" / "pkg" / "util.py").write_text("two")
-        assert next_changes(watcher) == {"component": {tree / "app" / "pkg" / "util.py"}}
+        assert changes.next() == {"component": {tree / "app" / "pkg" / "util.py"}}
         (tree / "spin.toml").write_text("two")
-        assert next_changes(watcher) == {"manifest": {tree / "spin.toml"}}
+        assert changes.next() == {"manifest": {tree / "spin.toml"}}
         (tree / "app" / "requirements.txt").write_text("spin-sdk")
-        assert next_changes(watcher) == {"component": {tree / "app" / "requirements.txt"}}
+        assert changes.next() == {"component": {tree / "app" / "requirements.txt"}}
     finally:
         watcher.close()
 
 
 def test_a_burst_of_events_is_one_change(tree):
     watcher = make_watcher(tree)
+    changes = Changes(watcher)
     try:
         for i in range(10):
             (tree / "app" / "app.py").write_text(f"save {i}")
         (tree / "app" / "pkg" / "util.py").write_text("also")
-        changes = next_changes(watcher)
-        assert changes == {"component": {tree / "app" / "app.py", tree / "app" / "pkg" / "util.py"}}
-        assert next_changes(watcher, timeout=0.5) is None
+        burst = changes.next()
+        assert burst == {"component": {tree / "app" / "app.py", tree / "app" / "pkg" / "util.py"}}
+        assert changes.next(0.5) is None
     finally:
         watcher.close()
 
 
 def test_ignored_files_and_events_that_change_nothing(tree):
     watcher = make_watcher(tree)
+    changes = Changes(watcher)
     try:
         (tree / "app" / ".venv" / "lib" / "site.py").write_text("x")
         (tree / "app" / "__pycache__" / "app.cpython-311.py").write_text("x")
@@ -80,21 +87,22 @@ def test_ignored_files_and_events_that_change_nothing(tree):
         (tree / "app" / "app.py~").write_text("x")
         (tree / "app" / "notes.txt").write_text("two")
         (tree / "app" / "app.py").read_text()  # opened, not changed
-        assert next_changes(watcher, timeout=1) is None
+        assert changes.next(1) is None
         (tree / "app" / "app.py").write_text("real change")
-        assert next_changes(watcher) == {"component": {tree / "app" / "app.py"}}
+        assert changes.next() == {"component": {tree / "app" / "app.py"}}
     finally:
         watcher.close()
 
 
 def test_a_file_replaced_by_rename_as_editors_save(tree):
     watcher = make_watcher(tree)
+    changes = Changes(watcher)
     try:
         temporary = tree / "app" / "app.py.tmp"
         temporary.write_text("atomic save")
         time.sleep(0.01)
         temporary.rename(tree / "app" / "app.py")
-        assert next_changes(watcher) == {"component": {tree / "app" / "app.py"}}
+        assert changes.next() == {"component": {tree / "app" / "app.py"}}
     finally:
         watcher.close()
 
