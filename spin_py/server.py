@@ -22,9 +22,7 @@ class ListenError(Exception):
 
 def banner(runtime, base_url):
     lines = [f"Serving {base_url}", "Available Routes:"]
-    for route in runtime.router.routes():
-        suffix = " (wildcard)" if route.is_wildcard else ""
-        lines.append(f"  {route.component}: {base_url}{route.display}{suffix}")
+    lines += [route.banner_line(base_url) for route in runtime.router.routes()]
     return "\n".join(lines)
 
 

@@ -71,7 +71,7 @@ class AppRuntime:
 
     def warnings(self):
         """What startup says about the app before serving it."""
-        lines = list(self.router.duplicates)
+        lines = list(self.router.warnings)
         for component in self.components.values():
             if component.not_python:
                 lines.append(f"Component '{component.id}' is not served: {component.not_python}")

@@ -1,6 +1,7 @@
 """The HTTP trigger: a WSGI app that routes each request to a component's
 worker, as Spin's trigger-http does, and logs one line per request."""
 
+import json
 import sys
 import time
 
@@ -8,8 +9,7 @@ from werkzeug.wrappers import Request, Response
 
 from spin_py.host.worker import WorkerError
 from spin_py.trigger.headers import spin_headers
-
-HEALTH_PATH = "/.well-known/spin/health"
+from spin_py.trigger.routes import WELL_KNOWN_PREFIX
 
 
 class HttpTrigger:
@@ -30,9 +30,9 @@ class HttpTrigger:
         return response(environ, start_response)
 
     def _respond(self, request, environ, path, raw_path):
-        if path == HEALTH_PATH:
-            return None, Response("OK", 200, content_type="text/plain")
         runtime = self.runtime()
+        if path.startswith(WELL_KNOWN_PREFIX):
+            return None, self._well_known(path[len(WELL_KNOWN_PREFIX):], runtime)
         match = runtime.router.route(path)
         if match is None:
             return None, Response(status=404)
@@ -51,7 +51,7 @@ class HttpTrigger:
                 match,
                 full_url=f"{request.scheme}://{host}{raw_path}",
                 path_and_query=raw_path,
-                client_addr=f"{environ.get('REMOTE_ADDR')}:{environ.get('REMOTE_PORT')}",
+                client_addr=(environ.get("REMOTE_ADDR"), environ.get("REMOTE_PORT")),
                 base=runtime.app.http_base,
             )
         ]
@@ -69,6 +69,18 @@ class HttpTrigger:
         if "content-length" not in response.headers:
             response.headers["content-length"] = str(len(answer.body))
         return component.id, response
+
+    @staticmethod
+    def _well_known(name, runtime):
+        """Spin answers these itself, before routing."""
+        if name == "health":
+            return Response("OK", 200)
+        if name == "info":
+            info = {"name": runtime.app.name}
+            if runtime.app.version:
+                info["version"] = runtime.app.version
+            return Response(json.dumps(info, indent=2), 200, content_type="application/json")
+        return Response(status=404)
 
     def log(self, line):
         print(line, file=self.terminal, flush=True)
