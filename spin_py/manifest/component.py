@@ -5,6 +5,7 @@ import re
 from dataclasses import replace
 
 from spin_py.manifest import ids
+from spin_py.manifest.dependencies import LABEL, read_dependencies
 from spin_py.manifest.frozen import FrozenDict, freeze
 from spin_py.manifest.hosts import HostError, convert_allowed_http_hosts
 from spin_py.manifest.model import Build, Component
@@ -24,86 +25,93 @@ V1_KEYS = (
 BUILD_KEYS = ("command", "workdir", "watch")
 PROFILE_KEYS = ("source", "environment", "dependencies", "build")
 
-# Dependency tables are an untagged enum: the first variant whose keys fit wins.
-_INHERIT = ("export", "inherit_configuration")
-_DEPENDENCY_VARIANTS = (
-    (("version",), ("registry", "package") + _INHERIT),
-    (("path",), _INHERIT),
-    (("url", "digest"), _INHERIT),
-    (("component",), _INHERIT),
-)
-_LABEL = r"[a-z][a-z0-9]*(?:-[a-z][a-z0-9]*)*"
-_PACKAGE_NAME = re.compile(rf"({_LABEL}):({_LABEL})(?:/([^@]+))?(?:@(\S+))?")
-_PACKAGE_REF = re.compile(rf"{_LABEL}:{_LABEL}")
-_SEMVER = re.compile(r"\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?")
-# What a component used as another's dependency may not have: it would be silently dropped.
-_DEPENDENCY_SURPRISES = (
-    "ai_models", "allowed_outbound_hosts", "dependencies", "environment", "files",
-    "key_value_stores", "sqlite_databases", "variables",
-)  # fmt: skip
+_PACKAGE_REF = re.compile(rf"{LABEL}:{LABEL}")
 
 
 def read_component(reader, table, path, component_id, version=2, profile=None, profiles_seen=None):
-    """A Component from its table; ``profile`` overrides are applied when the component defines them."""
+    """A Component from its table. ``profile`` overrides are applied when the component
+    defines them; the profile names it defines are added to ``profiles_seen``."""
     reader.table(table, path)
     reader.keys(table, path, V2_KEYS if version == 2 else V1_KEYS, ("source",))
-    source = read_source(reader, table["source"], path + ("source",))
-    environment = reader.opt_string_map(table, "environment", path)
-    build = read_build(reader, table["build"], path + ("build",)) if "build" in table else None
-    dependencies = read_dependencies(reader, table, path) if version == 2 else {}
+    fields = {
+        "source": read_source(reader, table["source"], path + ("source",)),
+        "environment": reader.opt_string_map(table, "environment", path),
+        "build": read_build(reader, table["build"], path + ("build",)) if "build" in table else None,
+        "dependencies": {},
+    }
     if version == 2:
-        variables = read_names(reader, reader.opt_table(table, "variables", path), path + ("variables",))
-        labels = {key: read_labels(reader, table, key, path) for key in ("key_value_stores", "sqlite_databases")}
-        allowed = reader.opt_string_list(table, "allowed_outbound_hosts", path)
-        allowed += _converted_hosts(reader, table, path, allow_database_access=False)
+        fields.update(_v2_fields(reader, table, path))
         for name, override in reader.opt_table(table, "profile", path).items():
             override = read_profile(reader, override, path + ("profile", name))
             if profiles_seen is not None:
                 profiles_seen.add(name)
             if name == profile:
-                source, environment, dependencies, build = _apply_profile(
-                    override, source, environment, dependencies, build
-                )
-        for name, tool in reader.opt_table(table, "tool", path).items():
-            reader.table(tool, path + ("tool", name))  # settings for other tools: only the shape is Spin's
+                _apply_profile(override, fields)
+        _check_inherit_configuration(reader, table, fields["dependencies"], path)
     else:
-        variables = read_names(reader, reader.opt_table(table, "config", path), path + ("config",))
-        labels = {key: reader.opt_string_list(table, key, path) for key in ("key_value_stores", "sqlite_databases")}
-        # A version 1 component without allowed_outbound_hosts could reach every database.
-        explicit = "allowed_outbound_hosts" in table
-        allowed = reader.opt_string_list(table, "allowed_outbound_hosts", path)
-        allowed += _converted_hosts(reader, table, path, allow_database_access=not explicit)
-    inherit = reader.opt_bool(table, "dependencies_inherit_configuration", path) if version == 2 else False
-    if "dependencies_inherit_configuration" in table:
-        for name, dependency in dependencies.items():
-            if isinstance(dependency, dict) and "inherit_configuration" in dependency:
-                raise reader.error(
-                    path + ("dependencies", name, "inherit_configuration"),
-                    "cannot be used with the component's dependencies_inherit_configuration: use one or the other",
-                )
+        fields.update(_v1_fields(reader, table, path))
     return Component(
         id=component_id,
-        source=freeze(source),
+        source=freeze(fields["source"]),
         description=reader.opt_string(table, "description", path),
         files=read_files(reader, table, path),
         exclude_files=reader.opt_string_list(table, "exclude_files", path),
-        allowed_outbound_hosts=tuple(allowed),
-        key_value_stores=labels["key_value_stores"],
-        sqlite_databases=labels["sqlite_databases"],
+        allowed_outbound_hosts=fields["allowed_outbound_hosts"],
+        key_value_stores=fields["key_value_stores"],
+        sqlite_databases=fields["sqlite_databases"],
         ai_models=reader.opt_string_list(table, "ai_models", path),
-        environment=FrozenDict(environment),
-        variables=FrozenDict(variables),
-        build=build,
-        dependencies=freeze(dependencies),
-        dependencies_inherit_configuration=inherit,
+        environment=FrozenDict(fields["environment"]),
+        variables=FrozenDict(fields["variables"]),
+        build=fields["build"],
+        dependencies=freeze(fields["dependencies"]),
+        dependencies_inherit_configuration=reader.opt_bool(table, "dependencies_inherit_configuration", path),
         targets=read_targets(reader, table["targets"], path + ("targets",)) if "targets" in table else None,
     )
+
+
+def _v2_fields(reader, table, path):
+    for name, tool in reader.opt_table(table, "tool", path).items():
+        reader.table(tool, path + ("tool", name))  # settings for other tools: only the shape is Spin's
+    allowed = reader.opt_string_list(table, "allowed_outbound_hosts", path)
+    return {
+        "variables": read_names(reader, reader.opt_table(table, "variables", path), path + ("variables",)),
+        "key_value_stores": read_labels(reader, table, "key_value_stores", path),
+        "sqlite_databases": read_labels(reader, table, "sqlite_databases", path),
+        "allowed_outbound_hosts": allowed + _converted_hosts(reader, table, path, allow_database_access=False),
+        "dependencies": read_dependencies(reader, table, path),
+    }
+
+
+def _v1_fields(reader, table, path):
+    # A version 1 component without allowed_outbound_hosts could reach every database.
+    database_access = "allowed_outbound_hosts" not in table
+    allowed = reader.opt_string_list(table, "allowed_outbound_hosts", path)
+    return {
+        "variables": read_names(reader, reader.opt_table(table, "config", path), path + ("config",)),
+        "key_value_stores": reader.opt_string_list(table, "key_value_stores", path),
+        "sqlite_databases": reader.opt_string_list(table, "sqlite_databases", path),
+        "allowed_outbound_hosts": allowed + _converted_hosts(reader, table, path, database_access),
+    }
+
+
+def _check_inherit_configuration(reader, table, dependencies, path):
+    if "dependencies_inherit_configuration" not in table:
+        return
+    for name, dependency in dependencies.items():
+        if isinstance(dependency, dict) and "inherit_configuration" in dependency:
+            raise reader.error(
+                path + ("dependencies", name, "inherit_configuration"),
+                "cannot be used with the component's dependencies_inherit_configuration: use one or the other",
+            )
 
 
 def read_source(reader, value, path):
     if isinstance(value, str):
         return value
-    what = 'a path string, { url = "...", digest = "sha256:..." } or { registry = "...", package = "...", version = "..." }'
+    what = (
+        'a path string, { url = "...", digest = "sha256:..." } '
+        'or { registry = "...", package = "...", version = "..." }'
+    )
     reader.table(value, path, what)
     if "url" in value or "digest" in value:
         reader.keys(value, path, ("url", "digest"), ("url", "digest"))
@@ -203,13 +211,14 @@ def read_profile(reader, table, path):
     return override
 
 
-def _apply_profile(override, source, environment, dependencies, build):
-    source = override.get("source", source)
-    environment = {**environment, **override.get("environment", {})}
-    dependencies = {**dependencies, **override.get("dependencies", {})}
+def _apply_profile(override, fields):
+    """Spin's apply_profile_overrides: source and build command replaced, the rest merged."""
+    fields["source"] = override.get("source", fields["source"])
+    fields["environment"] = {**fields["environment"], **override.get("environment", {})}
+    fields["dependencies"] = {**fields["dependencies"], **override.get("dependencies", {})}
     if "build" in override:
-        build = Build(override["build"]) if build is None else replace(build, command=override["build"])
-    return source, environment, dependencies, build
+        build = fields["build"]
+        fields["build"] = Build(override["build"]) if build is None else replace(build, command=override["build"])
 
 
 def _converted_hosts(reader, table, path, allow_database_access):
@@ -218,74 +227,3 @@ def _converted_hosts(reader, table, path, allow_database_access):
         return tuple(convert_allowed_http_hosts(entries, allow_database_access))
     except HostError as problem:
         raise reader.error(path + ("allowed_http_hosts",), f"invalid entry: {problem}") from None
-
-
-# -- dependencies -----------------------------------------------------------------
-
-
-def read_dependencies(reader, table, path):
-    path = path + ("dependencies",)
-    dependencies = reader.opt_table(table, "dependencies", path[:-1])
-    for name, dependency in dependencies.items():
-        _check_dependency(reader, name, dependency, path + (name,))
-    return dict(dependencies)
-
-
-def _check_dependency(reader, name, dependency, path):
-    package = None
-    if ":" in name or "/" in name:
-        package = _PACKAGE_NAME.fullmatch(name)
-        interface, version = (package.group(3), package.group(4)) if package else (None, None)
-        if not package or (interface and ids.kebab_problem(interface)) or (version and not _SEMVER.fullmatch(version)):
-            raise reader.error(path, 'invalid dependency name: expected "namespace:package[/interface][@version]"')
-    elif ids.kebab_problem(name):
-        raise reader.error(path, f"invalid dependency name: {ids.kebab_problem(name)}")
-    if isinstance(dependency, str):
-        fields = {"version"}
-    else:
-        reader.table(dependency, path, "a version requirement string or a dependency table")
-        fields = set(dependency)
-        variant = next(
-            (v for v in _DEPENDENCY_VARIANTS if set(v[0]) <= fields <= set(v[0] + v[1])),
-            None,
-        )
-        if variant is None:
-            raise reader.error(
-                path,
-                "expected a version requirement string or a table with one of: version, path, url and digest, component "
-                "(plus optional export and inherit_configuration)",
-            )
-        for key, value in dependency.items():
-            if key == "inherit_configuration":
-                if not isinstance(value, bool):
-                    reader.string_list(value, path + (key,))
-            else:
-                reader.string(value, path + (key,))
-        if "component" in fields and ids.kebab_problem(dependency["component"]):
-            raise reader.error(path + ("component",), f"invalid component id: {ids.kebab_problem(dependency['component'])}")
-    # Spin's ComponentDependencies::validate.
-    if package is None and "version" in fields and "package" not in fields:
-        raise reader.error(path, f"dependency {name!r} must specify a package name")
-    if package is not None and not package.group(3) and "export" in fields and ("version" in fields or "path" in fields):
-        raise reader.error(path, f"using an export to satisfy the package dependency {name!r} is not currently permitted")
-
-
-def check_dependency_components(reader, components, origins):
-    """``{ component = "<id>" }`` dependencies must name a component that has no resources of its own."""
-    for component_id, component in components.items():
-        for name, dependency in component.dependencies.items():
-            if not isinstance(dependency, dict) or "component" not in dependency:
-                continue
-            target_id = dependency["component"]
-            path = origins[component_id] + ("dependencies", name, "component")
-            target = components.get(target_id)
-            if target is None:
-                raise reader.error(path, f"dependency ID {target_id} does not exist")
-            surprises = [key for key in _DEPENDENCY_SURPRISES if getattr(target, key)]
-            if surprises:
-                raise reader.error(
-                    path,
-                    "Dependencies may not have their own resources or permissions. "
-                    f"Component {target_id} cannot be used as a dependency of {component_id} "
-                    f"because it specifies: {', '.join(surprises)}",
-                )

@@ -180,7 +180,9 @@ def _http_trigger(reader, trigger):
         reader.table(route, path + ("route",), "a route string or { private = true }")
         reader.keys(route, path + ("route",), ("private",), ("private",))
         if not reader.boolean(route["private"], path + ("route", "private")):
-            raise reader.error(path + ("route",), "must be a string pattern or { private = true }, not { private = false }")
+            raise reader.error(
+                path + ("route",), "must be a string pattern or { private = true }, not { private = false }"
+            )
         route, private = None, True
     static = config.get("static_response")
     if static is not None:

@@ -2,7 +2,8 @@
 normalized as Spin's normalize.rs does."""
 
 from spin_py.manifest import ids
-from spin_py.manifest.component import check_dependency_components, read_component, read_targets
+from spin_py.manifest.component import read_component, read_targets
+from spin_py.manifest.dependencies import check_dependency_components
 from spin_py.manifest.errors import ManifestError
 from spin_py.manifest.frozen import FrozenDict
 from spin_py.manifest.model import App, Variable
@@ -21,7 +22,9 @@ VARIABLE_KEYS = ("description", "required", "default", "secret")
 
 def read_v2(reader, data, manifest_path, profile=None):
     if "spin_version" in data:
-        raise reader.error(("spin_version",), "only version 1 manifests use spin_version; write spin_manifest_version = 2")
+        raise reader.error(
+            ("spin_version",), "only version 1 manifests use spin_version; write spin_manifest_version = 2"
+        )
     # Like serde, complain about what is there before what is missing.
     reader.keys(data, (), TOP_KEYS, ("application",))
     details = read_application(reader, data["application"])
@@ -34,7 +37,9 @@ def read_v2(reader, data, manifest_path, profile=None):
         problem = ids.kebab_problem(component_id)
         if problem:
             raise reader.error(component_path, f"invalid component id: {problem}")
-        components[component_id] = read_component(reader, table, component_path, component_id, 2, profile, profiles_seen)
+        components[component_id] = read_component(
+            reader, table, component_path, component_id, 2, profile, profiles_seen
+        )
         origins[component_id] = component_path
 
     def read_inline(table, inline_path):
@@ -79,7 +84,7 @@ def read_application(reader, value):
         "version": reader.opt_string(application, "version", path),
         "description": reader.opt_string(application, "description", path),
         "authors": reader.opt_string_list(application, "authors", path),
-        "targets": read_targets(reader, application["targets"], path + ("targets",)) if "targets" in application else (),
+        "targets": read_targets(reader, application.get("targets", []), path + ("targets",)),
         "http_base": settings.get("http", {}).get("base", "/"),
         "trigger_settings": settings,
     }
