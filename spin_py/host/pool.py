@@ -37,6 +37,7 @@ class ComponentPool:
         self._starting = 0
         self._closed = False
         self._load_error = None  # the last load failure: no spare is started while it stands
+        self._generation = 0  # bumped by reload(); workers of older generations serve no new request
         self._reaper = threading.Thread(target=self._retire_idle, name=f"{component_id}-reaper", daemon=True)
         self._reaper.start()
 
@@ -84,9 +85,15 @@ class ComponentPool:
             self._start_spare_locked()
         return waiter.worker
 
+    def _spawn_current(self):
+        generation = self._generation
+        worker = self._spawn()
+        worker.generation = generation
+        return worker
+
     def _spawn_for_request(self):
         try:
-            worker = self._spawn()
+            worker = self._spawn_current()
         except LoadFailed as error:
             with self._lock:
                 self._total -= 1
@@ -99,7 +106,7 @@ class ComponentPool:
 
     def _release(self, worker, healthy):
         with self._lock:
-            if healthy and not self._closed:
+            if healthy and not self._closed and worker.generation == self._generation:
                 self._hand_over_locked(worker)
                 return
             self._total -= 1
@@ -131,7 +138,7 @@ class ComponentPool:
 
     def _spawn_spare(self):
         try:
-            worker = self._spawn()
+            worker = self._spawn_current()
         except LoadFailed as error:
             with self._lock:
                 self._total -= 1
@@ -147,11 +154,12 @@ class ComponentPool:
         with self._lock:
             self._starting -= 1
             self._load_error = None
-            if self._closed:
-                self._total -= 1
-            else:
+            if not self._closed and worker.generation == self._generation:
                 self._hand_over_locked(worker)
                 return
+            # Started on code that has since been reloaded: a waiter may need a fresh one.
+            self._total -= 1
+            self._start_spare_locked()
         worker.stop()
 
     def _retire_idle(self):
@@ -168,6 +176,35 @@ class ComponentPool:
                     self._total -= 1
             for worker in retired:
                 worker.stop()
+
+    def reload(self):
+        """New code: from now on requests get workers started after this call.
+
+        Busy workers finish their request on the old code and then stop.
+        Returns once a worker with the new code is ready, or raises LoadFailed.
+        """
+        with self._lock:
+            self._generation += 1
+            self._load_error = None
+            idle = [worker for worker, _ in self._idle]
+            self._idle.clear()
+            self._total -= len(idle)
+            self._total += 1
+        for worker in idle:
+            worker.stop()
+        try:
+            worker = self._spawn_current()
+        except LoadFailed as error:
+            with self._lock:
+                self._total -= 1
+                self._load_error = error
+            raise
+        with self._lock:
+            if worker.generation == self._generation and not self._closed:
+                self._hand_over_locked(worker)
+                return
+            self._total -= 1
+        worker.stop()
 
     def close(self):
         with self._lock:
