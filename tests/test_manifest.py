@@ -381,6 +381,7 @@ def test_v1_is_normalized_like_spin(tmp_path):
         """)
     assert app.manifest_version == 1
     assert (app.name, app.version, app.authors, app.http_base) == ("old-app", "0.1.0", ("ann",), "/base")
+    assert app.warnings == ("the HTTP trigger base is deprecated (Spin 3 refuses it): prepend '/base' to each route instead",)
     assert list(app.components) == ["snake-case", "mixedcase", "LOUD-id"]
     assert app.variables == {"greeting": Variable(default="hi")}
     snake, mixed, _ = app.components.values()

@@ -1,7 +1,7 @@
-"""Triggers: reading ``[[trigger.<type>]]`` tables, Spin's normalization (trigger ids,
-inline components moved to top-level ids) and the HTTP and Redis trigger settings."""
+"""Triggers: reading ``[[trigger.<type>]]`` tables and checking the HTTP and Redis
+triggers' own settings as those triggers do in Spin."""
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from spin_py.manifest import ids
 from spin_py.manifest.frozen import freeze
@@ -97,47 +97,6 @@ def _read_trigger(reader, trigger_type, entry, path, read_inline):
     return trigger
 
 
-def normalize_ids(triggers):
-    """Spin's normalize_trigger_ids: `<component>-<type>-trigger`, else `<type>-trigger<N>`."""
-    taken = {trigger.id for trigger in triggers}
-    counters = {}
-    for trigger in triggers:
-        if trigger.id:
-            continue
-        if isinstance(trigger.component, str):
-            candidate = f"{trigger.component}-{trigger.type}-trigger"
-            if candidate not in taken:
-                trigger.id = candidate
-                taken.add(candidate)
-                continue
-        counter = counters.get(trigger.type, 1)
-        while f"{trigger.type}-trigger{counter}" in taken:
-            counter += 1
-        counters[trigger.type] = counter
-        trigger.id = f"{trigger.type}-trigger{counter}"
-        taken.add(trigger.id)
-
-
-def normalize_inline_components(triggers, components, origins):
-    """Spin's normalize_inline_components: an inline component gets the id
-    `<trigger id>-component`, or `inline-component<N>` when the trigger has several
-    components, that id is taken, or is not kebab-case."""
-    for trigger in triggers:
-        specs = trigger.specs()
-        counter = 1
-        for spec, path, set_spec in specs:
-            if isinstance(spec, str):
-                continue
-            component_id = f"{trigger.id}-component"
-            if len(specs) > 1 or ids.kebab_problem(component_id) or component_id in components:
-                while f"inline-component{counter}" in components:
-                    counter += 1
-                component_id = f"inline-component{counter}"
-            components[component_id] = replace(spec, id=component_id)
-            origins[component_id] = path
-            set_spec(component_id)
-
-
 def read_settings(reader, trigger_type, table, path, also_allowed=()):
     """``[application.trigger.<type>]``; Spin's HTTP and Redis triggers refuse unknown keys."""
     allowed = SETTINGS_KEYS.get(trigger_type)
@@ -146,6 +105,14 @@ def read_settings(reader, trigger_type, table, path, also_allowed=()):
         for key in allowed:
             reader.opt_string(table, key, path)
     return freeze({key: value for key, value in table.items() if key not in also_allowed})
+
+
+def base_warnings(base):
+    """Spin 3 warns about an HTTP base of "/" and refuses any other; spin-py still applies it."""
+    if base == "/":
+        yield 'the HTTP trigger base is deprecated; with the default "/" it can be removed'
+    elif base is not None:
+        yield f"the HTTP trigger base is deprecated (Spin 3 refuses it): prepend {base!r} to each route instead"
 
 
 def typed_triggers(reader, triggers, components):

@@ -7,13 +7,8 @@ from spin_py.manifest.dependencies import check_dependency_components
 from spin_py.manifest.errors import ManifestError
 from spin_py.manifest.frozen import FrozenDict
 from spin_py.manifest.model import App, Variable
-from spin_py.manifest.triggers import (
-    normalize_ids,
-    normalize_inline_components,
-    read_settings,
-    read_triggers,
-    typed_triggers,
-)
+from spin_py.manifest.normalize import normalize_ids, normalize_inline_components
+from spin_py.manifest.triggers import base_warnings, read_settings, read_triggers, typed_triggers
 
 TOP_KEYS = ("spin_manifest_version", "application", "variables", "trigger", "component")
 APPLICATION_KEYS = ("name", "version", "description", "authors", "targets", "trigger", "tool")
@@ -113,12 +108,8 @@ def read_variables(reader, table, path):
 
 
 def deprecations(data, settings, origins):
-    """What Spin warns about (or, for a base other than "/", what Spin 3 refuses)."""
-    base = settings.get("http", {}).get("base")
-    if base == "/":
-        yield 'application.trigger.http.base is deprecated; with the default "/" it can be removed'
-    elif base is not None:
-        yield f"application.trigger.http.base is deprecated (Spin 3 refuses it): prepend {base!r} to each route instead"
+    """What Spin warns about."""
+    yield from base_warnings(settings.get("http", {}).get("base"))
     for component_id, path in origins.items():
         table = _at(data, path)
         if isinstance(table, dict) and table.get("allowed_http_hosts"):
