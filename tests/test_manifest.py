@@ -328,6 +328,44 @@ def test_allowed_http_hosts_in_v2_is_converted_without_database_access(tmp_path)
     assert app.warnings == ("component c: allowed_http_hosts is deprecated; use allowed_outbound_hosts",)
 
 
+@pytest.mark.parametrize(
+    ("entry", "hosts"),
+    [
+        # Spin's own cases (crates/manifest/src/compat/allowed_http_hosts.rs).
+        ("http://spin.fermyon.dev/", ["http://spin.fermyon.dev", "https://spin.fermyon.dev"]),
+        ("http://spin.fermyon.dev:4444", ["http://spin.fermyon.dev:4444", "https://spin.fermyon.dev:4444"]),
+        ("spin.fermyon.dev:7777", ["http://spin.fermyon.dev:7777", "https://spin.fermyon.dev:7777"]),
+        ("192.168.1.1:3002", ["http://192.168.1.1:3002", "https://192.168.1.1:3002"]),
+        ("[::1]", ["http://[::1]", "https://[::1]"]),
+        ("http://[::1]:8001", ["http://[::1]:8001", "https://[::1]:8001"]),
+        ("Example.COM", ["http://example.com", "https://example.com"]),
+        ("self", ["http://self"]),
+    ],
+)
+def test_allowed_http_hosts_conversion(entry, hosts):
+    from spin_py.manifest.hosts import convert_allowed_http_hosts
+
+    assert convert_allowed_http_hosts([entry], allow_database_access=False) == hosts
+
+
+@pytest.mark.parametrize(
+    ("entry", "problem"),
+    [
+        ("http://spin.fermyon.dev:6666/a/b", "http://spin.fermyon.dev:6666/a/b contains a path, should be host and optional port only"),
+        ("ftp://spin.fermyon.dev", "ftp://spin.fermyon.dev isn't a valid host or host:port string"),
+        ("spin.fermyon.dev:port", "spin.fermyon.dev:port isn't a valid host or host:port string"),
+        ("http://", "http:// isn't a valid HTTP host URL: empty host"),
+        ("http://bad host", "http://bad host isn't a valid HTTP host URL: invalid domain character"),
+    ],
+)
+def test_invalid_allowed_http_hosts(entry, problem):
+    from spin_py.manifest.hosts import HostError, convert_allowed_http_hosts
+
+    with pytest.raises(HostError) as caught:
+        convert_allowed_http_hosts([entry], allow_database_access=False)
+    assert str(caught.value) == problem
+
+
 def test_loaded_model_is_frozen_comparable_and_hashable(tmp_path):
     text = HEAD + '[[trigger.http]]\nroute = "/"\ncomponent = "c"\n[component.c]\nsource = "c.wasm"\nenvironment = { A = "1" }\n'
     first, second = load(tmp_path, text), load(tmp_path, text)
@@ -786,7 +824,7 @@ def test_workdir_and_cd_move_where_paths_are_from(tmp_path):
         ('"app.wasm"', '[component.c.build]\ncommand = "componentize-py -w spin-http bindings out"\n',
          "build command `componentize-py -w spin-http bindings out` does not run componentize-py or spin py2wasm, not a Python app"),
         ('"app.wasm"', '[component.c.build]\ncommand = "componentize-py componentize -o app.wasm"\n',
-         "build command `componentize-py componentize -o app.wasm` names no Python module to componentize-py"),
+         "build command `componentize-py componentize -o app.wasm` does not name the Python module for componentize-py"),
         ('"app.wasm"', """[component.c.build]\ncommand = "componentize-py componentize 'app"\n""",
          "build command `componentize-py componentize 'app` cannot be parsed: No closing quotation"),
         ('"app.wasm"', '[component.c.build]\nworkdir = "/abs"\ncommand = "componentize-py componentize app"\n',

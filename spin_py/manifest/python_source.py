@@ -27,12 +27,13 @@ class NotPython:
 
 _SEPARATORS = frozenset({"&&", "||", ";", "|", "&", ";;", "|&"})
 _REDIRECTS = frozenset(">< >> >& <& &> >| <<".split())
-# componentize-py's options that take a value (global ones, then those of `componentize`).
+# componentize-py's options that take a value (global ones, then those of `componentize`),
+# so their values are not mistaken for the module name; the ones kept are named.
 _VALUE_OPTIONS = {
-    "-d": "wit", "--wit-path": "wit", "-w": "world", "--world": "world",
+    "-d": None, "--wit-path": None, "-w": "world", "--world": "world",
     "--features": None, "--import-interface-name": None, "--export-interface-name": None,
     "--world-module": None, "-p": "path", "--python-path": "path", "-m": None,
-    "--module-worlds": None, "-o": "output", "--output": "output",
+    "--module-worlds": None, "-o": None, "--output": None,
 }  # fmt: skip
 
 
@@ -84,7 +85,7 @@ def parse_build_command(command, workdir):
                 continue  # e.g. `componentize-py bindings ...`
             positional = positional[1:]
         if not positional:
-            return NotPython(f"build command `{command}` names no Python module to {kind}")
+            return NotPython(f"build command `{command}` does not name the Python module for {kind}")
         return _entry(positional[0], cwd, options)
     return None
 
