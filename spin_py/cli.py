@@ -52,7 +52,9 @@ def main():
               help="The interpreter for the app's code.  [default: the app's .venv/bin/python, else this one]")
 @click.option("--max-workers", default=8, show_default=True, type=click.IntRange(min=1),
               help="Worker processes per component, the most that serve requests at once.")
-def up(manifest, listen, env, state_dir, runtime_config_file, python, max_workers):
+@click.option("--watch/--no-watch", default=True, show_default=True,
+              help="Reload a component when its files change, and the app when spin.toml changes.")
+def up(manifest, listen, env, state_dir, runtime_config_file, python, max_workers, watch):
     """Serve the app's HTTP trigger, as `spin up` does."""
     from spin_py.config import UpConfig
     from spin_py.manifest import ManifestError
@@ -68,6 +70,7 @@ def up(manifest, listen, env, state_dir, runtime_config_file, python, max_worker
         runtime_config_file=runtime_config_file,
         python=python,
         max_workers=max_workers,
+        watch=watch,
     )
     if python is not None and not python.exists():
         raise click.BadParameter(f"{python} does not exist", param_hint="'--python'")

@@ -1,10 +1,13 @@
-"""`spin-py up`: load the app, bind the socket, print what Spin prints, serve."""
+"""`spin-py up`: load the app, bind the socket, print what Spin prints, serve,
+and (unless --no-watch) reload what changes."""
 
 import sys
+import threading
 
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from spin_py.host.runtime import AppRuntime
+from spin_py.manifest import load_manifest
 from spin_py.trigger.http import HttpTrigger
 
 
@@ -27,12 +30,14 @@ def banner(runtime, base_url):
 
 
 class DevServer:
-    """The HTTP server and the app it serves; ``shutdown()`` stops both."""
+    """The HTTP server, the app it serves, and the reloader; ``shutdown()`` stops them."""
 
     def __init__(self, config, terminal=None):
         self.config = config
         self.terminal = terminal or sys.stderr
-        self.runtime = AppRuntime.load(config, terminal=self.terminal)
+        self._say_lock = threading.Lock()
+        self.runtime = self.load_runtime(None)
+        self.reloader = None
         try:
             self.http = make_server(
                 config.host,
@@ -47,15 +52,41 @@ class DevServer:
         self.port = self.http.server_port
         self.base_url = f"http://{config.host}:{self.port}"
 
+    def load_runtime(self, previous):
+        """Read the manifest again and build the runtime that would replace ``previous``."""
+        app = load_manifest(self.config.manifest)
+        return AppRuntime(self.config, app, capabilities=self.capabilities(app), terminal=self.terminal, previous=previous)
+
+    def capabilities(self, app):
+        """The host capabilities for a freshly loaded manifest, by the name guests call them."""
+        return {}
+
+    def replace_runtime(self, runtime):
+        previous, self.runtime = self.runtime, runtime
+        previous.close(keep=runtime)
+        runtime.start()
+        if banner(previous, self.base_url) != banner(runtime, self.base_url):
+            self.say(banner(runtime, self.base_url))
+
+    def say(self, text):
+        with self._say_lock:
+            print(text, file=self.terminal, flush=True)
+
     def serve_forever(self):
         for line in self.runtime.warnings():
-            print(line, file=self.terminal, flush=True)
-        print(f"Logging component stdio to \"{self.runtime.logs_dir}/\"", file=self.terminal, flush=True)
+            self.say(line)
+        self.say(f"Logging component stdio to \"{self.runtime.logs_dir}/\"")
         self.runtime.start()
+        if self.config.watch:
+            from spin_py.host.reload import Reloader
+
+            self.reloader = Reloader(self)
         print(banner(self.runtime, self.base_url), file=sys.stdout, flush=True)
         try:
             self.http.serve_forever()
         finally:
+            if self.reloader:
+                self.reloader.close()
             self.runtime.close()
 
     def shutdown(self):

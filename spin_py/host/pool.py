@@ -177,6 +177,10 @@ class ComponentPool:
             for worker in retired:
                 worker.stop()
 
+    def set_spawn(self, spawn):
+        """Start future workers with ``spawn`` (a changed manifest entry); call reload() to apply."""
+        self._spawn = spawn
+
     def reload(self):
         """New code: from now on requests get workers started after this call.
 

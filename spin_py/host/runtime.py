@@ -1,5 +1,10 @@
 """One loaded app: its manifest, router, a worker pool per Python component,
-and the host capabilities that answer its workers' calls."""
+and the host capabilities that answer its workers' calls.
+
+A manifest edit builds a new AppRuntime from the previous one: components whose
+entries did not change keep their pool and workers; a changed one keeps its
+pool but gets new workers; removed ones are closed.
+"""
 
 import sys
 from dataclasses import dataclass
@@ -18,10 +23,11 @@ class ComponentRuntime:
     pool: ComponentPool | None  # None when the component is not a Python app
     not_python: str | None = None  # why it is not served
     output: ComponentOutput | None = None
+    entry: object = None  # the PythonEntry its workers run
 
 
 class AppRuntime:
-    def __init__(self, config, app, capabilities=None, terminal=None):
+    def __init__(self, config, app, capabilities=None, terminal=None, previous=None):
         self.config = config
         self.app = app
         self.terminal = terminal or sys.stderr
@@ -33,17 +39,33 @@ class AppRuntime:
         self.router = Router.build(
             [(None if t.private else t.route, t.component) for t in app.http_triggers], base=app.http_base
         )
-        self.components = {component_id: self._component(component) for component_id, component in app.components.items()}
+        self.added, self.changed = [], []  # component ids, against ``previous``
+        self.components = {
+            component_id: self._component(component, previous) for component_id, component in app.components.items()
+        }
 
     @classmethod
     def load(cls, config, **kwargs):
         return cls(config, load_manifest(config.manifest), **kwargs)
 
-    def _component(self, component):
+    def _component(self, component, previous):
+        old = previous.components.get(component.id) if previous else None
+        if old and previous.app.components[component.id] == component and previous.python == self.python:
+            return old
         entry = python_entry(self.app, component)
         if isinstance(entry, NotPython):
             return ComponentRuntime(component.id, None, not_python=entry.reason)
-        output = ComponentOutput(component.id, self.logs_dir, self.terminal)
+        output = old.output if old and old.output else ComponentOutput(component.id, self.logs_dir, self.terminal)
+        spawn = self._spawner(component, entry, output)
+        if old and old.pool:
+            old.pool.set_spawn(spawn)
+            self.changed.append(component.id)
+            return ComponentRuntime(component.id, old.pool, output=output, entry=entry)
+        self.added.append(component.id)
+        pool = ComponentPool(component.id, spawn, self.config.max_workers, self.config.idle_timeout)
+        return ComponentRuntime(component.id, pool, output=output, entry=entry)
+
+    def _spawner(self, component, entry, output):
         settings = WorkerSettings(
             component=component.id,
             module=entry.module,
@@ -51,9 +73,10 @@ class AppRuntime:
             paths=[str(path) for path in entry.paths],
         )
         environment = {**component.environment, **self.config.env}
+        python = self.python
 
         def spawn():
-            worker = Worker(self.python, settings, environment, output)
+            worker = Worker(python, settings, environment, output)
             try:
                 worker.wait_ready()
             except Exception:
@@ -61,13 +84,12 @@ class AppRuntime:
                 raise
             return worker
 
-        pool = ComponentPool(component.id, spawn, self.config.max_workers, self.config.idle_timeout)
-        return ComponentRuntime(component.id, pool, output=output)
+        return spawn
 
     def start(self):
-        for component in self.components.values():
-            if component.pool is not None:
-                component.pool.start()
+        """Start the first worker of each new component ahead of any request."""
+        for component_id in self.added:
+            self.components[component_id].pool.start()
 
     def warnings(self):
         """What startup says about the app before serving it."""
@@ -89,7 +111,9 @@ class AppRuntime:
 
         return answer
 
-    def close(self):
+    def close(self, keep=None):
+        """Stop the pools that ``keep`` (the runtime replacing this one) does not use."""
+        kept = {id(c.pool) for c in keep.components.values()} if keep else set()
         for component in self.components.values():
-            if component.pool is not None:
+            if component.pool is not None and id(component.pool) not in kept:
                 component.pool.close()

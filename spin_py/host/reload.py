@@ -1,0 +1,114 @@
+"""Hot reload: applies what the change watcher reports to the running server.
+
+A component's files changed: its pool starts workers on the new code (the
+model pool and the other components are untouched). The manifest or runtime
+config changed: validate it, then swap in a runtime built from the previous
+one, or keep serving the last good one and say why.
+"""
+
+import threading
+import time
+
+from spin_py.host.worker import LoadFailed
+from spin_py.manifest import ManifestError
+from spin_py.watch import ChangeWatcher, WatchTarget
+
+MANIFEST = ("manifest",)
+
+
+def watch_targets(runtime):
+    """What to watch: Spin's `build.watch` globs relative to the build workdir,
+    else the component's Python files and its -p paths; plus the manifest and
+    the runtime config file."""
+    config_files = [str(runtime.app.path)]
+    if runtime.config.runtime_config_file:
+        config_files.append(str(runtime.config.runtime_config_file.resolve()))
+    targets = [WatchTarget(MANIFEST, runtime.app.dir, tuple(config_files))]
+    for component in runtime.components.values():
+        if component.entry is None:
+            continue
+        key = ("component", component.id)
+        build = runtime.app.components[component.id].build
+        if build and build.watch:
+            targets.append(WatchTarget(key, component.entry.workdir, tuple(build.watch)))
+        else:
+            for root in (component.entry.workdir, *component.entry.paths):
+                targets.append(WatchTarget(key, root, ("*.py",)))
+    return targets
+
+
+def _names(paths, root):
+    names = []
+    for path in sorted(paths):
+        try:
+            names.append(str(path.relative_to(root)))
+        except ValueError:
+            names.append(str(path))
+    return ", ".join(names)
+
+
+class Reloader:
+    def __init__(self, server):
+        """``server`` has ``runtime``, ``replace_runtime(new)``, ``load_runtime(previous)`` and ``say(line)``."""
+        self.server = server
+        self.watcher = ChangeWatcher(watch_targets(server.runtime))
+        self.thread = threading.Thread(target=self._run, name="reload", daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        for changes in self.watcher:
+            try:
+                self.apply(changes)
+            except Exception as error:  # a reload bug must not stop watching
+                self.server.say(f"Reload failed: {error!r}")
+
+    def apply(self, changes):
+        runtime = self.server.runtime
+        if MANIFEST in changes:
+            runtime = self._reload_manifest(changes.pop(MANIFEST))
+        for key, paths in changes.items():
+            component = runtime.components.get(key[1])
+            if component is not None and component.pool is not None and key[1] not in runtime.changed:
+                self._reload_component(component, paths, runtime.app.dir)
+
+    def _reload_component(self, component, paths, app_dir):
+        started = time.perf_counter()
+        try:
+            component.pool.reload()
+        except LoadFailed as error:
+            self.server.say(f"Component '{component.id}' failed to load after {_names(paths, app_dir)} changed:\n{error}")
+            return
+        elapsed = (time.perf_counter() - started) * 1000
+        self.server.say(f"Reloaded component '{component.id}' ({_names(paths, app_dir)} changed) in {elapsed:.0f} ms")
+
+    def _reload_manifest(self, paths):
+        previous = self.server.runtime
+        started = time.perf_counter()
+        try:
+            runtime = self.server.load_runtime(previous)
+        except ManifestError as error:
+            self.server.say(f"Still serving the last good manifest: {error}")
+            return previous
+        self.server.replace_runtime(runtime)
+        self.watcher.set_targets(watch_targets(runtime))
+        for component_id in runtime.changed:
+            try:
+                runtime.components[component_id].pool.reload()
+            except LoadFailed as error:
+                self.server.say(f"Component '{component_id}' failed to load:\n{error}")
+        removed = [c for c in previous.app.components if c not in runtime.app.components]
+        summary = "; ".join(
+            f"{label}: {', '.join(ids)}"
+            for label, ids in (("added", runtime.added), ("changed", runtime.changed), ("removed", removed))
+            if ids
+        )
+        elapsed = (time.perf_counter() - started) * 1000
+        self.server.say(
+            f"Reloaded {_names(paths, previous.app.dir)} in {elapsed:.0f} ms" + (f" ({summary})" if summary else "")
+        )
+        for line in runtime.warnings():
+            self.server.say(line)
+        return runtime
+
+    def close(self):
+        self.watcher.close()
