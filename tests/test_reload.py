@@ -1,0 +1,112 @@
+"""Hot reload against a running server: real edits on disk, then requests."""
+
+import textwrap
+import threading
+import time
+
+from apps import ECHO_SDK3, component, manifest, sdk3_python, write_app
+
+VERSIONED = """
+    import time
+    from spin_sdk.http import IncomingHandler, Request, Response
+
+    class IncomingHandler(IncomingHandler):
+        def handle_request(self, request: Request) -> Response:
+            if request.uri == "/v/slow":
+                time.sleep(1.5)
+            return Response(200, {{}}, b"{text}")
+"""
+
+
+def versioned(text):
+    return textwrap.dedent(VERSIONED.format(text=text)).lstrip()
+
+
+def poll_until(server, path, expected, timeout=15):
+    deadline = time.monotonic() + timeout
+    while True:
+        status, _, body = server.get(path)
+        if (status, body) == expected:
+            return
+        assert time.monotonic() < deadline, f"still {status} {body!r}, wanted {expected}\n{server.output()}"
+        time.sleep(0.05)
+
+
+def two_components(tmp_path, spin_up):
+    path = write_app(
+        tmp_path,
+        manifest(component("versioned", route="/v/...", module="versioned"), component("echo", route="/echo/...")),
+        {"versioned.py": versioned("one"), "app.py": ECHO_SDK3},
+    )
+    return path, spin_up(path, "--python", str(sdk3_python()))
+
+
+def test_an_edit_is_served_on_the_next_request_and_announced(tmp_path, spin_up):
+    path, server = two_components(tmp_path, spin_up)
+    assert server.get("/v/x")[2] == b"one"
+    echo_pid = server.get("/echo/x")[2]
+    (tmp_path / "versioned.py").write_text(versioned("two"))
+    poll_until(server, "/v/x", (200, b"two"))
+    server.wait_for_output("Reloaded component 'versioned' (versioned.py changed) in ")
+    # The other component kept its worker.
+    assert server.get("/echo/x")[2] == echo_pid
+
+
+def test_a_broken_edit_gives_500_with_the_error_until_fixed(tmp_path, spin_up):
+    _, server = two_components(tmp_path, spin_up)
+    (tmp_path / "versioned.py").write_text("def broken(:\n    pass\n")
+    server.wait_for_output("Component 'versioned' failed to load after versioned.py changed")
+    status, _, body = server.get("/v/x")
+    assert status == 500
+    assert b"versioned.py" in body and b"line 1" in body and b"SyntaxError" in body
+    assert server.get("/echo/x")[0] == 200
+    (tmp_path / "versioned.py").write_text(versioned("fixed"))
+    poll_until(server, "/v/x", (200, b"fixed"))
+
+
+def test_a_burst_of_saves_is_one_reload(tmp_path, spin_up):
+    _, server = two_components(tmp_path, spin_up)
+    for index in range(10):
+        (tmp_path / "versioned.py").write_text(versioned(f"save-{index}"))
+    poll_until(server, "/v/x", (200, b"save-9"))
+    time.sleep(0.5)
+    assert server.output().count("Reloaded component 'versioned'") == 1
+
+
+def test_a_request_in_flight_finishes_on_the_old_code(tmp_path, spin_up):
+    _, server = two_components(tmp_path, spin_up)
+    slow = []
+    thread = threading.Thread(target=lambda: slow.append(server.get("/v/slow")))
+    thread.start()
+    time.sleep(0.5)  # the slow request is inside the handler
+    (tmp_path / "versioned.py").write_text(versioned("new"))
+    server.wait_for_output("Reloaded component 'versioned'")
+    assert server.get("/v/x")[2] == b"new"  # a request started after the announcement
+    thread.join()
+    assert slow[0][:1] == (200,) and slow[0][2] == b"one"
+
+
+def test_manifest_edits_apply_without_restart_and_bad_ones_are_refused(tmp_path, spin_up):
+    path, server = two_components(tmp_path, spin_up)
+    echo_pid = server.get("/echo/x")[2]
+    original = path.read_text()
+
+    path.write_text(original + component("added", route="/added", module="app"))
+    deadline = time.monotonic() + 15
+    while server.get("/added")[0] != 200:
+        assert time.monotonic() < deadline, server.output()
+        time.sleep(0.05)
+    server.wait_for_output("(added: added)")
+    assert server.get("/echo/x")[2] == echo_pid  # unchanged components keep their workers
+
+    path.write_text(original + "\n[component.broken\n")
+    server.wait_for_output("Still serving the last good manifest: ")
+    assert "spin.toml:" in server.output().split("Still serving the last good manifest: ")[1].splitlines()[0]
+    assert server.get("/added")[0] == 200
+    assert server.get("/v/x")[2] == b"one"
+
+    path.write_text(original)
+    deadline = time.monotonic() + 15
+    while server.get("/added")[0] != 404:
+        assert time.monotonic() < deadline, server.output()
+        time.sleep(0.05)
