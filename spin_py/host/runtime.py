@@ -37,7 +37,8 @@ class AppRuntime:
         self.logs_dir.mkdir(parents=True, exist_ok=True)
         self.python = config.worker_python(app.dir)
         self.router = Router.build(
-            [(None if t.private else t.route, t.component) for t in app.http_triggers], base=app.http_base
+            [(None if t.private else t.route, t.component) for t in app.http_triggers if t.component is not None],
+            base=app.http_base,
         )
         self.added, self.changed = [], []  # component ids, against ``previous``
         self.components = {
@@ -93,7 +94,7 @@ class AppRuntime:
 
     def warnings(self):
         """What startup says about the app before serving it."""
-        lines = list(self.router.warnings)
+        lines = list(self.app.warnings) + list(self.router.warnings)
         for component in self.components.values():
             if component.not_python:
                 lines.append(f"Component '{component.id}' is not served: {component.not_python}")
