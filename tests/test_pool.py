@@ -16,7 +16,7 @@ HELLO = """
     from spin_http import Response
 
     def handle_request(request):
-        return Response(200, [], b"hi")
+        return Response(200, {}, b"hi")
 """
 
 

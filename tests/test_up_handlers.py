@@ -25,9 +25,9 @@ ORIGINAL_APP = """
 
     def handle_request(request):
         if request.method == "POST":
-            return Response(200, [("content-type", "application/octet-stream")], request.body)
+            return Response(200, {"content-type": "application/octet-stream"}, request.body)
         headers = dict(request.headers)
-        return Response(200, [("content-type", "application/json")],
+        return Response(200, {"content-type": "application/json"},
                         bytes(json.dumps({"uri": request.uri, "headers": headers}), "utf-8"))
 """
 

@@ -2,4 +2,4 @@ from spin_http import Response
 
 
 def handle_request(request):
-    return Response(200, [("content-type", "text/plain")], b"Hello, bench!\n")
+    return Response(200, {"content-type": "text/plain"}, b"Hello, bench!\n")
