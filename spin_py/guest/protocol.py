@@ -6,7 +6,8 @@ carries the message, the raw bytes carry an HTTP body untouched, so bodies are
 binary-safe and never base64-encoded.
 
 Messages (``op`` key):
-  guest -> host  ``ready``       the handler module imported; the worker takes requests
+  guest -> host  ``ready``       ``files``: the handler module imported (these are the app's
+                                 source files it loaded); the worker takes requests
   guest -> host  ``load-failed`` ``error``: importing the app failed (text with file and line)
   host -> guest  ``http``        ``method``, ``uri``, ``headers`` [[name, value], ...]; body
   guest -> host  ``response``    ``status``, ``headers``; body

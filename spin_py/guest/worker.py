@@ -10,7 +10,7 @@ import socket
 import sys
 import traceback
 
-from . import handlers, host, protocol
+from . import fresh_imports, handlers, host, protocol
 
 SHIMS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "shims")
 GUEST_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -45,6 +45,7 @@ def main(fd, settings_json):
     channel = socket.socket(fileno=fd)
     host.connect(channel)
     _set_path(settings)
+    roots = fresh_imports.install([settings["workdir"], *settings.get("paths", [])])
     try:
         module = importlib.import_module(settings["module"])
         handler = handlers.find_handler(module)
@@ -53,7 +54,7 @@ def main(fd, settings_json):
         protocol.send(channel, {"op": "load-failed", "error": message + _user_traceback(error)})
         _end(1)
     handlers.release_componentize_loop()
-    protocol.send(channel, {"op": "ready"})
+    protocol.send(channel, {"op": "ready", "files": fresh_imports.app_files(roots)})
     while True:
         try:
             message, body = protocol.recv(channel)

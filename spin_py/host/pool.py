@@ -38,6 +38,7 @@ class ComponentPool:
         self._closed = False
         self._load_error = None  # the last load failure: no spare is started while it stands
         self._generation = 0  # bumped by reload(); workers of older generations serve no new request
+        self.files = None  # the app's source files the current code imports, once a worker has loaded it
         self._reaper = threading.Thread(target=self._retire_idle, name=f"{component_id}-reaper", daemon=True)
         self._reaper.start()
 
@@ -89,6 +90,7 @@ class ComponentPool:
         generation = self._generation
         worker = self._spawn()
         worker.generation = generation
+        self.files = worker.files
         return worker
 
     def _spawn_for_request(self):
@@ -176,6 +178,14 @@ class ComponentPool:
                     self._total -= 1
             for worker in retired:
                 worker.stop()
+
+    def uses(self, paths):
+        """Would a change to ``paths`` change this component's code? Unknown until
+        a worker has loaded, and always while the code fails to load (the fix may
+        be a new file)."""
+        if self.files is None or self._load_error is not None:
+            return True
+        return any(str(path) in self.files for path in paths)
 
     def set_spawn(self, spawn):
         """Start future workers with ``spawn`` (a changed manifest entry); call reload() to apply."""

@@ -18,7 +18,8 @@ MANIFEST = ("manifest",)
 
 def watch_targets(runtime):
     """What to watch: Spin's `build.watch` globs relative to the build workdir,
-    else the component's Python files and its -p paths; plus the manifest and
+    else the Python files under the workdir and -p paths (a reload then needs
+    one the component imports: see ComponentPool.uses); plus the manifest and
     the runtime config file."""
     config_files = [str(runtime.app.path)]
     if runtime.config.runtime_config_file:
@@ -68,7 +69,11 @@ class Reloader:
             runtime = self._reload_manifest(changes.pop(MANIFEST))
         for key, paths in changes.items():
             component = runtime.components.get(key[1])
-            if component is not None and component.pool is not None and key[1] not in runtime.changed:
+            if component is None or component.pool is None or key[1] in runtime.changed:
+                continue
+            build = runtime.app.components[component.id].build
+            # Spin's build.watch is the user's word; without it, only files the code imports count.
+            if (build and build.watch) or component.pool.uses(paths):
                 self._reload_component(component, paths, runtime.app.dir)
 
     def _reload_component(self, component, paths, app_dir):

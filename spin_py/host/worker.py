@@ -43,6 +43,7 @@ class CallError(Exception):
 class Worker:
     def __init__(self, python, settings, environment, output):
         self.component_id = settings.component
+        self.files = ()  # the app's source files the worker imported
         self.process, self.channel = start_worker(
             python, settings, environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE
         )
@@ -60,6 +61,7 @@ class Worker:
         if message.get("op") != "ready":
             self.stop()
             raise LoadFailed(f"worker for component '{self.component_id}' sent {message.get('op')!r} before ready")
+        self.files = frozenset(message.get("files", ()))
 
     def serve(self, method, uri, headers, body, answer_call):
         """Send one request; answer host calls with ``answer_call(capability, function, args)``."""

@@ -1,0 +1,51 @@
+"""The app's own modules are always compiled from their source.
+
+CPython trusts a cached .pyc whose recorded source mtime (whole seconds) and
+size match, so an edit made within the same second that keeps the file size
+would be served stale after a reload. For the app's folders only, a path hook
+skips the bytecode cache; packages from site-packages keep theirs.
+"""
+
+import importlib.machinery as machinery
+import os
+import sys
+
+
+class _SourceOnlyLoader(machinery.SourceFileLoader):
+    def get_code(self, fullname):
+        return compile(self.get_data(self.path), self.path, "exec", dont_inherit=True)
+
+
+def install(roots):
+    """Compile modules found in ``roots`` (folders) from source, always."""
+    roots = tuple(os.path.realpath(root) for root in roots)
+    file_finder = machinery.FileFinder.path_hook(
+        (_SourceOnlyLoader, machinery.SOURCE_SUFFIXES),
+        (machinery.ExtensionFileLoader, machinery.EXTENSION_SUFFIXES),
+    )
+
+    def hook(path):
+        real = os.path.realpath(path or ".")
+        if not any(real == root or real.startswith(root + os.sep) for root in roots):
+            raise ImportError("not an app folder")
+        if "site-packages" in real.split(os.sep):
+            raise ImportError("an installed package")
+        return file_finder(path)
+
+    sys.path_hooks.insert(0, hook)
+    sys.path_importer_cache.clear()
+    sys.dont_write_bytecode = True
+    return roots
+
+
+def app_files(roots):
+    """The source files of the app's modules imported so far: what a reload should watch."""
+    files = set()
+    for module in list(sys.modules.values()):
+        path = getattr(module, "__file__", None)
+        if not path:
+            continue
+        real = os.path.realpath(path)
+        if any(real.startswith(root + os.sep) for root in roots) and "site-packages" not in real.split(os.sep):
+            files.add(real)
+    return sorted(files)
