@@ -1,6 +1,7 @@
 """`spin-py up`: load the app, bind the socket, print what Spin prints, serve,
 and (unless --no-watch) reload what changes."""
 
+import socket
 import sys
 import threading
 
@@ -23,6 +24,10 @@ class ListenError(Exception):
     pass
 
 
+def _family(host):
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
 def banner(runtime, base_url):
     lines = [f"Serving {base_url}", "Available Routes:"]
     lines += [route.banner_line(base_url) for route in runtime.router.routes()]
@@ -39,17 +44,21 @@ class DevServer:
         self.runtime = self.load_runtime(None)
         self.reloader = None
         try:
-            self.http = make_server(
-                config.host,
-                config.port,
-                HttpTrigger(lambda: self.runtime, f"http://{config.host}:{config.port}", self.terminal),
-                threaded=True,
-                request_handler=_QuietRequestHandler,
-            )
+            listener = socket.create_server((config.host, config.port), family=_family(config.host), backlog=128)
         except OSError as error:
             self.runtime.close()
             raise ListenError(f"--listen {config.host}:{config.port}: {error.strerror or error}") from None
-        self.port = self.http.server_port
+        # werkzeug exits the process when it cannot bind, so the socket is bound here and handed over.
+        self.http = make_server(
+            config.host,
+            config.port,
+            HttpTrigger(lambda: self.runtime, f"http://{config.host}:{config.port}", self.terminal),
+            threaded=True,
+            request_handler=_QuietRequestHandler,
+            fd=listener.fileno(),
+        )
+        listener.detach()
+        self.port = self.http.socket.getsockname()[1]
         self.base_url = f"http://{config.host}:{self.port}"
 
     def load_runtime(self, previous):
