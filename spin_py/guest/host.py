@@ -20,6 +20,7 @@ class HostError(Exception):
 
 
 def connect(channel):
+    """``channel``: the worker's protocol.Channel."""
     global _channel
     _channel = channel
 
@@ -28,8 +29,8 @@ def call(capability, function, args):
     if _channel is None:
         raise RuntimeError("host functions are only available while spin-py serves a request")
     with _lock:
-        protocol.send(_channel, {"op": "call", "capability": capability, "function": function, "args": args})
-        message, _ = protocol.recv(_channel)
+        _channel.send({"op": "call", "capability": capability, "function": function, "args": args})
+        message, _ = _channel.recv()
     if message.get("op") == "return":
         return message.get("value")
     if message.get("op") == "error":

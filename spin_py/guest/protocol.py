@@ -33,27 +33,32 @@ def encode(message, body=b""):
     return HEADER.pack(len(data), len(body)) + data + bytes(body)
 
 
-def send(sock, message, body=b""):
-    sock.sendall(encode(message, body))
+class Channel:
+    """One end of a worker's channel. Reads are buffered, so a frame usually
+    costs one recv; a frame is written with one sendall."""
 
+    def __init__(self, sock):
+        self.sock = sock
+        self._file = sock.makefile("rb")
 
-def _read_exactly(sock, size):
-    chunks = []
-    remaining = size
-    while remaining:
-        chunk = sock.recv(min(remaining, 1 << 20))
-        if not chunk:
+    def send(self, message, body=b""):
+        self.sock.sendall(encode(message, body))
+
+    def _read(self, size):
+        data = self._file.read(size)
+        if len(data) < size:
             raise EOFError("channel closed")
-        chunks.append(chunk)
-        remaining -= len(chunk)
-    return b"".join(chunks)
+        return data
 
+    def recv(self):
+        """Read one frame: returns ``(message, body)``; raises EOFError when the peer is gone."""
+        json_length, body_length = HEADER.unpack(self._read(HEADER.size))
+        if json_length > MAX_JSON:
+            raise ValueError("frame header of %d bytes is over the limit" % json_length)
+        message = json.loads(self._read(json_length))
+        body = self._read(body_length) if body_length else b""
+        return message, body
 
-def recv(sock):
-    """Read one frame: returns ``(message, body)``; raises EOFError when the peer is gone."""
-    json_length, body_length = HEADER.unpack(_read_exactly(sock, HEADER.size))
-    if json_length > MAX_JSON:
-        raise ValueError("frame header of %d bytes is over the limit" % json_length)
-    message = json.loads(_read_exactly(sock, json_length))
-    body = _read_exactly(sock, body_length) if body_length else b""
-    return message, body
+    def close(self):
+        self._file.close()
+        self.sock.close()

@@ -42,7 +42,7 @@ def _end(code):
 
 def main(fd, settings_json):
     settings = json.loads(settings_json)
-    channel = socket.socket(fileno=fd)
+    channel = protocol.Channel(socket.socket(fileno=fd))
     host.connect(channel)
     _set_path(settings)
     roots = fresh_imports.install([settings["workdir"], *settings.get("paths", [])])
@@ -51,13 +51,13 @@ def main(fd, settings_json):
         handler = handlers.find_handler(module)
     except (Exception, SystemExit) as error:
         message = f"Component '{settings['component']}' failed to load module '{settings['module']}':\n"
-        protocol.send(channel, {"op": "load-failed", "error": message + _user_traceback(error)})
+        channel.send({"op": "load-failed", "error": message + _user_traceback(error)})
         _end(1)
     handlers.release_componentize_loop()
-    protocol.send(channel, {"op": "ready", "files": fresh_imports.app_files(roots)})
+    channel.send({"op": "ready", "files": fresh_imports.app_files(roots)})
     while True:
         try:
-            message, body = protocol.recv(channel)
+            message, body = channel.recv()
         except (EOFError, OSError):
             _end(0)
         if message.get("op") != "http":
@@ -65,9 +65,9 @@ def main(fd, settings_json):
         try:
             status, headers, payload = handler(message["method"], message["uri"], message["headers"], body)
         except SystemExit as error:
-            protocol.send(channel, {"op": "failed", "error": f"the handler called sys.exit({error.code!r})"})
+            channel.send({"op": "failed", "error": f"the handler called sys.exit({error.code!r})"})
             _end(1)
         except BaseException as error:
-            protocol.send(channel, {"op": "failed", "error": _user_traceback(error)})
+            channel.send({"op": "failed", "error": _user_traceback(error)})
             _end(1)
-        protocol.send(channel, {"op": "response", "status": status, "headers": headers}, payload)
+        channel.send({"op": "response", "status": status, "headers": headers}, payload)

@@ -44,15 +44,14 @@ class Worker:
     def __init__(self, python, settings, environment, output):
         self.component_id = settings.component
         self.files = ()  # the app's source files the worker imported
-        self.process, self.channel = start_worker(
-            python, settings, environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-        )
+        self.process, sock = start_worker(python, settings, environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.channel = protocol.Channel(sock)
         output.follow(self.process)
 
     def wait_ready(self):
         """Block until the handler module imported; raise LoadFailed otherwise."""
         try:
-            message, _ = protocol.recv(self.channel)
+            message, _ = self.channel.recv()
         except (EOFError, OSError):
             raise LoadFailed(f"worker for component '{self.component_id}' {self._exit_status()} while loading")
         if message.get("op") == "load-failed":
@@ -66,14 +65,14 @@ class Worker:
     def serve(self, method, uri, headers, body, answer_call):
         """Send one request; answer host calls with ``answer_call(capability, function, args)``."""
         try:
-            protocol.send(self.channel, {"op": "http", "method": method, "uri": uri, "headers": headers}, body)
+            self.channel.send({"op": "http", "method": method, "uri": uri, "headers": headers}, body)
             while True:
-                message, payload = protocol.recv(self.channel)
+                message, payload = self.channel.recv()
                 op = message.get("op")
                 if op == "response":
                     return HttpResponse(message["status"], message["headers"], payload)
                 if op == "call":
-                    protocol.send(self.channel, self._answer(answer_call, message))
+                    self.channel.send(self._answer(answer_call, message))
                 elif op == "failed":
                     raise HandlerFailed(message.get("error", "the handler failed"))
                 else:
