@@ -54,7 +54,7 @@ class ComponentPool:
         healthy = False
         try:
             yield worker
-            healthy = worker.alive
+            healthy = True  # it answered; a worker that failed raised instead
         finally:
             self._release(worker, healthy)
 

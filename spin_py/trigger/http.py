@@ -124,4 +124,5 @@ class HttpTrigger:
         return Answer(404)
 
     def log(self, line):
-        print(line, file=self.terminal, flush=True)
+        # One write: the terminal stream is line-buffered, so the line goes out at once.
+        self.terminal.write(line + "\n")
