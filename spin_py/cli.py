@@ -54,7 +54,11 @@ def main():
               help="Worker processes per component, the most that serve requests at once.")
 @click.option("--watch/--no-watch", default=True, show_default=True,
               help="Reload a component when its files change, and the app when spin.toml changes.")
-def up(manifest, listen, env, state_dir, runtime_config_file, python, max_workers, watch):
+@click.option("--stand-ins/--no-stand-ins", default=True, show_default=True,
+              help="Let a packaged model answer for an inferencing model that is not installed (announced).")
+@click.option("--ai-engine", type=click.Choice(["models", "deterministic"]), default="models", show_default=True,
+              help="`deterministic`: fixed echo answers and hash embeddings, no models (for tests).")
+def up(manifest, listen, env, state_dir, runtime_config_file, python, max_workers, watch, stand_ins, ai_engine):
     """Serve the app's HTTP trigger, as `spin up` does."""
     from spin_py.config import UpConfig
     from spin_py.manifest import ManifestError
@@ -71,6 +75,8 @@ def up(manifest, listen, env, state_dir, runtime_config_file, python, max_worker
         python=python,
         max_workers=max_workers,
         watch=watch,
+        stand_ins=stand_ins,
+        ai_engine=ai_engine,
     )
     if python is not None and not python.exists():
         raise click.BadParameter(f"{python} does not exist", param_hint="'--python'")

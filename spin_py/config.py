@@ -18,6 +18,8 @@ class UpConfig:
     max_workers: int = 8  # per component
     idle_timeout: float = 30.0  # seconds before an extra idle worker retires
     watch: bool = True
+    ai_engine: str = "models"  # or "deterministic": fixed answers, no models
+    stand_ins: bool = True  # a packaged model answers for an inferencing model that is not installed
 
     def state_dir_for(self, app_dir):
         return Path(self.state_dir) if self.state_dir else Path(app_dir) / ".spin"

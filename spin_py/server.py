@@ -7,6 +7,7 @@ import threading
 
 from werkzeug.serving import WSGIRequestHandler, make_server
 
+from spin_py.capabilities.llm.engines.base import RUNTIME_ERROR, LlmError
 from spin_py.host.runtime import AppRuntime
 from spin_py.manifest import load_manifest
 from spin_py.trigger.http import HttpTrigger
@@ -34,6 +35,18 @@ def banner(runtime, base_url):
     return "\n".join(lines)
 
 
+def make_model_pool(config, state_dir, say):
+    if config.ai_engine == "deterministic":
+        from spin_py.capabilities.llm.deterministic import DeterministicPool
+
+        return DeterministicPool()
+    from spin_py.capabilities.llm.pool import ModelPool
+    from spin_py.runtime_config import load_runtime_config
+
+    runtime_config = load_runtime_config(config.runtime_config_file) if config.runtime_config_file else None
+    return ModelPool(state_dir, runtime_config=runtime_config, stand_ins=config.stand_ins, log=say)
+
+
 class DevServer:
     """The HTTP server, the app it serves, and the reloader; ``shutdown()`` stops them."""
 
@@ -41,6 +54,8 @@ class DevServer:
         self.config = config
         self.terminal = terminal or sys.stderr
         self._say_lock = threading.Lock()
+        self._model_pool = None
+        self._model_pool_lock = threading.Lock()
         self.runtime = self.load_runtime(None)
         self.reloader = None
         try:
@@ -68,7 +83,23 @@ class DevServer:
 
     def capabilities(self, app):
         """The host capabilities for a freshly loaded manifest, by the name guests call them."""
-        return {}
+        from spin_py.capabilities.llm import LlmCapability
+
+        return {"llm": LlmCapability(app, self.model_pool)}
+
+    def model_pool(self):
+        """The one model pool of this server: made on the first AI call, kept across
+        reloads and manifest edits, so models load once per session."""
+        with self._model_pool_lock:
+            if self._model_pool is None:
+                try:
+                    self._model_pool = make_model_pool(self.config, self.runtime.state_dir, self.say)
+                except ImportError as error:
+                    raise LlmError(
+                        RUNTIME_ERROR,
+                        f"Serverless AI needs spin-py's llm extra (missing {error.name}): pip install 'spin-py[llm]'",
+                    ) from None
+            return self._model_pool
 
     def replace_runtime(self, runtime):
         previous, self.runtime = self.runtime, runtime

@@ -10,7 +10,7 @@ import socket
 import sys
 import traceback
 
-from . import fresh_imports, handlers, host, protocol
+from . import fresh_imports, handlers, host, protocol, sdk_bindings
 
 SHIMS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "shims")
 GUEST_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -46,6 +46,7 @@ def main(fd, settings_json):
     host.connect(channel)
     _set_path(settings)
     roots = fresh_imports.install([settings["workdir"], *settings.get("paths", [])])
+    sdk_bindings.install()
     try:
         module = importlib.import_module(settings["module"])
         handler = handlers.find_handler(module)

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from spin_py.host.launch import WorkerSettings
 from spin_py.host.output import ComponentOutput
 from spin_py.host.pool import ComponentPool
-from spin_py.host.worker import CallError, Worker
+from spin_py.capabilities.errors import CapabilityError
+from spin_py.host.worker import Worker
 from spin_py.manifest import NotPython, load_manifest, python_entry
 from spin_py.trigger.routes import Router
 
@@ -107,7 +108,7 @@ class AppRuntime:
         def answer(capability, function, args):
             handler = self.capabilities.get(capability)
             if handler is None:
-                raise CallError("RuntimeError", f"spin-py does not provide the '{capability}' capability")
+                raise CapabilityError("RuntimeError", f"spin-py does not provide the '{capability}' capability")
             return handler.handle(component_id, function, args)
 
         return answer

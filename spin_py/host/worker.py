@@ -6,8 +6,10 @@ here is shared between threads.
 """
 
 import subprocess
+import traceback
 from dataclasses import dataclass
 
+from spin_py.capabilities.errors import CapabilityError
 from spin_py.guest import protocol
 from spin_py.host.launch import start_worker
 
@@ -29,15 +31,6 @@ class HttpResponse:
     status: int
     headers: list
     body: bytes
-
-
-class CallError(Exception):
-    """Raised by a host function: becomes an ``error`` message to the guest."""
-
-    def __init__(self, kind, message):
-        super().__init__(message)
-        self.kind = kind
-        self.message = message
 
 
 class Worker:
@@ -82,12 +75,14 @@ class Worker:
                 f"the worker for component '{self.component_id}' {self._exit_status()} while handling the request"
             )
 
-    @staticmethod
-    def _answer(answer_call, message):
+    def _answer(self, answer_call, message):
         try:
             value = answer_call(message.get("capability"), message.get("function"), message.get("args") or {})
-        except CallError as error:
+        except CapabilityError as error:
             return {"op": "error", "kind": error.kind, "message": error.message}
+        except Exception as error:  # a host bug must not take the request down with it
+            traceback.print_exc()
+            return {"op": "error", "kind": "RuntimeError", "message": f"spin-py host error: {error!r}"}
         return {"op": "return", "value": value}
 
     def _exit_status(self):

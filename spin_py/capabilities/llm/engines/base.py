@@ -6,18 +6,15 @@ WIT error variants."""
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from spin_py.capabilities.errors import CapabilityError
+
 MODEL_NOT_SUPPORTED = "ModelNotSupported"
 RUNTIME_ERROR = "RuntimeError"
 INVALID_INPUT = "InvalidInput"
 
 
-class LlmError(Exception):
+class LlmError(CapabilityError):
     """``kind`` is one of Spin's llm error variants; ``message`` its text."""
-
-    def __init__(self, kind, message=""):
-        super().__init__(message or kind)
-        self.kind = kind
-        self.message = message
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,90 @@
+"""Serverless AI in the host: the `ai_models` permission check and the calls.
+
+Like Spin's factor-llm: the allowed models of each component are worked out
+once per manifest load; every call is checked against the calling component
+(known from its channel) before any engine is touched. Calls, as they cross
+the channel (plain JSON):
+
+  ``infer``               ``{"model", "prompt", "params": {max_tokens, repeat_penalty,
+                          repeat_penalty_last_n_token_count, temperature, top_k, top_p} | null}``
+                          -> ``{"text", "usage": {"prompt_token_count", "generated_token_count"}}``
+  ``generate_embeddings`` ``{"model", "texts": [str, ...]}``
+                          -> ``{"embeddings": [[float, ...], ...], "usage": {"prompt_token_count"}}``
+
+Errors are LlmError with Spin's variants (ModelNotSupported, RuntimeError, InvalidInput).
+"""
+
+from dataclasses import fields
+
+from spin_py.capabilities.llm.engines.base import INVALID_INPUT, InferencingParams, LlmError
+
+NAME = "llm"
+
+
+def access_denied(model):
+    """Spin's text, word for word (crates/factor-llm/src/host.rs)."""
+    return (
+        f"The component does not have access to use '{model}'. To give the component access, "
+        f"add '{model}' to the 'ai_models' key for the component in your spin.toml manifest"
+    )
+
+
+_PARAM_RULES = {
+    "max_tokens": (lambda v: v >= 0, "must be 0 or more"),
+    "repeat_penalty": (lambda v: v > 0, "must be greater than 0"),
+    "repeat_penalty_last_n_token_count": (lambda v: v >= 0, "must be 0 or more"),
+    "temperature": (lambda v: v >= 0, "must be 0 or more"),
+    "top_k": (lambda v: v >= 0, "must be 0 or more"),
+    "top_p": (lambda v: 0 <= v <= 1, "must be between 0 and 1"),
+}
+
+
+def parse_params(raw):
+    """InferencingParams from the guest's dict (None: Spin's defaults); InvalidInput names a bad param."""
+    if raw is None:
+        return InferencingParams()
+    values = {}
+    for field in fields(InferencingParams):
+        value = raw.get(field.name, field.default)
+        is_int = field.type in (int, "int")
+        is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if not is_number or (is_int and value != int(value)):
+            raise LlmError(INVALID_INPUT, f"inferencing param {field.name} must be a number, got {value!r}")
+        check, rule = _PARAM_RULES[field.name]
+        if not check(value):
+            raise LlmError(INVALID_INPUT, f"inferencing param {field.name} {rule}, got {value}")
+        values[field.name] = int(value) if is_int else float(value)
+    return InferencingParams(**values)
+
+
+class LlmCapability:
+    name = NAME
+
+    def __init__(self, app, pool):
+        """``pool()`` returns the shared model pool: it is created on first use and outlives manifests."""
+        self.allowed = {component_id: frozenset(c.ai_models) for component_id, c in app.components.items()}
+        self.pool = pool
+
+    def handle(self, component_id, function, args):
+        model = args.get("model")
+        if not isinstance(model, str) or model not in self.allowed.get(component_id, ()):
+            raise LlmError(INVALID_INPUT, access_denied(model))
+        if function == "infer":
+            prompt = args.get("prompt")
+            if not isinstance(prompt, str):
+                raise LlmError(INVALID_INPUT, "the prompt must be a string")
+            result = self.pool().infer(model, prompt, parse_params(args.get("params")))
+            return {
+                "text": result.text,
+                "usage": {
+                    "prompt_token_count": result.prompt_token_count,
+                    "generated_token_count": result.generated_token_count,
+                },
+            }
+        if function == "generate_embeddings":
+            texts = args.get("texts")
+            if not isinstance(texts, list) or not all(isinstance(text, str) for text in texts):
+                raise LlmError(INVALID_INPUT, "the texts to embed must be a list of strings")
+            result = self.pool().generate_embeddings(model, texts)
+            return {"embeddings": result.embeddings, "usage": {"prompt_token_count": result.prompt_token_count}}
+        raise LlmError(INVALID_INPUT, f"unknown llm function '{function}'")

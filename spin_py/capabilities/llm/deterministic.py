@@ -1,0 +1,43 @@
+"""A model pool with no models: fixed, repeatable answers in microseconds, for
+testing an app's own logic and its permission errors (`spin-py up --ai-engine
+deterministic`, and the pytest fixture). Same interface as ModelPool.
+
+infer: the prompt echoed back (``echo: <prompt>``), cut to ``max_tokens``
+words; embeddings: 384 numbers derived from a hash of each text, L2-normalized,
+so equal texts get equal vectors and different texts different ones.
+"""
+
+import hashlib
+import math
+import struct
+
+from spin_py.capabilities.llm.engines.base import EmbeddingsResult, InferencingResult
+
+DIMENSIONS = 384
+
+
+def _vector(text):
+    numbers = []
+    counter = 0
+    while len(numbers) < DIMENSIONS:
+        digest = hashlib.sha256(f"{counter}:{text}".encode("utf-8")).digest()
+        numbers.extend(value / 2**31 - 1.0 for value in struct.unpack(">8I", digest))
+        counter += 1
+    numbers = numbers[:DIMENSIONS]
+    norm = math.sqrt(sum(n * n for n in numbers)) or 1.0
+    return [n / norm for n in numbers]
+
+
+class DeterministicPool:
+    def __init__(self):
+        self.load_counts = {}
+
+    def infer(self, model, prompt, params):
+        words = f"echo: {prompt}".split()[: params.max_tokens]
+        return InferencingResult(" ".join(words), len(prompt.split()), len(words))
+
+    def generate_embeddings(self, model, texts):
+        return EmbeddingsResult([_vector(text) for text in texts], sum(len(text.split()) for text in texts))
+
+    def describe(self, model):
+        return "deterministic stand-in engine (no model)"
