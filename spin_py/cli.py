@@ -88,3 +88,11 @@ def up(manifest, listen, env, state_dir, runtime_config_file, python, max_worker
         server.serve_forever()
     except KeyboardInterrupt:
         pass
+
+
+from spin_py import cli_scaffold  # noqa: E402
+
+main.add_command(cli_scaffold.new)
+main.add_command(cli_scaffold.add)
+main.add_command(cli_scaffold.templates)
+main.add_command(cli_scaffold.plugin)
