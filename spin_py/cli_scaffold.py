@@ -138,14 +138,17 @@ def plugin():
 @click.option("-c", "--config", type=click.Path(path_type=Path, dir_okay=False), metavar="FILE",
               help="The plugin description.  [default: ./plugin.toml, else spin-py's own]")  # fmt: skip
 @click.option("--url", metavar="URL", help="Where the archive will be downloaded from.  [default: its file:// URL]")
-@click.option("--os", "os_name", type=click.Choice(["linux", "macos", "windows"]), default=None,
-              help="The package's OS.  [default: this one]")  # fmt: skip
-@click.option("--arch", type=click.Choice(["amd64", "aarch64", "arm"]), default=None,
-              help="The package's architecture.  [default: this one]")  # fmt: skip
+@click.option("--os", "os_name", type=click.Choice(["linux", "macos", "windows"]), multiple=True,
+              help="An OS to list the package for (repeatable).  [default: linux and macos]")  # fmt: skip
+@click.option("--arch", type=click.Choice(["amd64", "aarch64", "arm"]), multiple=True,
+              help="An architecture to list the package for (repeatable).  [default: all Spin knows]")  # fmt: skip
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), metavar="FILE",
               help="Where to write the JSON; the archive goes beside it.  [default: ./<name>.json]")  # fmt: skip
 def plugin_manifest(config, url, os_name, arch, output):
-    """Build the plugin archive (launcher + license) and the plugin manifest JSON for `spin plugins install`."""
+    """Build the plugin archive (launcher + license) and the plugin manifest JSON for `spin plugins install`.
+
+    The launcher is a shell script, so the one archive is listed for every POSIX platform asked for.
+    """
     from spin_py.scaffold.plugin import PluginError, build_plugin
 
     try:
