@@ -62,6 +62,7 @@ def up(manifest, listen, env, state_dir, runtime_config_file, python, max_worker
     """Serve the app's HTTP trigger, as `spin up` does."""
     from spin_py.config import UpConfig
     from spin_py.manifest import ManifestError
+    from spin_py.runtime_config import RuntimeConfigError
     from spin_py.server import DevServer, ListenError
 
     host, port = _parse_listen(listen)
@@ -82,7 +83,7 @@ def up(manifest, listen, env, state_dir, runtime_config_file, python, max_worker
         raise click.BadParameter(f"{python} does not exist", param_hint="'--python'")
     try:
         server = DevServer(config)
-    except (ManifestError, ListenError) as error:
+    except (ManifestError, RuntimeConfigError, ListenError) as error:
         raise click.ClickException(str(error)) from None
     try:
         server.serve_forever()

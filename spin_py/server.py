@@ -10,6 +10,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from spin_py.capabilities.llm.engines.base import RUNTIME_ERROR, LlmError
 from spin_py.host.runtime import AppRuntime
 from spin_py.manifest import load_manifest
+from spin_py.runtime_config import load_runtime_config
 from spin_py.trigger.http import HttpTrigger
 
 
@@ -35,15 +36,13 @@ def banner(runtime, base_url):
     return "\n".join(lines)
 
 
-def make_model_pool(config, state_dir, say):
+def make_model_pool(config, runtime_config, state_dir, say):
     if config.ai_engine == "deterministic":
         from spin_py.capabilities.llm.deterministic import DeterministicPool
 
         return DeterministicPool()
     from spin_py.capabilities.llm.pool import ModelPool
-    from spin_py.runtime_config import load_runtime_config
 
-    runtime_config = load_runtime_config(config.runtime_config_file) if config.runtime_config_file else None
     return ModelPool(state_dir, runtime_config=runtime_config, stand_ins=config.stand_ins, log=say)
 
 
@@ -56,6 +55,7 @@ class DevServer:
         self._say_lock = threading.Lock()
         self._model_pool = None
         self._model_pool_lock = threading.Lock()
+        self.runtime_config = load_runtime_config(config.runtime_config_file) if config.runtime_config_file else None
         self.runtime = self.load_runtime(None)
         self.reloader = None
         try:
@@ -93,7 +93,7 @@ class DevServer:
         with self._model_pool_lock:
             if self._model_pool is None:
                 try:
-                    self._model_pool = make_model_pool(self.config, self.runtime.state_dir, self.say)
+                    self._model_pool = make_model_pool(self.config, self.runtime_config, self.runtime.state_dir, self.say)
                 except ImportError as error:
                     raise LlmError(
                         RUNTIME_ERROR,
