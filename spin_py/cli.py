@@ -97,3 +97,7 @@ main.add_command(cli_scaffold.new)
 main.add_command(cli_scaffold.add)
 main.add_command(cli_scaffold.templates)
 main.add_command(cli_scaffold.plugin)
+
+from spin_py import cli_models  # noqa: E402
+
+main.add_command(cli_models.models)

@@ -26,8 +26,19 @@ class ListenError(Exception):
     pass
 
 
-def _family(host):
-    return socket.AF_INET6 if ":" in host else socket.AF_INET
+def bind_server(host, port, app, **options):
+    """A threaded werkzeug server on HOST:PORT; ListenError (one line) when the address is taken.
+
+    werkzeug exits the process when it cannot bind, so the socket is bound here and handed over.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        listener = socket.create_server((host, port), family=family, backlog=128)
+    except OSError as error:
+        raise ListenError(f"--listen {host}:{port}: {error.strerror or error}") from None
+    server = make_server(host, port, app, threaded=True, fd=listener.fileno(), **options)
+    listener.detach()
+    return server
 
 
 def banner(runtime, base_url):
@@ -59,20 +70,15 @@ class DevServer:
         self.runtime = self.load_runtime(None)
         self.reloader = None
         try:
-            listener = socket.create_server((config.host, config.port), family=_family(config.host), backlog=128)
-        except OSError as error:
+            self.http = bind_server(
+                config.host,
+                config.port,
+                HttpTrigger(lambda: self.runtime, f"http://{config.host}:{config.port}", self.terminal),
+                request_handler=_QuietRequestHandler,
+            )
+        except ListenError:
             self.runtime.close()
-            raise ListenError(f"--listen {config.host}:{config.port}: {error.strerror or error}") from None
-        # werkzeug exits the process when it cannot bind, so the socket is bound here and handed over.
-        self.http = make_server(
-            config.host,
-            config.port,
-            HttpTrigger(lambda: self.runtime, f"http://{config.host}:{config.port}", self.terminal),
-            threaded=True,
-            request_handler=_QuietRequestHandler,
-            fd=listener.fileno(),
-        )
-        listener.detach()
+            raise
         self.port = self.http.socket.getsockname()[1]
         self.base_url = f"http://{config.host}:{self.port}"
 

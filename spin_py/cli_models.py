@@ -1,0 +1,87 @@
+"""`spin-py models`: where each model of the app comes from, and
+`spin-py models serve`: share this machine's model pool over HTTP."""
+
+import secrets
+from pathlib import Path
+
+import click
+
+
+def _load_pool(state_dir, runtime_config_file, stand_ins):
+    from spin_py.capabilities.llm.pool import ModelPool
+    from spin_py.runtime_config import RuntimeConfigError, load_runtime_config
+
+    try:
+        runtime_config = load_runtime_config(runtime_config_file) if runtime_config_file else None
+    except RuntimeConfigError as error:
+        raise click.ClickException(str(error)) from None
+    return ModelPool(state_dir, runtime_config=runtime_config, stand_ins=stand_ins, log=click.echo)
+
+
+def _kind(pool, model):
+    from spin_py.capabilities.llm import packaged
+    from spin_py.capabilities.llm.locate import EMBEDDINGS, INFERENCING, _embeddings_in_state_dir
+
+    if model == packaged.EMBEDDINGS_MODEL or _embeddings_in_state_dir(pool.state_dir, model):
+        return EMBEDDINGS
+    return INFERENCING
+
+
+@click.group(invoke_without_command=True)
+@click.option("-f", "--from", "manifest", default=".", show_default=True, metavar="PATH",
+              help="The spin.toml, or a folder holding one.")
+@click.option("--state-dir", type=click.Path(path_type=Path), metavar="DIR",
+              help="Where models live.  [default: .spin beside the manifest]")
+@click.option("--runtime-config-file", type=click.Path(path_type=Path), metavar="FILE")
+@click.option("--stand-ins/--no-stand-ins", default=True, show_default=True)
+@click.pass_context
+def models(context, manifest, state_dir, runtime_config_file, stand_ins):
+    """Show where each model in the app's `ai_models` comes from."""
+    if context.invoked_subcommand is not None:
+        return
+    from spin_py.manifest import ManifestError, load_manifest
+
+    try:
+        app = load_manifest(manifest)
+    except ManifestError as error:
+        raise click.ClickException(str(error)) from None
+    pool = _load_pool(state_dir or app.dir / ".spin", runtime_config_file, stand_ins)
+    users = {}
+    for component in app.components.values():
+        for model in component.ai_models:
+            users.setdefault(model, []).append(component.id)
+    if not users:
+        click.echo("No component lists a model in `ai_models`.")
+    for model, components in users.items():
+        click.echo(f"{pool.describe(model, _kind(pool, model))}  [used by: {', '.join(components)}]")
+
+
+@models.command()
+@click.option("--listen", default="127.0.0.1:3100", show_default=True, metavar="HOST:PORT")
+@click.option("--token", envvar="SPIN_PY_MODELS_TOKEN", metavar="TOKEN",
+              help="The bearer token clients must send (or $SPIN_PY_MODELS_TOKEN); made up and printed if not given.")
+@click.option("--state-dir", type=click.Path(path_type=Path), default=Path(".spin"), show_default=True, metavar="DIR")
+@click.option("--stand-ins/--no-stand-ins", default=True, show_default=True)
+def serve(listen, token, state_dir, stand_ins):
+    """Serve this machine's models with Spin's remote protocol (api_type "default")."""
+    from spin_py.capabilities.llm.serve import ModelServer
+    from spin_py.cli import _parse_listen
+    from spin_py.server import ListenError, bind_server
+
+    host, port = _parse_listen(listen)
+    if not token:
+        token = secrets.token_urlsafe(24)
+        click.echo(f"Token: {token}")
+    pool = _load_pool(state_dir, None, stand_ins)
+    try:
+        server = bind_server(host, port, ModelServer(pool, token))
+    except ListenError as error:
+        raise click.ClickException(str(error)) from None
+    url = f"http://{host}:{server.socket.getsockname()[1]}"
+    click.echo(f"Serving models on {url}")
+    click.echo(f'Use it from an app\'s runtime config: [llm_compute] type = "remote_http", url = "{url}", '
+               'auth_token = "<token>", api_type = "default"')
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
