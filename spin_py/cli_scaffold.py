@@ -91,7 +91,7 @@ def new(template, name, template_option, output, values, accept_defaults, no_vcs
 @_value_option
 @_defaults_option
 def add(template, name, template_option, manifest, output, values, accept_defaults):
-    """Add component NAME from TEMPLATE to the app's spin.toml, as `spin add` does."""
+    """Add component NAME from TEMPLATE to an app, as `spin add` does."""
     from spin_py.scaffold import TemplateError, add_component, parse_value_options
 
     template, name = _template_and_name(template, name, template_option)
