@@ -1,0 +1,143 @@
+"""The model pool with the real packaged models: SmolLM2 (GGUF, llama.cpp) and
+all-MiniLM-L6-v2 (BERT)."""
+
+import shutil
+import threading
+
+import numpy
+import pytest
+
+from spin_py.capabilities.llm import packaged
+from spin_py.capabilities.llm.engines.base import InferencingParams, LlmError
+from spin_py.capabilities.llm.pool import ModelPool
+
+GREEDY = InferencingParams(max_tokens=12, temperature=0.0)
+SENTENCES = ["The cat sat on the mat.", "Stock markets fell sharply today.", "A kitten is sleeping on a rug.", "hi"]
+
+
+@pytest.fixture(scope="module")
+def pool():
+    lines = []
+    model_pool = ModelPool("/nonexistent-state-dir", log=lines.append)
+    model_pool.lines = lines
+    return model_pool
+
+
+@pytest.fixture(scope="module")
+def reference():
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(str(packaged.minilm_folder()), local_files_only=True)
+
+
+def test_inference_is_the_continuation_with_real_token_counts(pool):
+    prompt = "The capital of France is"
+    result = pool.infer("llama2-chat", prompt, GREEDY)
+    assert result.text.strip() and not result.text.startswith(prompt)
+    assert "Paris" in result.text
+    assert result.generated_token_count == 12
+    assert result.prompt_token_count == pool._model("llama2-chat", "inferencing").count_tokens(prompt)
+    assert pool.infer("llama2-chat", prompt, GREEDY).text == result.text  # temperature 0 repeats itself
+    assert pool.infer("llama2-chat", prompt, InferencingParams(max_tokens=3, temperature=0)).generated_token_count == 3
+
+
+def test_max_tokens_zero_and_the_stand_in_announcement(pool):
+    result = pool.infer("codellama-instruct", "def add(a, b):", InferencingParams(max_tokens=0))
+    assert (result.text, result.generated_token_count) == ("", 0)
+    assert result.prompt_token_count > 0
+    announcements = [line for line in pool.lines if "stand-in for 'codellama-instruct'" in line]
+    assert len(announcements) == 1
+    assert "ai-models/codellama-instruct" in announcements[0]
+    pool.infer("codellama-instruct", "x", InferencingParams(max_tokens=1))
+    assert len([line for line in pool.lines if "stand-in for 'codellama-instruct'" in line]) == 1
+
+
+def test_embeddings_match_the_reference_alone_or_batched(pool, reference):
+    expected = reference.encode(SENTENCES)
+    batch = pool.generate_embeddings("all-minilm-l6-v2", SENTENCES)
+    assert len(batch.embeddings) == len(SENTENCES) and len(batch.embeddings[0]) == 384
+    for index, sentence in enumerate(SENTENCES):
+        alone = pool.generate_embeddings("all-minilm-l6-v2", [sentence])
+        assert numpy.dot(alone.embeddings[0], batch.embeddings[index]) >= 0.9999
+        assert numpy.dot(expected[index], batch.embeddings[index]) >= 0.9999
+        assert numpy.isclose(numpy.linalg.norm(batch.embeddings[index]), 1.0)
+    # Real tokens only: [CLS] + words + [SEP], no padding.
+    assert pool.generate_embeddings("all-minilm-l6-v2", ["hi"]).prompt_token_count == 3
+    assert pool.generate_embeddings("all-minilm-l6-v2", []).embeddings == []
+
+
+def test_unknown_embeddings_model_is_not_supported(pool):
+    with pytest.raises(LlmError) as error:
+        pool.generate_embeddings("no-such-embedder", ["x"])
+    assert error.value.kind == "ModelNotSupported"
+
+
+def test_one_load_per_model_and_concurrent_embeddings_are_batched(pool):
+    results = {}
+
+    def embed(index):
+        results[index] = pool.generate_embeddings("all-minilm-l6-v2", [SENTENCES[index % len(SENTENCES)]])
+
+    def infer(index):
+        results[f"infer-{index}"] = pool.infer("llama2-chat", "Once upon a time", InferencingParams(max_tokens=2))
+
+    threads = [threading.Thread(target=embed, args=(i,)) for i in range(32)]
+    threads += [threading.Thread(target=infer, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    batcher = pool._model("all-minilm-l6-v2", "embeddings")
+    assert max(batcher.batch_sizes) > 1  # requests that arrived together shared a forward pass
+    for index in range(32):
+        alone = pool.generate_embeddings("all-minilm-l6-v2", [SENTENCES[index % len(SENTENCES)]])
+        assert numpy.dot(results[index].embeddings[0], alone.embeddings[0]) >= 0.9999
+    assert pool.load_counts[("all-minilm-l6-v2", "embeddings")] == 1
+    assert pool.load_counts[("llama2-chat", "inferencing")] == 1
+
+
+def test_models_from_the_state_dir_and_spins_guide_layout(tmp_path, reference):
+    guide = tmp_path / "ai-models" / "all-minilm-l6-v2"
+    guide.mkdir(parents=True)
+    for name in ("tokenizer.json", "model.safetensors"):
+        shutil.copy(packaged.minilm_folder() / name, guide / name)
+    shutil.copy(packaged.smollm2_file(), tmp_path / "ai-models" / "llama2-chat")
+    lines = []
+    pool = ModelPool(tmp_path, log=lines.append)
+    vector = pool.generate_embeddings("all-minilm-l6-v2", ["The cat sat on the mat."]).embeddings[0]
+    assert numpy.dot(vector, reference.encode(["The cat sat on the mat."])[0]) >= 0.9999
+    assert pool.infer("llama2-chat", "Hello", InferencingParams(max_tokens=2)).generated_token_count == 2
+    assert not any("stand-in" in line for line in lines)
+    assert any(str(guide) in line for line in lines)
+    assert pool.source("llama2-chat", "inferencing").origin == "state dir"
+
+
+def test_a_broken_model_file_is_a_runtime_error_until_fixed(tmp_path):
+    models = tmp_path / "ai-models"
+    models.mkdir()
+    broken = models / "llama2-chat"
+    broken.write_bytes(packaged.smollm2_file().read_bytes()[:100_000])  # truncated GGUF
+    pool = ModelPool(tmp_path, stand_ins=False, log=lambda line: None)
+    with pytest.raises(LlmError) as error:
+        pool.infer("llama2-chat", "Hi", GREEDY)
+    assert error.value.kind == "RuntimeError" and str(broken) in error.value.message
+    broken.write_bytes(b"not a model at all")
+    with pytest.raises(LlmError) as error:
+        pool.infer("llama2-chat", "Hi", GREEDY)
+    assert "wrong format" in error.value.message
+    (models / "all-minilm-l6-v2").mkdir()
+    with pytest.raises(LlmError) as error:
+        pool.generate_embeddings("all-minilm-l6-v2", ["x"])
+    assert "tokenizer" in error.value.message and "all-minilm-l6-v2" in error.value.message
+    shutil.copy(packaged.smollm2_file(), broken)  # fixed: the next call loads it
+    assert pool.infer("llama2-chat", "Hi", InferencingParams(max_tokens=1)).generated_token_count == 1
+    assert pool.load_counts[("llama2-chat", "inferencing")] == 1
+
+
+def test_without_stand_ins_a_missing_model_names_every_place_looked_in(tmp_path):
+    pool = ModelPool(tmp_path, stand_ins=False, log=lambda line: None)
+    with pytest.raises(LlmError) as error:
+        pool.infer("llama2-chat", "Hi", GREEDY)
+    assert error.value.kind == "InvalidInput"
+    assert str(tmp_path / "ai-models" / "llama2-chat") in error.value.message
+    assert str(tmp_path / "ai_models" / "llama2-chat") in error.value.message
