@@ -8,6 +8,7 @@ an unknown variable or filter is an error, and text that is not valid Liquid
 at all is not a template (Spin copies such a file unchanged).
 """
 
+import operator
 import re
 
 from spin_py.scaffold import cases
@@ -52,8 +53,9 @@ _FILTERS = {
     "replace": lambda text, old, new: text.replace(_text(old), _text(new)),
     "replace_first": lambda text, old, new: text.replace(_text(old), _text(new), 1),
     "size": len,
+    "default": lambda value, fallback: fallback if value in (None, False, "", [], {}) else value,
 }
-_RAW_INPUT = {"size"}  # filters that take the value itself, not its text
+_RAW_INPUT = {"size", "default"}  # filters that take the value itself, not its text
 
 
 def _text(value):
@@ -257,7 +259,11 @@ def _parse_output(text):
     return (value, filters)
 
 
-_COMPARISONS = {"==", "!=", "<>", "<", ">", "<=", ">=", "contains"}
+_OPERATORS = {
+    "==": operator.eq, "!=": operator.ne, "<>": operator.ne,
+    "<": operator.lt, ">": operator.gt, "<=": operator.le, ">=": operator.ge,
+}  # fmt: skip
+_COMPARISONS = {*_OPERATORS, "contains"}
 
 
 def _parse_condition(text):
@@ -280,10 +286,10 @@ def _remaining(reader):
 
 def _parse_comparison(reader):
     left = _parse_value(reader)
-    operator = reader.peek()[1]
-    if operator in _COMPARISONS:
+    comparison = reader.peek()[1]
+    if comparison in _COMPARISONS:
         reader.take()
-        return ("compare", operator, left, _parse_value(reader))
+        return ("compare", comparison, left, _parse_value(reader))
     return ("truthy", left)
 
 
@@ -349,18 +355,14 @@ def _holds(condition, values):
     if kind == "truthy":
         value = _evaluate(condition[1], values, strict=False)
         return value is not None and value is not False
-    _, operator, left_node, right_node = condition
+    _, comparison, left_node, right_node = condition
     left = _evaluate(left_node, values, strict=False)
     right = _evaluate(right_node, values, strict=False)
     if right_node[0] == "empty":
-        return (left in ("", [], {})) == (operator == "==")
-    if operator == "contains":
+        return (left in ("", [], {})) == (comparison == "==")
+    if comparison == "contains":
         return left is not None and _text(right) in (left if isinstance(left, (list, dict)) else _text(left))
-    if operator == "==":
-        return left == right
-    if operator in ("!=", "<>"):
-        return left != right
     try:
-        return {"<": left < right, ">": left > right, "<=": left <= right, ">=": left >= right}[operator]
+        return _OPERATORS[comparison](left, right)
     except TypeError:
-        return False
+        return False  # Liquid compares unlike types as unequal, never as an error
