@@ -109,3 +109,29 @@ def test_manifest_edits_apply_without_restart_and_bad_ones_are_refused(tmp_path,
     while server.get("/added")[0] != 404:
         assert time.monotonic() < deadline, server.output()
         time.sleep(0.05)
+
+
+ASKS = """
+    from spin_sdk import llm
+    from spin_sdk.http import IncomingHandler, Request, Response
+    from spin_sdk.wit.types import Err
+
+    class IncomingHandler(IncomingHandler):
+        def handle_request(self, request: Request) -> Response:
+            try:
+                return Response(200, {}, llm.infer("llama2-chat", "hi").text.encode())
+            except Err as error:
+                return Response(403, {}, error.value.value.encode())
+"""
+
+
+def test_removing_ai_models_access_applies_to_the_next_call(tmp_path, spin_up):
+    with_access = manifest(component("asker", route="/...", extra='ai_models = ["llama2-chat"]'))
+    path = write_app(tmp_path, with_access, {"app.py": ASKS})
+    server = spin_up(path, "--python", str(sdk3_python()), "--ai-engine", "deterministic")
+    assert server.get("/")[:1] == (200,)
+    path.write_text(with_access.replace('ai_models = ["llama2-chat"]', ""))
+    server.wait_for_output("Reloaded spin.toml")
+    assert "changed: asker" not in server.output()  # a permission change keeps the workers
+    status, _, body = server.get("/")
+    assert status == 403 and body.startswith(b"The component does not have access to use 'llama2-chat'.")

@@ -7,7 +7,7 @@ pool but gets new workers; removed ones are closed.
 """
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from spin_py.host.launch import WorkerSettings
 from spin_py.host.output import ComponentOutput
@@ -16,6 +16,12 @@ from spin_py.capabilities.errors import CapabilityError
 from spin_py.host.worker import Worker
 from spin_py.manifest import NotPython, load_manifest, python_entry
 from spin_py.trigger.routes import Router
+
+
+def _same_worker(before, after):
+    """Workers can stay when only host-side permissions changed: the host checks
+    `ai_models` on every call, with the manifest it has now."""
+    return replace(before, ai_models=()) == replace(after, ai_models=())
 
 
 @dataclass
@@ -52,7 +58,7 @@ class AppRuntime:
 
     def _component(self, component, previous):
         old = previous.components.get(component.id) if previous else None
-        if old and previous.app.components[component.id] == component and previous.python == self.python:
+        if old and _same_worker(previous.app.components[component.id], component) and previous.python == self.python:
             return old
         entry = python_entry(self.app, component)
         if isinstance(entry, NotPython):
