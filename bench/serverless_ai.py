@@ -1,0 +1,152 @@
+"""Serverless AI benchmarks, each a ratio within one run (medians):
+
+1. generation: tokens per second through a component's infer (HTTP request to
+   `spin-py up`) against a direct llama-cpp-python call on the same model,
+   prompt and params (target 0.95 or better);
+2. embeddings: 32 concurrent single-sentence requests through `spin-py up`
+   against 32 sequential direct sentence-transformers calls (target 2x or better);
+3. memory: the host's resident memory with 4 components using the same models
+   against 1 component (target within 10%).
+
+    .venv/bin/python bench/serverless_ai.py [--rounds 5]
+"""
+
+import argparse
+import http.client
+import json
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "tests"))
+
+from live import LiveServer  # noqa: E402
+
+from spin_py.capabilities.llm import packaged  # noqa: E402
+
+EXTRA = os.environ.get("BENCH_FLAGS", "").split()
+PROMPT = "Write a short story about a robot who learns to paint."
+MAX_TOKENS = 64
+SENTENCES = [f"Sentence number {i} is about {topic}." for i, topic in enumerate(["cats", "dogs", "stocks", "rain"] * 8)]
+
+
+def manifest(components):
+    text = 'spin_manifest_version = 2\n[application]\nname = "bench-ai"\n'
+    for index in range(components):
+        text += (
+            f'[[trigger.http]]\nroute = "/c{index}/..."\ncomponent = "c{index}"\n'
+            f'[component.c{index}]\nsource = "app.wasm"\nai_models = ["llama2-chat", "all-minilm-l6-v2"]\n'
+            f'[component.c{index}.build]\ncommand = "componentize-py -w spin-http componentize app -o app.wasm"\n'
+        )
+    return text
+
+
+def start(folder, components):
+    app = Path(tempfile.mkdtemp(dir=folder, prefix=f"app{components}-"))
+    (app / "app.py").write_text((HERE / "ai" / "app.py").read_text())
+    (app / "spin.toml").write_text(manifest(components))
+    return LiveServer(app, "--no-watch", *EXTRA, log_path=app / "spin-py.log").wait_ready()
+
+
+def post(port, path, body):
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+    try:
+        connection.request("POST", path, body=body)
+        response = connection.getresponse()
+        data = response.read()
+        assert response.status == 200, data
+        return data
+    finally:
+        connection.close()
+
+
+def generation(server, rounds):
+    from llama_cpp import Llama
+
+    llama = Llama(model_path=str(packaged.smollm2_file()), n_ctx=2048, n_threads=os.cpu_count(), seed=42, verbose=False)
+    body = json.dumps({"prompt": PROMPT, "max_tokens": MAX_TOKENS, "temperature": 0.8}).encode()
+    post(server.port, "/c0/infer", body)  # load
+    llama.create_completion(PROMPT, max_tokens=4)
+    through, direct = [], []
+    for _ in range(rounds):
+        # Two calls a side per round: llama-cpp-python's prompt cache makes every other call faster.
+        started, generated = time.perf_counter(), 0
+        for _ in range(2):
+            generated += json.loads(post(server.port, "/c0/infer", body))["generated"]
+        through.append(generated / (time.perf_counter() - started))
+        started, generated = time.perf_counter(), 0
+        for _ in range(2):
+            output = llama.create_completion(PROMPT, max_tokens=MAX_TOKENS, temperature=0.8, top_k=40, top_p=0.9,
+                                             repeat_penalty=1.1, seed=42)
+            generated += output["usage"]["completion_tokens"]
+        direct.append(generated / (time.perf_counter() - started))
+    return statistics.median(through), statistics.median(direct)
+
+
+def embeddings(server, rounds):
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(str(packaged.minilm_folder()), local_files_only=True)
+    post(server.port, "/c0/embed", b"warm up")
+    model.encode(["warm up"])
+    concurrent, sequential = [], []
+    for _ in range(rounds):
+        threads = [threading.Thread(target=post, args=(server.port, "/c0/embed", s.encode())) for s in SENTENCES]
+        started = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        concurrent.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        for sentence in SENTENCES:
+            model.encode([sentence])
+        sequential.append(time.perf_counter() - started)
+    return statistics.median(concurrent), statistics.median(sequential)
+
+
+def resident_mib(pid):
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS")
+
+
+def memory(folder, components):
+    server = start(folder, components)
+    try:
+        for index in range(components):
+            post(server.port, f"/c{index}/infer", json.dumps({"prompt": "Hi", "max_tokens": 4, "temperature": 0}).encode())
+            post(server.port, f"/c{index}/embed", b"hello")
+        return resident_mib(server.process.pid)
+    finally:
+        server.stop()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    options = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        server = start(folder, 1)
+        try:
+            through, direct = generation(server, options.rounds)
+            concurrent, sequential = embeddings(server, options.rounds)
+        finally:
+            server.stop()
+        one, four = memory(folder, 1), memory(folder, 4)
+    print(f"generation: {through:6.1f} tok/s through spin-py, {direct:6.1f} tok/s direct llama-cpp-python; "
+          f"ratio {through / direct:.2f} (target 0.95)")
+    print(f"embeddings: 32 concurrent requests {concurrent * 1000:6.0f} ms, 32 sequential direct calls "
+          f"{sequential * 1000:6.0f} ms; speed-up {sequential / concurrent:.2f}x (target 2x)")
+    print(f"memory: host RSS {one:6.0f} MiB with 1 component, {four:6.0f} MiB with 4; ratio {four / one:.2f} (target 1.10 or less)")
+
+
+if __name__ == "__main__":
+    main()
