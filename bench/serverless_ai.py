@@ -16,6 +16,7 @@ import http.client
 import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -29,6 +30,7 @@ from live import LiveServer  # noqa: E402
 
 from spin_py.capabilities.llm import packaged  # noqa: E402
 
+SETTLE_SECONDS = 0.5
 EXTRA = os.environ.get("BENCH_FLAGS", "").split()
 PROMPT = "Write a short story about a robot who learns to paint."
 MAX_TOKENS = 64
@@ -65,26 +67,51 @@ def post(port, path, body):
         connection.close()
 
 
-def generation(server, rounds):
-    from llama_cpp import Llama
+DIRECT = """
+import sys
+from llama_cpp import Llama
+llama = Llama(model_path=sys.argv[1], n_ctx=2048, n_threads=int(sys.argv[2]), seed=42, verbose=False)
+for line in sys.stdin:
+    generated = 0
+    for _ in range(2):
+        output = llama.create_completion(sys.argv[3], max_tokens=int(sys.argv[4]), temperature=0.8, top_k=40,
+                                         top_p=0.9, repeat_penalty=1.1, seed=42)
+        generated += output["usage"]["completion_tokens"]
+    print(generated, flush=True)
+"""
 
-    llama = Llama(model_path=str(packaged.smollm2_file()), n_ctx=2048, n_threads=os.cpu_count(), seed=42, verbose=False)
+
+def generation(server, rounds):
+    """Both sides run in a child process of this one (llama.cpp's speed differs
+    between a parent and its child on this machine), two calls a side per
+    round (llama-cpp-python's prompt cache makes every other call faster), with
+    a pause before each side (llama.cpp's threads spin for a while after a call)."""
+    direct_process = subprocess.Popen(
+        [sys.executable, "-c", DIRECT, str(packaged.smollm2_file()), str(os.cpu_count()), PROMPT, str(MAX_TOKENS)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+
+    def direct_pair():
+        direct_process.stdin.write("go\n")
+        direct_process.stdin.flush()
+        return int(direct_process.stdout.readline())
+
     body = json.dumps({"prompt": PROMPT, "max_tokens": MAX_TOKENS, "temperature": 0.8}).encode()
-    post(server.port, "/c0/infer", body)  # load
-    llama.create_completion(PROMPT, max_tokens=4)
-    through, direct = [], []
-    for _ in range(rounds):
-        # Two calls a side per round: llama-cpp-python's prompt cache makes every other call faster.
-        started, generated = time.perf_counter(), 0
-        for _ in range(2):
-            generated += json.loads(post(server.port, "/c0/infer", body))["generated"]
-        through.append(generated / (time.perf_counter() - started))
-        started, generated = time.perf_counter(), 0
-        for _ in range(2):
-            output = llama.create_completion(PROMPT, max_tokens=MAX_TOKENS, temperature=0.8, top_k=40, top_p=0.9,
-                                             repeat_penalty=1.1, seed=42)
-            generated += output["usage"]["completion_tokens"]
-        direct.append(generated / (time.perf_counter() - started))
+
+    def through_pair():
+        return sum(json.loads(post(server.port, "/c0/infer", body))["generated"] for _ in range(2))
+
+    try:
+        through_pair(), direct_pair()  # load both
+        through, direct = [], []
+        for _ in range(rounds):
+            for measure, results in ((through_pair, through), (direct_pair, direct)):
+                time.sleep(SETTLE_SECONDS)
+                started = time.perf_counter()
+                generated = measure()
+                results.append(generated / (time.perf_counter() - started))
+    finally:
+        direct_process.terminate()
     return statistics.median(through), statistics.median(direct)
 
 
