@@ -36,7 +36,7 @@ def test_inference_is_the_continuation_with_real_token_counts(pool):
     assert result.text.strip() and not result.text.startswith(prompt)
     assert "Paris" in result.text
     assert result.generated_token_count == 12
-    assert result.prompt_token_count == pool._model("llama2-chat", "inferencing").count_tokens(prompt)
+    assert result.prompt_token_count == pool._model("llama2-chat", "inferencing").engine.count_tokens(prompt)
     assert pool.infer("llama2-chat", prompt, GREEDY).text == result.text  # temperature 0 repeats itself
     assert pool.infer("llama2-chat", prompt, InferencingParams(max_tokens=3, temperature=0)).generated_token_count == 3
 
@@ -87,7 +87,7 @@ def test_one_load_per_model_and_concurrent_embeddings_are_batched(pool):
         thread.start()
     for thread in threads:
         thread.join()
-    batcher = pool._model("all-minilm-l6-v2", "embeddings")
+    batcher = pool._model("all-minilm-l6-v2", "embeddings").engine
     assert max(batcher.batch_sizes) > 1  # requests that arrived together shared a forward pass
     for index in range(32):
         alone = pool.generate_embeddings("all-minilm-l6-v2", [SENTENCES[index % len(SENTENCES)]])
@@ -141,3 +141,11 @@ def test_without_stand_ins_a_missing_model_names_every_place_looked_in(tmp_path)
     assert error.value.kind == "InvalidInput"
     assert str(tmp_path / "ai-models" / "llama2-chat") in error.value.message
     assert str(tmp_path / "ai_models" / "llama2-chat") in error.value.message
+
+
+def test_model_names_that_resolve_to_one_file_share_one_copy(pool):
+    pool.infer("llama2-chat", "Hi", InferencingParams(max_tokens=1))
+    pool.infer("some-other-chat-model", "Hi", InferencingParams(max_tokens=1))
+    assert pool._model("some-other-chat-model", "inferencing") is pool._model("llama2-chat", "inferencing")
+    assert pool.load_counts[("some-other-chat-model", "inferencing")] == 0
+    assert any("some-other-chat-model uses the copy of" in line for line in pool.lines)

@@ -15,6 +15,7 @@ import collections
 import queue
 import threading
 import time
+from dataclasses import dataclass
 
 from spin_py.capabilities.llm.engines.base import RUNTIME_ERROR, EmbeddingsResult, LlmError
 from spin_py.capabilities.llm.locate import EMBEDDINGS, INFERENCING, locate
@@ -43,9 +44,14 @@ class ModelThread:
             raise job.error
         return job.result
 
+    def stop(self):
+        self._jobs.put(None)
+
     def _run(self):
         while True:
             job = self._jobs.get()
+            if job is None:
+                return
             try:
                 job.result = job.function(*job.args)
             except BaseException as error:  # handed to the caller
@@ -151,6 +157,14 @@ def _load_engine(source):
     return EmbeddingBatcher(EmbeddingsEngine(source.path))
 
 
+@dataclass
+class LoadedModel:
+    engine: object  # an inferencing engine, or an EmbeddingBatcher
+    thread: ModelThread | None  # where generation runs; None for embeddings (the batcher has its own)
+    path: object
+    loaded_as: str  # the model name that loaded it
+
+
 class ModelPool:
     def __init__(self, state_dir, runtime_config=None, stand_ins=True, log=print):
         self.state_dir = state_dir
@@ -158,9 +172,9 @@ class ModelPool:
         self.stand_ins = stand_ins
         self.log = log
         self.load_counts = collections.Counter()  # (model, kind) -> times loaded
-        self._loaded = {}  # (model, kind) -> engine, or EmbeddingBatcher for embeddings
-        self._threads = {}  # model -> ModelThread for generation
-        self._load_locks = collections.defaultdict(threading.Lock)
+        self._loaded = {}  # (model, kind) -> LoadedModel
+        self._by_file = {}  # (path, kind) -> LoadedModel: names that resolve to one file share one copy
+        self._load_lock = threading.Lock()  # loads are rare: one at a time keeps sharing simple
         self._announced = set()
         self._remote = None
         compute = runtime_config.llm_compute if runtime_config else None
@@ -174,39 +188,45 @@ class ModelPool:
 
     def _model(self, model, kind):
         key = (model, kind)
-        engine = self._loaded.get(key)
-        if engine is not None:
-            return engine
-        with self._load_locks[key]:
+        loaded = self._loaded.get(key)
+        if loaded is not None:
+            return loaded
+        with self._load_lock:
             if key in self._loaded:
                 return self._loaded[key]
             source = self.source(model, kind)
             if source.announcement and key not in self._announced:
                 self._announced.add(key)
                 self.log(source.announcement)
+            shared = self._by_file.get((source.path, kind))
+            if shared is not None:
+                self._loaded[key] = shared
+                self.log(f"{model} uses the copy of {source.path} already loaded for {shared.loaded_as}")
+                return shared
             started = time.perf_counter()
-            thread = self._threads.get(model) if kind == INFERENCING else None
-            if kind == INFERENCING and thread is None:
-                thread = self._threads[model] = ModelThread(f"generate-{model}")
+            # Generation is built on the thread that will run it, so its thread team is made once.
+            thread = ModelThread(f"generate-{model}") if kind == INFERENCING else None
             try:
-                # Built on the thread that will run it, so its thread team is made once.
                 engine = thread.call(_load_engine, source) if thread else _load_engine(source)
-            except ImportError as error:
-                raise LlmError(
-                    RUNTIME_ERROR, f"loading {source.path} needs {error.name}: pip install 'spin-py[llm]'"
-                ) from None
             except Exception as error:
-                raise LlmError(RUNTIME_ERROR, f"failed to load model '{model}' from {source.path}: {error}") from None
+                if thread:
+                    thread.stop()
+                if isinstance(error, ImportError):
+                    message = f"loading {source.path} needs {error.name}: pip install 'spin-py[llm]'"
+                else:
+                    message = f"failed to load model '{model}' from {source.path}: {error}"
+                raise LlmError(RUNTIME_ERROR, message) from None
+            loaded = LoadedModel(engine, thread, source.path, model)
             self.load_counts[key] += 1
-            self._loaded[key] = engine
+            self._loaded[key] = self._by_file[(source.path, kind)] = loaded
             self.log(f"Loaded {model} from {source.path} in {time.perf_counter() - started:.2f}s")
-            return engine
+            return loaded
 
     def infer(self, model, prompt, params):
         if self._remote:
             return self._remote.infer(model, prompt, params)
-        engine = self._model(model, INFERENCING)
-        return self._threads[model].call(engine.infer, prompt, params)
+        loaded = self._model(model, INFERENCING)
+        return loaded.thread.call(loaded.engine.infer, prompt, params)
 
     def generate_embeddings(self, model, texts):
         if self._remote:
@@ -214,7 +234,7 @@ class ModelPool:
         if not texts:
             self.source(model, EMBEDDINGS)  # an unknown model is still an error
             return EmbeddingsResult([], 0)
-        return self._model(model, EMBEDDINGS).embed(texts)
+        return self._model(model, EMBEDDINGS).engine.embed(texts)
 
     def describe(self, model, kind):
         """One line for `spin-py models`: where the model comes from, or why there is none."""
