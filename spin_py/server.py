@@ -66,7 +66,7 @@ class DevServer:
         self._say_lock = threading.Lock()
         self._model_pool = None
         self._model_pool_lock = threading.Lock()
-        self.runtime_config = load_runtime_config(config.runtime_config_file) if config.runtime_config_file else None
+        self.runtime_config = None
         self.runtime = self.load_runtime(None)
         self.reloader = None
         try:
@@ -83,8 +83,18 @@ class DevServer:
         self.base_url = f"http://{config.host}:{self.port}"
 
     def load_runtime(self, previous):
-        """Read the manifest again and build the runtime that would replace ``previous``."""
+        """Read the manifest and runtime config again and build the runtime that would replace ``previous``.
+
+        A new `[llm_compute]` means a new model pool (made on the next AI call); otherwise the pool stays.
+        """
         app = load_manifest(self.config.manifest)
+        if self.config.runtime_config_file:
+            runtime_config = load_runtime_config(self.config.runtime_config_file)
+            with self._model_pool_lock:
+                if previous is not None and runtime_config != self.runtime_config:
+                    self._model_pool = None
+                    self.say(f"{self.config.runtime_config_file}: [llm_compute] changed, models come from the new place")
+                self.runtime_config = runtime_config
         return AppRuntime(self.config, app, capabilities=self.capabilities(app), terminal=self.terminal, previous=previous)
 
     def capabilities(self, app):

@@ -135,3 +135,17 @@ def test_removing_ai_models_access_applies_to_the_next_call(tmp_path, spin_up):
     assert "changed: asker" not in server.output()  # a permission change keeps the workers
     status, _, body = server.get("/")
     assert status == 403 and body.startswith(b"The component does not have access to use 'llama2-chat'.")
+
+
+def test_runtime_config_edits_are_checked_and_applied(tmp_path, spin_up):
+    config = tmp_path / "runtime.toml"
+    config.write_text("[llm_compute]\ntype = \"spin\"\n")
+    path = write_app(tmp_path, manifest(component("asker", route="/...", extra='ai_models = ["llama2-chat"]')), {"app.py": ASKS})
+    server = spin_up(path, "--python", str(sdk3_python()), "--runtime-config-file", str(config))
+    config.write_text('[llm_compute]\ntype = "gpu"\n')
+    server.wait_for_output('Still serving the last good manifest: ')
+    assert 'runtime.toml: llm_compute.type: expected "spin" or "remote_http"' in server.output()
+    config.write_text('[llm_compute]\ntype = "remote_http"\nurl = "http://127.0.0.1:9"\nauth_token = "t"\n')
+    server.wait_for_output("[llm_compute] changed")
+    status, _, body = server.get("/")  # the app answers 403 with the error's text
+    assert status == 403 and b"http://127.0.0.1:9/infer request error" in body

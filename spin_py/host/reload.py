@@ -11,6 +11,7 @@ import time
 
 from spin_py.host.worker import LoadFailed
 from spin_py.manifest import ManifestError
+from spin_py.runtime_config import RuntimeConfigError
 from spin_py.watch import ChangeWatcher, WatchTarget
 
 MANIFEST = ("manifest",)
@@ -91,7 +92,7 @@ class Reloader:
         started = time.perf_counter()
         try:
             runtime = self.server.load_runtime(previous)
-        except ManifestError as error:
+        except (ManifestError, RuntimeConfigError) as error:
             self.server.say(f"Still serving the last good manifest: {error}")
             return previous
         self.server.replace_runtime(runtime)
