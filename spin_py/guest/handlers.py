@@ -1,117 +1,157 @@
 """The three handler styles a Spin Python app can have, each called the way
-its SDK's own export would call it.
+its own SDK's export calls it, so the app runs unchanged.
 
-1. spin-sdk 4.x/5.x: ``class HttpHandler(spin_sdk.http.Handler)`` with ``async def handle_request``.
-2. spin-sdk 2.x/3.x: ``class IncomingHandler(spin_sdk.http.IncomingHandler)`` with ``def handle_request``.
-3. The original API: a module-level ``handle_request(request)`` returning ``spin_http.Response``.
+==============  ====================================================  ===========================
+SDK             the handler module defines                            ``handle_request`` is
+==============  ====================================================  ===========================
+spin-sdk 4, 5   ``class HttpHandler(spin_sdk.http.Handler)``          ``async``, awaited
+spin-sdk 2, 3   ``class IncomingHandler(spin_sdk.http.IncomingHandler)``  called
+original API    ``def handle_request(request)`` (``spin_http``)       called
+==============  ====================================================  ===========================
 
-Each adapter takes ``(method, uri, headers, body)`` with headers as
-``[[name, value], ...]`` in lower case, and returns ``(status, headers, body)``.
+componentize-py creates the exported class's instance once, when the component
+initialises, and calls that instance for every request: so does the worker.
+
+A handler takes ``(method, uri, headers, body)``, headers as
+``[[name, value], ...]``, and returns ``(status, headers, body)``.
 """
 
 import asyncio
-import sys
+import importlib
+import inspect
+
+from . import async_support
 
 
-class NoHandler(Exception):
-    pass
+class LoadError(Exception):
+    """The module imported, but spin-py finds no handler it can call in it."""
 
 
 def find_handler(module):
-    http_handler = getattr(module, "HttpHandler", None)
-    if isinstance(http_handler, type):
-        return AsyncSdkHandler(http_handler())
-    incoming_handler = getattr(module, "IncomingHandler", None)
-    if isinstance(incoming_handler, type):
-        return SdkHandler(incoming_handler())
-    handle_request = getattr(module, "handle_request", None)
-    if callable(handle_request):
-        return OriginalApiHandler(handle_request)
-    raise NoHandler(
-        f"module '{module.__name__}' ({getattr(module, '__file__', '?')}) has no HTTP handler: expected a class "
-        "HttpHandler (spin-sdk 4 and later), a class IncomingHandler (spin-sdk 2 and 3) "
-        "or a function handle_request (the original spin_http API)"
+    where = f"module '{module.__name__}' ({getattr(module, '__file__', None) or 'no file'})"
+    for name, sdk in (("HttpHandler", "spin-sdk 4 and later"), ("IncomingHandler", "spin-sdk 2 and 3")):
+        cls = getattr(module, name, None)
+        if not isinstance(cls, type):
+            continue
+        if not callable(getattr(cls, "handle_request", None)):
+            raise LoadError(
+                f"{where}: class {name} has no handle_request method. spin-py runs {sdk} handlers written "
+                f"against spin_sdk.http ({'Handler' if name == 'HttpHandler' else 'IncomingHandler'}); "
+                "a class that implements the raw wasi:http `handle` export is not supported."
+            )
+        request_class = importlib.import_module("spin_sdk.http").Request
+        if name == "HttpHandler":
+            return AsyncSdkHandler(cls(), request_class)
+        return SdkHandler(cls(), request_class)
+    function = getattr(module, "handle_request", None)
+    if callable(function):
+        return OriginalApiHandler(function)
+    raise LoadError(
+        f"{where} has no HTTP handler: spin-py looks for a class HttpHandler (spin-sdk 4 and later), "
+        "a class IncomingHandler (spin-sdk 2 and 3) or a function handle_request (the original spin_http API)."
     )
 
 
-def _response_parts(response, style):
-    if response is None or not hasattr(response, "status"):
-        raise TypeError(f"the handler returned {response!r}, not a {style} Response")
-    headers = response.headers or {}
-    pairs = headers.items() if hasattr(headers, "items") else headers
-    body = response.body
-    if isinstance(body, str):
-        body = body.encode("utf-8")
-    return int(response.status), [[str(name), str(value)] for name, value in pairs], bytes(body or b"")
-
-
-def _sdk_request_class():
-    from spin_sdk.http import Request
-
-    return Request
-
-
 class SdkHandler:
-    """spin-sdk 2.x/3.x: the SDK's ``IncomingHandler.handle`` builds its ``Request``
-    from the path with query, a dict of headers (a repeated header keeps its
-    last value) and the whole body, then calls ``handle_request``."""
+    """spin-sdk 2.x and 3.x. Their ``IncomingHandler.handle`` export builds
+    ``Request(method, path_with_query or "/", dict(header entries), bytes(body))``:
+    header names are lower case, and a repeated header keeps its last value."""
 
-    def __init__(self, instance):
+    style = "IncomingHandler.handle_request"
+
+    def __init__(self, instance, request_class):
         self.instance = instance
-        self.request_class = _sdk_request_class()
+        self.request_class = request_class
+
+    def request(self, method, uri, headers, body):
+        return self.request_class(method, uri or "/", {name.lower(): value for name, value in headers}, bytes(body))
 
     def __call__(self, method, uri, headers, body):
-        request = self.request_class(method, uri, dict(headers), body)
-        return _response_parts(self.instance.handle_request(request), "spin_sdk.http")
+        result = self.instance.handle_request(self.request(method, uri, headers, body))
+        if inspect.isawaitable(result):
+            getattr(result, "close", lambda: None)()
+            raise TypeError(
+                f"{self.style} returned an awaitable: spin-sdk 2 and 3 call it without awaiting, so it must be "
+                "a plain `def` (async handlers are spin-sdk 4's `class HttpHandler(spin_sdk.http.Handler)`)"
+            )
+        return response_parts(result, "spin_sdk.http.Response")
+
+    def after_response(self):
+        pass
 
 
 class AsyncSdkHandler(SdkHandler):
-    """spin-sdk 4.x/5.x: the same Request, an ``async`` handler run on a real
-    event loop that lives as long as the worker."""
+    """spin-sdk 4.x and 5.x: the same Request, and ``Handler.handle`` awaits
+    ``handle_request``. It runs on a real event loop that lives as long as the
+    worker, so module-level asyncio objects keep working across requests."""
 
-    def __init__(self, instance):
-        super().__init__(instance)
+    style = "HttpHandler.handle_request"
+
+    def __init__(self, instance, request_class):
+        super().__init__(instance, request_class)
         self.loop = asyncio.new_event_loop()
 
     def __call__(self, method, uri, headers, body):
-        release_componentize_loop()
-        request = self.request_class(method, uri, dict(headers), body)
-        response = self.loop.run_until_complete(self.instance.handle_request(request))
-        return _response_parts(response, "spin_sdk.http")
+        result = self.instance.handle_request(self.request(method, uri, headers, body))
+        if not inspect.isawaitable(result):
+            raise TypeError(f"{self.style} must be `async def`: spin-sdk 4 and later await it")
+        return response_parts(self.loop.run_until_complete(result), "spin_sdk.http.Response")
+
+    def after_response(self):
+        async_support.finish_spawned(self.loop)
 
 
 class OriginalApiHandler:
-    """The original API: ``spin_http.Request(method, uri, headers, body)`` with
-    headers as a dict whose repeated names are joined with ", "."""
+    """The original API (spin-python-sdk before PyPI): its engine built
+    ``spin_http.Request(method, path_with_query, headers, body)`` with headers
+    as a dict whose repeated names are joined with ", ", and body as bytes."""
 
     def __init__(self, function):
         self.function = function
-        from spin_http import Request
-
-        self.request_class = Request
+        self.request_class = importlib.import_module("spin_http").Request
 
     def __call__(self, method, uri, headers, body):
         joined = {}
         for name, value in headers:
+            name = name.lower()
             joined[name] = f"{joined[name]}, {value}" if name in joined else value
-        response = self.function(self.request_class(method, uri, joined, body))
-        return _response_parts(response, "spin_http")
+        result = self.function(self.request_class(method, uri, joined, bytes(body)))
+        if inspect.isawaitable(result):
+            getattr(result, "close", lambda: None)()
+            raise TypeError("handle_request returned an awaitable: the original Spin Python API calls it without awaiting")
+        return response_parts(result, "spin_http.Response")
+
+    def after_response(self):
+        pass
 
 
-def release_componentize_loop():
-    """spin-sdk 4.x/5.x ship componentize-py's async support, which at import
-    time installs a stand-in event loop as the running loop: right inside a
-    component, wrong in CPython, where it makes asyncio.run and any real loop
-    fail. Clear it so the handler runs on a real loop."""
-    support = sys.modules.get("componentize_py_async_support")
-    if support is None:
-        return
-    loop = getattr(support, "_loop", None)
-    if loop is not None and asyncio.events._get_running_loop() is loop:
-        asyncio.events._set_running_loop(None)
-    try:
-        current = asyncio.get_event_loop_policy().get_event_loop()
-    except RuntimeError:
-        return
-    if current is loop:
-        asyncio.set_event_loop(None)
+def response_parts(response, expected):
+    """``(status, [[name, value], ...], body)`` from the handler's Response, with
+    the checks Spin makes when it converts one: what Spin would refuse fails here
+    too, with a message that says why, rather than working only under spin-py."""
+    if not all(hasattr(response, field) for field in ("status", "headers", "body")):
+        raise TypeError(f"the handler returned {_short(response)}, not a {expected}")
+    status = response.status
+    if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 999:
+        raise ValueError(f"the Response status {_short(status)} is not an HTTP status code (an int from 100 to 999)")
+    headers = response.headers
+    if not hasattr(headers, "items"):
+        raise TypeError(f"the Response headers are {_short(headers)}: Spin needs a dict of str to str")
+    pairs = []
+    for name, value in headers.items():
+        if not isinstance(name, str) or not isinstance(value, str):
+            raise TypeError(f"the Response header {_short(name)}: {_short(value)} is not str: str, as Spin needs")
+        pairs.append([name.lower(), value])
+    body = response.body
+    if body is None:
+        body = b""
+    elif isinstance(body, str):
+        raise TypeError("the Response body is a str: Spin needs bytes or None (for example body.encode('utf-8'))")
+    elif not isinstance(body, (bytes, bytearray, memoryview)):
+        raise TypeError(f"the Response body is {_short(body)}: Spin needs bytes or None")
+    return status, pairs, bytes(body)
+
+
+def _short(value):
+    text = repr(value)
+    return f"{type(value).__name__} {text if len(text) <= 80 else text[:77] + '...'}"

@@ -7,10 +7,7 @@ returns results and errors as the SDK's own types: the SDK's code above them
 (``spin_sdk.llm.infer`` ...) runs unchanged.
 """
 
-import importlib.abc
-import sys
-
-from . import host, llm
+from . import host, import_hooks, llm
 
 
 def _llm_error(module, error):
@@ -54,35 +51,14 @@ BINDINGS = {
 }
 
 
-class _BindingFinder(importlib.abc.MetaPathFinder):
-    """Lets the normal import find the module, then binds it once it has run."""
+def _after(bind):
+    def hook(module, run):
+        run()
+        bind(module)
 
-    def find_spec(self, fullname, path, target=None):
-        bind = BINDINGS.get(fullname)
-        if bind is None:
-            return None
-        for finder in sys.meta_path:
-            if finder is self or not hasattr(finder, "find_spec"):
-                continue
-            spec = finder.find_spec(fullname, path, target)
-            if spec is not None and spec.loader is not None:
-                spec.loader = _BindingLoader(spec.loader, bind)
-                return spec
-        return None
-
-
-class _BindingLoader(importlib.abc.Loader):
-    def __init__(self, loader, bind):
-        self.loader = loader
-        self.bind = bind
-
-    def create_module(self, spec):
-        return self.loader.create_module(spec)
-
-    def exec_module(self, module):
-        self.loader.exec_module(module)
-        self.bind(module)
+    return hook
 
 
 def install():
-    sys.meta_path.insert(0, _BindingFinder())
+    for name, bind in BINDINGS.items():
+        import_hooks.on_import(name, _after(bind))

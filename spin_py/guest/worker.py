@@ -6,27 +6,14 @@ fresh one."""
 import importlib
 import json
 import os
+import signal
 import socket
 import sys
-import traceback
 
-from . import fresh_imports, handlers, host, protocol, sdk_bindings
+from . import async_support, fresh_imports, handlers, host, protocol, sdk_bindings, tracebacks
 
-SHIMS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "shims")
 GUEST_DIR = os.path.dirname(os.path.abspath(__file__))
-
-
-def _user_traceback(error):
-    """The traceback without the frames of this package and of importlib."""
-    frames = [
-        frame
-        for frame in traceback.extract_tb(error.__traceback__)
-        if not frame.filename.startswith(GUEST_DIR) and not frame.filename.startswith("<frozen importlib")
-    ]
-    text = "".join(traceback.format_exception_only(type(error), error))
-    if frames:
-        text = "Traceback (most recent call last):\n" + "".join(traceback.format_list(frames)) + text
-    return text
+SHIMS = os.path.join(GUEST_DIR, "shims")
 
 
 def _set_path(settings):
@@ -40,35 +27,66 @@ def _end(code):
     os._exit(code)
 
 
+def _load_error(settings, error):
+    module = settings["module"]
+    if isinstance(error, handlers.LoadError):
+        detail = f"{error}\n"
+    elif isinstance(error, SystemExit):
+        detail = f"the module called sys.exit({error.code!r}) while it was imported\n"
+    else:
+        detail = tracebacks.describe(error)
+        if isinstance(error, ModuleNotFoundError) and error.name:
+            if module == error.name or module.startswith(error.name + "."):
+                places = [settings["workdir"], *settings.get("paths", [])]
+                detail += f"(looked for it in: {', '.join(places)})\n"
+            else:
+                detail += f"(is '{error.name}' installed in the app's Python environment, {sys.executable}?)\n"
+    return f"Component '{settings['component']}' failed to load module '{module}':\n{detail}"
+
+
+def _load(settings):
+    sdk_bindings.install()
+    async_support.install()
+    module = importlib.import_module(settings["module"])
+    return handlers.find_handler(module)
+
+
 def main(fd, settings_json):
     settings = json.loads(settings_json)
     channel = protocol.Channel(socket.socket(fileno=fd))
     host.connect(channel)
+    # Ctrl-C in the developer's terminal reaches the whole process group: the host
+    # decides when workers stop (it closes the channel), so a worker never dumps a
+    # KeyboardInterrupt traceback in the middle of the host's shutdown.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # As in a Spin component, the app sees no command line (ours carries our settings).
+    sys.argv[:] = []
     _set_path(settings)
     roots = fresh_imports.install([settings["workdir"], *settings.get("paths", [])])
-    sdk_bindings.install()
     try:
-        module = importlib.import_module(settings["module"])
-        handler = handlers.find_handler(module)
-    except (Exception, SystemExit) as error:
-        message = f"Component '{settings['component']}' failed to load module '{settings['module']}':\n"
-        channel.send({"op": "load-failed", "error": message + _user_traceback(error)})
+        handler = _load(settings)
+    except BaseException as error:
+        channel.send({"op": "load-failed", "error": _load_error(settings, error)})
         _end(1)
-    handlers.release_componentize_loop()
     channel.send({"op": "ready", "files": fresh_imports.app_files(roots)})
     while True:
         try:
             message, body = channel.recv()
-        except (EOFError, OSError):
+        except (EOFError, OSError, ValueError):
             _end(0)
         if message.get("op") != "http":
             continue
         try:
             status, headers, payload = handler(message["method"], message["uri"], message["headers"], body)
         except SystemExit as error:
-            channel.send({"op": "failed", "error": f"the handler called sys.exit({error.code!r})"})
+            channel.send({"op": "failed", "error": f"the handler called sys.exit({error.code!r})\n"})
             _end(1)
         except BaseException as error:
-            channel.send({"op": "failed", "error": _user_traceback(error)})
+            channel.send({"op": "failed", "error": tracebacks.describe(error)})
             _end(1)
         channel.send({"op": "response", "status": status, "headers": headers}, payload)
+        try:
+            handler.after_response()
+        except BaseException as error:
+            print(tracebacks.describe(error), end="", file=sys.stderr)
+            _end(1)

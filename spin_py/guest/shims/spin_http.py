@@ -1,31 +1,38 @@
-"""The original Spin Python API's `spin_http` module (spin-python-sdk before
-PyPI, as in Spin's Serverless AI guide), for apps that ``from spin_http import Response``.
+"""The original Spin Python API's ``spin_http`` module (spin-python-sdk before
+it was on PyPI; ``spin py2wasm``), for apps that ``from spin_http import Response``.
 
-Headers are a dict, as the old SDK gave them (repeated request headers joined
-with ", "); bodies are bytes or None.
+As there: ``headers`` is a dict of str to str (lower-case names; a request
+header sent more than once arrives once, its values joined with ", "), and
+``body`` is bytes (a request always has one, maybe empty) or None.
 """
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Optional
 
+
+@dataclass
 class Request:
-    def __init__(self, method, uri, headers, body):
-        self.method = method
-        self.uri = uri
-        self.headers = headers
-        self.body = body
+    """An HTTP request"""
 
-    def __repr__(self):
-        return f"Request(method={self.method!r}, uri={self.uri!r}, headers={self.headers!r}, body={self.body!r})"
+    method: str
+    uri: str
+    headers: Mapping[str, str]
+    body: Optional[bytes]
 
 
+@dataclass
 class Response:
-    def __init__(self, status, headers, body):
-        self.status = status
-        self.headers = headers
-        self.body = body
+    """An HTTP response"""
 
-    def __repr__(self):
-        return f"Response(status={self.status!r}, headers={self.headers!r}, body={self.body!r})"
+    status: int
+    headers: Mapping[str, str]
+    body: Optional[bytes]
 
 
-def http_send(request):
-    raise NotImplementedError("spin-py does not yet provide outbound HTTP (spin_http.http_send)")
+def http_send(request: Request) -> Response:
+    """Send an HTTP request and return a response or raise an error"""
+    raise NotImplementedError(
+        f"spin-py does not provide outbound HTTP yet: spin_http.http_send({request.method} {request.uri}) "
+        "works only under Spin for now"
+    )

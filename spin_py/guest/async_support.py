@@ -1,0 +1,72 @@
+"""spin-sdk 4.x and 5.x under CPython: their ``componentize_py_async_support``.
+
+The SDK ships componentize-py's asyncio glue, and we keep it: the SDK's code
+imports names from it. But at import time it installs its own loop, which
+only a WebAssembly host can drive, as both the current and the *running*
+event loop. In CPython that makes ``asyncio.run`` refuse to start and sends
+``asyncio.sleep`` and friends to a loop that cannot schedule anything. So the
+import is wrapped: whatever loops were current before it (none at load time,
+our real loop when the app imports the SDK lazily inside a request) are put
+back afterwards.
+
+``spawn(coroutine)``, the one function of that module meant for apps (work
+that goes on after the response is returned), needs the Component Model's task
+state; here it becomes a task on the worker's real loop, which the worker runs
+to completion after sending the response.
+"""
+
+import asyncio
+import sys
+
+from . import import_hooks, tracebacks
+
+MODULE = "componentize_py_async_support"
+
+_spawned = []
+
+
+def _loop_state():
+    running = asyncio.events._get_running_loop()
+    policy = asyncio.get_event_loop_policy()
+    local = getattr(policy, "_local", None)
+    return running, policy, local, dict(vars(local)) if local is not None else None
+
+
+def _restore(state):
+    running, policy, local, saved = state
+    asyncio.events._set_running_loop(running)
+    if local is not None:
+        vars(local).clear()
+        vars(local).update(saved)
+    else:
+        policy.set_event_loop(None)
+
+
+def spawn(coroutine):
+    _spawned.append(asyncio.ensure_future(coroutine))
+
+
+def _hook(module, run):
+    state = _loop_state()
+    try:
+        run()
+    finally:
+        _restore(state)
+    module.spawn = spawn
+
+
+def install():
+    import_hooks.on_import(MODULE, _hook)
+
+
+def finish_spawned(loop):
+    """Run the tasks the last request spawned to their end; their errors go to stderr,
+    since the response has already been sent."""
+    while _spawned:
+        tasks = list(_spawned)
+        _spawned.clear()
+        results = loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+        for result in results:
+            if isinstance(result, BaseException):
+                print("A task the handler spawned failed after the response was sent:", file=sys.stderr)
+                print(tracebacks.describe(result), end="", file=sys.stderr)
