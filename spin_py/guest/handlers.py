@@ -1,13 +1,13 @@
 """The three handler styles a Spin Python app can have, each called the way
-its own SDK's export calls it, so the app runs unchanged.
+its own SDK's export calls it, so the app runs unchanged:
 
-==============  ====================================================  ===========================
-SDK             the handler module defines                            ``handle_request`` is
-==============  ====================================================  ===========================
-spin-sdk 4, 5   ``class HttpHandler(spin_sdk.http.Handler)``          ``async``, awaited
-spin-sdk 2, 3   ``class IncomingHandler(spin_sdk.http.IncomingHandler)``  called
-original API    ``def handle_request(request)`` (``spin_http``)       called
-==============  ====================================================  ===========================
+- spin-sdk 4 and 5: ``class HttpHandler(spin_sdk.http.Handler)``, whose
+  ``async def handle_request(request)`` the SDK awaits (componentize-py exports
+  wasi:http/handler as ``http-handler``, hence the class name);
+- spin-sdk 2 and 3: ``class IncomingHandler(spin_sdk.http.IncomingHandler)``,
+  whose ``def handle_request(request)`` the SDK calls (world ``spin-http``);
+- the original API (``spin py2wasm``): a module-level ``handle_request(request)``
+  taking and returning ``spin_http`` objects.
 
 componentize-py creates the exported class's instance once, when the component
 initialises, and calls that instance for every request: so does the worker.
@@ -29,20 +29,19 @@ class LoadError(Exception):
 
 def find_handler(module):
     where = f"module '{module.__name__}' ({getattr(module, '__file__', None) or 'no file'})"
-    for name, sdk in (("HttpHandler", "spin-sdk 4 and later"), ("IncomingHandler", "spin-sdk 2 and 3")):
+    for name, base, adapter in (
+        ("HttpHandler", "spin-sdk 4 and later (spin_sdk.http.Handler)", AsyncSdkHandler),
+        ("IncomingHandler", "spin-sdk 2 and 3 (spin_sdk.http.IncomingHandler)", SdkHandler),
+    ):
         cls = getattr(module, name, None)
         if not isinstance(cls, type):
             continue
         if not callable(getattr(cls, "handle_request", None)):
             raise LoadError(
-                f"{where}: class {name} has no handle_request method. spin-py runs {sdk} handlers written "
-                f"against spin_sdk.http ({'Handler' if name == 'HttpHandler' else 'IncomingHandler'}); "
-                "a class that implements the raw wasi:http `handle` export is not supported."
+                f"{where}: class {name} has no handle_request method. spin-py runs handlers written against "
+                f"{base}; a class that implements the raw wasi:http `handle` export is not supported."
             )
-        request_class = importlib.import_module("spin_sdk.http").Request
-        if name == "HttpHandler":
-            return AsyncSdkHandler(cls(), request_class)
-        return SdkHandler(cls(), request_class)
+        return adapter(cls(), importlib.import_module("spin_sdk.http").Request)
     function = getattr(module, "handle_request", None)
     if callable(function):
         return OriginalApiHandler(function)
