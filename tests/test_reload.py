@@ -55,7 +55,7 @@ def test_an_edit_is_served_on_the_next_request_and_announced(tmp_path, spin_up):
 def test_a_broken_edit_gives_500_with_the_error_until_fixed(tmp_path, spin_up):
     _, server = two_components(tmp_path, spin_up)
     (tmp_path / "versioned.py").write_text("def broken(:\n    pass\n")
-    server.wait_for_output("Component 'versioned' failed to load after versioned.py changed")
+    server.wait_for_output("versioned.py changed: Component 'versioned' failed to load module 'versioned'")
     status, _, body = server.get("/v/x")
     assert status == 500
     assert b"versioned.py" in body and b"line 1" in body and b"SyntaxError" in body

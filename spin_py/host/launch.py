@@ -33,7 +33,7 @@ class WorkerSettings:
 
     component: str  # for messages only: the host never learns identity from the guest
     module: str  # the handler module, as componentize-py names it
-    workdir: str  # the worker's cwd, and the first entry on its sys.path
+    workdir: str  # the worker's cwd, and on its sys.path after the -p paths (componentize-py's default path)
     paths: list = field(default_factory=list)  # componentize-py -p paths, absolute
 
     def to_json(self):

@@ -82,7 +82,8 @@ class Reloader:
         try:
             component.pool.reload()
         except LoadFailed as error:
-            self.server.say(f"Component '{component.id}' failed to load after {_names(paths, app_dir)} changed:\n{error}")
+            # The error text names the component and module itself.
+            self.server.say(f"{_names(paths, app_dir)} changed: {error}")
             return
         elapsed = (time.perf_counter() - started) * 1000
         self.server.say(f"Reloaded component '{component.id}' ({_names(paths, app_dir)} changed) in {elapsed:.0f} ms")
@@ -101,7 +102,7 @@ class Reloader:
             try:
                 runtime.components[component_id].pool.reload()
             except LoadFailed as error:
-                self.server.say(f"Component '{component_id}' failed to load:\n{error}")
+                self.server.say(str(error))
         removed = [c for c in previous.app.components if c not in runtime.app.components]
         summary = "; ".join(
             f"{label}: {', '.join(ids)}"
