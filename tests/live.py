@@ -1,8 +1,10 @@
 """A real `spin-py up` in a subprocess, on a free loopback port, with its output in a log file."""
 
+import contextlib
 import http.client
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -75,3 +77,32 @@ def run_cli(*args, cwd=None, timeout=60):
     return subprocess.run(
         [sys.executable, "-m", "spin_py", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout
     )
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def running_server(command, port, log_path, timeout=120):
+    """Run a server command until the ``with`` ends; yields its URL once ``port`` accepts connections."""
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                if process.poll() is not None:
+                    raise RuntimeError(f"{command[:4]} exited with {process.returncode}: {Path(log_path).read_text()}")
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise TimeoutError(f"{command[:4]} did not listen on {port}") from None
+                    time.sleep(0.1)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            process.terminate()
+            process.wait(timeout=20)

@@ -2,13 +2,10 @@
 with two components (one with access, one without), and a remote engine."""
 
 import json
-import socket
-import subprocess
 import sys
-import time
 
 from apps import component, manifest, sdk3_python, write_app
-from live import run_cli
+from live import free_port, run_cli, running_server
 
 APP = """
     import json
@@ -63,44 +60,24 @@ def test_real_models_with_permissions_per_component(tmp_path, spin_up):
     assert output.count("Loaded llama2-chat from ") == 1 and output.count("Loaded all-minilm-l6-v2 from ") == 1
 
 
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def test_remote_engine_through_the_runtime_config(tmp_path, spin_up):
     port = free_port()
-    models = subprocess.Popen(
-        [sys.executable, "-m", "spin_py", "models", "serve", "--listen", f"127.0.0.1:{port}", "--token", "right",
-         "--state-dir", str(tmp_path / "shared")],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline
-                time.sleep(0.1)
+    command = [sys.executable, "-m", "spin_py", "models", "serve", "--listen", f"127.0.0.1:{port}", "--token", "right",
+               "--state-dir", str(tmp_path / "shared")]
+    with running_server(command, port, tmp_path / "models.log") as url:
         path = write(tmp_path / "app")
         good = tmp_path / "good.toml"
-        good.write_text(f'[llm_compute]\ntype = "remote_http"\nurl = "http://127.0.0.1:{port}"\nauth_token = "right"\n')
+        good.write_text(f'[llm_compute]\ntype = "remote_http"\nurl = "{url}"\nauth_token = "right"\n')
         server = spin_up(path, "--python", str(sdk3_python()), "--runtime-config-file", str(good))
         assert "Paris" in get_json(server, "/writer/infer")["text"]
         assert "Loaded" not in server.output()  # the models live in the other process
 
         bad = tmp_path / "bad.toml"
-        bad.write_text(f'[llm_compute]\ntype = "remote_http"\nurl = "http://127.0.0.1:{port}"\nauth_token = "wrong"\n')
+        bad.write_text(f'[llm_compute]\ntype = "remote_http"\nurl = "{url}"\nauth_token = "wrong"\n')
         server = spin_up(path, "--python", str(sdk3_python()), "--runtime-config-file", str(bad))
         failed = get_json(server, "/writer/infer")
         assert failed["error"] == "Error_RuntimeError" and "401" in failed["value"]
         assert get_json(server, "/reader/infer")["error"] == "Error_InvalidInput"  # still serving
-    finally:
-        models.terminate()
-        models.wait(timeout=20)
 
 
 def test_runtime_config_mistakes_are_one_line(tmp_path):

@@ -3,14 +3,13 @@ OpenAI-compatible server (api_type open_ai) and `spin-py models serve`
 (api_type default, Spin's protocol). Failures are quick RuntimeErrors."""
 
 import http.server
-import socket
-import subprocess
 import sys
 import threading
 import time
 
 import pytest
 
+from live import free_port, running_server
 from spin_py.capabilities.llm import packaged
 from spin_py.capabilities.llm.engines.base import InferencingParams, LlmError
 from spin_py.capabilities.llm.engines.remote import RemoteEngine
@@ -18,59 +17,22 @@ from spin_py.capabilities.llm.engines.remote import RemoteEngine
 GREEDY = InferencingParams(max_tokens=8, temperature=0.0)
 
 
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_listening(port, process, timeout=120):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise TimeoutError("server did not start")
-
-
 @pytest.fixture(scope="module")
 def llama_server(tmp_path_factory):
     port = free_port()
-    log = open(tmp_path_factory.mktemp("llama") / "server.log", "wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(packaged.smollm2_file()),
-         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048", "--api_key", "secret-token"],
-        stdout=log, stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_listening(port, process)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
+    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(packaged.smollm2_file()),
+               "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048", "--api_key", "secret-token"]
+    with running_server(command, port, tmp_path_factory.mktemp("llama") / "server.log") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def models_server(tmp_path_factory):
     port = free_port()
-    log = open(tmp_path_factory.mktemp("models") / "serve.log", "wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "spin_py", "models", "serve", "--listen", f"127.0.0.1:{port}",
-         "--token", "spin-token", "--state-dir", str(tmp_path_factory.mktemp("state"))],
-        stdout=log, stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_listening(port, process)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
+    command = [sys.executable, "-m", "spin_py", "models", "serve", "--listen", f"127.0.0.1:{port}",
+               "--token", "spin-token", "--state-dir", str(tmp_path_factory.mktemp("state"))]
+    with running_server(command, port, tmp_path_factory.mktemp("models") / "serve.log") as url:
+        yield url
 
 
 def test_open_ai_api_type_against_llama_cpp_server(llama_server):

@@ -93,14 +93,18 @@ class ComponentPool:
         self.files = worker.files
         return worker
 
-    def _spawn_for_request(self):
+    def _spawn_reserved(self):
+        """Start a worker for a place already counted in _total; a load failure gives the place back."""
         try:
-            worker = self._spawn_current()
+            return self._spawn_current()
         except LoadFailed as error:
             with self._lock:
                 self._total -= 1
                 self._load_error = error
             raise
+
+    def _spawn_for_request(self):
+        worker = self._spawn_reserved()
         with self._lock:
             self._load_error = None
             self._start_spare_locked()
@@ -206,13 +210,7 @@ class ComponentPool:
             self._total += 1
         for worker in idle:
             worker.stop()
-        try:
-            worker = self._spawn_current()
-        except LoadFailed as error:
-            with self._lock:
-                self._total -= 1
-                self._load_error = error
-            raise
+        worker = self._spawn_reserved()
         with self._lock:
             if worker.generation == self._generation and not self._closed:
                 self._hand_over_locked(worker)
