@@ -15,7 +15,7 @@ from spin_py.trigger.http import HttpTrigger
 
 
 class _QuietRequestHandler(WSGIRequestHandler):
-    # Keep-alive as Spin's server has it; the trigger logs requests itself.
+    # HTTP/1.1 responses, as Spin gives them (werkzeug still closes each connection); the trigger logs requests itself.
     protocol_version = "HTTP/1.1"
 
     def log_request(self, *args, **kwargs):
