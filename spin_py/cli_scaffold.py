@@ -38,11 +38,15 @@ def _ask(parameter):
 
 
 def _template_and_name(template, name, template_option):
-    """Spin 1 syntax `TEMPLATE NAME`, or Spin 2's `NAME -t TEMPLATE`."""
+    """Spin 1 syntax `TEMPLATE NAME`, or Spin 2's `NAME -t TEMPLATE`; both are required."""
     if template_option is not None:
         if name is not None:
             raise click.UsageError("Cannot supply both positional and named template id")
-        return template_option, template
+        template, name = template_option, template
+    if template is None:
+        raise click.UsageError("Missing argument 'TEMPLATE' (see `spin-py templates list`).")
+    if name is None:
+        raise click.UsageError("Missing argument 'NAME'.")
     return template, name
 
 
@@ -68,10 +72,6 @@ def new(template, name, template_option, output, values, accept_defaults, no_vcs
     from spin_py.scaffold import TemplateError, new_application, parse_value_options
 
     template, name = _template_and_name(template, name, template_option)
-    if template is None:
-        raise click.UsageError("Missing argument 'TEMPLATE' (see `spin-py templates list`).")
-    if name is None:
-        raise click.UsageError("Missing argument 'NAME'.")
     try:
         folder = new_application(template, name, output=output, values=parse_value_options(values),
                                  accept_defaults=accept_defaults, ask=_ask, no_vcs=no_vcs)  # fmt: skip
@@ -95,10 +95,6 @@ def add(template, name, template_option, manifest, output, values, accept_defaul
     from spin_py.scaffold import TemplateError, add_component, parse_value_options
 
     template, name = _template_and_name(template, name, template_option)
-    if template is None:
-        raise click.UsageError("Missing argument 'TEMPLATE' (see `spin-py templates list`).")
-    if name is None:
-        raise click.UsageError("Missing argument 'NAME'.")
     try:
         folder = add_component(template, name, manifest=manifest, output=output,
                                values=parse_value_options(values), accept_defaults=accept_defaults, ask=_ask)  # fmt: skip
