@@ -91,13 +91,9 @@ def up(manifest, listen, env, state_dir, runtime_config_file, python, max_worker
         pass
 
 
-from spin_py import cli_scaffold  # noqa: E402
 
-main.add_command(cli_scaffold.new)
-main.add_command(cli_scaffold.add)
-main.add_command(cli_scaffold.templates)
-main.add_command(cli_scaffold.plugin)
+# Commands that live in their own modules (each imports what it needs only when run).
+from spin_py import cli_models, cli_scaffold  # noqa: E402
 
-from spin_py import cli_models  # noqa: E402
-
-main.add_command(cli_models.models)
+for _command in (cli_scaffold.new, cli_scaffold.add, cli_scaffold.templates, cli_scaffold.plugin, cli_models.models):
+    main.add_command(_command)
