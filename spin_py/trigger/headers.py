@@ -5,8 +5,6 @@ Spin adds these after the client's own headers without removing any the
 client sent under the same names, and adds nothing else (no x-forwarded-*).
 """
 
-import ipaddress
-
 from spin_py.trigger.routes import normalize_base
 
 FULL_URL = "spin-full-url"
@@ -22,12 +20,8 @@ DEFAULT_HOST = "localhost"  # when the request has no Host header
 
 
 def format_client_addr(host, port):
-    """A socket address as Rust prints one: "[::1]:8080" for IPv6."""
-    try:
-        is_v6 = ipaddress.ip_address(host.split("%", 1)[0]).version == 6
-    except ValueError:
-        is_v6 = False
-    return f"[{host}]:{port}" if is_v6 else f"{host}:{port}"
+    """A socket address as Rust prints one: "[::1]:8080" for IPv6 (the only kind with a colon)."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def compose_full_url(scheme, host, path_and_query):
