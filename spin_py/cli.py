@@ -4,15 +4,18 @@ Commands import what they need when they run, so `spin-py --help` stays fast
 and never loads a model engine.
 """
 
+import os
 from pathlib import Path
 
 import click
+
+from spin_py.cli_errors import InputError
 
 
 def _parse_listen(value):
     host, sep, port = value.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise click.BadParameter(f"'{value}' is not HOST:PORT (for example 127.0.0.1:3000)", param_hint="'--listen'")
+        raise InputError("--listen", f"'{value}' is not HOST:PORT (for example 127.0.0.1:3000)")
     return host.strip("[]"), int(port)
 
 
@@ -21,7 +24,7 @@ def _parse_env(values):
     for item in values:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise click.BadParameter(f"'{item}' is not KEY=VALUE", param_hint="'-e' / '--env'")
+            raise InputError("'-e' / '--env'", f"'{item}' is not KEY=VALUE")
         env[key] = value
     return env
 
@@ -61,6 +64,7 @@ def main():
 def up(manifest, listen, env, state_dir, runtime_config_file, python, max_workers, watch, stand_ins, ai_engine):
     """Serve the app's HTTP trigger, as `spin up` does."""
     from spin_py.config import UpConfig
+    from spin_py.host.runtime import StateDirError
     from spin_py.manifest import ManifestError
     from spin_py.runtime_config import RuntimeConfigError
     from spin_py.server import DevServer, ListenError
@@ -79,11 +83,11 @@ def up(manifest, listen, env, state_dir, runtime_config_file, python, max_worker
         stand_ins=stand_ins,
         ai_engine=ai_engine,
     )
-    if python is not None and not python.exists():
-        raise click.BadParameter(f"{python} does not exist", param_hint="'--python'")
+    if python is not None and not (python.is_file() and os.access(python, os.X_OK)):
+        raise InputError("--python", f"{python} is not an executable file")
     try:
         server = DevServer(config)
-    except (ManifestError, RuntimeConfigError, ListenError) as error:
+    except (ManifestError, RuntimeConfigError, StateDirError, ListenError) as error:
         raise click.ClickException(str(error)) from None
     try:
         server.serve_forever()

@@ -5,13 +5,9 @@ from pathlib import Path
 
 import click
 
+from spin_py.cli_errors import InputError
+
 _SETTINGS = {"help_option_names": ["-h", "--help"]}
-
-
-class _InputError(click.ClickException):
-    """Bad input in one line (no usage text after it), with a usage error's exit status."""
-
-    exit_code = 2
 
 
 def _fail(error):
@@ -19,8 +15,7 @@ def _fail(error):
     message = str(error).replace("\n", " ")
     param = getattr(error, "param", None)
     if param:
-        hint = param if param.startswith("'") else f"'{param}'"
-        return _InputError(f"Invalid value for {hint}: {message}")
+        return InputError(param, message)
     return click.ClickException(message)
 
 

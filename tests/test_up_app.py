@@ -147,6 +147,15 @@ def test_bad_flags_exit_with_one_line(tmp_path):
     assert result.returncode != 0 and "Traceback" not in result.stderr and "missing" in result.stderr
     result = run_cli("up", "--listen", "nonsense")
     assert result.returncode != 0 and "--listen" in result.stderr and "Traceback" not in result.stderr
+    path = write_app(tmp_path / "app", manifest(component("echo", route="/...")), {"app.py": ECHO_SDK3})
+    not_a_folder = tmp_path / "a-file"
+    not_a_folder.write_text("")
+    for flags, named in [(["--state-dir", str(not_a_folder)], "--state-dir"), (["--python", str(not_a_folder)], "--python"),
+                         (["-e", "NOEQUALS"], "--env")]:
+        result = run_cli("up", "-f", str(path), "--listen", "127.0.0.1:0", *flags)
+        assert result.returncode != 0, flags
+        assert named in result.stderr and "Traceback" not in result.stderr, result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
 
 
 def test_listen_address_in_use(tmp_path, spin_up):

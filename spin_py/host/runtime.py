@@ -18,6 +18,10 @@ from spin_py.manifest import NotPython, load_manifest, python_entry
 from spin_py.trigger.routes import Router
 
 
+class StateDirError(Exception):
+    """One line: the state dir cannot hold the logs."""
+
+
 def _same_worker(before, after):
     """Workers can stay when only host-side permissions changed: the host checks
     `ai_models` on every call, with the manifest it has now."""
@@ -41,7 +45,10 @@ class AppRuntime:
         self.capabilities = capabilities or {}
         self.state_dir = config.state_dir_for(app.dir)
         self.logs_dir = self.state_dir / "logs"
-        self.logs_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.logs_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise StateDirError(f"--state-dir {self.state_dir}: cannot create {self.logs_dir}: {error.strerror or error}") from None
         self.python = config.worker_python(app.dir)
         self.router = Router.build(
             [(None if t.private else t.route, t.component) for t in app.http_triggers if t.component is not None],

@@ -37,7 +37,10 @@ class Worker:
     def __init__(self, python, settings, environment, output):
         self.component_id = settings.component
         self.files = ()  # the app's source files the worker imported
-        self.process, sock = start_worker(python, settings, environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            self.process, sock = start_worker(python, settings, environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        except OSError as error:
+            raise LoadFailed(f"cannot start a worker for component '{self.component_id}' with {python}: {error.strerror or error}") from None
         self.channel = protocol.Channel(sock)
         output.follow(self.process)
 
