@@ -165,3 +165,17 @@ def test_beyond_the_limit_requests_queue_in_arrival_order(tmp_path, spin_up):
         thread.join()
     assert [r[0] for r in results] == [200] * 4
     assert order_file.read_text().split() == ["0", "1", "2", "3"]
+
+
+def test_a_component_that_does_not_load_says_so_at_startup_and_the_rest_serves(tmp_path, spin_up):
+    path = write_app(
+        tmp_path,
+        manifest(component("broken", route="/broken", module="broken"), component("echo", route="/echo/...")),
+        {"broken.py": "import not_a_module_anywhere\n", "app.py": ECHO_SDK3},
+    )
+    server = spin_up(path, "--python", str(sdk3_python()))
+    server.wait_for_output("[broken] Component 'broken' failed to load module 'broken'")
+    assert "No module named 'not_a_module_anywhere'" in server.output()
+    status, _, body = server.get("/broken")
+    assert status == 500 and b"not_a_module_anywhere" in body
+    assert server.get("/echo/x")[0] == 200

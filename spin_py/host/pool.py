@@ -24,10 +24,12 @@ class _Waiter:
 
 
 class ComponentPool:
-    def __init__(self, component_id, spawn, max_workers=8, idle_timeout=30.0):
-        """``spawn()`` returns a ready Worker or raises LoadFailed."""
+    def __init__(self, component_id, spawn, max_workers=8, idle_timeout=30.0, report=print):
+        """``spawn()`` returns a ready Worker or raises LoadFailed; ``report(text)`` shows the
+        load error of a worker started ahead, which no request is there to show."""
         self.component_id = component_id
         self._spawn = spawn
+        self._report = report
         self.max_workers = max_workers
         self.idle_timeout = idle_timeout
         self._lock = threading.Lock()
@@ -156,6 +158,8 @@ class ComponentPool:
             for waiter in waiters:
                 waiter.error = error
                 waiter.event.set()
+            if not waiters:
+                self._report(str(error))
             return
         with self._lock:
             self._starting -= 1

@@ -77,7 +77,7 @@ class AppRuntime:
             self.changed.append(component.id)
             return ComponentRuntime(component.id, old.pool, output=output, entry=entry)
         self.added.append(component.id)
-        pool = ComponentPool(component.id, spawn, self.config.max_workers, self.config.idle_timeout)
+        pool = ComponentPool(component.id, spawn, self.config.max_workers, self.config.idle_timeout, report=output.write)
         return ComponentRuntime(component.id, pool, output=output, entry=entry)
 
     def _spawner(self, component, entry, output):
