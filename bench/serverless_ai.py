@@ -8,7 +8,7 @@
 3. memory: the host's resident memory with 4 components using the same models
    against 1 component (target within 10%).
 
-    .venv/bin/python bench/serverless_ai.py [--rounds 5]
+    .venv/bin/python bench/serverless_ai.py [--rounds 5] [--max-workers 8]
 """
 
 import argparse
@@ -31,7 +31,6 @@ from live import LiveServer  # noqa: E402
 from spin_py.capabilities.llm import packaged  # noqa: E402
 
 SETTLE_SECONDS = 0.5
-EXTRA = os.environ.get("BENCH_FLAGS", "").split()
 # A prompt the model continues for all MAX_TOKENS tokens (a short answer would measure overheads).
 PROMPT = "Once upon a time, in a small village by the sea, there lived"
 MAX_TOKENS = 128
@@ -49,11 +48,12 @@ def manifest(components):
     return text
 
 
-def start(folder, components):
+def start(folder, components, max_workers=8):
     app = Path(tempfile.mkdtemp(dir=folder, prefix=f"app{components}-"))
     (app / "app.py").write_text((HERE / "ai" / "app.py").read_text())
     (app / "spin.toml").write_text(manifest(components))
-    return LiveServer(app, "--no-watch", *EXTRA, log_path=app / "spin-py.log").wait_ready()
+    flags = ("--no-watch", "--max-workers", str(max_workers))
+    return LiveServer(app, *flags, log_path=app / "spin-py.log").wait_ready()
 
 
 def post(port, path, body):
@@ -161,9 +161,10 @@ def memory(folder, components):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--max-workers", type=int, default=8, help="spin-py up --max-workers (default 8, as spin-py's)")
     options = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        server = start(folder, 1)
+        server = start(folder, 1, options.max_workers)
         try:
             through, direct = generation(server, options.rounds)
             concurrent, sequential = embeddings(server, options.rounds)
