@@ -123,6 +123,7 @@ BAD_MANIFESTS = {
     ),
     "unknown component key": (manifest(component("c", route="/", extra="sauce = 1")), "sauce"),
     "toml syntax": ('spin_manifest_version = 2\n[application\nname = "x"\n', "spin.toml"),
+    "bad route": (manifest(component("c", route="/x/:")), "trigger.http.route"),
     "bad variable name": (
         'spin_manifest_version = 2\n[application]\nname = "x"\n[variables]\nBadName = { default = "1" }\n',
         "BadName",
@@ -164,3 +165,12 @@ def test_listen_address_in_use(tmp_path, spin_up):
     result = run_cli("up", "-f", str(path), "--listen", f"127.0.0.1:{server.port}", "--python", str(sdk3_python()))
     assert result.returncode != 0
     assert "--listen" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_route_spin_accepts_but_cannot_match_answers_500(tmp_path, spin_up):
+    path = write_app(tmp_path, manifest(component("odd", route="/a/*/b"), component("echo", route="/echo")),
+                     {"app.py": ECHO_SDK3})
+    server = spin_up(path, "--python", str(sdk3_python()))
+    status, _, body = server.get("/a/z/b")
+    assert status == 500 and b"a wildcard must be the last segment" in body
+    assert server.get("/echo")[0] == 200

@@ -14,8 +14,8 @@ from spin_py.host.output import ComponentOutput
 from spin_py.host.pool import ComponentPool
 from spin_py.capabilities.errors import CapabilityError
 from spin_py.host.worker import Worker
-from spin_py.manifest import NotPython, load_manifest, python_entry
-from spin_py.trigger.routes import Router
+from spin_py.manifest import ManifestError, NotPython, load_manifest, python_entry
+from spin_py.trigger.routes import RouteError, Router
 
 
 class StateDirError(Exception):
@@ -50,10 +50,13 @@ class AppRuntime:
         except OSError as error:
             raise StateDirError(f"--state-dir {self.state_dir}: cannot create {self.logs_dir}: {error.strerror or error}") from None
         self.python = config.worker_python(app.dir)
-        self.router = Router.build(
-            [(None if t.private else t.route, t.component) for t in app.http_triggers if t.component is not None],
-            base=app.http_base,
-        )
+        try:
+            self.router = Router.build(
+                [(None if t.private else t.route, t.component) for t in app.http_triggers if t.component is not None],
+                base=app.http_base,
+            )
+        except RouteError as error:
+            raise ManifestError(app.path, str(error), key="trigger.http.route") from None
         self.added, self.changed = [], []  # component ids, against ``previous``
         self.components = {
             component_id: self._component(component, previous) for component_id, component in app.components.items()

@@ -14,7 +14,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 
 from spin_py.host.worker import WorkerError
 from spin_py.trigger.headers import spin_headers
-from spin_py.trigger.routes import WELL_KNOWN_PREFIX
+from spin_py.trigger.routes import WELL_KNOWN_PREFIX, RouteError
 
 # WSGI names the two body headers without the HTTP_ prefix.
 _BODY_HEADERS = {"CONTENT_TYPE": "content-type", "CONTENT_LENGTH": "content-length"}
@@ -87,7 +87,10 @@ class HttpTrigger:
         path = path_and_query.partition("?")[0]
         if path.startswith(WELL_KNOWN_PREFIX):
             return None, self._well_known(path[len(WELL_KNOWN_PREFIX):], runtime)
-        match = runtime.router.route(path)
+        try:
+            match = runtime.router.route(path)
+        except RouteError as error:  # a route Spin accepts at startup but cannot match against
+            return None, _text(500, f"{error}\n")
         if match is None:
             return None, Answer(404)
         component = runtime.components[match.component]
