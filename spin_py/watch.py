@@ -15,7 +15,6 @@ temporary files.
 import os
 import queue
 import re
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path

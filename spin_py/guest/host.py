@@ -4,8 +4,6 @@ by the channel."""
 
 import threading
 
-from . import protocol
-
 _channel = None
 _lock = threading.Lock()
 

@@ -14,9 +14,8 @@ import tomlkit
 import tomlkit.exceptions
 
 from spin_py.scaffold import render
-from spin_py.scaffold.names import name_problem, path_safe
 from spin_py.scaffold.template import ADD_COMPONENT, TemplateError, find_template
-from spin_py.scaffold.writer import is_empty_dir, replace_file, write_tree
+from spin_py.scaffold.writer import replace_file, target_folder, write_tree
 
 MANIFEST_PARAM = "'-f' / '--file'"
 APPENDED = ("component", "application_trigger")
@@ -36,14 +35,7 @@ def add_component(template_id, name, manifest="spin.toml", output=None, values=N
         raise TemplateError(f"Template {template.id} doesn't support the 'add component' operation", param="TEMPLATE")
     _check_manifest_version(template, manifest_path, original)
     variant = variant.resolved(original.unwrap())
-    problem = name_problem(name)
-    if problem:
-        raise TemplateError(problem, param="NAME")
-    output_path = Path(output) if output is not None else path_safe(name)
-    target = manifest_path.parent / output_path
-    if not is_empty_dir(target):
-        raise TemplateError(f"Can't generate into {target} as it already contains other files",
-                            param="'-o' / '--output'" if output is not None else "NAME")  # fmt: skip
+    output_path, target = target_folder(manifest_path.parent, name, output)
     given = dict(values or {})
     render.check_values(template, given)
     for kind in variant.snippets:

@@ -1,12 +1,10 @@
 """`spin-py new`: a new application from a template, as `spin new` makes it."""
 
 import subprocess
-from pathlib import Path
 
 from spin_py.scaffold import render
-from spin_py.scaffold.names import name_problem, path_safe
 from spin_py.scaffold.template import NEW_APPLICATION, TemplateError, find_template
-from spin_py.scaffold.writer import is_empty_dir, write_tree
+from spin_py.scaffold.writer import target_folder, write_tree
 
 SNIPPETS_FOR_ADD_ONLY = ("component", "application_trigger", "variables")
 
@@ -22,14 +20,7 @@ def new_application(template_id, name, output=None, values=None, accept_defaults
     if variant is None:
         raise TemplateError(f"Template {template.id} doesn't support the 'new application' operation", param="TEMPLATE")
     variant = variant.resolved()
-    problem = name_problem(name)
-    if problem:
-        raise TemplateError(problem, param="NAME")
-    output_path = Path(output) if output is not None else path_safe(name)
-    target = Path(cwd or ".") / output_path
-    if not is_empty_dir(target):
-        raise TemplateError(f"Can't generate into {target} as it already contains other files",
-                            param="'-o' / '--output'" if output is not None else "NAME")  # fmt: skip
+    output_path, target = target_folder(cwd or ".", name, output)
     given = dict(values or {})
     render.check_values(template, given)
     for kind in variant.snippets:

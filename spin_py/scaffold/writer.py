@@ -7,6 +7,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from spin_py.scaffold.names import name_problem, path_safe
 from spin_py.scaffold.template import TemplateError
 
 
@@ -70,3 +71,17 @@ def _first_missing(path):
     while not path.exists():
         missing, path = path, path.parent
     return missing
+
+
+def target_folder(base, name, output):
+    """``(output path, folder)`` for a new app or component NAME under ``base``, as Spin checks them:
+    a valid name, and a folder that is missing or empty."""
+    problem = name_problem(name)
+    if problem:
+        raise TemplateError(problem, param="NAME")
+    output_path = Path(output) if output is not None else path_safe(name)
+    target = Path(base) / output_path
+    if not is_empty_dir(target):
+        raise TemplateError(f"Can't generate into {target} as it already contains other files",
+                            param="'-o' / '--output'" if output is not None else "NAME")  # fmt: skip
+    return output_path, target
