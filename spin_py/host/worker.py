@@ -97,10 +97,6 @@ class Worker:
             return f"was killed by signal {-code}"
         return f"exited with status {code}"
 
-    @property
-    def alive(self):
-        return self.process.poll() is None
-
     def stop(self):
         self.channel.close()
         if self.process.poll() is None:

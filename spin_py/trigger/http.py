@@ -112,7 +112,7 @@ class HttpTrigger:
         except WorkerError as error:
             component.output.write(str(error))
             return component.id, _text(500, str(error).rstrip("\n") + "\n")
-        return component.id, Answer(answer.status, answer.headers, answer.body)
+        return component.id, answer  # the worker's HttpResponse has the same three fields
 
     @staticmethod
     def _well_known(name, runtime):

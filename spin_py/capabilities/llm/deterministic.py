@@ -29,15 +29,9 @@ def _vector(text):
 
 
 class DeterministicPool:
-    def __init__(self):
-        self.load_counts = {}
-
     def infer(self, model, prompt, params):
         words = f"echo: {prompt}".split()[: params.max_tokens]
         return InferencingResult(" ".join(words), len(prompt.split()), len(words))
 
     def generate_embeddings(self, model, texts):
         return EmbeddingsResult([_vector(text) for text in texts], sum(len(text.split()) for text in texts))
-
-    def describe(self, model):
-        return "deterministic stand-in engine (no model)"

@@ -1,7 +1,8 @@
-"""The small interface every model engine implements, as Spin's `LlmEngine`
-(crates/llm-local, crates/llm-remote-http) does: infer and generate
-embeddings. Values are plain dataclasses; errors are LlmError with Spin's
-WIT error variants."""
+"""The small interfaces of loaded models, after Spin's `LlmEngine`
+(crates/llm-local): one model answers `infer`, or one model embeds texts; the
+pool picks and loads them. (The remote engine is one object for every model,
+so its calls take the model name too.) Values are plain dataclasses; errors
+are LlmError with Spin's WIT error variants."""
 
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -42,9 +43,14 @@ class EmbeddingsResult:
     prompt_token_count: int = 0
 
 
-class InferencingEngine(Protocol):
+class InferencingModel(Protocol):
+    """llama.cpp or transformers, one model."""
+
     def infer(self, prompt: str, params: InferencingParams) -> InferencingResult: ...
 
 
-class EmbeddingsEngine(Protocol):
-    def generate_embeddings(self, texts: list) -> EmbeddingsResult: ...
+class EmbeddingsModel(Protocol):
+    """One embeddings model; the pool batches requests and splits the answer per caller."""
+
+    def generate_embeddings(self, texts: list) -> tuple:
+        """``(vectors, real token count per text)``."""

@@ -64,9 +64,6 @@ class EmbeddingsEngine:
         self.tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
         self._lock = threading.Lock()
 
-    def describe(self):
-        return f"BERT embeddings ({self.folder})"
-
     def generate_embeddings(self, texts):
         """``(vectors, real token count per text)``."""
         if not texts:

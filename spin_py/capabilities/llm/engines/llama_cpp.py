@@ -27,9 +27,6 @@ class LlamaCppEngine:
             verbose=False,
         )
 
-    def describe(self):
-        return f"llama.cpp ({self.path})"
-
     def count_tokens(self, text):
         return len(self.llama.tokenize(text.encode("utf-8"), add_bos=True))
 

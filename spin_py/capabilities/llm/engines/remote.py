@@ -35,9 +35,6 @@ class RemoteEngine:
         self.timeout = timeout
         self.max_reply_bytes = max_reply_bytes
 
-    def describe(self):
-        return f"remote {self.api_type} server at {self.url}"
-
     def _post(self, path, body):
         url = self.url + path
         request = urllib.request.Request(

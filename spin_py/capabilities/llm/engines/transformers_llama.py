@@ -25,9 +25,6 @@ class TransformersEngine:
         self.model.eval()
         self._lock = threading.Lock()
 
-    def describe(self):
-        return f"transformers ({self.folder})"
-
     def infer(self, prompt, params):
         torch = self.torch
         inputs = self.tokenizer(prompt, return_tensors="pt")
