@@ -65,6 +65,7 @@ _defaults_option = click.option("-a", "--accept-defaults", is_flag=True,
 def new(template, name, template_option, output, values, accept_defaults, no_vcs):
     """Create a new app from TEMPLATE, named NAME, as `spin new` does."""
     from spin_py.scaffold import TemplateError, new_application, parse_value_options
+    from spin_py.scaffold.next_steps import next_steps
 
     template, name = _template_and_name(template, name, template_option)
     try:
@@ -72,7 +73,9 @@ def new(template, name, template_option, output, values, accept_defaults, no_vcs
                                  accept_defaults=accept_defaults, ask=_ask, no_vcs=no_vcs)  # fmt: skip
     except TemplateError as error:
         raise _fail(error) from None
-    click.echo(f"Created {name} in {folder} from {template}. Run it: cd {folder} && spin-py up")
+    click.echo(f"Created {name} in {folder} from {template}. Next steps:")
+    for step in next_steps(folder):
+        click.echo(f"  {step}")
 
 
 @click.command(context_settings=_SETTINGS)

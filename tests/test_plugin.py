@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tarfile
 import time
+import tomllib
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -18,6 +19,7 @@ import pytest
 from apps import sdk3_python
 from click.testing import CliRunner
 
+import spin_py
 from spin_py.cli import main
 
 VENV_BIN = Path(sys.executable).parent
@@ -75,6 +77,19 @@ def test_manifest_has_spins_required_fields_and_the_archives_sha256(tmp_path):
         "os": "linux", "arch": "amd64", "url": "https://example.com/spin-py.tar.gz",
         "sha256": hashlib.sha256(archive.read_bytes()).hexdigest(),
     }]  # fmt: skip
+
+
+def test_the_version_is_spin_pys_own_unless_the_file_says_otherwise(tmp_path):
+    """One place for the version: spin_py.__version__ (pyproject.toml reads it too)."""
+    assert "version" not in tomllib.loads((ROOT / "plugin.toml").read_text())
+    manifest, archive = make_manifest(tmp_path / "own")
+    assert manifest["version"] == spin_py.__version__
+    assert archive.name == f"spin-py-plugin-{spin_py.__version__}.tar.gz"
+    config = tmp_path / "plugin.toml"
+    config.write_text('name = "other"\nversion = "2.3.4"\nspin_compatibility = ">=2.0"\nlicense = "MIT"\n')
+    result = CliRunner().invoke(main, ["plugin", "manifest", "-c", str(config), "-o", str(tmp_path / "other" / "o.json")])
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "other" / "o.json").read_text())["version"] == "2.3.4"
 
 
 def test_default_packages_cover_posix_platforms_with_a_file_url(tmp_path):

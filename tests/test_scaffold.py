@@ -16,10 +16,12 @@ from spin_py.manifest import load_manifest, python_entry
 from spin_py.scaffold import liquid
 from spin_py.scaffold.cases import dotted_pascal_case, kebab_case, pascal_case, snake_case
 
+# id -> (ai_models, key_value_stores) of the component it makes
 TEMPLATES = {
-    "http-py": None,
-    "llm-py": "llama2-chat",
-    "embeddings-py": "all-minilm-l6-v2",
+    "http-py": ((), ()),
+    "llm-py": (("llama2-chat",), ()),
+    "embeddings-py": (("all-minilm-l6-v2",), ()),
+    "kv-py": ((), ("default",)),
 }
 FILES = {".gitignore", "README.md", "app.py", "requirements.txt", "spin.toml"}
 
@@ -106,7 +108,7 @@ def test_new_renders_a_loadable_app(in_tmp, template):
     assert component.build.command == "componentize-py -w spin-http componentize app -o app.wasm"
     assert component.source == "app.wasm"
     assert python_entry(app, component).module == "app"
-    assert component.ai_models == ((TEMPLATES[template],) if TEMPLATES[template] else ())
+    assert (component.ai_models, component.key_value_stores) == TEMPLATES[template]
     readme = (folder / "README.md").read_text()
     assert "spin-py up" in readme and "spin build" in readme
     compile(( folder / "app.py").read_text(), "app.py", "exec")
@@ -175,7 +177,7 @@ def test_bad_input_from_the_real_command_has_no_traceback(tmp_path):
     assert result.returncode != 0
     assert result.stdout == ""
     assert result.stderr.strip().splitlines() == [
-        "Error: Invalid value for 'TEMPLATE': Unknown template 'nope'. Known templates: embeddings-py, http-py, llm-py"
+        "Error: Invalid value for 'TEMPLATE': Unknown template 'nope'. Known templates: embeddings-py, http-py, kv-py, llm-py"
     ]
     assert list(tmp_path.iterdir()) == []
 

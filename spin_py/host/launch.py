@@ -11,11 +11,10 @@ import json
 import socket
 import subprocess
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
-import spin_py.guest
+from spin_py.resources import guest_dir
 
-GUEST_DIR = Path(spin_py.guest.__file__).resolve().parent
+GUEST_DIR = guest_dir()
 
 BOOTSTRAP = (
     "import importlib.util as u, sys\n"

@@ -18,13 +18,16 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from spin_py import __version__
+from spin_py.resources import shipped
+
 OSES = ("linux", "macos", "windows")
 ARCHES = ("amd64", "aarch64", "arm")
 # The launcher is a shell script, so one archive serves every POSIX platform Spin knows.
 POSIX_PLATFORMS = (("linux", "amd64"), ("linux", "aarch64"), ("linux", "arm"), ("macos", "amd64"), ("macos", "aarch64"))
 SPIN_INTERNAL_COMMANDS = {"template", "templates", "up", "new", "add", "login", "deploy", "build", "plugin",
                           "plugins", "trigger", "external", "doctor", "registry", "watch", "oci"}  # fmt: skip
-_REQUIRED = ("name", "version", "spin_compatibility", "license")
+_REQUIRED = ("name", "spin_compatibility", "license")
 _SEMVER = re.compile(r"^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
 
 
@@ -52,7 +55,7 @@ def default_config_path():
     here = Path("plugin.toml")
     if here.is_file():
         return here
-    return Path(__file__).resolve().parent.parent.parent / "plugin.toml"
+    return shipped("plugin.toml")
 
 
 def load_config(path=None):
@@ -71,8 +74,10 @@ def load_config(path=None):
         raise PluginError(f"{path}: name '{name}' must be lowercase letters, digits, '-' and '_'")
     if name in SPIN_INTERNAL_COMMANDS:
         raise PluginError(f"{path}: Can't install a plugin with the same name ('{name}') as an internal command")
-    if not _SEMVER.match(raw["version"]):
-        raise PluginError(f"{path}: version '{raw['version']}' is not a semantic version (like 0.1.0)")
+    # The plugin is a launcher for spin-py, so its version is spin-py's unless the file says otherwise.
+    version = raw.get("version", __version__)
+    if not isinstance(version, str) or not _SEMVER.match(version):
+        raise PluginError(f"{path}: version '{version}' is not a semantic version (like 0.1.0)")
     launcher = raw.get("launcher", {})
     license_file = launcher.get("license_file")
     return PluginConfig(
@@ -80,7 +85,7 @@ def load_config(path=None):
         name=name,
         description=raw.get("description"),
         homepage=raw.get("homepage"),
-        version=raw["version"],
+        version=version,
         spin_compatibility=raw["spin_compatibility"],
         license=raw["license"],
         module=launcher.get("module", "spin_py"),

@@ -10,6 +10,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from spin_py.resources import shipped
+
 
 class TemplateError(Exception):
     """A template that cannot be used, or input it does not accept.
@@ -198,8 +200,8 @@ def _entry_exists(table, path):
 
 
 def builtin_templates_dir():
-    """The templates/ folder shipped beside the spin_py package."""
-    return Path(__file__).resolve().parent.parent.parent / "templates"
+    """spin-py's own templates (the repository's top-level templates/, bundled into a wheel)."""
+    return shipped("templates")
 
 
 def template_roots():

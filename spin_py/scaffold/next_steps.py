@@ -1,0 +1,34 @@
+"""What `spin-py new` tells the user to run next: steps that work as printed.
+
+`spin-py up` makes the app's .venv and installs its requirements.txt the first time,
+so the steps are `cd` and `up`; an app pinning a spin-sdk that needs a newer Python
+than spin-py's own gets a first step making .venv with that Python.
+"""
+
+import re
+import shlex
+from pathlib import Path
+
+# spin-sdk 4.x and 5.x need Python 3.12 or newer (they do not say so in Requires-Python).
+SDK_MAJOR_PYTHON = {4: "3.12", 5: "3.12"}
+_SDK_PIN = re.compile(r"^\s*spin[-_]sdk\s*(?:==|~=|>=)\s*(\d+)\.", re.IGNORECASE | re.MULTILINE)
+
+
+def python_needed(app_dir: Path) -> str | None:
+    """The Python version the app's requirements.txt needs beyond spin-py's own, or None."""
+    try:
+        text = (Path(app_dir) / "requirements.txt").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    pin = _SDK_PIN.search(text)
+    return SDK_MAJOR_PYTHON.get(int(pin.group(1))) if pin else None
+
+
+def next_steps(app_dir: Path) -> list[str]:
+    """The commands to run, each with a comment saying why."""
+    steps = [f"cd {shlex.quote(str(app_dir))}"]
+    python = python_needed(app_dir)
+    if python:
+        steps.append(f"python{python} -m venv .venv   # its spin-sdk needs Python {python} or newer")
+    steps.append("spin-py up   # the first `up` installs requirements.txt into .venv")
+    return steps
