@@ -35,7 +35,7 @@ def read_component(reader, table, path, component_id, version=2, profile=None, p
     reader.keys(table, path, V2_KEYS if version == 2 else V1_KEYS, ("source",))
     fields = {
         "source": read_source(reader, table["source"], path + ("source",)),
-        "environment": reader.opt_string_map(table, "environment", path),
+        "environment": read_environment(reader, table, path),
         "build": read_build(reader, table["build"], path + ("build",)) if "build" in table else None,
         "dependencies": {},
     }
@@ -142,6 +142,21 @@ def read_build(reader, table, path):
     )
 
 
+def read_environment(reader, table, path):
+    """``environment``: a process environment cannot hold a name with ``=`` or a NUL
+    anywhere, so a worker could never start with one; refuse it here, with its line."""
+    environment = reader.opt_string_map(table, "environment", path)
+    for name, value in environment.items():
+        key_path = path + ("environment", name)
+        if "=" in name:
+            raise reader.error(key_path, "an environment variable name cannot contain '='")
+        if "\0" in name:
+            raise reader.error(key_path, "an environment variable name cannot contain a NUL character")
+        if "\0" in value:
+            raise reader.error(key_path, "an environment variable value cannot contain a NUL character")
+    return environment
+
+
 def read_names(reader, table, path):
     """Component or application variable names, which Spin wants in lower snake_case."""
     values = {}
@@ -201,7 +216,7 @@ def read_profile(reader, table, path):
     if "source" in table:
         override["source"] = read_source(reader, table["source"], path + ("source",))
     if "environment" in table:
-        override["environment"] = reader.string_map(table["environment"], path + ("environment",))
+        override["environment"] = read_environment(reader, table, path)
     if "dependencies" in table:
         override["dependencies"] = read_dependencies(reader, table, path)
     if "build" in table:
