@@ -9,6 +9,7 @@ from spin_py.manifest.frozen import FrozenDict
 from spin_py.manifest.loader import load_manifest, manifest_file
 from spin_py.manifest.model import App, Build, Component, HttpTrigger, RedisTrigger, Variable
 from spin_py.manifest.python_source import NotPython, PythonEntry, python_entry
+from spin_py.manifest.served import check_trigger_types, unserved_triggers
 
 __all__ = [
     "App",
@@ -21,7 +22,9 @@ __all__ = [
     "PythonEntry",
     "RedisTrigger",
     "Variable",
+    "check_trigger_types",
     "load_manifest",
     "manifest_file",
     "python_entry",
+    "unserved_triggers",
 ]

@@ -108,6 +108,8 @@ class App:
     manifest_version: int = 2
     # Deprecations Spin would warn about; not part of what the app is.
     warnings: tuple[str, ...] = field(default=(), compare=False)
+    # Where each trigger type is first written: type -> (key, line), for errors about the type.
+    trigger_places: FrozenDict = field(default=EMPTY, compare=False)
 
     @property
     def dir(self):

@@ -4,7 +4,8 @@ triggers' own settings as those triggers do in Spin."""
 from dataclasses import dataclass, field
 
 from spin_py.manifest import ids
-from spin_py.manifest.frozen import freeze
+from spin_py.manifest.errors import format_key
+from spin_py.manifest.frozen import FrozenDict, freeze
 from spin_py.manifest.model import Component, HttpTrigger, RedisTrigger
 
 # Keys Spin's Trigger struct takes itself; the rest is the trigger type's own config.
@@ -130,6 +131,16 @@ def typed_triggers(reader, triggers, components):
         else:
             others.setdefault(trigger.type, []).append(_other_trigger(trigger))
     return tuple(http), tuple(redis), freeze(others)
+
+
+def trigger_places(reader, triggers):
+    """type -> (key, line) where each trigger type is first written: ``[[trigger.<type>]]``,
+    or a version 1 manifest's ``trigger.type``."""
+    places = {}
+    for trigger in triggers:
+        path = trigger.path[:2] if trigger.version == 2 else ("trigger", "type")
+        places.setdefault(trigger.type, (format_key(path), reader.document.line_of(path)))
+    return FrozenDict(places)
 
 
 def _config_keys(reader, trigger, own_keys):

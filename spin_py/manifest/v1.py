@@ -14,7 +14,7 @@ from spin_py.manifest import ids
 from spin_py.manifest.component import V1_KEYS, read_component
 from spin_py.manifest.frozen import FrozenDict
 from spin_py.manifest.model import App
-from spin_py.manifest.triggers import RawTrigger, base_warnings, read_settings, typed_triggers
+from spin_py.manifest.triggers import RawTrigger, base_warnings, read_settings, trigger_places, typed_triggers
 from spin_py.manifest.v2 import read_variables
 
 TOP_KEYS = (
@@ -73,5 +73,6 @@ def read_v1(reader, data, manifest_path):
         other_triggers=others,
         trigger_settings=FrozenDict({trigger_type: settings}),
         manifest_version=1,
+        trigger_places=trigger_places(reader, triggers),
         warnings=tuple(base_warnings(settings.get("base"))) if trigger_type == "http" else (),
     )

@@ -8,7 +8,7 @@ from spin_py.manifest.errors import ManifestError
 from spin_py.manifest.frozen import FrozenDict
 from spin_py.manifest.model import App, Variable
 from spin_py.manifest.normalize import normalize_ids, normalize_inline_components
-from spin_py.manifest.triggers import base_warnings, read_settings, read_triggers, typed_triggers
+from spin_py.manifest.triggers import base_warnings, read_settings, read_triggers, trigger_places, typed_triggers
 
 TOP_KEYS = ("spin_manifest_version", "application", "variables", "trigger", "component")
 APPLICATION_KEYS = ("name", "version", "description", "authors", "targets", "trigger", "tool")
@@ -58,6 +58,7 @@ def read_v2(reader, data, manifest_path, profile=None):
         redis_triggers=redis,
         other_triggers=others,
         manifest_version=2,
+        trigger_places=trigger_places(reader, triggers),
         warnings=tuple(deprecations(data, details["trigger_settings"], origins)),
     )
 
