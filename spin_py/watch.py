@@ -15,12 +15,32 @@ temporary files.
 import os
 import queue
 import re
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-IGNORED_DIRS = {".spin", ".venv", "venv", "__pycache__", ".git", ".hg", ".mypy_cache", ".pytest_cache", "node_modules"}
+# Folders no one edits app code in: tools' state, caches, and Python environments. A
+# folder holding a pyvenv.cfg is a virtual environment whatever its name.
+IGNORED_DIRS = frozenset({
+    ".spin", ".venv", "venv", "__pycache__", ".git", ".hg", ".mypy_cache", ".pytest_cache", "node_modules",
+    "site-packages", "dist-packages",
+})  # fmt: skip
+VENV_MARKER = "pyvenv.cfg"
 IGNORED_NAME = re.compile(r"(^\.#|^#.*#$|~$|\.sw[a-p]$|\.swx$|\.tmp$|\.bak$|^4913$|\.pyc$)")
+
+
+def ignored_dir(path) -> bool:
+    """Is ``path`` a folder whose files never count as an edit (so it is not even watched)?"""
+    path = Path(path)
+    return path.name in IGNORED_DIRS or (path / VENV_MARKER).exists()
+
+
+def watched_dirs(root):
+    """``root`` and every folder below it that is not ignored, nor inside an ignored one."""
+    for folder, dirs, _ in os.walk(root):
+        dirs[:] = [name for name in dirs if not ignored_dir(Path(folder, name))]
+        yield Path(folder)
 
 
 @dataclass(frozen=True)
@@ -86,6 +106,11 @@ def _stat(path):
 
 
 class ChangeWatcher:
+    """Each folder is watched on its own, not recursively: a recursive watch would also
+    watch every folder of a virtual environment inside the app, and a `pip install`
+    there (thousands of folders made and removed) would flood the watcher. New folders
+    are watched as they appear, unless ignored."""
+
     def __init__(self, targets, settle=0.05, max_delay=0.5):
         """``settle``: quiet time that ends a burst; ``max_delay``: the longest a burst is held."""
         from watchdog.events import FileSystemEventHandler
@@ -98,15 +123,15 @@ class ChangeWatcher:
         self._seen = {}
         self._observer = Observer()
         self._closed = False
+        self._lock = threading.RLock()
+        self._recursive_roots = set()  # folders whose whole (not ignored) tree is watched
+        self._watches = {}  # folder -> its watchdog watch
         events = self._events
 
         class Forward(FileSystemEventHandler):
             def on_any_event(self, event):
-                if event.event_type in ("opened", "closed_no_write"):
-                    return
-                events.put(event.src_path)
-                if getattr(event, "dest_path", None):
-                    events.put(event.dest_path)
+                if event.event_type not in ("opened", "closed_no_write"):
+                    events.put(event)  # looked at by the consumer's thread: see _next_burst
 
         self._handler = Forward()
         self.set_targets(targets)
@@ -114,27 +139,91 @@ class ChangeWatcher:
 
     def set_targets(self, targets):
         """Watch a new set of targets (after the manifest changed)."""
-        self._matchers = [_Matcher(t) for t in targets]
-        roots = set()
-        for matcher in self._matchers:
-            roots.add(matcher.root)
-            roots.update(path.parent for path in matcher.absolute)
-        self._observer.unschedule_all()
-        for root in sorted(roots):
-            if root.is_dir():
-                self._observer.schedule(self._handler, str(root), recursive=True)
-        for matcher in self._matchers:
+        matchers = [_Matcher(t) for t in targets]
+        recursive, single = set(), set()
+        for matcher in matchers:
+            if matcher.regexes:
+                recursive.add(matcher.root)
+            single.update(path.parent for path in matcher.absolute)
+        wanted = {folder for folder in single if folder.is_dir()}
+        for root in recursive:
+            wanted.update(watched_dirs(root))
+        with self._lock:
+            self._matchers = matchers
+            self._recursive_roots = recursive
+            for folder in [folder for folder in self._watches if folder not in wanted]:
+                self._unwatch(folder)
+            for folder in sorted(wanted):
+                self._watch(folder)
+        for matcher in matchers:
             for path in self._walk(matcher):
                 self._seen.setdefault(path, _stat(path))
+
+    @property
+    def watched(self):
+        """The folders watched now."""
+        with self._lock:
+            return set(self._watches)
+
+    def _watch(self, folder):
+        if folder in self._watches or self._closed:
+            return
+        try:
+            self._watches[folder] = self._observer.schedule(self._handler, str(folder), recursive=False)
+        except OSError:
+            pass  # gone already, or unreadable: nothing in it can be edited
+
+    def _unwatch(self, folder):
+        watch = self._watches.pop(folder, None)
+        if watch is not None:
+            try:
+                self._observer.unschedule(watch)
+            except KeyError:
+                pass
+
+    def _follow_folders(self, event):
+        """Keep the set of watched folders in step with the tree: a new folder under a
+        recursive root is watched (with what it already holds), a removed one is not,
+        and a folder that becomes a virtual environment stops being watched."""
+        with self._lock:
+            if event.event_type in ("deleted", "moved") and event.is_directory:
+                self._unwatch_tree(Path(event.src_path))
+            if not event.is_directory and Path(event.src_path).name == VENV_MARKER:
+                self._unwatch_tree(Path(event.src_path).parent)
+            if event.event_type in ("created", "moved") and event.is_directory:
+                folder = Path(getattr(event, "dest_path", "") or event.src_path)
+                if self._wanted(folder):
+                    for path in watched_dirs(folder):
+                        self._watch(path)
+                        # Files made before the watch began sent no event: look at them now.
+                        for entry in os.scandir(path) if path.is_dir() else ():
+                            if entry.is_file():
+                                self._events.put(entry.path)
+
+    def _unwatch_tree(self, folder):
+        for path in [path for path in self._watches if path == folder or folder in path.parents]:
+            self._unwatch(path)
+
+    def _wanted(self, folder):
+        for root in self._recursive_roots:
+            if folder == root or root in folder.parents:
+                between = [folder, *folder.parents][: len(folder.parts) - len(root.parts)]
+                return not any(ignored_dir(part) for part in between)
+        return False
 
     @staticmethod
     def _walk(matcher):
         yield from (p for p in matcher.absolute if p.exists())
-        for folder, dirs, files in os.walk(matcher.root):
-            dirs[:] = [d for d in dirs if d not in IGNORED_DIRS]
-            for name in files:
-                path = Path(folder, name)
-                if matcher.matches(path):
+        if not matcher.regexes:
+            return
+        for folder in watched_dirs(matcher.root):
+            try:
+                entries = list(os.scandir(folder))
+            except OSError:
+                continue
+            for entry in entries:
+                path = Path(entry.path)
+                if entry.is_file() and matcher.matches(path):
                     yield path
 
     def __iter__(self):
@@ -150,11 +239,12 @@ class ChangeWatcher:
         first = self._events.get()
         if self._closed:
             raise StopIteration
-        raw = {first}
+        raw = set()
+        self._take(first, raw)
         started = time.monotonic()
         while time.monotonic() - started < self.max_delay:
             try:
-                raw.add(self._events.get(timeout=self.settle))
+                self._take(self._events.get(timeout=self.settle), raw)
             except queue.Empty:
                 break
         changes = {}
@@ -171,8 +261,24 @@ class ChangeWatcher:
                 changes.setdefault(key, set()).add(path)
         return changes
 
+    def _take(self, item, raw):
+        """A queued watchdog event (or the path of a file found in a new folder) into ``raw`` paths.
+        Folders are followed here, not in watchdog's thread: it holds watchdog's lock while it
+        calls the handler, and set_targets takes ours before watchdog's."""
+        if isinstance(item, str):
+            if Path(item).name == VENV_MARKER:  # made before its folder was watched
+                with self._lock:
+                    self._unwatch_tree(Path(item).parent)
+            raw.add(item)
+            return
+        self._follow_folders(item)
+        raw.add(item.src_path)
+        if getattr(item, "dest_path", None):
+            raw.add(item.dest_path)
+
     def close(self):
-        self._closed = True
+        with self._lock:
+            self._closed = True
         self._events.put("")
         self._observer.stop()
         self._observer.join(timeout=5)
