@@ -110,8 +110,11 @@ class AppRuntime:
             self.components[component_id].pool.start()
 
     def warnings(self):
-        """What startup says about the app before serving it."""
-        lines = list(self.app.warnings) + list(self.router.warnings)
+        """What startup says about the app before serving it: deprecations, and each
+        trigger and component spin-py does not serve, with the reason."""
+        from spin_py.manifest import unserved_triggers
+
+        lines = list(self.app.warnings) + list(self.router.warnings) + unserved_triggers(self.app)
         for component in self.components.values():
             if component.not_python:
                 lines.append(f"Component '{component.id}' is not served: {component.not_python}")
