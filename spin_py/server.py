@@ -9,7 +9,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from spin_py.capabilities.llm.engines.base import RUNTIME_ERROR, LlmError
 from spin_py.host.runtime import AppRuntime
-from spin_py.manifest import load_manifest
+from spin_py.manifest import check_trigger_types, load_manifest
 from spin_py.runtime_config import load_runtime_config
 from spin_py.trigger.http import HttpTrigger
 
@@ -88,6 +88,7 @@ class DevServer:
         A new `[llm_compute]` means a new model pool (made on the next AI call); otherwise the pool stays.
         """
         app = load_manifest(self.config.manifest)
+        check_trigger_types(app)  # `spin up` refuses a trigger type it cannot run
         if self.config.runtime_config_file:
             runtime_config = load_runtime_config(self.config.runtime_config_file)
             with self._model_pool_lock:
