@@ -6,6 +6,7 @@ import textwrap
 
 import pytest
 
+from live import run_cli
 from spin_py.manifest import ManifestError, check_trigger_types, load_manifest, unserved_triggers
 
 HEAD = 'spin_manifest_version = 2\n\n[application]\nname = "typo"\n\n'
@@ -110,3 +111,58 @@ def test_an_http_only_app_has_nothing_unserved(tmp_path):
     app = load(tmp_path, HEAD + '[[trigger.http]]\nroute = "/"\ncomponent = "hello"\n\n' + COMPONENT)
     check_trigger_types(app)
     assert unserved_triggers(app) == []
+
+
+APP = HEAD + '''\
+[[trigger.http]]
+route = "/..."
+component = "hello"
+
+[[trigger.{other}]]
+{config}
+component = "hello"
+
+[component.hello]
+source = "app.wasm"
+[component.hello.build]
+command = "componentize-py -w spin-http componentize app -o app.wasm"
+'''
+HANDLER = """\
+from spin_http import Response
+
+def handle_request(request):
+    return Response(200, {"content-type": "text/plain"}, b"hello")
+"""
+
+
+def write_app(tmp_path, other, config):
+    (tmp_path / "app.py").write_text(HANDLER)
+    path = tmp_path / "spin.toml"
+    path.write_text(APP.format(other=other, config=config))
+    return path
+
+
+def test_spin_py_up_refuses_a_misspelt_trigger_type(tmp_path):
+    path = write_app(tmp_path, "htttp", 'route = "/x"')
+    result = run_cli("up", "-f", str(path), "--listen", "127.0.0.1:0", timeout=30)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"Error: {path}:10: trigger.htttp: No built-in trigger named 'htttp', "
+        "and no plugin named 'trigger-htttp' was found (did you mean 'http'?)"
+    )
+
+
+@pytest.mark.parametrize(
+    "other, config, line",
+    [
+        ("redis", 'channel = "orders"', "Trigger 'hello-redis-trigger' (redis, channel \"orders\", component 'hello') "
+         "is not served: spin-py does not serve the Redis trigger yet"),
+        ("cron", 'cron_expression = "1/2 * * * * *"', "Trigger 'hello-cron-trigger' (cron, component 'hello') "
+         "is not served: it runs in the Spin plugin 'trigger-cron', which spin-py does not run"),
+    ],
+)
+def test_spin_py_up_says_which_trigger_it_does_not_serve(tmp_path, spin_up, other, config, line):
+    server = spin_up(write_app(tmp_path, other, config), env={"SPIN_DATA_DIR": str(tmp_path / "spin-data")})
+    assert server.get("/")[2] == b"hello"
+    startup = server.output().split("Serving ")[0]
+    assert startup.count(line) == 1
