@@ -1,8 +1,8 @@
 """What `spin-py new` tells the user to run next: steps that work as printed.
 
-`spin-py up` makes the app's .venv and installs its requirements.txt the first time,
-so the steps are `cd` and `up`; an app pinning a spin-sdk that needs a newer Python
-than spin-py's own gets a first step making .venv with that Python.
+`spin-py up` makes the app's .venv and installs its requirements.txt the first time
+(spin_py/host/app_python.py), so the steps are `cd` and `up`; for an app pinning a
+spin-sdk that needs a newer Python than spin-py's own, the step says which.
 """
 
 import re
@@ -26,9 +26,8 @@ def python_needed(app_dir: Path) -> str | None:
 
 def next_steps(app_dir: Path) -> list[str]:
     """The commands to run, each with a comment saying why."""
-    steps = [f"cd {shlex.quote(str(app_dir))}"]
+    up = "spin-py up   # the first `up` installs requirements.txt into .venv"
     python = python_needed(app_dir)
     if python:
-        steps.append(f"python{python} -m venv .venv   # its spin-sdk needs Python {python} or newer")
-    steps.append("spin-py up   # the first `up` installs requirements.txt into .venv")
-    return steps
+        up += f", made with Python {python} or newer (its spin-sdk needs it)"
+    return [f"cd {shlex.quote(str(app_dir))}", up]

@@ -1,5 +1,5 @@
 """What `spin-py new` prints next: `cd` and `spin-py up` (which installs requirements.txt),
-and a .venv with the right Python first when the app's spin-sdk needs a newer one."""
+saying which Python when the app's spin-sdk needs a newer one than spin-py's own."""
 
 import re
 
@@ -23,7 +23,7 @@ def test_new_prints_cd_and_up(tmp_path, monkeypatch):
     assert result.output.splitlines()[1] == "  cd 'my apps/other one'"  # quoted for the shell
 
 
-def test_an_app_pinning_spin_sdk_5_is_told_to_make_a_python_3_12_venv(tmp_path, monkeypatch):
+def test_an_app_pinning_spin_sdk_5_is_told_it_needs_python_3_12(tmp_path, monkeypatch):
     template = tmp_path / "templates" / "sdk5-py"
     (template / "metadata").mkdir(parents=True)
     (template / "metadata" / "spin-template.toml").write_text('manifest_version = "1"\nid = "sdk5-py"\n')
@@ -34,7 +34,7 @@ def test_an_app_pinning_spin_sdk_5_is_told_to_make_a_python_3_12_venv(tmp_path, 
     result = CliRunner().invoke(main, ["new", "sdk5-py", "five", "-a", "--no-vcs"])
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[1:] == [
-        "  cd five", "  python3.12 -m venv .venv   # its spin-sdk needs Python 3.12 or newer", UP_STEP
+        "  cd five", UP_STEP + ", made with Python 3.12 or newer (its spin-sdk needs it)"
     ]
 
 
