@@ -39,15 +39,20 @@ class ComponentPool:
         self._starting = 0
         self._closed = False
         self._load_error = None  # the last load failure: no spare is started while it stands
+        self._started = threading.Event()  # the first spare is ready, or its load error reported
         self._generation = 0  # bumped by reload(); workers of older generations serve no new request
         self.files = None  # the app's source files the current code imports, once a worker has loaded it
         self._reaper = threading.Thread(target=self._retire_idle, name=f"{component_id}-reaper", daemon=True)
         self._reaper.start()
 
-    def start(self):
-        """Start the first worker ahead of any request."""
+    def start(self, wait=10.0):
+        """Start the first worker ahead of any request, and wait (at most ``wait`` s) until it
+        is ready or its load error is reported: startup shows code that does not load."""
         with self._lock:
             self._start_spare_locked()
+            starting = self._starting
+        if starting:
+            self._started.wait(wait)
 
     @contextmanager
     def lease(self):
@@ -160,7 +165,9 @@ class ComponentPool:
                 waiter.event.set()
             if not waiters:
                 self._report(str(error))
+            self._started.set()
             return
+        self._started.set()
         with self._lock:
             self._starting -= 1
             self._load_error = None
