@@ -37,7 +37,7 @@ def _load_error(settings, error):
         detail = tracebacks.describe(error)
         if isinstance(error, ModuleNotFoundError) and error.name:
             if module == error.name or module.startswith(error.name + "."):
-                places = [settings["workdir"], *settings.get("paths", [])]
+                places = dict.fromkeys([*settings.get("paths", []), settings["workdir"]])  # sys.path order, once each
                 detail += f"(looked for it in: {', '.join(places)})\n"
             else:
                 detail += f"(is '{error.name}' installed in the app's Python environment, {sys.executable}?)\n"
