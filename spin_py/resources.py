@@ -29,9 +29,10 @@ def shipped(name: str) -> Path:
     """``templates``, ``plugin.toml`` or ``LICENSE``: the wheel's copy, else the checkout's top-level one."""
     package = _package_path("spin_py")
     inside = package / BUNDLED / name
-    if inside.exists():
-        return inside
-    return package.parent / name
+    checkout = package.parent
+    if inside.exists() or not (checkout / "pyproject.toml").is_file():
+        return inside  # a wheel (a site-packages is no checkout, whatever else lies there)
+    return checkout / name
 
 
 def guest_dir() -> Path:
