@@ -19,14 +19,35 @@ def _parse_listen(value):
     return host.strip("[]"), int(port)
 
 
+def split_key_value(text):
+    """``(key, value)`` split at the first ``=``, as Spin splits its KEY=VALUE options
+    (``split_once('=')``), or None when there is no ``=``: the one splitter of -e,
+    --variable and --key-value."""
+    key, sep, value = text.partition("=")
+    return (key, value) if sep else None
+
+
 def _parse_env(values):
     env = {}
     for item in values:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
+        pair = split_key_value(item)
+        if pair is None or not pair[0]:
             raise InputError("'-e' / '--env'", f"'{item}' is not KEY=VALUE")
-        env[key] = value
+        env[pair[0]] = pair[1]
     return env
+
+
+def _parse_variables(values):
+    """`--variable`: KEY=VALUE, KEY=@FILE, @FILE.json, @FILE.toml; files read now, a later one wins."""
+    from spin_py.capabilities.variables.sources import VariableSourceError, parse_variable
+
+    variables = {}
+    for item in values:
+        try:
+            variables.update(parse_variable(item, split_key_value))
+        except VariableSourceError as error:
+            raise InputError("--variable", f"'{item}': {error}") from None
+    return variables
 
 
 def _manifest_path(value):
@@ -47,6 +68,8 @@ def main():
               help="The address to serve on.")
 @click.option("-e", "--env", "env", multiple=True, metavar="KEY=VALUE",
               help="An environment variable for every component, over the manifest's `environment`.")
+@click.option("--variable", "variables", multiple=True, metavar="KEY=VALUE | KEY=@FILE | @FILE.json | @FILE.toml",
+              help="A value for an application variable, over every other provider. Repeatable.")
 @click.option("--state-dir", type=click.Path(path_type=Path), metavar="DIR",
               help="Where logs and models live.  [default: .spin beside the manifest]")
 @click.option("--runtime-config-file", type=click.Path(path_type=Path), metavar="FILE",
@@ -61,7 +84,7 @@ def main():
               help="Let a packaged model answer for an inferencing model that is not installed (announced).")
 @click.option("--ai-engine", type=click.Choice(["models", "deterministic"]), default="models", show_default=True,
               help="`deterministic`: fixed echo answers and hash embeddings, no models (for tests).")
-def up(manifest, listen, env, state_dir, runtime_config_file, python, max_workers, watch, stand_ins, ai_engine):
+def up(manifest, listen, env, variables, state_dir, runtime_config_file, python, max_workers, watch, stand_ins, ai_engine):
     """Serve the app's HTTP trigger, as `spin up` does."""
     from spin_py.config import UpConfig
     from spin_py.host.runtime import StateDirError
@@ -75,6 +98,7 @@ def up(manifest, listen, env, state_dir, runtime_config_file, python, max_worker
         host=host,
         port=port,
         env=_parse_env(env),
+        variables=_parse_variables(variables),
         state_dir=state_dir,
         runtime_config_file=runtime_config_file,
         python=python,
