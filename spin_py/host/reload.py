@@ -6,6 +6,7 @@ config changed: validate it, then swap in a runtime built from the previous
 one, or keep serving the last good one and say why.
 """
 
+import os
 import threading
 import time
 
@@ -22,7 +23,8 @@ def watch_targets(runtime):
     else the Python files under the workdir and -p paths (a reload then needs
     one the component imports: see ComponentPool.uses); plus the manifest and
     the runtime config file."""
-    config_files = [str(runtime.app.path)]
+    # .env: the variables' environment provider reads it from where spin-py runs (spin_py/capabilities/variables).
+    config_files = [str(runtime.app.path), os.path.abspath(".env")]
     if runtime.config.runtime_config_file:
         config_files.append(str(runtime.config.runtime_config_file.resolve()))
     targets = [WatchTarget(MANIFEST, runtime.app.dir, tuple(config_files))]
