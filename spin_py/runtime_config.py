@@ -1,9 +1,12 @@
-"""Spin's runtime config file (`--runtime-config-file`): the `[llm_compute]`
-table says where Serverless AI runs. Spin's other tables (key_value_store,
-sqlite_database, variables_provider, ...) are accepted and not used yet."""
+"""Spin's runtime config file (`--runtime-config-file`).
+
+Each capability reads its own tables (``table(key)``), as each Spin factor
+reads its own (crates/factors: RuntimeConfigSourceFinalizer); `[llm_compute]`,
+which says where Serverless AI runs, is parsed here.
+"""
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 API_TYPES = ("default", "open_ai")
@@ -23,8 +26,26 @@ class LlmCompute:
 
 @dataclass(frozen=True)
 class RuntimeConfig:
-    path: Path | None = None
+    path: Path | None = None  # None: no --runtime-config-file, Spin's defaults everywhere
     llm_compute: LlmCompute = LlmCompute()
+    data: dict = field(default_factory=dict)  # the whole file, for the capabilities' own tables
+
+    def table(self, key: str) -> dict:
+        """A top-level table (``{}`` when absent); RuntimeConfigError when it is not a table."""
+        value = self.data.get(key, {})
+        if not isinstance(value, dict):
+            raise RuntimeConfigError(f"{self.path}: {key}: must be a table")
+        return value
+
+    def tables(self, key: str) -> list:
+        """An array of tables such as ``[[variables_provider]]`` (``[]`` when absent)."""
+        value = self.data.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+            raise RuntimeConfigError(f"{self.path}: {key}: must be an array of tables ([[{key}]])")
+        return value
+
+    def error(self, key: str, message: str) -> "RuntimeConfigError":
+        return RuntimeConfigError(f"{self.path}: {key}: {message}")
 
 
 def load_runtime_config(path):
@@ -35,13 +56,16 @@ def load_runtime_config(path):
         raise RuntimeConfigError(f"{path}: cannot read the runtime config file: {error.strerror or error}") from None
     except tomllib.TOMLDecodeError as error:
         raise RuntimeConfigError(f"{path}: {error}") from None
+    return RuntimeConfig(path, _llm_compute(path, data), data)
 
+
+def _llm_compute(path, data):
     def fail(key, message):
         raise RuntimeConfigError(f"{path}: {key}: {message}")
 
     table = data.get("llm_compute")
     if table is None:
-        return RuntimeConfig(path)
+        return LlmCompute()
     if not isinstance(table, dict):
         fail("llm_compute", "must be a table")
     kind = table.get("type", "spin")
@@ -49,7 +73,7 @@ def load_runtime_config(path):
         unknown = sorted(set(table) - {"type"})
         if unknown:
             fail(f"llm_compute.{unknown[0]}", 'unknown key for type "spin"')
-        return RuntimeConfig(path)
+        return LlmCompute()
     if kind != "remote_http":
         fail("llm_compute.type", f'expected "spin" or "remote_http", found {kind!r}')
     unknown = sorted(set(table) - {"type", "url", "auth_token", "api_type"})
@@ -63,4 +87,4 @@ def load_runtime_config(path):
     api_type = table.get("api_type", "default")
     if api_type not in API_TYPES:
         fail("llm_compute.api_type", f'expected "default" or "open_ai", found {api_type!r}')
-    return RuntimeConfig(path, LlmCompute("remote_http", table["url"], table["auth_token"], api_type))
+    return LlmCompute("remote_http", table["url"], table["auth_token"], api_type)

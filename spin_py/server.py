@@ -7,10 +7,11 @@ import threading
 
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from spin_py.capabilities.llm.engines.base import RUNTIME_ERROR, LlmError
+from spin_py.capabilities import load_capabilities
+from spin_py.capabilities.seam import HostContext
 from spin_py.host.runtime import AppRuntime
 from spin_py.manifest import check_trigger_types, load_manifest
-from spin_py.runtime_config import load_runtime_config
+from spin_py.runtime_config import RuntimeConfig, load_runtime_config
 from spin_py.trigger.http import HttpTrigger
 
 
@@ -47,16 +48,6 @@ def banner(runtime, base_url):
     return "\n".join(lines)
 
 
-def make_model_pool(config, runtime_config, state_dir, say):
-    if config.ai_engine == "deterministic":
-        from spin_py.capabilities.llm.deterministic import DeterministicPool
-
-        return DeterministicPool()
-    from spin_py.capabilities.llm.pool import ModelPool
-
-    return ModelPool(state_dir, runtime_config=runtime_config, stand_ins=config.stand_ins, log=say)
-
-
 class DevServer:
     """The HTTP server, the app it serves, and the reloader; ``shutdown()`` stops them."""
 
@@ -64,9 +55,7 @@ class DevServer:
         self.config = config
         self.terminal = terminal or sys.stderr
         self._say_lock = threading.Lock()
-        self._model_pool = None
-        self._model_pool_lock = threading.Lock()
-        self.runtime_config = None
+        self.capabilities = load_capabilities(HostContext(config, self.say))
         self.runtime = self.load_runtime(None)
         self.reloader = None
         try:
@@ -83,45 +72,28 @@ class DevServer:
         self.base_url = f"http://{config.host}:{self.port}"
 
     def load_runtime(self, previous):
-        """Read the manifest and runtime config again and build the runtime that would replace ``previous``.
-
-        A new `[llm_compute]` means a new model pool (made on the next AI call); otherwise the pool stays.
-        """
+        """Read the manifest and runtime config again and build the runtime that would replace ``previous``."""
         app = load_manifest(self.config.manifest)
         check_trigger_types(app)  # `spin up` refuses a trigger type it cannot run
-        if self.config.runtime_config_file:
-            runtime_config = load_runtime_config(self.config.runtime_config_file)
-            with self._model_pool_lock:
-                if previous is not None and runtime_config != self.runtime_config:
-                    self._model_pool = None
-                    self.say(f"{self.config.runtime_config_file}: [llm_compute] changed, models come from the new place")
-                self.runtime_config = runtime_config
-        return AppRuntime(self.config, app, capabilities=self.capabilities(app), terminal=self.terminal, previous=previous)
-
-    def capabilities(self, app):
-        """The host capabilities for a freshly loaded manifest, by the name guests call them."""
-        from spin_py.capabilities.llm import LlmCapability
-
-        return {"llm": LlmCapability(app, self.model_pool)}
-
-    def model_pool(self):
-        """The one model pool of this server: made on the first AI call, kept across
-        reloads and manifest edits, so models load once per session."""
-        with self._model_pool_lock:
-            if self._model_pool is None:
-                try:
-                    self._model_pool = make_model_pool(self.config, self.runtime_config, self.runtime.state_dir, self.say)
-                except ImportError as error:
-                    raise LlmError(
-                        RUNTIME_ERROR,
-                        f"Serverless AI needs spin-py's llm extra (missing {error.name}): pip install 'spin-py[llm]'",
-                    ) from None
-            return self._model_pool
+        file = self.config.runtime_config_file
+        runtime_config = load_runtime_config(file) if file else RuntimeConfig()
+        return AppRuntime(
+            self.config,
+            app,
+            capabilities=self.capabilities,
+            runtime_config=runtime_config,
+            terminal=self.terminal,
+            previous=previous,
+            current=lambda: self.runtime,
+        )
 
     def replace_runtime(self, runtime):
         previous, self.runtime = self.runtime, runtime
         previous.close(keep=runtime)
         runtime.start()
+        for line in runtime.capability_lines():
+            if line not in previous.capability_lines():
+                self.say(line)
         if banner(previous, self.base_url) != banner(runtime, self.base_url):
             self.say(banner(runtime, self.base_url))
 
@@ -130,7 +102,7 @@ class DevServer:
             print(text, file=self.terminal, flush=True)
 
     def serve_forever(self):
-        for line in self.runtime.warnings():
+        for line in self.runtime.warnings() + self.runtime.capability_lines():
             self.say(line)
         self.say(f"Logging component stdio to \"{self.runtime.logs_dir}/\"")
         self.runtime.start()
@@ -145,6 +117,8 @@ class DevServer:
             if self.reloader:
                 self.reloader.close()
             self.runtime.close()
+            for capability in self.capabilities:
+                capability.close()
 
     def shutdown(self):
         self.http.shutdown()

@@ -10,7 +10,7 @@ import signal
 import socket
 import sys
 
-from . import async_support, fresh_imports, handlers, host, protocol, sdk_bindings, tracebacks
+from . import async_support, bindings, fresh_imports, handlers, host, protocol, tracebacks
 
 GUEST_DIR = os.path.dirname(os.path.abspath(__file__))
 SHIMS = os.path.join(GUEST_DIR, "shims")
@@ -45,7 +45,7 @@ def _load_error(settings, error):
 
 
 def _load(settings):
-    sdk_bindings.install()
+    bindings.install()
     async_support.install()
     module = importlib.import_module(settings["module"])
     return handlers.find_handler(module)

@@ -9,12 +9,15 @@ pool but gets new workers; removed ones are closed.
 import sys
 from dataclasses import dataclass, replace
 
+from spin_py.capabilities import not_provided_lines
+from spin_py.capabilities.seam import ConfigureError, Instance
 from spin_py.host.launch import WorkerSettings
 from spin_py.host.output import ComponentOutput
 from spin_py.host.pool import ComponentPool
-from spin_py.capabilities.errors import CapabilityError
 from spin_py.host.worker import Worker
-from spin_py.manifest import ManifestError, NotPython, load_manifest, python_entry
+from spin_py.manifest import ManifestError, NotPython, python_entry
+from spin_py.manifest.frozen import EMPTY
+from spin_py.runtime_config import RuntimeConfig
 from spin_py.trigger.routes import RouteError, Router
 
 
@@ -22,10 +25,13 @@ class StateDirError(Exception):
     """One line: the state dir cannot hold the logs."""
 
 
+# What the host checks on every call, with the manifest it has then: workers need not restart for these.
+_HOST_SIDE = {"ai_models": (), "key_value_stores": (), "sqlite_databases": (), "variables": EMPTY}
+
+
 def _same_worker(before, after):
-    """Workers can stay when only host-side permissions changed: the host checks
-    `ai_models` on every call, with the manifest it has now."""
-    return replace(before, ai_models=()) == replace(after, ai_models=())
+    """Workers can stay when only host-side permissions and settings changed."""
+    return replace(before, **_HOST_SIDE) == replace(after, **_HOST_SIDE)
 
 
 @dataclass
@@ -38,17 +44,21 @@ class ComponentRuntime:
 
 
 class AppRuntime:
-    def __init__(self, config, app, capabilities=None, terminal=None, previous=None):
+    def __init__(self, config, app, capabilities=(), runtime_config=None, terminal=None, previous=None, current=None):
+        """``capabilities``: the server's Capability objects, configured here for ``app``.
+        ``current()`` returns the runtime serving now: host calls are checked against its
+        manifest, so an edit that revokes a permission applies from the very next call."""
         self.config = config
         self.app = app
         self.terminal = terminal or sys.stderr
-        self.capabilities = capabilities or {}
+        self._current = current or (lambda: self)
         self.state_dir = config.state_dir_for(app.dir)
         self.logs_dir = self.state_dir / "logs"
         try:
             self.logs_dir.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise StateDirError(f"--state-dir {self.state_dir}: cannot create {self.logs_dir}: {error.strerror or error}") from None
+        self.capabilities = self._configure(capabilities, runtime_config or RuntimeConfig())
         self.python = config.worker_python(app.dir)
         try:
             self.router = Router.build(
@@ -62,9 +72,17 @@ class AppRuntime:
             component_id: self._component(component, previous) for component_id, component in app.components.items()
         }
 
-    @classmethod
-    def load(cls, config, **kwargs):
-        return cls(config, load_manifest(config.manifest), **kwargs)
+    def _configure(self, capabilities, runtime_config):
+        """Each capability checks this manifest (Spin's configure_app); its refusal is a manifest error."""
+        configured = {}
+        try:
+            for capability in capabilities:
+                configured[capability.name] = capability.configure(self.app, runtime_config, self.state_dir)
+        except ConfigureError as error:
+            for done in configured.values():
+                done.close()
+            raise ManifestError(self.app.path, str(error)) from None
+        return configured
 
     def _component(self, component, previous):
         old = previous.components.get(component.id) if previous else None
@@ -120,17 +138,18 @@ class AppRuntime:
                 lines.append(f"Component '{component.id}' is not served: {component.not_python}")
         return lines
 
+    def capability_lines(self):
+        """What each capability says about this app at startup, and what spin-py does not provide."""
+        lines = [line for capability in self.capabilities.values() for line in capability.startup_lines()]
+        return lines + not_provided_lines(self.app)
+
+    def instance(self, component_id):
+        """The state of one request to ``component_id``: identity is bound here, from
+        the channel's owner, never read from a message."""
+        return Instance(component_id, lambda: self._current().capabilities)
+
     def answer_call(self, component_id):
-        """The host-call handler for workers of ``component_id``: identity is bound
-        here, from the channel's owner, never read from the message."""
-
-        def answer(capability, function, args):
-            handler = self.capabilities.get(capability)
-            if handler is None:
-                raise CapabilityError("RuntimeError", f"spin-py does not provide the '{capability}' capability")
-            return handler.handle(component_id, function, args)
-
-        return answer
+        return self.instance(component_id).call
 
     def close(self, keep=None):
         """Stop the pools that ``keep`` (the runtime replacing this one) does not use."""
@@ -138,3 +157,5 @@ class AppRuntime:
         for component in self.components.values():
             if component.pool is not None and id(component.pool) not in kept:
                 component.pool.close()
+        for capability in self.capabilities.values():
+            capability.close()

@@ -14,9 +14,11 @@ the channel (plain JSON):
 Errors are LlmError with Spin's variants (ModelNotSupported, RuntimeError, InvalidInput).
 """
 
+import threading
 from dataclasses import fields
+from pathlib import Path
 
-from spin_py.capabilities.llm.engines.base import INVALID_INPUT, InferencingParams, LlmError
+from spin_py.capabilities.llm.engines.base import INVALID_INPUT, RUNTIME_ERROR, InferencingParams, LlmError
 
 NAME = "llm"
 
@@ -58,16 +60,71 @@ def parse_params(raw):
 
 
 class LlmCapability:
+    """Serverless AI for one `spin-py up`: the model pool lives here, made on the
+    first AI call and kept across code edits and manifest edits, so models load
+    once per session; a new `[llm_compute]` means a new pool."""
+
     name = NAME
 
-    def __init__(self, app, pool):
-        """``pool()`` returns the shared model pool: it is created on first use and outlives manifests."""
-        self.allowed = {component_id: frozenset(c.ai_models) for component_id, c in app.components.items()}
+    def __init__(self, host):
+        self.host = host
+        self._lock = threading.Lock()
+        self._pool = None
+        self._pool_key = None  # what the pool was made for: (llm_compute, state_dir)
+
+    def configure(self, app, runtime_config, state_dir):
+        key = (runtime_config.llm_compute, Path(state_dir))
+        with self._lock:
+            if self._pool_key is not None and key != self._pool_key:
+                if self._pool is not None:
+                    self._pool.close()
+                self._pool = None
+                if key[0] != self._pool_key[0]:
+                    self.host.say(f"{runtime_config.path}: [llm_compute] changed, models come from the new place")
+            self._pool_key = key
+        allowed = {component_id: frozenset(c.ai_models) for component_id, c in app.components.items()}
+        return LlmAppCapability(allowed, lambda: self._model_pool(runtime_config, state_dir))
+
+    def _model_pool(self, runtime_config, state_dir):
+        with self._lock:
+            if self._pool is None:
+                from spin_py.capabilities.llm.pools import make_model_pool
+
+                try:
+                    self._pool = make_model_pool(
+                        self.host.config.ai_engine, runtime_config, state_dir, self.host.config.stand_ins, self.host.say
+                    )
+                except ImportError as error:
+                    raise LlmError(
+                        RUNTIME_ERROR,
+                        f"Serverless AI needs spin-py's llm extra (missing {error.name}): pip install 'spin-py[llm]'",
+                    ) from None
+            return self._pool
+
+    def close(self):
+        with self._lock:
+            if self._pool is not None:
+                self._pool.close()
+            self._pool = None
+
+
+class LlmAppCapability:
+    """The `ai_models` of one loaded manifest, checked on every call (crates/factor-llm/src/host.rs)."""
+
+    def __init__(self, allowed, pool):
+        """``pool()`` returns the shared model pool."""
+        self.allowed = allowed
         self.pool = pool
 
-    def handle(self, component_id, function, args):
+    def startup_lines(self):
+        return []
+
+    def close(self):
+        pass
+
+    def handle(self, instance, function, args):
         model = args.get("model")
-        if not isinstance(model, str) or model not in self.allowed.get(component_id, ()):
+        if not isinstance(model, str) or model not in self.allowed.get(instance.component_id, ()):
             raise LlmError(INVALID_INPUT, access_denied(model))
         if function == "infer":
             prompt = args.get("prompt")
@@ -88,3 +145,4 @@ class LlmCapability:
             result = self.pool().generate_embeddings(model, texts)
             return {"embeddings": result.embeddings, "usage": {"prompt_token_count": result.prompt_token_count}}
         raise LlmError(INVALID_INPUT, f"unknown llm function '{function}'")
+

@@ -1,13 +1,8 @@
-"""Fills in the host functions of the app's real spin-sdk.
+"""Serverless AI for the app's real spin-sdk: its generated llm interfaces
+forward to the host's `llm` capability, with results and errors as the SDK's
+own types."""
 
-spin-sdk's generated WIT bindings (``spin_sdk.wit.imports.*``) are plain
-functions that only work inside a WebAssembly component. When the app imports
-one of them, this replaces those functions with ones that call our host, and
-returns results and errors as the SDK's own types: the SDK's code above them
-(``spin_sdk.llm.infer`` ...) runs unchanged.
-"""
-
-from . import host, import_hooks, llm
+from .. import host, llm
 
 
 def _llm_error(module, error):
@@ -49,16 +44,3 @@ BINDINGS = {
     "spin_sdk.wit.imports.fermyon_spin_llm": bind_llm,  # spin-sdk 4.x, 5.x: llm v1
     "spin_sdk.wit.imports.fermyon_spin_llm_2_0_0": bind_llm,  # spin-sdk 4.x, 5.x: llm v2
 }
-
-
-def _after(bind):
-    def hook(module, run):
-        run()
-        bind(module)
-
-    return hook
-
-
-def install():
-    for name, bind in BINDINGS.items():
-        import_hooks.on_import(name, _after(bind))

@@ -1,0 +1,134 @@
+"""The one shape every host capability has, after Spin's factors
+(crates/factors/src/factor.rs: `init` once, `configure_app` per app,
+`prepare` per instance):
+
+1. ``Capability(host)``: made once per `spin-py up`, holds what outlives
+   manifests (the model pool, open store files).
+2. ``configure(app, runtime_config, state_dir)``: once per loaded manifest.
+   Reads its own runtime-config tables, checks the manifest with Spin's texts
+   (raising ConfigureError fails startup, or keeps the last good manifest on
+   reload), and works out each component's permissions.
+3. ``Instance``: one request's state (Spin gives every request a fresh
+   instance): the handles its calls opened, closed when the request's turn ends.
+4. ``AppCapability.handle(instance, function, args)``: the host function. It is
+   looked up in the *current* configuration at call time, so a permission
+   revoked by a manifest edit fails on the very next call.
+
+The guest half of each capability lives apart, in ``spin_py/guest/bindings/``.
+"""
+
+import base64
+import itertools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, ClassVar, Protocol
+
+from spin_py.capabilities.errors import CapabilityError
+
+
+class ConfigureError(Exception):
+    """The manifest or runtime config asks for something the capability refuses: Spin's text, one line or a few."""
+
+
+@dataclass(frozen=True)
+class HostContext:
+    """What every capability is given once, for the life of `spin-py up`."""
+
+    config: Any  # the UpConfig built from the command line
+    say: Callable[[str], None]  # one line to the terminal
+
+
+class AppCapability(Protocol):
+    """A capability configured for one loaded manifest."""
+
+    def startup_lines(self) -> list[str]:
+        """What startup prints for this configuration (Spin's "Storing default ... data to" lines, say)."""
+
+    def handle(self, instance: "Instance", function: str, args: dict) -> Any:
+        """One host call; JSON values in and out (bytes as ``encode_bytes``); raises CapabilityError."""
+
+    def close(self) -> None:
+        """This configuration is replaced by a newer manifest, or the server stops. Requests
+        still running keep the resources their instance opened until their turn ends."""
+
+
+class Capability(Protocol):
+    name: ClassVar[str]  # what guests call it by
+
+    def __init__(self, host: HostContext) -> None: ...
+
+    def configure(self, app, runtime_config, state_dir: Path) -> AppCapability: ...
+
+    def close(self) -> None:
+        """The server stops."""
+
+
+class UnknownHandle(KeyError):
+    """A handle that this instance never opened, or has closed, or that names another kind of resource."""
+
+
+class Instance:
+    """One request's state: the calling component (known from the worker's
+    channel, never from a message) and the resources its calls opened."""
+
+    def __init__(self, component_id: str, capabilities: Callable[[], dict]):
+        """``capabilities()`` returns the current configuration's {name: AppCapability}."""
+        self.component_id = component_id
+        self._capabilities = capabilities
+        self._resources = {}  # handle -> (kind, resource)
+        self._handles = itertools.count(1)
+        self.closed = False
+
+    def call(self, capability: str, function: str, args: dict) -> Any:
+        handler = self._capabilities().get(capability)
+        if handler is None:
+            raise CapabilityError("Other", f"spin-py has no host capability named '{capability}'")
+        if not isinstance(function, str) or not isinstance(args, dict):
+            raise CapabilityError("Other", "a host call needs a function name and an object of arguments")
+        return handler.handle(self, function, args)
+
+    def add(self, kind: str, resource: Any) -> int:
+        handle = next(self._handles)
+        self._resources[handle] = (kind, resource)
+        return handle
+
+    def get(self, kind: str, handle: Any) -> Any:
+        found = self._resources.get(handle) if isinstance(handle, int) else None
+        if found is None or found[0] != kind:
+            raise UnknownHandle(handle)
+        return found[1]
+
+    def remove(self, kind: str, handle: Any) -> None:
+        resource = self.get(kind, handle)
+        del self._resources[handle]
+        _close(resource)
+
+    def close(self) -> None:
+        """The request's turn ended: close what its calls opened, newest first."""
+        self.closed = True
+        resources, self._resources = self._resources, {}
+        for _, resource in reversed(list(resources.values())):
+            _close(resource)
+
+
+def _close(resource):
+    close = getattr(resource, "close", None)
+    if close is not None:
+        try:
+            close()
+        except Exception:  # closing must not fail the turn: the request has its answer
+            pass
+
+
+# JSON carries no bytes: a byte string crosses the channel as {"$bytes": base64}.
+def encode_bytes(data: bytes) -> dict:
+    return {"$bytes": base64.b64encode(bytes(data)).decode("ascii")}
+
+
+def decode_bytes(value: Any, what: str = "value") -> bytes:
+    if isinstance(value, dict) and isinstance(value.get("$bytes"), str):
+        try:
+            return base64.b64decode(value["$bytes"], validate=True)
+        except ValueError:
+            pass
+    raise CapabilityError("Other", f"the {what} must be bytes")

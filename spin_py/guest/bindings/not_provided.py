@@ -1,0 +1,132 @@
+"""Capabilities spin-py does not provide yet: their generated functions raise
+the SDK's own error type, with a message that says so, instead of the bare
+NotImplementedError of a binding that only a WebAssembly host fills in.
+
+The error is the interface's own "other" variant (``Err(Error_Other(text))``,
+``Err(ErrorCode_InternalError(text))`` for wasi:http), found in the generated
+module or the types module it imports, so the app's own error handling sees
+what it would see under Spin when the call fails.
+"""
+
+import dataclasses
+import inspect
+import sys
+import types
+
+# The host says the same at startup (spin_py/capabilities/__init__.py NOT_PROVIDED).
+MESSAGE = "spin-py does not provide {what} yet: this call works only under Spin for now"
+
+# Generated interfaces, by what they are to the user; spin-sdk 2.x/3.x names first, then 4.x/5.x.
+INTERFACES = {
+    "outbound Redis": ("redis", "fermyon_spin_redis", "fermyon_spin_redis_2_0_0", "spin_redis_redis_3_0_0"),
+    "outbound MySQL": ("mysql", "fermyon_spin_mysql", "fermyon_spin_mysql_2_0_0", "spin_mysql_mysql_3_0_0"),
+    "outbound PostgreSQL": (
+        "postgres", "spin_postgres_postgres", "spin_postgres_postgres_4_0_0", "fermyon_spin_postgres",
+        "fermyon_spin_postgres_2_0_0", "spin_postgres_postgres_3_0_0", "spin_postgres_postgres_4_2_0",
+    ),
+    "outbound MQTT": ("mqtt", "fermyon_spin_mqtt_2_0_0", "spin_mqtt_mqtt_3_0_0"),
+    "outbound HTTP": (
+        "outgoing_handler", "fermyon_spin_http", "wasi_http_outgoing_handler_0_2_0",
+        "wasi_http_outgoing_handler_0_2_6", "wasi_http_client_0_3_0",
+    ),
+}
+OUTBOUND_HTTP = "outbound HTTP"
+# Their "other" error variants, most specific first.
+OTHER_VARIANTS = ("Error_Other", "MysqlError_Other", "PgError_Other", "ErrorCode_InternalError")
+
+
+def _other_variant(module):
+    """The interface's catch-all error class taking one text, from the module or the types it imports."""
+    places = [module] + [value for value in vars(module).values() if isinstance(value, types.ModuleType)]
+    for name in OTHER_VARIANTS:
+        for place in places:
+            variant = getattr(place, name, None)
+            if isinstance(variant, type) and dataclasses.is_dataclass(variant) and len(dataclasses.fields(variant)) == 1:
+                return variant
+    return None
+
+
+def error_for(module, what):
+    """An exception as the SDK raises it for this interface."""
+    text = MESSAGE.format(what=what)
+    err = getattr(module, "Err", None) or _err_class()
+    variant = _other_variant(module)
+    if err is not None and variant is not None:
+        return err(variant(text))
+    return RuntimeError(text)
+
+
+def _err_class():
+    """``Err`` of the app's SDK generation: spin-sdk 2.x/3.x ``spin_sdk.wit.types``, 4.x/5.x ``componentize_py_types``."""
+    for name in ("spin_sdk.wit.types", "componentize_py_types"):
+        module = sys.modules.get(name)
+        if module is not None and hasattr(module, "Err"):
+            return module.Err
+    return None
+
+
+def _unprovided(function):
+    """A generated function that only raises NotImplementedError."""
+    code = getattr(function, "__code__", None)
+    return code is not None and "NotImplementedError" in code.co_names
+
+
+def _replacement(function, module, what):
+    if inspect.iscoroutinefunction(function):
+        async def refuse(*args, **kwargs):
+            raise error_for(module, what)
+    else:
+        def refuse(*args, **kwargs):
+            raise error_for(module, what)
+    refuse.__name__ = function.__name__
+    refuse.__qualname__ = function.__qualname__
+    refuse.__doc__ = function.__doc__
+    return refuse
+
+
+def _bind(what):
+    def bind(module):
+        for name, value in list(vars(module).items()):
+            if inspect.isfunction(value) and value.__module__ == module.__name__ and _unprovided(value):
+                setattr(module, name, _replacement(value, module, what))
+            elif isinstance(value, type) and value.__module__ == module.__name__:
+                for attribute, member in list(vars(value).items()):
+                    function = member.__func__ if isinstance(member, (classmethod, staticmethod)) else member
+                    if inspect.isfunction(function) and _unprovided(function):
+                        replacement = _replacement(function, module, what)
+                        if isinstance(member, classmethod):
+                            replacement = classmethod(replacement)
+                        elif isinstance(member, staticmethod):
+                            replacement = staticmethod(replacement)
+                        setattr(value, attribute, replacement)
+
+    return bind
+
+
+def _http_types():
+    """The wasi:http types the app's SDK generation uses (for ErrorCode and Err)."""
+    for name in ("spin_sdk.wit.imports.types", "spin_sdk.wit.imports.wasi_http_types_0_3_0"):
+        module = sys.modules.get(name)
+        if module is not None:
+            return module
+    return types.SimpleNamespace()
+
+
+def bind_http_send(module):
+    """``spin_sdk.http.send``: the SDK builds wasi:http resources before it reaches the
+    outgoing handler, and those constructors are unprovided too; refuse at the top."""
+    original = getattr(module, "send", None)
+    if not inspect.isfunction(original):
+        return
+    if inspect.iscoroutinefunction(original):
+        async def send(request):
+            raise error_for(_http_types(), OUTBOUND_HTTP)
+    else:
+        def send(request):
+            raise error_for(_http_types(), OUTBOUND_HTTP)
+    send.__doc__ = original.__doc__
+    module.send = send
+
+
+BINDINGS = {f"spin_sdk.wit.imports.{name}": _bind(what) for what, names in INTERFACES.items() for name in names}
+BINDINGS["spin_sdk.http"] = bind_http_send

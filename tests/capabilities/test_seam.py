@@ -1,0 +1,169 @@
+"""The capability seam: per-request instances, permissions checked against the
+manifest current at call time, and capabilities spin-py does not provide named
+at startup and refused with the SDK's own error type."""
+
+import json
+import threading
+
+import pytest
+
+from apps import component, manifest, sdk3_python, sdk5_python, write_app
+from spin_py.capabilities.errors import CapabilityError
+from spin_py.capabilities.seam import Instance, UnknownHandle
+
+
+class Resource:
+    def __init__(self, log, name):
+        self.log, self.name = log, name
+
+    def close(self):
+        self.log.append(self.name)
+
+
+def test_an_instance_keeps_handles_by_kind_and_closes_them_newest_first():
+    closed = []
+    instance = Instance("c", lambda: {})
+    first = instance.add("store", Resource(closed, "first"))
+    second = instance.add("connection", Resource(closed, "second"))
+    assert first != second
+    assert instance.get("store", first).name == "first"
+    with pytest.raises(UnknownHandle):
+        instance.get("store", second)  # another kind's handle
+    with pytest.raises(UnknownHandle):
+        instance.get("store", "1")  # not a handle at all
+    instance.close()
+    assert closed == ["second", "first"]
+    with pytest.raises(UnknownHandle):
+        instance.get("store", first)
+
+
+def test_an_instance_calls_the_capability_current_at_call_time():
+    seen = []
+
+    class Recorder:
+        def __init__(self, tag):
+            self.tag = tag
+
+        def handle(self, instance, function, args):
+            seen.append((self.tag, instance.component_id, function, args))
+            return self.tag
+
+    current = {"kv": Recorder("old")}
+    instance = Instance("web", lambda: current)
+    assert instance.call("kv", "get", {"key": "a"}) == "old"
+    current = {"kv": Recorder("new")}
+    assert instance.call("kv", "get", {"key": "b"}) == "new"
+    assert seen == [("old", "web", "get", {"key": "a"}), ("new", "web", "get", {"key": "b"})]
+    with pytest.raises(CapabilityError, match="no host capability named 'nope'"):
+        instance.call("nope", "x", {})
+    with pytest.raises(CapabilityError, match="object of arguments"):
+        instance.call("kv", "get", ["not", "a", "dict"])
+
+
+REDIS_SDK3 = """
+    import json
+    from spin_sdk import redis
+    from spin_sdk.http import IncomingHandler, Request, Response
+    from spin_sdk.wit.types import Err
+
+    class IncomingHandler(IncomingHandler):
+        def handle_request(self, request: Request) -> Response:
+            try:
+                with redis.open("redis://127.0.0.1:6379") as connection:
+                    connection.get("x")
+                out = {"ok": True}
+            except Err as error:
+                out = {"error": type(error.value).__name__, "value": error.value.value}
+            return Response(200, {"content-type": "application/json"}, json.dumps(out).encode())
+"""
+
+HTTP_SDK5 = """
+    import json
+    from componentize_py_types import Err
+    from spin_sdk import http
+    from spin_sdk.http import Handler, Request, Response
+
+    class HttpHandler(Handler):
+        async def handle_request(self, request: Request) -> Response:
+            try:
+                await http.send(Request("GET", "https://example.com", {}, None))
+                out = {"ok": True}
+            except Err as error:
+                out = {"error": type(error.value).__name__, "value": error.value.value}
+            return Response(200, {"content-type": "application/json"}, json.dumps(out).encode())
+"""
+
+
+def test_unprovided_capabilities_are_named_at_startup_and_fail_with_the_sdk_error(tmp_path, spin_up):
+    sdk3 = write_app(
+        tmp_path / "sdk3",
+        manifest(component("cache", route="/...", extra='allowed_outbound_hosts = ["redis://127.0.0.1:6379"]')),
+        {"app.py": REDIS_SDK3},
+    )
+    server = spin_up(sdk3, "--python", str(sdk3_python()))
+    assert (
+        "Component 'cache' allows redis://127.0.0.1:6379: spin-py does not provide outbound Redis yet, "
+        "so those calls fail with an error saying so" in server.output()
+    )
+    status, _, body = server.get("/")
+    assert status == 200
+    assert json.loads(body) == {
+        "error": "Error_Other",
+        "value": "spin-py does not provide outbound Redis yet: this call works only under Spin for now",
+    }
+
+    sdk5 = write_app(
+        tmp_path / "sdk5",
+        manifest(component("fetch", route="/...", extra='allowed_outbound_hosts = ["https://example.com"]', world="spin:up/http-trigger@4.0.0")),
+        {"app.py": HTTP_SDK5},
+    )
+    server = spin_up(sdk5, "--python", str(sdk5_python()))
+    assert "Component 'fetch' allows https://example.com: spin-py does not provide outbound HTTP yet" in server.output()
+    status, _, body = server.get("/")
+    assert status == 200
+    assert json.loads(body) == {
+        "error": "ErrorCode_InternalError",
+        "value": "spin-py does not provide outbound HTTP yet: this call works only under Spin for now",
+    }
+
+
+SLOW_CALLER = """
+    import json, os, time
+    from spin_sdk import llm
+    from spin_sdk.http import IncomingHandler, Request, Response
+    from spin_sdk.wit.types import Err
+
+    class IncomingHandler(IncomingHandler):
+        def handle_request(self, request: Request) -> Response:
+            first = llm.infer("llama2-chat", "one").text
+            while not os.path.exists(os.environ["GO_FILE"]):
+                time.sleep(0.05)
+            try:
+                second = llm.infer("llama2-chat", "two").text
+            except Err as error:
+                second = type(error.value).__name__ + ": " + error.value.value
+            return Response(200, {"content-type": "application/json"}, json.dumps([first, second]).encode())
+"""
+
+
+def test_a_permission_revoked_mid_request_fails_on_the_next_call(tmp_path, spin_up):
+    go = tmp_path / "go"
+    env = f'environment = {{ GO_FILE = "{go}" }}\n'
+    allowed = manifest(component("slow", route="/...", extra=env + 'ai_models = ["llama2-chat"]'))
+    path = write_app(tmp_path / "app", allowed, {"app.py": SLOW_CALLER})
+    server = spin_up(path, "--python", str(sdk3_python()), "--ai-engine", "deterministic")
+    result = {}
+    request = threading.Thread(target=lambda: result.update(answer=server.get("/")))
+    request.start()
+    try:
+        server.wait_for_output("GET / ", timeout=0.5)  # never: the request is still running
+    except TimeoutError:
+        pass
+    path.write_text(manifest(component("slow", route="/...", extra=env)))
+    server.wait_for_output("Reloaded spin.toml")
+    go.write_text("")
+    request.join(30)
+    status, _, body = result["answer"]
+    first, second = json.loads(body)
+    assert status == 200 and first
+    assert second.startswith("Error_InvalidInput: The component does not have access to use 'llama2-chat'.")
