@@ -6,13 +6,10 @@ import pytest
 
 from spin_py.trigger.headers import path_match_header, spin_headers
 from spin_py.trigger.routes import (
-    BASE_DEFAULT_WARNING,
-    BASE_ERROR,
     DUPLICATES_HEADER,
     RESERVED_WARNING,
     RouteError,
     Router,
-    check_base,
 )
 
 
@@ -326,17 +323,6 @@ def test_banner_lines():
     assert [(route.path, route.is_wildcard) for route in r.routes()] == [
         ("/", False), ("/hello", False), ("/files", True), ("/", True),
     ]
-
-
-# --- the deprecated trigger base ---------------------------------------------
-
-
-def test_check_base():
-    assert check_base(None) is None
-    assert check_base("/") == BASE_DEFAULT_WARNING
-    with pytest.raises(RouteError) as error:
-        check_base("/api")
-    assert str(error.value) == BASE_ERROR
 
 
 # --- crates/trigger-http: headers.rs -----------------------------------------
