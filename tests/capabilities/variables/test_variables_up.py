@@ -180,3 +180,40 @@ def test_a_variable_edit_applies_from_the_next_request(tmp_path, spin_up, monkey
                                              "api_key = { required = true }\nother = { required = true }"))
     server.wait_for_output('no provider resolved required variable(s): [Key("other")]')
     assert server.get("/?message")[2] == b"from-dotenv, planet"
+
+
+SDK5_OTHER_INTERFACES = """
+    import json
+    from componentize_py_types import Err
+    from spin_sdk.http import Handler, Request, Response
+    from spin_sdk.wit.imports import fermyon_spin_config as config
+    from spin_sdk.wit.imports import fermyon_spin_variables_2_0_0 as v2
+    from spin_sdk.wit.imports import wasi_config_store_0_2_0_draft_2024_09_27 as wasi_config
+
+    def attempt(call, *args):
+        try:
+            return call(*args)
+        except Err as error:
+            return f"{type(error.value).__name__}: {error.value.value}"
+
+    class HttpHandler(Handler):
+        async def handle_request(self, request: Request) -> Response:
+            seen = {
+                "config": [attempt(config.get_config, name) for name in ("message", "nope", "Bad")],
+                "v2": [attempt(v2.get, name) for name in ("message", "nope")],
+                "wasi": [attempt(wasi_config.get, name) for name in ("message", "nope", "Bad")],
+                "wasi_all": sorted(attempt(wasi_config.get_all)),
+            }
+            return Response(200, {"content-type": "application/json"}, json.dumps(seen).encode())
+"""
+
+
+def test_the_other_generated_interfaces_of_spin_sdk_5(tmp_path, spin_up, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    server = spin_up(write(tmp_path, SDK5_OTHER_INTERFACES), "--python", str(sdk5_python()), "--variable", "api_key=k")
+    assert json.loads(server.get("/")[2]) == {
+        "config": ["hello, world", 'Error_Provider: no variable for "vars"."nope"', f"Error_InvalidKey: {BAD_NAME}"],
+        "v2": ["hello, world", 'Error_Undefined: no variable for "vars"."nope"'],
+        "wasi": ["hello, world", None, None],
+        "wasi_all": [["key", "<k>"], ["layered", "manifest"], ["literal", "just {text} }}"], ["message", "hello, world"]],
+    }
