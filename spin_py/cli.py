@@ -50,6 +50,19 @@ def _parse_variables(values):
     return variables
 
 
+def _parse_key_values(values):
+    """`--key-value KEY=VALUE` as Spin's parse_kv takes it: the key may be empty, the value is never a file."""
+    from spin_py.capabilities.key_value.seed import MESSAGE
+
+    pairs = []
+    for item in values:
+        pair = split_key_value(item)
+        if pair is None:
+            raise InputError("--key-value", f"'{item}': {MESSAGE}")
+        pairs.append(pair)
+    return tuple(pairs)
+
+
 def _manifest_path(value):
     path = Path(value)
     return path / "spin.toml" if path.is_dir() else path
@@ -70,6 +83,8 @@ def main():
               help="An environment variable for every component, over the manifest's `environment`.")
 @click.option("--variable", "variables", multiple=True, metavar="KEY=VALUE | KEY=@FILE | @FILE.json | @FILE.toml",
               help="A value for an application variable, over every other provider. Repeatable.")
+@click.option("--key-value", "key_values", multiple=True, metavar="KEY=VALUE",
+              help="Set a key/value pair in the app's default store before serving (overwrites). Repeatable.")
 @click.option("--state-dir", type=click.Path(path_type=Path), metavar="DIR",
               help="Where logs and models live.  [default: .spin beside the manifest]")
 @click.option("--runtime-config-file", type=click.Path(path_type=Path), metavar="FILE",
@@ -84,7 +99,7 @@ def main():
               help="Let a packaged model answer for an inferencing model that is not installed (announced).")
 @click.option("--ai-engine", type=click.Choice(["models", "deterministic"]), default="models", show_default=True,
               help="`deterministic`: fixed echo answers and hash embeddings, no models (for tests).")
-def up(manifest, listen, env, variables, state_dir, runtime_config_file, python, max_workers, watch, stand_ins, ai_engine):
+def up(manifest, listen, env, variables, key_values, state_dir, runtime_config_file, python, max_workers, watch, stand_ins, ai_engine):
     """Serve the app's HTTP trigger, as `spin up` does."""
     from spin_py.config import UpConfig
     from spin_py.host.runtime import StateDirError
@@ -99,6 +114,7 @@ def up(manifest, listen, env, variables, state_dir, runtime_config_file, python,
         port=port,
         env=_parse_env(env),
         variables=_parse_variables(variables),
+        key_values=_parse_key_values(key_values),
         state_dir=state_dir,
         runtime_config_file=runtime_config_file,
         python=python,

@@ -27,7 +27,9 @@ class Response:
 
     status: int
     headers: Mapping[str, str]
-    body: Optional[bytes]
+    # The old engine's pyo3 class took a trailing Option as optional: Response(404, {}) worked
+    # (spin-python-sdk old-sdk: examples/KV/app.py relies on it).
+    body: Optional[bytes] = None
 
 
 def http_send(request: Request) -> Response:
