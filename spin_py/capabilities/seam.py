@@ -69,14 +69,20 @@ class UnknownHandle(KeyError):
 
 class Instance:
     """One request's state: the calling component (known from the worker's
-    channel, never from a message) and the resources its calls opened."""
+    channel, never from a message) and the resources its calls opened.
+
+    Handles are numbered across all instances, so a handle a guest kept from an
+    earlier request never names one this request opened: it is unknown here, as
+    in Spin, where every request starts with an empty resource table.
+    """
+
+    _handles = itertools.count(1)
 
     def __init__(self, component_id: str, capabilities: Callable[[], dict]):
         """``capabilities()`` returns the current configuration's {name: AppCapability}."""
         self.component_id = component_id
         self._capabilities = capabilities
         self._resources = {}  # handle -> (kind, resource)
-        self._handles = itertools.count(1)
         self.closed = False
 
     def call(self, capability: str, function: str, args: dict) -> Any:
@@ -88,7 +94,7 @@ class Instance:
         return handler.handle(self, function, args)
 
     def add(self, kind: str, resource: Any) -> int:
-        handle = next(self._handles)
+        handle = next(Instance._handles)
         self._resources[handle] = (kind, resource)
         return handle
 

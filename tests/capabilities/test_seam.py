@@ -31,6 +31,10 @@ def test_an_instance_keeps_handles_by_kind_and_closes_them_newest_first():
         instance.get("store", second)  # another kind's handle
     with pytest.raises(UnknownHandle):
         instance.get("store", "1")  # not a handle at all
+    later = Instance("c", lambda: {})
+    assert later.add("store", Resource(closed, "later")) not in (first, second)
+    with pytest.raises(UnknownHandle):
+        later.get("store", first)  # a handle kept from another request
     instance.close()
     assert closed == ["second", "first"]
     with pytest.raises(UnknownHandle):
