@@ -1,11 +1,9 @@
 """The kv-py template: `new` and `add` give a component with the `default` store, and the
-app answers GET/POST/DELETE through spin-sdk's key-value API once spin-py serves key-value."""
+app answers GET/POST/DELETE through spin-sdk's key-value API."""
 
-import importlib.util
 import textwrap
 import tomllib
 
-import pytest
 from apps import sdk3_python
 from click.testing import CliRunner
 
@@ -65,8 +63,6 @@ def test_add_kv_py_appends_a_component_with_the_default_store(tmp_path):
     assert tomllib.loads(text)["trigger"]["http"][1] == {"route": "/cart/...", "component": "cart"}
 
 
-@pytest.mark.skipif(importlib.util.find_spec("spin_py.capabilities.key_value") is None,
-                    reason="spin-py does not serve key-value yet (no spin_py.capabilities.key_value)")  # fmt: skip
 def test_kv_py_app_serves_get_post_delete(tmp_path, spin_up):
     assert cli("new", "kv-py", "notes", "-a", "--no-vcs", "-o", tmp_path / "notes", "-v", "http-path=/kv/...").exit_code == 0
     server = spin_up(tmp_path / "notes" / "spin.toml", "--python", str(sdk3_python()))
