@@ -5,6 +5,7 @@ and never loads a model engine.
 """
 
 import os
+import re
 from pathlib import Path
 
 import click
@@ -63,6 +64,17 @@ def _parse_key_values(values):
     return tuple(pairs)
 
 
+_SIZE = re.compile(r"(\d+)\s*([kmg]?)(?:i?b)?", re.I)
+
+
+def _parse_size(param, value):
+    """Bytes from "1048576", "512K", "100M", "1GiB" (K, M, G are powers of 1024)."""
+    match = _SIZE.fullmatch(value.strip())
+    if not match:
+        raise InputError(param, f"'{value}' is not a size in bytes (for example 1048576, 512K, 100M or 1G)")
+    return int(match.group(1)) * 1024 ** " kmg".index(match.group(2).lower() or " ")
+
+
 def _manifest_path(value):
     path = Path(value)
     return path / "spin.toml" if path.is_dir() else path
@@ -93,13 +105,15 @@ def main():
               help="The interpreter for the app's code.  [default: the app's .venv/bin/python, else this one]")
 @click.option("--max-workers", default=8, show_default=True, type=click.IntRange(min=1),
               help="Worker processes per component, the most that serve requests at once.")
+@click.option("--max-request-body", default="100M", show_default=True, metavar="BYTES",
+              help="The longest request body served (a number of bytes, or 512K, 100M, 1G); a longer one gets a 413.")
 @click.option("--watch/--no-watch", default=True, show_default=True,
               help="Reload a component when its files change, and the app when spin.toml changes.")
 @click.option("--stand-ins/--no-stand-ins", default=True, show_default=True,
               help="Let a packaged model answer for an inferencing model that is not installed (announced).")
 @click.option("--ai-engine", type=click.Choice(["models", "deterministic"]), default="models", show_default=True,
               help="`deterministic`: fixed echo answers and hash embeddings, no models (for tests).")
-def up(manifest, listen, env, variables, key_values, state_dir, runtime_config_file, python, max_workers, watch, stand_ins, ai_engine):
+def up(manifest, listen, env, variables, key_values, state_dir, runtime_config_file, python, max_workers, watch, stand_ins, ai_engine, max_request_body):
     """Serve the app's HTTP trigger, as `spin up` does."""
     from spin_py.config import UpConfig
     from spin_py.host.runtime import StateDirError
@@ -122,6 +136,7 @@ def up(manifest, listen, env, variables, key_values, state_dir, runtime_config_f
         watch=watch,
         stand_ins=stand_ins,
         ai_engine=ai_engine,
+        max_request_body=_parse_size("--max-request-body", max_request_body),
     )
     if python is not None and not (python.is_file() and os.access(python, os.X_OK)):
         raise InputError("--python", f"{python} is not an executable file")

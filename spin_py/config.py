@@ -22,6 +22,7 @@ class UpConfig:
     watch: bool = True
     ai_engine: str = "models"  # or "deterministic": fixed answers, no models
     stand_ins: bool = True  # a packaged model answers for an inferencing model that is not installed
+    max_request_body: int = 100 * 1024 * 1024  # bytes; a longer request body is answered 413
 
     def state_dir_for(self, app_dir):
         return Path(self.state_dir) if self.state_dir else Path(app_dir) / ".spin"

@@ -12,15 +12,49 @@ from spin_py.capabilities.seam import HostContext
 from spin_py.host.runtime import AppRuntime
 from spin_py.manifest import check_trigger_types, load_manifest
 from spin_py.runtime_config import RuntimeConfig, load_runtime_config
-from spin_py.trigger.http import HttpTrigger
+from spin_py.trigger.body import PIECE
+from spin_py.trigger.http import RAW_HEADERS, RAW_INPUT, HttpTrigger
 
 
 class _QuietRequestHandler(WSGIRequestHandler):
-    # HTTP/1.1 responses, as Spin gives them (werkzeug still closes each connection); the trigger logs requests itself.
+    """HTTP/1.1 responses, as Spin gives them (werkzeug still closes each connection); the trigger logs
+    requests itself. The trigger gets the headers as sent and the undechunked stream (see RAW_HEADERS)."""
+
     protocol_version = "HTTP/1.1"
+    # Seconds a socket read or write may wait: a client that stalls (slowloris) loses its connection
+    # rather than holding a thread forever. hyper's header read timeout, under Spin, is 30 s too.
+    timeout = 30
+
+    def setup(self):
+        super().setup()
+        # werkzeug drains what a client still sends after the response with reads of 10 MB each; a
+        # reader that returns at most one socket read's worth keeps that drain small.
+        self.rfile = _SmallReads(self.rfile)
+
+    def make_environ(self):
+        environ = super().make_environ()
+        environ[RAW_HEADERS] = list(self.headers.items())
+        environ[RAW_INPUT] = self.rfile
+        return environ
 
     def log_request(self, *args, **kwargs):
         pass
+
+
+class _SmallReads:
+    """The connection's buffered reader, except that a read of more than PIECE bytes returns
+    what one socket read brings (at most PIECE), as a raw read may."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def read(self, size=-1):
+        if size is None or size < 0 or size > PIECE:
+            return self._stream.read1(PIECE)
+        return self._stream.read(size)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
 
 
 class ListenError(Exception):

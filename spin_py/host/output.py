@@ -6,13 +6,23 @@ import sys
 import threading
 from pathlib import Path
 
+# One lock for everything spin-py writes to the terminal (request log, component
+# output), and one write per text, so a line is never cut by another.
+_TERMINAL_LOCK = threading.Lock()
+
+
+def write_terminal(terminal, text):
+    """Write ``text`` as whole lines to ``terminal``, never interleaved with another writer's."""
+    with _TERMINAL_LOCK:
+        terminal.write(text if text.endswith("\n") else text + "\n")
+        terminal.flush()
+
 
 class ComponentOutput:
     def __init__(self, component_id, logs_dir, terminal=None):
         self.component_id = component_id
         self.logs_dir = Path(logs_dir)
         self.terminal = terminal or sys.stderr
-        self._lock = threading.Lock()
 
     def follow(self, process):
         """Copy a worker's piped stdout and stderr until it exits (daemon threads)."""
@@ -31,6 +41,4 @@ class ComponentOutput:
 
     def write(self, text):
         """Show lines on the terminal as this component's."""
-        with self._lock:
-            for line in text.splitlines() or [""]:
-                print(f"[{self.component_id}] {line}", file=self.terminal, flush=True)
+        write_terminal(self.terminal, "".join(f"[{self.component_id}] {line}\n" for line in text.splitlines() or [""]))

@@ -1,9 +1,16 @@
-"""The `spin-*` request headers Spin adds for a component (crates/trigger-http,
-headers.rs): what was requested and which route matched it.
+"""Headers as Spin's host sees them, both ways (crates/trigger-http, headers.rs,
+and the http crate's HeaderName / HeaderValue rules that hyper applies):
 
-Spin adds these after the client's own headers without removing any the
-client sent under the same names, and adds nothing else (no x-forwarded-*).
+- the client's request headers as a component gets them: each value the UTF-8
+  text the client sent, in hyper's order, without ``connection``;
+- the `spin-*` headers Spin adds for a component: what was requested and which
+  route matched it. Spin adds these after the client's own headers without
+  removing any the client sent under the same names, and adds nothing else
+  (no x-forwarded-*);
+- the checks a component's response headers must pass, and their bytes on the wire.
 """
+
+import re
 
 from spin_py.trigger.routes import normalize_base
 
@@ -58,3 +65,87 @@ def spin_headers(match, *, client_addr, full_url=None, path_and_query=None, sche
     ]
     headers += [(path_match_header(name), value) for name, value in match.named.items()]
     return headers
+
+
+# --- the client's headers --------------------------------------------------------
+
+# Spin's strip_forbidden_headers (headers.rs): "This header is transport information -
+# only meaningful to the server itself - and causes problems if guests need to forward
+# requests."
+_STRIPPED_REQUEST_HEADERS = frozenset({"connection"})
+
+
+class HeaderEncodingError(Exception):
+    """A request header value is not UTF-8: Spin's prepare_request_headers fails on
+    ``std::str::from_utf8(value)?`` and answers 500 without running the component."""
+
+
+def client_headers(raw_headers):
+    """The client's headers as a component sees them: ``[[lower-case name, value], ...]``.
+
+    ``raw_headers`` are (name, value) pairs as http.server parsed them (values
+    decoded as Latin-1, which keeps every byte). A component gets each value as
+    the UTF-8 text the client sent, as Spin does; repeated names stay separate
+    values, grouped in the order each name first appeared (hyper's HeaderMap
+    iterates that way).
+    """
+    grouped = {}
+    for name, value in raw_headers:
+        name = name.strip().lower()
+        if name in _STRIPPED_REQUEST_HEADERS:
+            continue
+        value = value.replace("\r\n", "").strip(" \t")  # obs-fold joined, OWS trimmed, as httparse does
+        try:
+            text = value.encode("latin-1").decode("utf-8")
+        except UnicodeError:
+            raise HeaderEncodingError(f"request header '{name}' is not valid UTF-8") from None
+        grouped.setdefault(name, []).append(text)
+    return [[name, value] for name, values in grouped.items() for value in values]
+
+
+# --- a component's response headers -------------------------------------------------
+
+# RFC 9110 token characters: the http crate's HeaderName::from_bytes accepts exactly these.
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9a-z]+")
+# HeaderValue::from_bytes: every byte visible (>= 0x20, not DEL) or a tab; bytes over 0x7f pass.
+_BAD_VALUE_BYTE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
+# wasmtime-wasi-http's DEFAULT_FORBIDDEN_HEADERS, which Spin's wasi:http host enforces:
+# `Fields.from_list` in the SDK's handler export fails with header-error.forbidden on these.
+FORBIDDEN_RESPONSE_HEADERS = frozenset(
+    {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection",
+     "transfer-encoding", "upgrade", "host", "http2-settings"}
+)
+
+
+class BadResponseHeader(Exception):
+    """A response header Spin would refuse; the text names it."""
+
+
+def wire_header(name, value) -> tuple[str, str]:
+    """``(name, value)`` ready for WSGI's start_response, or BadResponseHeader.
+
+    Spin's host sends a value's bytes as the component gave them, so UTF-8 text
+    goes out as its UTF-8 bytes; WSGI writes a str as Latin-1, hence the value
+    is encoded to UTF-8 and decoded as Latin-1.
+    """
+    if not isinstance(name, str) or not isinstance(value, str):
+        raise BadResponseHeader(f"response header {_show(name)}: {_show(value)} is not a pair of strings")
+    lowered = name.lower()
+    if not _TOKEN.fullmatch(lowered):
+        raise BadResponseHeader(f"response header name {_show(name)} is not a valid HTTP header name")
+    if lowered in FORBIDDEN_RESPONSE_HEADERS:
+        raise BadResponseHeader(f"response header '{lowered}' is forbidden (Spin refuses connection-level headers)")
+    try:
+        data = value.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: the SDK's bytes(value, "utf-8") fails on it too
+        raise BadResponseHeader(f"response header '{lowered}' has a value that is not Unicode text: {_show(value)}") from None
+    if _BAD_VALUE_BYTE.search(data):
+        raise BadResponseHeader(
+            f"response header '{lowered}' has a value with a control character (CR, LF, NUL...): {_show(value)}"
+        )
+    return lowered, data.decode("latin-1")
+
+
+def _show(value):
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."

@@ -8,37 +8,49 @@ wrapper objects cost more than the routing itself.
 import json
 import sys
 import time
+import traceback
 from urllib.parse import quote
 
-from werkzeug.http import HTTP_STATUS_CODES
-
+from spin_py.host.output import write_terminal
 from spin_py.host.worker import WorkerError
-from spin_py.trigger.headers import spin_headers
+from spin_py.trigger.body import DEFAULT_LIMIT, BodyError, read_body, read_to_end
+from spin_py.trigger.headers import HeaderEncodingError, client_headers, spin_headers
+from spin_py.trigger.responses import MAX_RESPONSE_BODY, BadResponse, wire_response
 from spin_py.trigger.routes import WELL_KNOWN_PREFIX, RouteError
+
+# What spin-py's request handler (spin_py.server) adds to the WSGI environ: the
+# headers as the client sent them (names unchanged, repeats apart, none dropped)
+# and the connection's stream before any dechunking, so the trigger reads the
+# body with its own limits.
+RAW_HEADERS = "spin_py.raw_headers"
+RAW_INPUT = "spin_py.raw_input"
 
 # WSGI names the two body headers without the HTTP_ prefix.
 _BODY_HEADERS = {"CONTENT_TYPE": "content-type", "CONTENT_LENGTH": "content-length"}
 
 
 def request_headers(environ):
-    """The request's headers, lower-case names, as the client sent them."""
+    """The request's headers as (name, value) pairs, values as WSGI gives them (Latin-1 text)."""
+    if RAW_HEADERS in environ:
+        return environ[RAW_HEADERS]
     headers = []
     for key, value in environ.items():
         if key.startswith("HTTP_"):
-            headers.append([key[5:].replace("_", "-").lower(), value])
+            headers.append((key[5:].replace("_", "-").lower(), value))
         elif key in _BODY_HEADERS and value:
-            headers.append([_BODY_HEADERS[key], value])
+            headers.append((_BODY_HEADERS[key], value))
     return headers
 
 
-def request_body(environ):
+def request_body(environ, headers, limit=DEFAULT_LIMIT) -> bytes:
+    """The whole body, read in bounded pieces; BodyError when it cannot be (see trigger.body)."""
+    if RAW_INPUT in environ:
+        return read_body(environ[RAW_INPUT], headers, limit)
+    # Another WSGI server has dealt with the framing already: a length, or a stream that ends.
     stream = environ["wsgi.input"]
-    length = environ.get("CONTENT_LENGTH")
-    if length:
-        return stream.read(int(length))
-    if environ.get("wsgi.input_terminated"):  # chunked: read to the end
-        return stream.read()
-    return b""
+    if environ.get("wsgi.input_terminated"):
+        return read_to_end(stream, limit)
+    return read_body(stream, [h for h in headers if h[0] != "transfer-encoding"], limit)
 
 
 def raw_path(environ):
@@ -63,26 +75,44 @@ def _text(status, text):
 
 
 class HttpTrigger:
-    def __init__(self, runtime, scheme_host, terminal=None):
-        """``runtime()`` returns the AppRuntime to serve with: it can change between requests."""
+    def __init__(self, runtime, scheme_host, terminal=None, max_response_body=MAX_RESPONSE_BODY):
+        """``runtime()`` returns the AppRuntime to serve with: it can change between requests.
+        The request body limit is its config's ``max_request_body`` (--max-request-body)."""
         self.runtime = runtime
         self.scheme_host = scheme_host  # "http://127.0.0.1:3000", when a request has no Host header
         self.terminal = terminal or sys.stderr
+        self.max_response_body = max_response_body
 
     def __call__(self, environ, start_response):
         started = time.perf_counter()
         method = environ["REQUEST_METHOD"]
         path_and_query = raw_path(environ)
-        component_id, answer = self._respond(environ, method, path_and_query)
-        headers = [(str(name), str(value)) for name, value in answer.headers]
-        if not any(name.lower() == "content-length" for name, _ in headers):
-            headers.append(("content-length", str(len(answer.body))))
-        start_response(f"{answer.status} {HTTP_STATUS_CODES.get(answer.status, 'Unknown')}", headers)
+        component = None
+        try:
+            component, answer = self._respond(environ, method, path_and_query)
+        except Exception:  # a host bug: the client still gets an answer, the terminal the traceback
+            write_terminal(self.terminal, traceback.format_exc())
+            answer = _text(500, "spin-py host error (the traceback is on spin-py's terminal)\n")
+        try:
+            status, headers, body = wire_response(
+                answer.status, answer.headers, answer.body, method=method, max_body=self.max_response_body
+            )
+        except BadResponse as error:
+            where = f"component '{component.id}'" if component is not None else "spin-py"
+            message = f"{where} sent a response Spin would refuse: {error}"
+            if component is not None and component.output is not None:
+                component.output.write(message)
+            else:
+                write_terminal(self.terminal, message)
+            answer = _text(500, message + "\n")
+            status, headers, body = wire_response(answer.status, answer.headers, answer.body, method=method)
+        start_response(status, headers)
         elapsed = (time.perf_counter() - started) * 1000
-        self.log(f"{method} {path_and_query} -> {component_id or '-'} {answer.status} {elapsed:.1f}ms")
-        return [answer.body]
+        self.log(f"{method} {path_and_query} -> {component.id if component else '-'} {status.split()[0]} {elapsed:.1f}ms")
+        return body
 
     def _respond(self, environ, method, path_and_query):
+        """``(component or None, answer)`` for one request."""
         runtime = self.runtime()
         path = path_and_query.partition("?")[0]
         if path.startswith(WELL_KNOWN_PREFIX):
@@ -95,9 +125,14 @@ class HttpTrigger:
             return None, Answer(404)
         component = runtime.components[match.component]
         if component.pool is None:
-            return component.id, _text(501, f"Component '{component.id}' is not served by spin-py: {component.not_python}\n")
+            return component, _text(501, f"Component '{component.id}' is not served by spin-py: {component.not_python}\n")
+        raw_headers = request_headers(environ)
+        try:
+            headers = client_headers(raw_headers)
+        except HeaderEncodingError as error:
+            component.output.write(f"{error}: Spin answers 500 without running the component")
+            return component, _text(500, f"{error}\n")
         host = environ.get("HTTP_HOST") or self.scheme_host.split("://", 1)[1]
-        headers = request_headers(environ)
         headers += spin_headers(
             match,
             full_url=f"{environ['wsgi.url_scheme']}://{host}{path_and_query}",
@@ -105,14 +140,22 @@ class HttpTrigger:
             client_addr=(environ.get("REMOTE_ADDR"), environ.get("REMOTE_PORT")),
             base=runtime.app.http_base,
         )
-        body = request_body(environ)
+        try:
+            lowered = [(name.lower(), value) for name, value in raw_headers]
+            body = request_body(environ, lowered, runtime.config.max_request_body)
+        except BodyError as error:  # no worker hears of it; the log line shows the status
+            return component, _text(error.status, f"{error}\n")
         try:
             with component.pool.lease() as worker:
                 answer = worker.serve(method, path_and_query, headers, body, runtime.answer_call(component.id))
         except WorkerError as error:
             component.output.write(str(error))
-            return component.id, _text(500, str(error).rstrip("\n") + "\n")
-        return component.id, answer  # the worker's HttpResponse has the same three fields
+            return component, _text(500, str(error).rstrip("\n") + "\n")
+        except (KeyError, TypeError, AttributeError) as error:  # a response frame without its fields
+            message = f"the worker for component '{component.id}' sent a malformed response ({error!r})"
+            component.output.write(message)
+            return component, _text(500, message + "\n")
+        return component, answer  # the worker's HttpResponse has the same three fields
 
     @staticmethod
     def _well_known(name, runtime):
@@ -127,5 +170,4 @@ class HttpTrigger:
         return Answer(404)
 
     def log(self, line):
-        # One write: the terminal stream is line-buffered, so the line goes out at once.
-        self.terminal.write(line + "\n")
+        write_terminal(self.terminal, line)

@@ -1,0 +1,405 @@
+"""Soak: `spin-py up` under 200 concurrent connections of good and bad clients,
+next to handlers that crash, hang and write stray frames; then latency at 50
+connections. Loopback only; every loop is bounded in time.
+
+    .venv/bin/python bench/soak.py [--seconds 60] [--max-workers 8] [--hang-timeout 10]
+
+The app has two components: `steady` answers well-formed requests only;
+`chaos` answers them too, and also raises, calls os._exit, sleeps forever, or
+leaves a thread that writes extra frames into the worker's channel after its
+response. The 200 connections are:
+  140 well-formed (90 to steady, 50 to chaos), each checks its answer's body;
+   20 slowloris (a header byte a second, never finishing);
+   10 oversized bodies (Content-Length over the limit; chunked past the limit);
+   15 malformed bodies (bad chunk sizes, a huge chunk size then close, cut short, bad Content-Length);
+   15 chaos (raise, os._exit, hang, extra frames).
+
+Prints well-formed requests served and lost, answers by kind, host RSS at the
+start and the end, workers per component at the end, and p99 latency of
+well-formed requests at 50 connections. Targets: no well-formed request lost,
+RSS end within 50 MB of start, workers at end <= --max-workers + 1 per
+component, p99 < 1 s at 50 connections. Exit status 1 when a target is missed.
+"""
+
+import argparse
+import collections
+import os
+import random
+import socket
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "tests"))
+
+from apps import write_app  # noqa: E402
+from live import LiveServer  # noqa: E402
+
+MAX_SECONDS = 600
+REQUEST_LIMIT = "8M"  # --max-request-body for the soak: oversized clients cross it quickly
+REQUEST_LIMIT_BYTES = 8 * 1024 * 1024
+
+MANIFEST = """
+spin_manifest_version = 2
+
+[application]
+name = "soak"
+
+[[trigger.http]]
+route = "/steady/..."
+component = "steady"
+
+[[trigger.http]]
+route = "/chaos/..."
+component = "chaos"
+
+[component.steady]
+source = "steady.wasm"
+[component.steady.build]
+command = "spin py2wasm steady -o steady.wasm"
+
+[component.chaos]
+source = "chaos.wasm"
+[component.chaos.build]
+command = "spin py2wasm chaos -o chaos.wasm"
+"""
+
+STEADY = """
+from spin_http import Response
+
+def handle_request(request):
+    nonce = request.uri.partition("n=")[2]
+    return Response(200, {"content-type": "text/plain"}, f"ok {nonce}".encode())
+"""
+
+CHAOS = """
+import json, os, struct, threading, time
+from spin_http import Response
+
+
+def _channel_fds():
+    for fd in range(3, 256):
+        try:
+            if os.readlink(f"/proc/self/fd/{fd}").startswith("socket:"):
+                yield fd
+        except OSError:
+            pass
+
+
+def _stray_frames():
+    time.sleep(0.02)  # after the response went out
+    forged = json.dumps({"op": "response", "status": 200, "headers": [], "turn": 0}).encode()
+    for fd in _channel_fds():
+        try:
+            os.write(fd, struct.pack(">II", len(forged), 6) + forged + b"forged")
+            os.write(fd, b"\\x00\\x00\\x00\\x05garbage-after-a-header")
+        except OSError:
+            pass
+
+
+def handle_request(request):
+    path, _, query = request.uri.partition("?")
+    if path == "/chaos/raise":
+        raise RuntimeError("soak: raised on purpose")
+    if path == "/chaos/exit":
+        os._exit(3)
+    if path == "/chaos/hang":
+        time.sleep(10 ** 6)
+    if path == "/chaos/extra":
+        threading.Thread(target=_stray_frames, daemon=True).start()
+        return Response(200, {}, b"extra")
+    return Response(200, {"content-type": "text/plain"}, f"ok {query.partition('n=')[2]}".encode())
+"""
+
+
+def exchange(port, data, timeout, *, half_close=False, trickle=None):
+    """Send, read to the end; returns (status or None, body). ``trickle`` is
+    (pieces, pause): send them one by one, stop early when the server answers."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        if trickle:
+            pieces, pause = trickle
+            sock.sendall(data)
+            for piece in pieces:
+                try:
+                    sock.sendall(piece)
+                except OSError:  # the server answered and closed: read what it said
+                    break
+                if pause:
+                    time.sleep(pause)
+        else:
+            sock.sendall(data)
+        if half_close:
+            sock.shutdown(socket.SHUT_WR)
+        chunks = []
+        while True:
+            try:
+                chunk = sock.recv(65536)
+            except ConnectionResetError:
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+    raw = b"".join(chunks)
+    head, _, body = raw.partition(b"\r\n\r\n")
+    try:
+        return int(head.split(b" ", 2)[1]), body
+    except (IndexError, ValueError):
+        return None, raw
+
+
+class Tally:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.counts = collections.Counter()
+        self.latencies = []
+
+    def add(self, kind, latency=None):
+        with self.lock:
+            self.counts[kind] += 1
+            if latency is not None:
+                self.latencies.append(latency)
+
+
+def well_formed(port, component, deadline, tally, timeout):
+    """One connection at a time, a request each; the answer must echo its nonce."""
+    rng = random.Random()
+    while time.monotonic() < deadline:
+        nonce = f"{rng.getrandbits(48):x}"
+        request = f"GET /{component}/ok?n={nonce} HTTP/1.1\r\nHost: soak\r\n\r\n".encode()
+        started = time.perf_counter()
+        try:
+            status, body = exchange(port, request, timeout)
+        except TimeoutError:
+            tally.add(f"{component} well-formed: LOST (no answer in {timeout:.0f} s)")
+            continue
+        except OSError as error:
+            tally.add(f"{component} well-formed: LOST ({type(error).__name__})")
+            time.sleep(0.05)
+            continue
+        latency = time.perf_counter() - started
+        if status == 200 and body == f"ok {nonce}".encode():
+            tally.add(f"{component} well-formed: served", latency)
+        else:
+            tally.add(f"{component} well-formed: LOST (status {status}, body {body[:30]!r})")
+
+
+def slowloris(port, deadline, tally):
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+                sock.sendall(b"GET /steady/ok HTTP/1.1\r\nHost: soak\r\nX-Slow: ")
+                while time.monotonic() < deadline:
+                    sock.sendall(b"a")
+                    time.sleep(1)
+            tally.add("slowloris: held to the end of the run")
+        except OSError:
+            tally.add("slowloris: connection closed by the server")
+            time.sleep(0.5)
+
+
+def oversized(port, deadline, tally, index):
+    while time.monotonic() < deadline:
+        try:
+            if index % 2:
+                status, _ = exchange(
+                    port, b"POST /steady/ok HTTP/1.1\r\nHost: soak\r\nContent-Length: 214748364800\r\n\r\n", 30
+                )
+                kind = "Content-Length over the limit"
+            else:
+                piece = b"100000\r\n" + b"z" * 0x100000 + b"\r\n"  # 1 MiB chunks, up to limit + 2 MiB
+                pieces = [piece] * (REQUEST_LIMIT_BYTES // 0x100000 + 2)
+                status, _ = exchange(
+                    port,
+                    b"POST /steady/ok HTTP/1.1\r\nHost: soak\r\nTransfer-Encoding: chunked\r\n\r\n",
+                    30,
+                    trickle=(pieces, 0),
+                )
+                kind = "chunked past the limit"
+        except OSError as error:
+            tally.add(f"oversized ({type(error).__name__})")
+            continue
+        tally.add(f"oversized, {kind}: {status}")
+
+
+MALFORMED = [
+    ("bad chunk size", b"POST /steady/ok HTTP/1.1\r\nHost: soak\r\nTransfer-Encoding: chunked\r\n\r\nZZZ\r\nabc\r\n0\r\n\r\n", False),
+    ("huge chunk size, then close", b"POST /steady/ok HTTP/1.1\r\nHost: soak\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFFF\r\nabc", None),
+    ("chunked cut short", b"POST /steady/ok HTTP/1.1\r\nHost: soak\r\nTransfer-Encoding: chunked\r\n\r\n10\r\nabc", True),
+    ("Content-Length: abc", b"POST /steady/ok HTTP/1.1\r\nHost: soak\r\nContent-Length: abc\r\n\r\nabc", False),
+    ("Content-Length: -5", b"POST /steady/ok HTTP/1.1\r\nHost: soak\r\nContent-Length: -5\r\n\r\n", False),
+]
+
+
+def malformed(port, deadline, tally, index):
+    n = index
+    while time.monotonic() < deadline:
+        name, data, half_close = MALFORMED[n % len(MALFORMED)]
+        n += 1
+        try:
+            if half_close is None:  # send and go away without reading
+                with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+                    sock.sendall(data)
+                tally.add(f"malformed, {name}: sent and closed")
+                time.sleep(0.2)
+                continue
+            status, _ = exchange(port, data, 30, half_close=half_close)
+        except OSError as error:
+            tally.add(f"malformed, {name}: {type(error).__name__}")
+            continue
+        tally.add(f"malformed, {name}: {status}")
+
+
+def chaos(port, deadline, tally, index, hang_timeout):
+    kind = ("raise", "exit", "hang", "extra", "raise", "exit", "extra")[index % 7]
+    while time.monotonic() < deadline:
+        timeout = hang_timeout if kind == "hang" else 30
+        try:
+            status, _ = exchange(port, f"GET /chaos/{kind} HTTP/1.1\r\nHost: soak\r\n\r\n".encode(), timeout)
+        except TimeoutError:
+            tally.add(f"chaos {kind}: no answer in {timeout:.0f} s")
+            continue
+        except OSError as error:
+            tally.add(f"chaos {kind}: {type(error).__name__}")
+            continue
+        tally.add(f"chaos {kind}: {status}")
+        time.sleep(0.2)
+
+
+def rss_mb(pid):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def workers_by_component(host_pid):
+    """Live child processes of the host that are workers, by the component in their command line."""
+    counts = collections.Counter()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        fields = stat.rpartition(")")[2].split()
+        state, ppid = fields[0], int(fields[1])
+        if ppid != host_pid or state == "Z":
+            continue
+        for component in ("steady", "chaos"):
+            if f'"component": "{component}"' in cmdline or f'"component":"{component}"' in cmdline:
+                counts[component] += 1
+                break
+        else:
+            counts["other"] += 1
+    return counts
+
+
+def run_threads(targets):
+    threads = [threading.Thread(target=target, args=args, daemon=True) for target, args in targets]
+    for thread in threads:
+        thread.start()
+    return threads
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=60, help=f"length of the 200-connection phase (at most {MAX_SECONDS})")
+    parser.add_argument("--latency-seconds", type=float, default=10, help="length of the 50-connection phase")
+    parser.add_argument("--max-workers", type=int, default=8)
+    parser.add_argument("--hang-timeout", type=float, default=10, help="how long a client waits on a hanging handler")
+    options = parser.parse_args()
+    seconds = min(max(options.seconds, 1), MAX_SECONDS)
+    latency_seconds = min(max(options.latency_seconds, 1), MAX_SECONDS)
+
+    with tempfile.TemporaryDirectory() as folder:
+        app = write_app(Path(folder) / "app", MANIFEST, {"steady.py": STEADY, "chaos.py": CHAOS})
+        server = LiveServer(
+            app, "--no-watch", "--max-workers", str(options.max_workers), "--max-request-body", REQUEST_LIMIT,
+            "--state-dir", str(Path(folder) / "state"), log_path=Path(folder) / "spin-py.log",
+        ).wait_ready()
+        try:
+            report = soak(server, seconds, latency_seconds, options)
+        finally:
+            log_tail = server.output().splitlines()[-5:]
+            server.stop()
+    print("\nlast lines of the host's terminal:")
+    for line in log_tail:
+        print("  " + line[:200])
+    sys.exit(0 if report else 1)
+
+
+def soak(server, seconds, latency_seconds, options):
+    port, pid = server.port, server.process.pid
+    warm = Tally()
+    well_formed(port, "steady", time.monotonic() + 1, warm, 10)
+    well_formed(port, "chaos", time.monotonic() + 1, warm, 10)
+    rss_start = rss_mb(pid)
+
+    tally = Tally()
+    deadline = time.monotonic() + seconds
+    targets = [(well_formed, (port, "steady", deadline, tally, 30)) for _ in range(90)]
+    targets += [(well_formed, (port, "chaos", deadline, tally, 30)) for _ in range(50)]
+    targets += [(slowloris, (port, deadline, tally)) for _ in range(20)]
+    targets += [(oversized, (port, deadline, tally, i)) for i in range(10)]
+    targets += [(malformed, (port, deadline, tally, i)) for i in range(15)]
+    targets += [(chaos, (port, deadline, tally, i, options.hang_timeout)) for i in range(15)]
+    print(f"soak: {len(targets)} connections for {seconds:.0f} s on port {port} ...", flush=True)
+    started = time.monotonic()
+    threads = run_threads(targets)
+    for thread in threads:
+        thread.join(timeout=max(0.0, deadline + 40 - time.monotonic()))
+    stuck = sum(thread.is_alive() for thread in threads)
+    elapsed = time.monotonic() - started
+
+    print(f"latency: 50 well-formed connections for {latency_seconds:.0f} s ...", flush=True)
+    latency = Tally()
+    latency_deadline = time.monotonic() + latency_seconds
+    for thread in run_threads([(well_formed, (port, "steady", latency_deadline, latency, 30)) for _ in range(50)]):
+        thread.join(timeout=latency_seconds + 40)
+
+    time.sleep(2)  # let retired workers exit and freed memory settle
+    rss_end = rss_mb(pid)
+    workers = workers_by_component(pid)
+    alive = server.process.poll() is None
+
+    served = sum(n for kind, n in tally.counts.items() if kind.endswith("well-formed: served"))
+    lost = sum(n for kind, n in tally.counts.items() if "well-formed: LOST" in kind)
+    lost += sum(n for kind, n in latency.counts.items() if "LOST" in kind)
+    ordered = sorted(latency.latencies)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] if ordered else float("nan")
+    p50 = ordered[len(ordered) // 2] if ordered else float("nan")
+
+    print(f"\nsoak phase: {elapsed:.1f} s, 200 connections; client threads still stuck at the end: {stuck}")
+    print(f"well-formed requests served: {served} ({served / elapsed:.0f}/s), lost: {lost}")
+    print("answers by kind:")
+    for kind, count in sorted(tally.counts.items()):
+        print(f"  {count:7d}  {kind}")
+    print(f"latency phase: {sum(latency.counts.values())} requests at 50 connections, "
+          f"p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms")
+    for kind, count in sorted(latency.counts.items()):
+        if "LOST" in kind:
+            print(f"  {count:7d}  {kind}")
+    print(f"host RSS: {rss_start:.0f} MB at the start, {rss_end:.0f} MB at the end ({rss_end - rss_start:+.0f} MB)")
+    print(f"workers at the end: {dict(workers) or 0} (max-workers {options.max_workers}); host alive: {alive}")
+
+    checks = [
+        ("no well-formed request lost", lost == 0 and stuck == 0),
+        ("host RSS at the end within 50 MB of the start", rss_end - rss_start <= 50),
+        (f"workers at the end <= {options.max_workers + 1} per component",
+         all(workers[c] <= options.max_workers + 1 for c in ("steady", "chaos"))),
+        ("p99 < 1 s at 50 connections", p99 < 1.0),
+        ("host still serving", alive),
+    ]
+    print("\ntargets:")
+    for name, ok in checks:
+        print(f"  {'PASS' if ok else 'FAIL'}  {name}")
+    return all(ok for _, ok in checks)
+
+
+if __name__ == "__main__":
+    main()

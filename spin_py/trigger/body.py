@@ -1,0 +1,168 @@
+"""Reading a request body whatever the client sends: in bounded pieces, with a
+size limit, and with the framing checked (Content-Length or chunked).
+
+hyper, under Spin, parses the framing and answers 400 to a bad Content-Length
+before the component runs; a bad chunk surfaces only while the component
+reads its body (Spin then answers 500). spin-py reads the body before handing
+it to a worker, so every framing mistake is a 400 with a one-line text, and a
+client that goes away mid-body costs no worker anything.
+
+``iter_body`` yields the body in pieces of at most ``PIECE`` bytes, so a later
+change can pass them on to a worker as they come.
+"""
+
+import re
+
+DEFAULT_LIMIT = 100 * 1024 * 1024  # --max-request-body
+PIECE = 64 * 1024
+_MAX_LINE = 4096  # a chunk-size line with its extensions, or one trailer line
+_MAX_TRAILERS = 64 * 1024  # all trailer lines together
+_DIGITS = re.compile(r"[0-9]+")
+_HEX = re.compile(r"[0-9A-Fa-f]{1,16}")
+
+
+class BodyError(Exception):
+    """The request body cannot be read: ``status`` and a one-line ``text`` answer it."""
+
+    status = 400
+
+
+class MalformedBody(BodyError):
+    status = 400
+
+
+class BodyTooLarge(BodyError):
+    status = 413
+
+
+class ClientGone(BodyError):
+    """The connection closed or stalled before the body ended (the answer may reach nobody)."""
+
+    status = 400
+
+
+class ClientTimeout(ClientGone):
+    status = 408
+
+
+def format_size(size: int) -> str:
+    for unit, factor in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size >= factor and size % factor == 0:
+            return f"{size // factor} {unit}"
+    return f"{size} bytes"
+
+
+def framing(headers) -> tuple[str, int | None]:
+    """``("chunked", None)``, ``("length", n)`` or ``("none", 0)`` from the request's
+    ``[(lower-case name, value), ...]``; MalformedBody when they contradict each other.
+
+    RFC 9112 6.1 and 6.3: a Transfer-Encoding whose last coding is not chunked
+    cannot be framed (400); chunked wins over Content-Length; several
+    Content-Length values must all be the same number (hyper's rules).
+    """
+    codings = [c.strip().lower() for name, value in headers if name == "transfer-encoding" for c in value.split(",")]
+    codings = [c for c in codings if c]
+    if codings:
+        if codings[-1] != "chunked":
+            raise MalformedBody(f"Transfer-Encoding {', '.join(codings)!r} does not end with chunked: the body has no framing")
+        return "chunked", None
+    lengths = {v.strip() for name, value in headers if name == "content-length" for v in value.split(",")}
+    if not lengths:
+        return "none", 0
+    for value in lengths:
+        if not _DIGITS.fullmatch(value):
+            raise MalformedBody(f"Content-Length {value!r} is not a number of bytes")
+    if len({int(value) for value in lengths}) > 1:
+        raise MalformedBody(f"Content-Length has different values: {', '.join(sorted(lengths))}")
+    return "length", int(lengths.pop())
+
+
+def iter_body(stream, headers, limit: int = DEFAULT_LIMIT):
+    """The body's pieces, read from the connection's raw ``stream``; raises a BodyError."""
+    kind, length = framing(headers)
+    if kind == "length":
+        if length > limit:
+            raise _too_large(limit, f"Content-Length {length}")
+        yield from _fixed(stream, length)
+    elif kind == "chunked":
+        yield from _chunked(stream, limit)
+
+
+def read_body(stream, headers, limit: int = DEFAULT_LIMIT) -> bytes:
+    return b"".join(iter_body(stream, headers, limit))
+
+
+def read_to_end(stream, limit: int = DEFAULT_LIMIT) -> bytes:
+    """A body whose end is the end of ``stream`` (a server that dechunked it already)."""
+    pieces, received = [], 0
+    while piece := _read(stream, PIECE):
+        received += len(piece)
+        if received > limit:
+            raise _too_large(limit, "chunked")
+        pieces.append(piece)
+    return b"".join(pieces)
+
+
+def _too_large(limit, what):
+    return BodyTooLarge(f"request body over the {format_size(limit)} limit ({what}); spin-py up --max-request-body sets it")
+
+
+def _read(stream, size):
+    try:
+        return stream.read(size)
+    except TimeoutError:
+        raise ClientTimeout("the client sent nothing for too long in the middle of its body") from None
+    except (OSError, ValueError):  # reset, or the stream was closed under us
+        raise ClientGone("the connection broke before the end of the request body") from None
+
+
+def _fixed(stream, length, chunked=False):
+    left = length
+    while left:
+        piece = _read(stream, min(left, PIECE))
+        if not piece:
+            if chunked:
+                raise ClientGone("the client closed the connection before the end of its chunked body")
+            raise ClientGone(f"the client closed the connection after {length - left} of {length} body bytes")
+        left -= len(piece)
+        yield piece
+
+
+def _line(stream, what):
+    try:
+        line = stream.readline(_MAX_LINE + 1)
+    except TimeoutError:
+        raise ClientTimeout("the client sent nothing for too long in the middle of its body") from None
+    except (OSError, ValueError):
+        raise ClientGone("the connection broke before the end of the request body") from None
+    if not line.endswith(b"\n"):
+        if len(line) > _MAX_LINE:
+            raise MalformedBody(f"a chunked body's {what} line is longer than {_MAX_LINE} bytes")
+        raise ClientGone("the client closed the connection before the end of its chunked body")
+    return line
+
+
+def _chunked(stream, limit):
+    received = 0
+    while True:
+        line = _line(stream, "chunk-size")
+        text = line.split(b";", 1)[0].strip(b" \t\r\n").decode("latin-1")
+        if not _HEX.fullmatch(text):
+            raise MalformedBody(f"invalid chunk size {text[:40]!r} in the chunked request body")
+        size = int(text, 16)
+        if size == 0:
+            break
+        if received + size > limit:
+            raise _too_large(limit, "chunked")
+        received += size
+        yield from _fixed(stream, size, chunked=True)
+        if _line(stream, "chunk-end") not in (b"\r\n", b"\n"):
+            raise MalformedBody("a chunk of the chunked request body is longer than its size says")
+    trailers = 0  # read and dropped, as Spin's components never see request trailers through the SDKs
+    while True:
+        line = _line(stream, "trailer")
+        if line in (b"\r\n", b"\n"):
+            return
+        trailers += len(line)
+        if trailers > _MAX_TRAILERS:
+            raise MalformedBody(f"the chunked request body's trailers are over {format_size(_MAX_TRAILERS)}")
