@@ -97,6 +97,9 @@ def main():
               help="A value for an application variable, over every other provider. Repeatable.")
 @click.option("--key-value", "key_values", multiple=True, metavar="KEY=VALUE",
               help="Set a key/value pair in the app's default store before serving (overwrites). Repeatable.")
+@click.option("--sqlite", "sqlite_statements", multiple=True, metavar="STATEMENT",
+              help="Run a SQLite statement such as a migration against the default database before serving; "
+                   "@FILE runs a file of statements, @FILE:LABEL against the database LABEL. Repeatable.")
 @click.option("--state-dir", type=click.Path(path_type=Path), metavar="DIR",
               help="Where logs and models live.  [default: .spin beside the manifest]")
 @click.option("--runtime-config-file", type=click.Path(path_type=Path), metavar="FILE",
@@ -113,7 +116,7 @@ def main():
               help="Let a packaged model answer for an inferencing model that is not installed (announced).")
 @click.option("--ai-engine", type=click.Choice(["models", "deterministic"]), default="models", show_default=True,
               help="`deterministic`: fixed echo answers and hash embeddings, no models (for tests).")
-def up(manifest, listen, env, variables, key_values, state_dir, runtime_config_file, python, max_workers, watch, stand_ins, ai_engine, max_request_body):
+def up(manifest, listen, env, variables, key_values, sqlite_statements, state_dir, runtime_config_file, python, max_workers, watch, stand_ins, ai_engine, max_request_body):
     """Serve the app's HTTP trigger, as `spin up` does."""
     from spin_py.config import UpConfig
     from spin_py.host.runtime import StateDirError
@@ -129,6 +132,7 @@ def up(manifest, listen, env, variables, key_values, state_dir, runtime_config_f
         env=_parse_env(env),
         variables=_parse_variables(variables),
         key_values=_parse_key_values(key_values),
+        sqlite_statements=sqlite_statements,
         state_dir=state_dir,
         runtime_config_file=runtime_config_file,
         python=python,

@@ -13,6 +13,7 @@ class UpConfig:
     port: int = 3000
     env: dict = field(default_factory=dict)  # -e KEY=VALUE, over every component's manifest environment
     key_values: tuple = ()  # --key-value (key, value) pairs, written to the default store at startup
+    sqlite_statements: tuple = ()  # --sqlite: statements, @FILE or @FILE:LABEL, run once before serving
     variables: dict = field(default_factory=dict)  # --variable values, over every other variables provider
     state_dir: Path | None = None  # default: .spin beside the manifest
     runtime_config_file: Path | None = None
