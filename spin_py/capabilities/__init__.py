@@ -12,6 +12,7 @@ CAPABILITIES = (
     "spin_py.capabilities.sqlite:SqliteCapability",
     "spin_py.capabilities.key_value:KeyValueCapability",
     "spin_py.capabilities.variables:VariablesCapability",
+    "spin_py.capabilities.redis:RedisCapability",
 )
 
 
@@ -27,7 +28,6 @@ class NotProvided:
 
 NOT_PROVIDED = (
     NotProvided("outbound HTTP", ("http", "https")),
-    NotProvided("outbound Redis", ("redis", "rediss")),
     NotProvided("outbound PostgreSQL", ("postgres",)),
     NotProvided("outbound MySQL", ("mysql",)),
     NotProvided("outbound MQTT", ("mqtt", "mqtts")),

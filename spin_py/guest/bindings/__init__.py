@@ -14,6 +14,7 @@ from .. import import_hooks
 from . import key_value, llm, not_provided
 from . import sqlite
 from . import variables
+from . import redis
 
 BINDINGS = {
     **not_provided.BINDINGS,
@@ -21,6 +22,7 @@ BINDINGS = {
     **key_value.BINDINGS,
     **sqlite.BINDINGS,
     **variables.BINDINGS,
+    **redis.BINDINGS,
 }
 
 

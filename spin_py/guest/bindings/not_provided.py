@@ -18,7 +18,6 @@ MESSAGE = "spin-py does not provide {what} yet: this call works only under Spin 
 
 # Generated interfaces, by what they are to the user; spin-sdk 2.x/3.x names first, then 4.x/5.x.
 INTERFACES = {
-    "outbound Redis": ("redis", "fermyon_spin_redis", "fermyon_spin_redis_2_0_0", "spin_redis_redis_3_0_0"),
     "outbound MySQL": ("mysql", "fermyon_spin_mysql", "fermyon_spin_mysql_2_0_0", "spin_mysql_mysql_3_0_0"),
     "outbound PostgreSQL": (
         "postgres", "spin_postgres_postgres", "spin_postgres_postgres_4_0_0", "fermyon_spin_postgres",

@@ -1,0 +1,50 @@
+"""May this component connect to that address? The check every outbound
+database and messaging capability (redis, postgres, mysql, mqtt) makes before
+it opens a connection: Spin's OutboundAllowedHosts::check_url
+(crates/outbound-networking-config/src/allowed_hosts.rs) with the address and
+the capability's scheme, matched by spin_py/capabilities/outbound_networking,
+and Spin's two terminal lines for a denied destination."""
+
+from spin_py.capabilities.outbound_networking import AllowedHostError, ComponentNetworking, OutboundUrl, denial_lines
+from spin_py.capabilities.seam import ConfigureError
+from spin_py.capabilities.variables.resolver import ResolverConfigError, resolver_for
+
+
+class OutboundAccess:
+    """The allowed_outbound_hosts of one loaded manifest, by component, resolved with its variables."""
+
+    def __init__(self, networking: ComponentNetworking, say):
+        self.networking = networking
+        self._say = say
+        self._reported = set()
+
+    @classmethod
+    def configure(cls, app, runtime_config, host) -> "OutboundAccess":
+        """Raises ConfigureError when the app's variables cannot be resolved (outbound HTTP,
+        which checks the same manifest, words the manifest's own mistakes)."""
+        try:
+            resolver = resolver_for(app, runtime_config, host.config)
+        except ResolverConfigError as error:
+            raise ConfigureError(str(error)) from None
+        return cls(ComponentNetworking(app, resolver), host.say)
+
+    def allows(self, component_id: str, address: str, scheme: str) -> bool:
+        """Spin's check_url: False for an address that does not parse (said nothing of, as
+        Spin only logs it) or that no entry allows (then the terminal says which entry would)."""
+        try:
+            url = OutboundUrl.parse(address, scheme)
+        except ValueError:
+            return False
+        try:
+            hosts = self.networking.hosts(component_id)
+        except AllowedHostError as error:
+            # Spin logs "Error parsing allowed outbound hosts" and denies.
+            if component_id not in self._reported:
+                self._reported.add(component_id)
+                self._say(f"Error parsing allowed outbound hosts of component '{component_id}': {error.full}")
+            return False
+        if hosts.allows(url):
+            return True
+        for line in denial_lines(url.scheme, url.authority()):
+            self._say(line)
+        return False

@@ -1,0 +1,217 @@
+"""Outbound Redis in the host (crates/factor-outbound-redis/src/host.rs).
+
+Each `open` checks the address against the component's allowed_outbound_hosts
+(scheme ``redis``) and opens a connection of this request's own, closed when
+the request ends or the guest drops it, as Spin keeps connections in the
+instance's resource table. The host calls, as they cross the channel (bytes as
+seam.encode_bytes):
+
+  ``open``      ``{"address"}`` -> connection handle
+  ``publish``   ``{"connection", "channel", "payload"}``
+  ``get``       ``{"connection", "key"}`` -> bytes | None
+  ``set``       ``{"connection", "key", "value"}``
+  ``incr``      ``{"connection", "key"}`` -> int
+  ``del``       ``{"connection", "keys"}`` -> int
+  ``sadd`` / ``srem``   ``{"connection", "key", "values"}`` -> int
+  ``smembers``  ``{"connection", "key"}`` -> [str]
+  ``execute``   ``{"connection", "command", "arguments": [["int64", n] | ["binary", bytes]]}``
+                -> [["nil"] | ["status", str] | ["int64", n] | ["binary", bytes]], arrays flattened
+  ``close``     ``{"connection"}`` (no effect on a handle that is not open)
+
+Errors are CapabilityError with the kinds in errors.py and Spin's texts: a
+denied or unparsable address is InvalidAddress, everything the server or the
+socket says is Other(text).
+"""
+
+from spin_py.capabilities.errors import CapabilityError
+from spin_py.capabilities.outbound_access import OutboundAccess
+from spin_py.capabilities.redis.errors import INVALID_ADDRESS, NO_CONNECTION_TEXT, OTHER
+from spin_py.capabilities.seam import UnknownHandle, decode_bytes, encode_bytes
+
+NAME = "redis"
+CONNECTION = "redis.connection"
+MAX_RESULT_BYTES = 128 << 20  # spin_world::MAX_HOST_BUFFERED_BYTES
+_RUST_OPTION_VEC = 24  # size_of::<Option<Vec<u8>>>(), counted in Spin's limit
+_RUST_RESULT = 32  # size_of::<RedisResult>()
+
+
+class RedisCapability:
+    name = NAME
+
+    def __init__(self, host):
+        self.host = host
+
+    def configure(self, app, runtime_config, state_dir) -> "RedisApp":
+        return RedisApp(OutboundAccess.configure(app, runtime_config, self.host))
+
+    def close(self) -> None:
+        pass
+
+
+class RedisApp:
+    def __init__(self, access: OutboundAccess):
+        self.access = access
+
+    def startup_lines(self) -> list[str]:
+        return []
+
+    def close(self) -> None:
+        pass
+
+    def handle(self, instance, function, args):
+        call = _CALLS.get(function)
+        if call is None:
+            raise CapabilityError(OTHER, f"outbound Redis has no host function '{function}'")
+        return call(self, instance, args)
+
+    def _open(self, instance, args):
+        address = _text(args, "address")
+        if not self.access.allows(instance.component_id, address, "redis"):
+            raise CapabilityError(INVALID_ADDRESS)
+        from spin_py.capabilities.redis.client import RedisConnection
+
+        try:
+            connection = RedisConnection(address)
+        except ValueError:
+            raise CapabilityError(INVALID_ADDRESS) from None  # redis::Client::open refused the URL
+        except Exception as error:
+            raise _other(error) from None
+        return instance.add(CONNECTION, connection)
+
+    def _publish(self, instance, args):
+        _run(instance, args, "PUBLISH", _text(args, "channel"), decode_bytes(args.get("payload"), "payload"))
+
+    def _get(self, instance, args):
+        value = _run(instance, args, "GET", _text(args, "key"))
+        if value is None:
+            return None
+        if not isinstance(value, bytes):
+            raise CapabilityError(OTHER, _incompatible(value, "Option<Vec<u8>>"))
+        if _RUST_OPTION_VEC + len(value) > MAX_RESULT_BYTES:
+            raise CapabilityError(OTHER, f"query result exceeds limit of {MAX_RESULT_BYTES} bytes")
+        return encode_bytes(value)
+
+    def _set(self, instance, args):
+        _run(instance, args, "SET", _text(args, "key"), decode_bytes(args.get("value")))
+
+    def _incr(self, instance, args):
+        # redis-rs's `incr(key, 1)` is INCRBY.
+        return _integer(_run(instance, args, "INCRBY", _text(args, "key"), 1))
+
+    def _del(self, instance, args):
+        return _integer(_run(instance, args, "DEL", *_texts(args, "keys")))
+
+    def _sadd(self, instance, args):
+        return _integer(_run(instance, args, "SADD", _text(args, "key"), *_texts(args, "values")))
+
+    def _srem(self, instance, args):
+        return _integer(_run(instance, args, "SREM", _text(args, "key"), *_texts(args, "values")))
+
+    def _smembers(self, instance, args):
+        members = _run(instance, args, "SMEMBERS", _text(args, "key"))
+        try:
+            return [member.decode("utf-8") for member in members]
+        except (AttributeError, UnicodeDecodeError):
+            raise CapabilityError(OTHER, _incompatible(members, "Vec<String>")) from None
+
+    def _execute(self, instance, args):
+        command = _text(args, "command")
+        arguments = []
+        for argument in args.get("arguments") or []:
+            kind = argument[0] if isinstance(argument, list) and len(argument) == 2 else None
+            if kind == "int64" and isinstance(argument[1], int) and not isinstance(argument[1], bool):
+                arguments.append(argument[1])
+            elif kind == "binary":
+                arguments.append(decode_bytes(argument[1], "argument"))
+            else:
+                raise CapabilityError(OTHER, "each argument must be [\"int64\", n] or [\"binary\", bytes]")
+        reply = _run(instance, args, command, *arguments)
+        results = []
+        _flatten(reply, results)
+        size = 24 + sum(_RUST_RESULT + (len(v[1]) if v[0] in ("status", "binary") else 0) for v in results)
+        if size > MAX_RESULT_BYTES:
+            raise CapabilityError(OTHER, f"query result exceeds limit of {MAX_RESULT_BYTES} bytes")
+        return [[kind, encode_bytes(value)] if kind == "binary" else [kind] if kind == "nil" else [kind, value]
+                for kind, value in results]
+
+    def _close(self, instance, args):
+        try:
+            instance.remove(CONNECTION, args.get("connection"))
+        except UnknownHandle:
+            pass
+
+
+_CALLS = {
+    "open": RedisApp._open,
+    "publish": RedisApp._publish,
+    "get": RedisApp._get,
+    "set": RedisApp._set,
+    "incr": RedisApp._incr,
+    "del": RedisApp._del,
+    "sadd": RedisApp._sadd,
+    "srem": RedisApp._srem,
+    "smembers": RedisApp._smembers,
+    "execute": RedisApp._execute,
+    "close": RedisApp._close,
+}
+
+
+def _flatten(reply, results):
+    """Spin's RedisResults::from_redis_value: arrays flattened, OK a status."""
+    from spin_py.capabilities.redis.client import Status
+
+    if reply is None:
+        results.append(("nil", None))
+    elif isinstance(reply, Status):
+        results.append(("status", str(reply)))
+    elif isinstance(reply, int):
+        results.append(("int64", reply))
+    elif isinstance(reply, bytes):
+        results.append(("binary", reply))
+    elif isinstance(reply, list):
+        for item in reply:
+            _flatten(item, results)
+    else:  # an error reply inside an array (EXEC): redis-rs fails the whole conversion
+        raise CapabilityError(OTHER, str(reply))
+
+
+def _run(instance, args, *command):
+    try:
+        connection = instance.get(CONNECTION, args.get("connection"))
+    except UnknownHandle:
+        raise CapabilityError(OTHER, NO_CONNECTION_TEXT) from None
+    try:
+        return connection.command(*command)
+    except CapabilityError:
+        raise
+    except Exception as error:
+        raise _other(error) from None
+
+
+def _other(error):
+    return CapabilityError(OTHER, str(error) or type(error).__name__)
+
+
+def _integer(value):
+    if not isinstance(value, int):
+        raise CapabilityError(OTHER, _incompatible(value, "integer"))
+    return value
+
+
+def _incompatible(value, wanted):
+    # redis-rs: "Response was of incompatible type - TypeError: ..." (types.rs invalid_type_error)
+    return f"Response was of incompatible type - TypeError: \"Response type not {wanted} compatible.\" (response was {value!r})"
+
+
+def _text(args, name):
+    value = args.get(name)
+    if not isinstance(value, str):
+        raise CapabilityError(OTHER, f"the {name} must be a string")
+    return value
+
+
+def _texts(args, name):
+    value = args.get(name)
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise CapabilityError(OTHER, f"the {name} must be a list of strings")
+    return value

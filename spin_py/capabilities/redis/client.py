@@ -1,0 +1,82 @@
+"""One Redis connection as Spin's host holds it (redis-rs's MultiplexedConnection):
+commands go out and replies come back untouched by redis-py's per-command
+response callbacks, so `execute` can tell a status reply from a bulk string
+as Spin's RedisResult does. redis-py does the URL parsing, AUTH, SELECT and TLS."""
+
+from redis._parsers.resp2 import _RESP2Parser
+from redis.exceptions import ConnectionError as _ClosedError
+from redis.exceptions import InvalidResponse
+from redis.utils import SENTINEL
+
+# redis-rs's names for the error codes it knows (redis/src/types.rs); any other code is an extension error.
+KNOWN_CODES = {
+    "ERR": "ResponseError", "EXECABORT": "ExecAbortError", "LOADING": "BusyLoadingError",
+    "NOSCRIPT": "NoScriptError", "MOVED": "Moved", "ASK": "Ask", "TRYAGAIN": "TryAgain",
+    "CLUSTERDOWN": "ClusterDown", "CROSSSLOT": "CrossSlot", "MASTERDOWN": "MasterDown",
+    "READONLY": "ReadOnly", "NOTBUSY": "NotBusy",
+}
+
+
+class Status(str):
+    """A simple-string reply (``+OK``): Spin's RedisResult::Status."""
+
+
+class ServerError(Exception):
+    """An error reply, worded as redis-rs's RedisError displays it (what Spin's Other carries)."""
+
+    def __init__(self, line: str):
+        code, _, detail = line.partition(" ")
+        if code in KNOWN_CODES:
+            text = f"An error was signalled by the server - {KNOWN_CODES[code]}: {detail}" if detail else (
+                f"An error was signalled by the server- {KNOWN_CODES[code]}")
+        else:
+            text = f"{code}: {detail}"
+        super().__init__(text)
+
+
+class RawParser(_RESP2Parser):
+    """RESP2 with status replies kept apart from bulk strings and error replies as values."""
+
+    def _read_response(self, disable_decoding=False, timeout=SENTINEL):
+        raw = self._buffer.readline(timeout=timeout)
+        if not raw:
+            raise _ClosedError("Connection closed by server.")
+        byte, rest = raw[:1], raw[1:]
+        if byte == b"-":
+            return ServerError(rest.decode("utf-8", "replace"))
+        if byte == b"+":
+            return Status(rest.decode("utf-8", "replace"))
+        if byte == b":":
+            return int(rest)
+        if byte in (b"$", b"*") and rest == b"-1":
+            return None
+        if byte == b"$":
+            return bytes(self._buffer.read(int(rest), timeout=timeout))
+        if byte == b"*":
+            return [self._read_response(timeout=timeout) for _ in range(int(rest))]
+        raise InvalidResponse(f"Protocol Error: {raw!r}")
+
+
+class RedisConnection:
+    def __init__(self, address: str):
+        import redis
+
+        self._pool = redis.ConnectionPool.from_url(
+            address, parser_class=RawParser, protocol=2, socket_connect_timeout=10, socket_timeout=60
+        )
+        try:
+            self._connection = self._pool.get_connection()
+        except BaseException:
+            self._pool.disconnect()
+            raise
+
+    def command(self, *args):
+        """One command's reply; an error reply raises ServerError."""
+        self._connection.send_command(*args)
+        reply = self._connection.read_response()
+        if isinstance(reply, ServerError):
+            raise reply
+        return reply
+
+    def close(self) -> None:
+        self._pool.disconnect()
