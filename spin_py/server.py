@@ -89,7 +89,7 @@ class DevServer:
         self.config = config
         self.terminal = terminal or sys.stderr
         self._say_lock = threading.Lock()
-        self.capabilities = load_capabilities(HostContext(config, self.say))
+        self.capabilities = load_capabilities(HostContext(config, self.say, origin=lambda: getattr(self, "base_url", None)))
         self.runtime = self.load_runtime(None)
         self.reloader = None
         try:

@@ -13,6 +13,7 @@ CAPABILITIES = (
     "spin_py.capabilities.key_value:KeyValueCapability",
     "spin_py.capabilities.variables:VariablesCapability",
     "spin_py.capabilities.redis:RedisCapability",
+    "spin_py.capabilities.outbound_http:OutboundHttpCapability",
 )
 
 
@@ -27,7 +28,6 @@ class NotProvided:
 
 
 NOT_PROVIDED = (
-    NotProvided("outbound HTTP", ("http", "https")),
     NotProvided("outbound PostgreSQL", ("postgres",)),
     NotProvided("outbound MySQL", ("mysql",)),
     NotProvided("outbound MQTT", ("mqtt", "mqtts")),

@@ -36,6 +36,7 @@ class HostContext:
 
     config: Any  # the UpConfig built from the command line
     say: Callable[[str], None]  # one line to the terminal
+    origin: Callable[[], Any] = lambda: None  # the app's own base URL ("http://127.0.0.1:3000") once listening
 
 
 class AppCapability(Protocol):

@@ -10,7 +10,7 @@ import signal
 import socket
 import sys
 
-from . import async_support, bindings, fresh_imports, handlers, host, protocol, tracebacks
+from . import async_support, bindings, fresh_imports, handlers, host, network_guard, protocol, tracebacks
 
 GUEST_DIR = os.path.dirname(os.path.abspath(__file__))
 SHIMS = os.path.join(GUEST_DIR, "shims")
@@ -45,6 +45,7 @@ def _load_error(settings, error):
 
 
 def _load(settings):
+    network_guard.install(settings)  # the component's sockets reach only its allowed_outbound_hosts
     bindings.install()
     async_support.install()
     module = importlib.import_module(settings["module"])

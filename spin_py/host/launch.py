@@ -34,6 +34,7 @@ class WorkerSettings:
     module: str  # the handler module, as componentize-py names it
     workdir: str  # the worker's cwd, and on its sys.path after the -p paths (componentize-py's default path)
     paths: list = field(default_factory=list)  # componentize-py -p paths, absolute
+    allowed_outbound_hosts: list | None = None  # what the component's sockets may reach, as the host resolved it (None: unchecked)
 
     def to_json(self):
         return json.dumps(asdict(self))

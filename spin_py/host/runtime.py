@@ -107,6 +107,8 @@ class AppRuntime:
             module=entry.module,
             workdir=str(entry.workdir),
             paths=[str(path) for path in entry.paths],
+            # The component's sockets reach only what its allowed_outbound_hosts allows (spin_py/guest/network_guard.py).
+            allowed_outbound_hosts=next((c.socket_rules(component.id) for c in self.capabilities.values() if hasattr(c, "socket_rules")), []),
         )
         environment = {**component.environment, **self.config.env}
         python = self.python

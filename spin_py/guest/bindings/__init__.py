@@ -14,6 +14,7 @@ from .. import import_hooks
 from . import key_value, llm, not_provided
 from . import sqlite
 from . import variables
+from . import outbound_http
 from . import redis
 
 BINDINGS = {
@@ -22,6 +23,7 @@ BINDINGS = {
     **key_value.BINDINGS,
     **sqlite.BINDINGS,
     **variables.BINDINGS,
+    **outbound_http.BINDINGS,
     **redis.BINDINGS,
 }
 

@@ -24,12 +24,12 @@ INTERFACES = {
         "fermyon_spin_postgres_2_0_0", "spin_postgres_postgres_3_0_0", "spin_postgres_postgres_4_2_0",
     ),
     "outbound MQTT": ("mqtt", "fermyon_spin_mqtt_2_0_0", "spin_mqtt_mqtt_3_0_0"),
-    "outbound HTTP": (
-        "outgoing_handler", "fermyon_spin_http", "wasi_http_outgoing_handler_0_2_0",
-        "wasi_http_outgoing_handler_0_2_6", "wasi_http_client_0_3_0",
+    # spin_sdk.http.send is provided (bindings/outbound_http.py); the wasi:http handlers under it are not.
+    "wasi:http's outgoing handler (use spin_sdk.http.send)": (
+        "outgoing_handler", "wasi_http_outgoing_handler_0_2_0", "wasi_http_outgoing_handler_0_2_6",
+        "wasi_http_client_0_3_0", "wasi_http_client_0_3_0_rc_2026_03_15",
     ),
 }
-OUTBOUND_HTTP = "outbound HTTP"
 # Their "other" error variants, most specific first.
 OTHER_VARIANTS = ("Error_Other", "MysqlError_Other", "PgError_Other", "ErrorCode_InternalError")
 
@@ -102,30 +102,4 @@ def _bind(what):
     return bind
 
 
-def _http_types():
-    """The wasi:http types the app's SDK generation uses (for ErrorCode and Err)."""
-    for name in ("spin_sdk.wit.imports.types", "spin_sdk.wit.imports.wasi_http_types_0_3_0"):
-        module = sys.modules.get(name)
-        if module is not None:
-            return module
-    return types.SimpleNamespace()
-
-
-def bind_http_send(module):
-    """``spin_sdk.http.send``: the SDK builds wasi:http resources before it reaches the
-    outgoing handler, and those constructors are unprovided too; refuse at the top."""
-    original = getattr(module, "send", None)
-    if not inspect.isfunction(original):
-        return
-    if inspect.iscoroutinefunction(original):
-        async def send(request):
-            raise error_for(_http_types(), OUTBOUND_HTTP)
-    else:
-        def send(request):
-            raise error_for(_http_types(), OUTBOUND_HTTP)
-    send.__doc__ = original.__doc__
-    module.send = send
-
-
 BINDINGS = {f"spin_sdk.wit.imports.{name}": _bind(what) for what, names in INTERFACES.items() for name in names}
-BINDINGS["spin_sdk.http"] = bind_http_send

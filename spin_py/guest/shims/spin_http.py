@@ -10,6 +10,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Optional
 
+from spin_py_guest import host
+from spin_py_guest.bindings import outbound_http
+
 
 @dataclass
 class Request:
@@ -34,7 +37,21 @@ class Response:
 
 def http_send(request: Request) -> Response:
     """Send an HTTP request and return a response or raise an error"""
-    raise NotImplementedError(
-        f"spin-py does not provide outbound HTTP yet: spin_http.http_send({request.method} {request.uri}) "
-        "works only under Spin for now"
-    )
+    # The old engine (spin-python-sdk old-sdk, crates/spin-python-engine/src/lib.rs) sent it with
+    # the Spin Rust SDK's outbound_http::send_request and raised AssertionError(f"{error:?}"):
+    # the http-error's wit-bindgen 0.8 Display, e.g. "destination-not-allowed (error 1)".
+    try:
+        status, headers, body = outbound_http.send("spin", request.method, request.uri, request.headers.items(), request.body)
+    except host.HostError as error:
+        code = _HTTP_ERRORS.get(error.kind, 4)
+        raise AssertionError(f"{_kebab(error.kind if error.kind in _HTTP_ERRORS else 'RuntimeError')} (error {code})") from None
+    return Response(status, dict(headers), body)
+
+
+# fermyon:spin/http-types http-error, in WIT order.
+_HTTP_ERRORS = {"Success": 0, "DestinationNotAllowed": 1, "InvalidUrl": 2, "RequestError": 3, "RuntimeError": 4,
+                "TooManyRequests": 5}
+
+
+def _kebab(name):
+    return "".join("-" + char.lower() if char.isupper() else char for char in name).lstrip("-")
