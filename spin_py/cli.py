@@ -105,7 +105,12 @@ def main():
 @click.option("--runtime-config-file", type=click.Path(path_type=Path), metavar="FILE",
               help="Spin runtime config (TOML), e.g. its [llm_compute] table.")
 @click.option("--python", "python", type=click.Path(path_type=Path), metavar="PATH",
-              help="The interpreter for the app's code.  [default: the app's .venv/bin/python, else this one]")
+              help="The interpreter for the app's code, used as it is (nothing is installed into it).  "
+                   "[default: the app's .venv/ or venv/, else the activated $VIRTUAL_ENV, else a new .venv "
+                   "when there is a requirements.txt, else spin-py's own]")
+@click.option("--install/--no-install", default=True, show_default=True,
+              help="Install requirements.txt into the app's virtual environment (a new .venv when it has none) "
+                   "when it changed since the last install, and again when it changes while serving.")
 @click.option("--max-workers", default=8, show_default=True, type=click.IntRange(min=1),
               help="Worker processes per component, the most that serve requests at once.")
 @click.option("--max-request-body", default="100M", show_default=True, metavar="BYTES",
@@ -116,7 +121,7 @@ def main():
               help="Let a packaged model answer for an inferencing model that is not installed (announced).")
 @click.option("--ai-engine", type=click.Choice(["models", "deterministic"]), default="models", show_default=True,
               help="`deterministic`: fixed echo answers and hash embeddings, no models (for tests).")
-def up(manifest, listen, env, variables, key_values, sqlite_statements, state_dir, runtime_config_file, python, max_workers, watch, stand_ins, ai_engine, max_request_body):
+def up(manifest, listen, env, variables, key_values, sqlite_statements, state_dir, runtime_config_file, python, install, max_workers, watch, stand_ins, ai_engine, max_request_body):
     """Serve the app's HTTP trigger, as `spin up` does."""
     from spin_py.config import UpConfig
     from spin_py.host.runtime import StateDirError
@@ -136,6 +141,7 @@ def up(manifest, listen, env, variables, key_values, sqlite_statements, state_di
         state_dir=state_dir,
         runtime_config_file=runtime_config_file,
         python=python,
+        install=install,
         max_workers=max_workers,
         watch=watch,
         stand_ins=stand_ins,

@@ -1,7 +1,5 @@
 """The settings of one `spin-py up`, built once from the command line."""
 
-import os
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,7 +15,8 @@ class UpConfig:
     variables: dict = field(default_factory=dict)  # --variable values, over every other variables provider
     state_dir: Path | None = None  # default: .spin beside the manifest
     runtime_config_file: Path | None = None
-    python: Path | None = None  # --python
+    python: Path | None = None  # --python (else see spin_py/host/app_python.py)
+    install: bool = True  # --no-install: never create a .venv or pip-install requirements.txt
     max_workers: int = 8  # per component
     idle_timeout: float = 30.0  # seconds before an extra idle worker retires
     watch: bool = True
@@ -27,12 +26,3 @@ class UpConfig:
 
     def state_dir_for(self, app_dir):
         return Path(self.state_dir) if self.state_dir else Path(app_dir) / ".spin"
-
-    def worker_python(self, app_dir):
-        """The interpreter that runs the app's code: --python, else the app's .venv, else ours."""
-        if self.python:
-            return Path(self.python)
-        venv_python = Path(app_dir) / ".venv" / "bin" / "python"
-        if os.access(venv_python, os.X_OK):
-            return venv_python
-        return Path(sys.executable)

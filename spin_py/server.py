@@ -9,6 +9,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from spin_py.capabilities import load_capabilities
 from spin_py.capabilities.seam import HostContext
+from spin_py.host.app_python import AppPython
 from spin_py.host.runtime import AppRuntime
 from spin_py.manifest import check_trigger_types, load_manifest
 from spin_py.runtime_config import RuntimeConfig, load_runtime_config
@@ -90,6 +91,7 @@ class DevServer:
         self.terminal = terminal or sys.stderr
         self._say_lock = threading.Lock()
         self.capabilities = load_capabilities(HostContext(config, self.say, origin=lambda: getattr(self, "base_url", None)))
+        self.app_python = None  # the app's Python environment: chosen with the first manifest, prepared before serving
         self.runtime = self.load_runtime(None)
         self.reloader = None
         try:
@@ -108,6 +110,8 @@ class DevServer:
     def load_runtime(self, previous):
         """Read the manifest and runtime config again and build the runtime that would replace ``previous``."""
         app = load_manifest(self.config.manifest)
+        if self.app_python is None:
+            self.app_python = AppPython(self.config, app.dir, say=self.say)
         check_trigger_types(app)  # `spin up` refuses a trigger type it cannot run
         file = self.config.runtime_config_file
         runtime_config = load_runtime_config(file) if file else RuntimeConfig()
@@ -119,6 +123,7 @@ class DevServer:
             terminal=self.terminal,
             previous=previous,
             current=lambda: self.runtime,
+            python=self.app_python,
         )
 
     def replace_runtime(self, runtime):
@@ -136,6 +141,7 @@ class DevServer:
             print(text, file=self.terminal, flush=True)
 
     def serve_forever(self):
+        self.app_python.prepare()  # as `spin build` before `spin up`: requirements.txt installed, or one line why not
         for line in self.runtime.warnings() + self.runtime.capability_lines():
             self.say(line)
         self.say(f"Logging component stdio to \"{self.runtime.logs_dir}/\"")

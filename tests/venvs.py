@@ -7,25 +7,23 @@ share one build.
 """
 
 import fcntl
-import glob
-import os
 import shutil
 import subprocess
 from pathlib import Path
+
+from spin_py.host.pythons import find_python as _find_python
+from spin_py.host.pythons import pyenv_root
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".cache" / "venvs"
 
 
 def find_python(version):
-    """The interpreter for ``version`` ("3.11", "3.12", ...): pyenv's install, else PATH."""
-    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
-    for candidate in sorted(glob.glob(str(pyenv_root / "versions" / f"{version}.*" / "bin" / f"python{version}")), reverse=True):
-        return candidate
-    found = shutil.which(f"python{version}")
+    """The interpreter for ``version`` ("3.11", "3.12", ...), found as `spin-py up` finds one: pyenv's install, else PATH."""
+    found = _find_python(version)
     if found is None:
-        raise RuntimeError(f"Python {version} is not installed (looked in {pyenv_root}/versions and PATH)")
-    return found
+        raise RuntimeError(f"Python {version} is not installed (looked in {pyenv_root()}/versions and PATH)")
+    return str(found)
 
 
 def venv_python(name, version, requirements):

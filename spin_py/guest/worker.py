@@ -27,12 +27,30 @@ def _end(code):
     os._exit(code)
 
 
+def _sdk_too_new(error):
+    """The spin-sdk version when ``error`` is a SyntaxError in one of its files: newer syntax than this Python's."""
+    if not isinstance(error, SyntaxError) or not error.filename:
+        return None
+    from importlib import metadata
+
+    try:
+        sdk = metadata.distribution("spin-sdk")
+    except metadata.PackageNotFoundError:
+        return None
+    failed = os.path.realpath(error.filename)
+    return sdk.version if any(os.path.realpath(sdk.locate_file(f)) == failed for f in sdk.files or ()) else None
+
+
 def _load_error(settings, error):
     module = settings["module"]
     if isinstance(error, handlers.LoadError):
         detail = f"{error}\n"
     elif isinstance(error, SystemExit):
         detail = f"the module called sys.exit({error.code!r}) while it was imported\n"
+    elif sdk := _sdk_too_new(error):
+        v = sys.version_info
+        detail = (f"spin-sdk {sdk} needs Python {v.major}.{v.minor + 1} or newer; "
+                  f"the app runs on Python {v.major}.{v.minor}.{v.micro} ({sys.executable})\n")
     else:
         detail = tracebacks.describe(error)
         if isinstance(error, ModuleNotFoundError) and error.name:

@@ -3,7 +3,9 @@
 A component's files changed: its pool starts workers on the new code (the
 model pool and the other components are untouched). The manifest or runtime
 config changed: validate it, then swap in a runtime built from the previous
-one, or keep serving the last good one and say why.
+one, or keep serving the last good one and say why. requirements.txt changed:
+the app's Python environment installs it, then every component gets new
+workers (a failed install keeps the ones it has).
 """
 
 import os
@@ -16,6 +18,7 @@ from spin_py.runtime_config import RuntimeConfigError
 from spin_py.watch import ChangeWatcher, WatchTarget
 
 MANIFEST = ("manifest",)
+REQUIREMENTS = ("requirements",)
 
 
 def watch_targets(runtime):
@@ -28,6 +31,9 @@ def watch_targets(runtime):
     if runtime.config.runtime_config_file:
         config_files.append(str(runtime.config.runtime_config_file.resolve()))
     targets = [WatchTarget(MANIFEST, runtime.app.dir, tuple(config_files))]
+    if runtime.config.install:
+        requirements = str((runtime.app.dir / "requirements.txt").resolve())
+        targets.append(WatchTarget(REQUIREMENTS, runtime.app.dir, (requirements,)))
     for component in runtime.components.values():
         if component.entry is None:
             continue
@@ -53,7 +59,7 @@ def _names(paths, root):
 
 class Reloader:
     def __init__(self, server):
-        """``server`` has ``runtime``, ``replace_runtime(new)``, ``load_runtime(previous)`` and ``say(line)``."""
+        """``server`` has ``runtime``, ``app_python``, ``replace_runtime(new)``, ``load_runtime(previous)`` and ``say(line)``."""
         self.server = server
         self.watcher = ChangeWatcher(watch_targets(server.runtime))
         self.thread = threading.Thread(target=self._run, name="reload", daemon=True)
@@ -70,6 +76,11 @@ class Reloader:
         runtime = self.server.runtime
         if MANIFEST in changes:
             runtime = self._reload_manifest(changes.pop(MANIFEST))
+        if REQUIREMENTS in changes:
+            installed = changes.pop(REQUIREMENTS)
+            if self._reinstall(runtime, installed):
+                # A component's build.watch may name requirements.txt too: it has just been reloaded.
+                changes = {key: paths - installed for key, paths in changes.items() if paths - installed}
         for key, paths in changes.items():
             component = runtime.components.get(key[1])
             if component is None or component.pool is None or key[1] in runtime.changed:
@@ -78,6 +89,16 @@ class Reloader:
             # Spin's build.watch is the user's word; without it, only files the code imports count.
             if (build and build.watch) or component.pool.uses(paths):
                 self._reload_component(component, paths, runtime.app.dir)
+
+    def _reinstall(self, runtime, paths):
+        """requirements.txt changed: install it (the app's Python environment says how it went),
+        then every component gets workers that import the new packages."""
+        if not self.server.app_python.requirements_changed():
+            return False
+        for component in runtime.components.values():
+            if component.pool is not None:
+                self._reload_component(component, paths, runtime.app.dir)
+        return True
 
     def _reload_component(self, component, paths, app_dir):
         started = time.perf_counter()

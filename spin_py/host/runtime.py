@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 
 from spin_py.capabilities import not_provided_lines
 from spin_py.capabilities.seam import ConfigureError, Instance
+from spin_py.host.app_python import AppPython
 from spin_py.host.launch import WorkerSettings
 from spin_py.host.output import ComponentOutput
 from spin_py.host.pool import ComponentPool
@@ -44,7 +45,7 @@ class ComponentRuntime:
 
 
 class AppRuntime:
-    def __init__(self, config, app, capabilities=(), runtime_config=None, terminal=None, previous=None, current=None):
+    def __init__(self, config, app, capabilities=(), runtime_config=None, terminal=None, previous=None, current=None, python=None):
         """``capabilities``: the server's Capability objects, configured here for ``app``.
         ``current()`` returns the runtime serving now: host calls are checked against its
         manifest, so an edit that revokes a permission applies from the very next call."""
@@ -59,7 +60,8 @@ class AppRuntime:
         except OSError as error:
             raise StateDirError(f"--state-dir {self.state_dir}: cannot create {self.logs_dir}: {error.strerror or error}") from None
         self.capabilities = self._configure(capabilities, runtime_config or RuntimeConfig())
-        self.python = config.worker_python(app.dir)
+        # The app's Python environment (spin_py/host/app_python.py): the server keeps one across reloads.
+        self.python = python if python is not None else AppPython(config, app.dir, say=self._say)
         try:
             self.router = Router.build(
                 [(None if t.private else t.route, t.component) for t in app.http_triggers if t.component is not None],
@@ -83,6 +85,9 @@ class AppRuntime:
                 done.close()
             raise ManifestError(self.app.path, str(error)) from None
         return configured
+
+    def _say(self, line):
+        print(line, file=self.terminal, flush=True)
 
     def _component(self, component, previous):
         old = previous.components.get(component.id) if previous else None
@@ -114,7 +119,7 @@ class AppRuntime:
         python = self.python
 
         def spawn():
-            worker = Worker(python, settings, environment, output)
+            worker = Worker(python.executable(), settings, environment, output)
             try:
                 worker.wait_ready()
             except Exception:
