@@ -68,6 +68,9 @@ class OutboundHttpApp:
     def startup_lines(self) -> list[str]:
         return []
 
+    def close(self) -> None:
+        pass  # the client and its pooled connections belong to the capability, for the next configuration
+
     def socket_rules(self, component_id: str) -> list:
         """The component's allowed destinations, for its worker's socket check (WorkerSettings)."""
         return self.networking.socket_rules(component_id)
