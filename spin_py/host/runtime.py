@@ -18,8 +18,10 @@ from spin_py.host.pool import ComponentPool
 from spin_py.host.worker import Worker
 from spin_py.manifest import ManifestError, NotPython, python_entry
 from spin_py.manifest.frozen import EMPTY
+from spin_py.manifest.python_source import file_server_release
 from spin_py.runtime_config import RuntimeConfig
 from spin_py.trigger.routes import RouteError, Router
+from spin_py.trigger.static_files import static_files_for
 
 
 class StateDirError(Exception):
@@ -42,6 +44,7 @@ class ComponentRuntime:
     not_python: str | None = None  # why it is not served
     output: ComponentOutput | None = None
     entry: object = None  # the PythonEntry its workers run
+    file_server: object = None  # StaticFiles: spin-fileserver, answered by the host (trigger/static_files.py)
 
 
 class AppRuntime:
@@ -93,6 +96,10 @@ class AppRuntime:
         old = previous.components.get(component.id) if previous else None
         if old and _same_worker(previous.app.components[component.id], component) and previous.python == self.python:
             return old
+        release = file_server_release(self.app, component)
+        if release is not None:  # no worker: the host serves it
+            files = static_files_for(self, component, release)
+            return ComponentRuntime(component.id, None, output=files.output, file_server=files)
         entry = python_entry(self.app, component)
         if isinstance(entry, NotPython):
             return ComponentRuntime(component.id, None, not_python=entry.reason)
@@ -141,6 +148,8 @@ class AppRuntime:
 
         lines = list(self.app.warnings) + list(self.router.warnings) + unserved_triggers(self.app)
         for component in self.components.values():
+            if component.file_server is not None:
+                lines += component.file_server.startup_lines
             if component.not_python:
                 lines.append(f"Component '{component.id}' is not served: {component.not_python}")
         return lines

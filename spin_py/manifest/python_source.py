@@ -4,9 +4,14 @@ Python component runs componentize-py (or the older ``spin py2wasm``).
 The command runs in a shell from ``build.workdir`` (relative to the manifest's folder,
 default that folder), so it may chain steps (``pip install ... && componentize-py ...``)
 or ``cd`` first; relative paths in it are from wherever that leaves the shell.
+
+A component running a spin-fileserver release is not Python: ``file_server_release`` tells
+it, and the host serves it itself.
 """
 
+import hashlib
 import os
+import re
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
@@ -174,3 +179,64 @@ def _parse_options(args):
         if _VALUE_OPTIONS[name]:
             options.setdefault(_VALUE_OPTIONS[name], []).append(value)
     return options, positional
+
+
+# --- Spin's static file server: a component the host serves itself (spin_py/trigger/static_files.py) ---
+
+@dataclass(frozen=True)
+class FileServerRelease:
+    version: tuple[int, ...] | None  # (0, 3, 0); None when neither the URL nor the digest tells
+    label: str  # for people: "spin-fileserver v0.3.0"
+
+
+# Release assets of spin-fileserver, under the fermyon/ name before the move and spinframework/ after;
+# `releases/latest/download/...` too.
+_FILE_SERVER_URL = re.compile(
+    r"https://github\.com/(?:fermyon|spinframework)/spin-fileserver/releases/"
+    r"(?:download/(?P<tag>[^/]+)|latest/download)/spin_static_fs\.wasm"
+)
+# Each release's digest, from Spin's static-fileserver template history and its tests.
+FILE_SERVER_DIGESTS = {
+    "sha256:650376c33a0756b1a52cad7ca670f1126391b79050df0321407da9c741d32375": "v0.0.1",
+    "sha256:65456bf4e84cf81b62075e761b2b0afaffaef2d0aeda521b245150f76b96421b": "v0.0.2",
+    "sha256:38bf971900228222f7f6b2ccee5051f399adca58d71692cdfdea98997965fd0d": "v0.0.3",
+    "sha256:96c76d9af86420b39eb6cd7be5550e3cb5d4cc4de572ce0fd1f6a29471536cb4": "v0.1.0",
+    "sha256:1342e1b51f00ba3f9f5c96821f4ee8af75a8f49ca024a8bc892a3b74bbf53df2": "v0.2.0",
+    "sha256:5f05b15f0f7cd353d390bc5ebffec7fe25c6a6d7a05b9366c86dcb1a346e9f0f": "v0.2.1",
+    "sha256:ef88708817e107bf49985c7cefe4dd1f199bf26f6727819183d5c996baa3d148": "v0.3.0",
+}
+_VERSION = re.compile(r"v?(\d+)\.(\d+)\.(\d+)")
+
+
+def file_server_release(app, component) -> FileServerRelease | None:
+    """The spin-fileserver release a component runs, or None when it is not one: its source is a
+    release URL, or a URL or local .wasm file with a known release's digest."""
+    source = component.source
+    tag = None
+    if isinstance(source, dict) and "url" in source:
+        found = _FILE_SERVER_URL.fullmatch(source["url"])
+        tag = FILE_SERVER_DIGESTS.get(source.get("digest", "").lower())
+        if found is None and tag is None:
+            return None
+        tag = (found and found.group("tag")) or tag
+    elif isinstance(source, str) and source.endswith(".wasm"):
+        tag = FILE_SERVER_DIGESTS.get(_file_digest(Path(app.dir) / source))
+        if tag is None:
+            return None
+    else:
+        return None
+    version = _VERSION.fullmatch(tag) if tag else None
+    return FileServerRelease(
+        version=tuple(int(part) for part in version.groups()) if version else None,
+        label=f"spin-fileserver {tag}" if tag else "spin-fileserver",
+    )
+
+
+def _file_digest(path):
+    """``sha256:<hex>`` of a local Wasm file, or None if it cannot be read."""
+    try:
+        if path.stat().st_size > 64 * 1024 * 1024:  # no release is near this; a big build output is not one
+            return None
+        return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None

@@ -124,6 +124,8 @@ class HttpTrigger:
         if match is None:
             return None, Answer(404)
         component = runtime.components[match.component]
+        if component.file_server is not None:  # spin-fileserver: the host answers (trigger/static_files.py)
+            return component, Answer(*component.file_server.respond(path, match, request_headers(environ)))
         if component.pool is None:
             return component, _text(501, f"Component '{component.id}' is not served by spin-py: {component.not_python}\n")
         raw_headers = request_headers(environ)
