@@ -41,26 +41,13 @@ from spin_py.capabilities.key_value.errors import (
 )
 from spin_py.capabilities.key_value.stores import DEFAULT_LABEL, StoreConfigError, make_manager, wanted_stores
 from spin_py.capabilities.seam import ConfigureError, UnknownHandle, decode_bytes, encode_bytes
+from spin_py.guest.rust_text import rust_debug
 
 NAME = "key_value"
 STORE = "key_value.store"
 CAS = "key_value.cas"
 MAX_RESULT_BYTES = 128 << 20  # spin_world::MAX_HOST_BUFFERED_BYTES
 _RUST_SIZE = 24  # size_of a Rust Vec/String/Option<Vec>: Spin counts it in its result limit
-
-
-def rust_debug(text: str) -> str:
-    """A string as Rust's `{:?}` prints it, for Spin's messages that quote labels that way."""
-    escapes = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\0": "\\0"}
-    out = []
-    for char in text:
-        if char in escapes:
-            out.append(escapes[char])
-        elif not char.isprintable() and char != " ":
-            out.append(f"\\u{{{ord(char):x}}}")
-        else:
-            out.append(char)
-    return '"' + "".join(out) + '"'
 
 
 def _too_big():

@@ -13,7 +13,8 @@ A Resolver is built from one manifest, one runtime config and the command line; 
 
 from pathlib import Path
 
-from spin_py.capabilities.variables.errors import INVALID_NAME, PROVIDER, UNDEFINED, VariablesError, rust_debug
+from spin_py.capabilities.variables.errors import INVALID_NAME, PROVIDER, UNDEFINED, VariablesError
+from spin_py.guest.rust_text import rust_debug
 from spin_py.capabilities.variables.expressions import Template, check_name, name_problem
 from spin_py.capabilities.variables.providers import (
     DEFAULT_DOTENV,

@@ -20,6 +20,7 @@ import importlib
 import inspect
 
 from .. import host
+from .variants import variant
 
 CAPABILITY = "key_value"
 HANDLE = "_spin_py_handle"
@@ -51,19 +52,11 @@ def _key(key):
     return key
 
 
-def _variant(module, name, *payload):
-    """``Error_<name>`` (spin-sdk 3+) or ``Error<name>`` (spin-sdk 2.0)."""
-    cls = getattr(module, f"Error_{name}", None) or getattr(module, f"Error{name}")
-    return cls(*payload)
-
-
-# -- how each interface spells the host's error kinds ----------------------
-
 def _spin_error(module, error):
     """spin:key-value@3.0.0 and fermyon:spin/key-value@2.0.0: StoreTableFull, NoSuchStore, AccessDenied, Other."""
     if error.kind in ("AccessDenied", "NoSuchStore", "StoreTableFull"):
-        return module.Err(_variant(module, error.kind))
-    return module.Err(_variant(module, "Other", error.message or error.kind))
+        return module.Err(variant(module, error.kind))
+    return module.Err(variant(module, "Other", error.message or error.kind))
 
 
 def _v2_error(module, error):
@@ -74,7 +67,7 @@ def _v2_error(module, error):
 
 def _v3_error(module, error):
     if error.kind == "InvalidStore":
-        return module.Err(_variant(module, "NoSuchStore"))
+        return module.Err(variant(module, "NoSuchStore"))
     return _spin_error(module, error)
 
 
@@ -83,19 +76,19 @@ def _v1_error(module, error):
     if error.kind == "InvalidStore":
         return Trap(error.message)
     if error.kind in ("AccessDenied", "NoSuchStore", "StoreTableFull", "NoSuchKey"):
-        return module.Err(_variant(module, error.kind))
-    return module.Err(_variant(module, "Io", error.message or error.kind))
+        return module.Err(variant(module, error.kind))
+    return module.Err(variant(module, "Io", error.message or error.kind))
 
 
 def _wasi_error(module, error):
     """wasi:keyvalue/store (crates/factor-key-value/src/host.rs to_wasi_err)."""
     if error.kind in ("AccessDenied", "NoSuchStore"):
-        return module.Err(_variant(module, error.kind))
+        return module.Err(variant(module, error.kind))
     if error.kind == "InvalidStore":
-        return module.Err(_variant(module, "NoSuchStore"))
+        return module.Err(variant(module, "NoSuchStore"))
     if error.kind == "StoreTableFull":
-        return module.Err(_variant(module, "Other", "store table full"))
-    return module.Err(_variant(module, "Other", error.message or error.kind))
+        return module.Err(variant(module, "Other", "store table full"))
+    return module.Err(variant(module, "Other", error.message or error.kind))
 
 
 def _calling(module, to_error):
@@ -272,7 +265,7 @@ def bind_v1(module):
     def get(store, key):
         value = run("get", store=store, key=_key(key))
         if value is None:
-            raise module.Err(_variant(module, "NoSuchKey"))
+            raise module.Err(variant(module, "NoSuchKey"))
         return decode(value)
 
     def set(store, key, value):
@@ -309,7 +302,7 @@ def bind_wasi_store(module):
 
     def list_keys(self, cursor):
         if cursor is not None:
-            raise module.Err(_variant(module, "Other", "list_keys: cursor not supported"))
+            raise module.Err(variant(module, "Other", "list_keys: cursor not supported"))
         return module.KeyResponse(run("get_keys", store=_handle(self)), None)
 
     methods["list_keys"] = list_keys

@@ -3,16 +3,15 @@ forward to the host's `llm` capability, with results and errors as the SDK's
 own types."""
 
 from .. import host, llm
+from .variants import variant
 
 
 def _llm_error(module, error):
     if error.kind == "ModelNotSupported":
-        variant = module.Error_ModelNotSupported()
-    elif error.kind == "InvalidInput":
-        variant = module.Error_InvalidInput(error.message)
-    else:
-        variant = module.Error_RuntimeError(error.message)
-    return module.Err(variant)
+        return module.Err(variant(module, "ModelNotSupported"))
+    if error.kind == "InvalidInput":
+        return module.Err(variant(module, "InvalidInput", error.message))
+    return module.Err(variant(module, "RuntimeError", error.message))
 
 
 def bind_llm(module):

@@ -17,10 +17,11 @@ fermyon:spin/config mapping.
 """
 
 from .. import host
+from ..rust_text import rust_debug
+from .variants import variant
 
 CAPABILITY = "variables"
 PREFIX = "spin_sdk.wit.imports."
-_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\0": "\\0"}
 
 
 def get(name):
@@ -34,17 +35,8 @@ def get_all():
     return [tuple(pair) for pair in host.call(CAPABILITY, "get_all", {})]
 
 
-def rust_debug(text):
-    """A string as Rust's `{:?}` writes it (the error texts of Rust bindings quote so)."""
-    out = []
-    for char in text:
-        if char in _ESCAPES:
-            out.append(_ESCAPES[char])
-        elif not char.isprintable() and char != " ":
-            out.append(f"\\u{{{ord(char):x}}}")
-        else:
-            out.append(char)
-    return '"' + "".join(out) + '"'
+def _err(module, name, text):
+    return module.Err(variant(module, name, text))
 
 
 def config_error(error):
@@ -55,12 +47,6 @@ def config_error(error):
         return "Provider", error.message
     # format!("{other}") of the variables error: its Display is its Debug.
     return "Other", f"Error::{error.kind}({rust_debug(error.message)})"
-
-
-def _variant(module, name, text):
-    """``Error_<name>`` (spin-sdk 3+) or ``Error<name>`` (spin-sdk 2.0)."""
-    cls = getattr(module, f"Error_{name}", None) or getattr(module, f"Error{name}")
-    return module.Err(cls(text))
 
 
 def _same_kind(function, body):
@@ -84,7 +70,7 @@ def bind_variables(module):
         try:
             return get(name)
         except host.HostError as error:
-            raise _variant(module, error.kind, error.message) from None
+            raise _err(module, error.kind, error.message) from None
 
     module.get = _same_kind(module.get, body)
 
@@ -94,7 +80,7 @@ def bind_config(module):
         try:
             return get(key)
         except host.HostError as error:
-            raise _variant(module, *config_error(error)) from None
+            raise _err(module, *config_error(error)) from None
 
     module.get_config = _same_kind(module.get_config, body)
 
@@ -106,13 +92,13 @@ def bind_wasi_config(module):
         except host.HostError as error:
             if error.kind in ("Undefined", "InvalidName"):
                 return None
-            raise _variant(module, "Upstream" if error.kind == "Provider" else "Io", error.message) from None
+            raise _err(module, "Upstream" if error.kind == "Provider" else "Io", error.message) from None
 
     def get_every():
         try:
             return get_all()
         except host.HostError as error:
-            raise _variant(module, "Upstream" if error.kind == "Provider" else "Io", error.message) from None
+            raise _err(module, "Upstream" if error.kind == "Provider" else "Io", error.message) from None
 
     module.get = _same_kind(module.get, get_one)
     module.get_all = _same_kind(module.get_all, get_every)

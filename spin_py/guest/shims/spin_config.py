@@ -6,6 +6,7 @@ fermyon:spin/config error), e.g. ``Error::Provider("no variable for \\"hello\\".
 
 from spin_py_guest import host
 from spin_py_guest.bindings import variables
+from spin_py_guest.rust_text import rust_debug
 
 
 def config_get(key: str) -> str:
@@ -17,4 +18,4 @@ def config_get(key: str) -> str:
         return variables.get(key)
     except host.HostError as error:
         variant, text = variables.config_error(error)
-        raise AssertionError(f"Error::{variant}({variables.rust_debug(text)})") from None
+        raise AssertionError(f"Error::{variant}({rust_debug(text)})") from None

@@ -13,15 +13,9 @@ from typing import Optional
 
 from spin_py_guest import host
 from spin_py_guest.bindings.key_value import Trap, call, decode, encode
+from spin_py_guest.rust_text import rust_debug
 
 _VARIANTS = {"AccessDenied", "NoSuchStore", "StoreTableFull", "InvalidStore", "NoSuchKey"}
-
-
-def _rust_debug(text):
-    escapes = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\0": "\\0"}
-    return '"' + "".join(
-        escapes.get(c) or (c if c.isprintable() or c == " " else f"\\u{{{ord(c):x}}}") for c in text
-    ) + '"'
 
 
 def _run(function, **args):
@@ -33,7 +27,7 @@ def _run(function, **args):
         if error.kind in _VARIANTS:
             raise AssertionError(f"Error::{error.kind}") from None
         # Spin's to_legacy_error: Other(text) is Io(text) to the unversioned interface.
-        raise AssertionError(f"Error::Io({_rust_debug(error.message or error.kind)})") from None
+        raise AssertionError(f"Error::Io({rust_debug(error.message or error.kind)})") from None
 
 
 def _bytes(value):

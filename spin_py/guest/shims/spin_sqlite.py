@@ -16,36 +16,16 @@ import operator
 
 from spin_py_guest import host
 from spin_py_guest.bindings import sqlite as _sqlite
+from spin_py_guest.rust_text import rust_debug
 
 _I64 = (-(2**63), 2**63 - 1)
-
-
-def _rust_debug_str(text):
-    """Rust's Debug of a String: quoted, with its escapes."""
-    out = []
-    for char in text:
-        if char in '"\\':
-            out.append("\\" + char)
-        elif char == "\n":
-            out.append("\\n")
-        elif char == "\r":
-            out.append("\\r")
-        elif char == "\t":
-            out.append("\\t")
-        elif char == "\0":
-            out.append("\\0")
-        elif ord(char) < 0x20 or 0x7F <= ord(char) < 0xA0:
-            out.append(f"\\u{{{ord(char):x}}}")
-        else:
-            out.append(char)
-    return '"' + "".join(out) + '"'
 
 
 def _assertion(error):
     # wit-bindgen 0.8's Display for an error variant is its Debug: Error::Case or Error::Io("...").
     if error.kind in ("NoSuchDatabase", "AccessDenied", "InvalidConnection", "DatabaseFull"):
         return AssertionError(f"Error::{error.kind}")
-    return AssertionError(f"Error::Io({_rust_debug_str(error.message)})")
+    return AssertionError(f"Error::Io({rust_debug(error.message)})")
 
 
 def _parameter(value):
