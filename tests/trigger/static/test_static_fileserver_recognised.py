@@ -86,3 +86,18 @@ def test_whole_app_folder_pattern_gets_spins_warning(tmp_path, spin_up):
     server = spin_up(path, "--no-watch")
     assert "A component is including the entire application directory as asset files" in server.output()
     assert server.get("/")[2] == b"<p>root</p>"
+
+
+def test_a_manifest_edit_applies_to_the_file_server_without_a_restart(tmp_path, spin_up):
+    import time
+
+    files = '[{ source = "static", destination = "/" }]'
+    path = write_app(tmp_path, UI.replace("FILES", files), {"static/index.html": "<p>shell</p>"})
+    server = spin_up(path)
+    assert server.get("/app/route")[0] == 404
+    path.write_text(path.read_text() + 'environment = { FALLBACK_PATH = "index.html" }\n')
+    deadline = time.monotonic() + 15
+    while server.get("/app/route")[0] != 200:
+        assert time.monotonic() < deadline, server.output()
+        time.sleep(0.1)
+    assert server.get("/app/route")[2] == b"<p>shell</p>"
