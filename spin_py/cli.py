@@ -115,13 +115,16 @@ def main():
               help="Worker processes per component, the most that serve requests at once.")
 @click.option("--max-request-body", default="100M", show_default=True, metavar="BYTES",
               help="The longest request body served (a number of bytes, or 512K, 100M, 1G); a longer one gets a 413.")
+@click.option("--request-timeout", default=300.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+              metavar="SECONDS", help="How long a handler may take to respond before it gets a 500 and its worker is replaced.")
 @click.option("--watch/--no-watch", default=True, show_default=True,
               help="Reload a component when its files change, and the app when spin.toml changes.")
 @click.option("--stand-ins/--no-stand-ins", default=True, show_default=True,
               help="Let a packaged model answer for an inferencing model that is not installed (announced).")
 @click.option("--ai-engine", type=click.Choice(["models", "deterministic"]), default="models", show_default=True,
               help="`deterministic`: fixed echo answers and hash embeddings, no models (for tests).")
-def up(manifest, listen, env, variables, key_values, sqlite_statements, state_dir, runtime_config_file, python, install, max_workers, watch, stand_ins, ai_engine, max_request_body):
+def up(manifest, listen, env, variables, key_values, sqlite_statements, state_dir, runtime_config_file, python, install, max_workers,
+       request_timeout, watch, stand_ins, ai_engine, max_request_body):
     """Serve the app's HTTP trigger, as `spin up` does."""
     from spin_py.config import UpConfig
     from spin_py.host.runtime import StateDirError
@@ -143,6 +146,7 @@ def up(manifest, listen, env, variables, key_values, sqlite_statements, state_di
         python=python,
         install=install,
         max_workers=max_workers,
+        request_timeout=request_timeout,
         watch=watch,
         stand_ins=stand_ins,
         ai_engine=ai_engine,

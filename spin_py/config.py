@@ -19,6 +19,7 @@ class UpConfig:
     install: bool = True  # --no-install: never create a .venv or pip-install requirements.txt
     max_workers: int = 8  # per component
     idle_timeout: float = 30.0  # seconds before an extra idle worker retires
+    request_timeout: float = 300.0  # --request-timeout: seconds a handler has to respond
     watch: bool = True
     ai_engine: str = "models"  # or "deterministic": fixed answers, no models
     stand_ins: bool = True  # a packaged model answers for an inferencing model that is not installed

@@ -1,6 +1,7 @@
 """`spin-py up`: load the app, bind the socket, print what Spin prints, serve,
 and (unless --no-watch) reload what changes."""
 
+import signal
 import socket
 import sys
 import threading
@@ -11,10 +12,21 @@ from spin_py.capabilities import load_capabilities
 from spin_py.capabilities.seam import HostContext
 from spin_py.host.app_python import AppPython
 from spin_py.host.runtime import AppRuntime
+from spin_py.host.worker import stop_all as stop_all_workers
 from spin_py.manifest import check_trigger_types, load_manifest
 from spin_py.runtime_config import RuntimeConfig, load_runtime_config
 from spin_py.trigger.body import PIECE
 from spin_py.trigger.http import RAW_HEADERS, RAW_INPUT, HttpTrigger
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _stop_on_sigterm():
+    """SIGTERM stops the server as Ctrl-C does: every worker stopped, then exit."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupt)
 
 
 class _QuietRequestHandler(WSGIRequestHandler):
@@ -145,20 +157,23 @@ class DevServer:
         for line in self.runtime.warnings() + self.runtime.capability_lines():
             self.say(line)
         self.say(f"Logging component stdio to \"{self.runtime.logs_dir}/\"")
-        self.runtime.start()
-        if self.config.watch:
-            from spin_py.host.reload import Reloader
-
-            self.reloader = Reloader(self)
-        print(banner(self.runtime, self.base_url), file=sys.stdout, flush=True)
+        _stop_on_sigterm()
         try:
-            self.http.serve_forever()
+            self.runtime.start()
+            if self.config.watch:
+                from spin_py.host.reload import Reloader
+
+                self.reloader = Reloader(self)
+            print(banner(self.runtime, self.base_url), file=sys.stdout, flush=True)
+            self.http.serve_forever()  # returns on Ctrl-C (werkzeug takes the KeyboardInterrupt)
         finally:
+            self.runtime.close()  # the pools take no more requests and start no more workers
+            stop_all_workers()  # the busy ones too, and what their handlers forked
             if self.reloader:
                 self.reloader.close()
-            self.runtime.close()
             for capability in self.capabilities:
                 capability.close()
+            stop_all_workers()  # any a reload started meanwhile
 
     def shutdown(self):
         self.http.shutdown()

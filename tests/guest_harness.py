@@ -10,15 +10,21 @@ from spin_py.host.launch import WorkerSettings, start_worker
 class GuestWorker:
     """A worker for the module ``app`` in ``folder``; its stdout and stderr go to files there."""
 
-    def __init__(self, python, folder, module="app", paths=(), environment=None):
+    def __init__(self, python, folder, module="app", paths=(), environment=None, protected=(), **popen_args):
+        """``popen_args``: e.g. ``user=`` to run the worker as another user."""
         self.folder = Path(folder)
         self.stdout = self.folder / "worker-stdout.txt"
         self.stderr = self.folder / "worker-stderr.txt"
-        settings = WorkerSettings("guest-test", module, str(self.folder), [str(path) for path in paths])
+        settings = WorkerSettings(
+            "guest-test", module, str(self.folder), [str(path) for path in paths], [str(path) for path in protected]
+        )
         with open(self.stdout, "wb") as stdout, open(self.stderr, "wb") as stderr:
-            self.process, sock = start_worker(python, settings, environment or {}, stdout=stdout, stderr=stderr)
+            self.process, sock = start_worker(
+                python, settings, environment or {}, stdout=stdout, stderr=stderr, **popen_args
+            )
         sock.settimeout(120)  # a hung worker fails the test instead of hanging it
         self.channel = protocol.Channel(sock)
+        self.turn = 0  # the number of the last request sent
 
     def recv(self):
         return self.channel.recv()
@@ -34,12 +40,26 @@ class GuestWorker:
         return self
 
     def send_http(self, method, uri, headers=(), body=b""):
-        self.channel.send({"op": "http", "method": method, "uri": uri, "headers": [list(h) for h in headers]}, body)
+        self.turn += 1
+        message = {"op": "http", "turn": self.turn, "method": method, "uri": uri, "headers": [list(h) for h in headers]}
+        self.channel.send(message, body)
+
+    def answer(self, message):
+        """Send a host frame (``return`` or ``error``) of the current turn."""
+        self.channel.send({**message, "turn": self.turn})
 
     def http(self, method, uri, headers=(), body=b""):
-        """Send one request; returns the answer ``(message, body)``."""
+        """Send one request; returns its first answer ``(message, body)`` (a response's ``done`` is read too)."""
         self.send_http(method, uri, headers, body)
-        return self.recv()
+        message, payload = self.recv()
+        if message.get("op") == "response":
+            self.done()
+        return message, payload
+
+    def done(self):
+        """The turn's last frame: ``done``, of this turn."""
+        message, _ = self.recv()
+        assert message == {"op": "done", "turn": self.turn}, message
 
     def response(self, method, uri, headers=(), body=b""):
         message, payload = self.http(method, uri, headers, body)

@@ -194,7 +194,7 @@ def test_a_handler_that_raises_fails_with_its_traceback_and_the_worker_exits(tmp
 def test_sys_exit_in_a_handler_fails_and_the_worker_exits(tmp_path, workers, style):
     worker = start_style(workers, style, tmp_path).ready()
     message, _ = worker.http("GET", "/exit")
-    assert message == {"op": "failed", "error": "the handler called sys.exit(3)\n"}
+    assert message == {"op": "failed", "turn": 1, "error": "the handler called sys.exit(3)\n"}
     assert worker.exit_code() == 1
 
 
@@ -245,7 +245,7 @@ def test_a_missing_handler_module_says_where_it_was_looked_for(tmp_path, workers
     worker = workers(plain_python(), tmp_path, module="nowhere", paths=[tmp_path / "lib"])
     error = worker.loaded()["error"]
     assert "No module named 'nowhere'" in error
-    assert f"looked for it in: {tmp_path}, {tmp_path / 'lib'}" in error
+    assert f"looked for it in: {tmp_path / 'lib'}, {tmp_path}" in error  # sys.path order
 
 
 def test_the_shims_then_paths_then_the_workdir_lead_sys_path(tmp_path, workers):
@@ -485,14 +485,15 @@ def test_host_calls_return_values_and_raise_host_errors(tmp_path, workers, app):
     worker.send_http("GET", "/q?x=1")
     call, _ = worker.recv()
     # The channel is the caller's identity: the message names no component.
-    assert call == {"op": "call", "capability": "kv", "function": "get", "args": {"key": "k", "uri": "/q?x=1"}}
-    worker.channel.send({"op": "return", "value": "the value"})
+    assert call == {"op": "call", "turn": 1, "capability": "kv", "function": "get", "args": {"key": "k", "uri": "/q?x=1"}}
+    worker.answer({"op": "return", "value": "the value"})
     call, _ = worker.recv()
     assert call["args"] == {"key": "missing"}
-    worker.channel.send({"op": "error", "kind": "NoSuchStore", "message": "no store named 'x'"})
+    worker.answer({"op": "error", "kind": "NoSuchStore", "message": "no store named 'x'"})
     message, body = worker.recv()
     assert message["op"] == "response", message
     assert body == b"the value | NoSuchStore: no store named 'x'"
+    worker.done()
 
 
 # --- the worker process ----------------------------------------------------------------------

@@ -12,15 +12,22 @@ back afterwards.
 ``spawn(coroutine)``, the one function of that module meant for apps (work
 that goes on after the response is returned), needs the Component Model's task
 state; here it becomes a task on the worker's real loop, which the worker runs
-to completion after sending the response.
+to completion after sending the response (cancelled after FINISH_LIMIT
+seconds). Host calls made meanwhile still belong to that request's turn: the
+worker says ``done`` and takes the next request only afterwards.
 """
 
 import asyncio
 import sys
+import time
 
 from . import import_hooks, tracebacks
 
 MODULE = "componentize_py_async_support"
+
+# How long spawned work may go on after the response before it is cancelled: the
+# worker serves no other request meanwhile.
+FINISH_LIMIT = 30.0
 
 _spawned = []
 
@@ -59,14 +66,32 @@ def install():
     import_hooks.on_import(MODULE, _hook)
 
 
-def finish_spawned(loop):
-    """Run the tasks the last request spawned to their end; their errors go to stderr,
-    since the response has already been sent."""
+def pending():
+    """Did the handler spawn work that has not run yet?"""
+    return bool(_spawned)
+
+
+def finish_spawned(loop, limit=FINISH_LIMIT):
+    """Run the tasks the last request spawned to their end, at most ``limit`` seconds
+    after the response (tasks they spawn included); what is still running then is
+    cancelled. Their errors go to stderr, since the response has already been sent."""
+    deadline = time.monotonic() + limit
     while _spawned:
         tasks = list(_spawned)
         _spawned.clear()
-        results = loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
-        for result in results:
-            if isinstance(result, BaseException):
+        finished, running = loop.run_until_complete(asyncio.wait(tasks, timeout=max(0.0, deadline - time.monotonic())))
+        for task in finished:
+            if not task.cancelled() and task.exception() is not None:
                 print("A task the handler spawned failed after the response was sent:", file=sys.stderr)
-                print(tracebacks.describe(result), end="", file=sys.stderr)
+                print(tracebacks.describe(task.exception()), end="", file=sys.stderr)
+        if running:
+            running |= set(_spawned)
+            _spawned.clear()
+            for task in running:
+                task.cancel()
+            loop.run_until_complete(asyncio.wait(running, timeout=1.0))
+            print(
+                f"{len(running)} task(s) the handler spawned were still running {limit:g} s after the response "
+                "and were cancelled (spin-py gives spawned work that long before the worker takes the next request)",
+                file=sys.stderr,
+            )

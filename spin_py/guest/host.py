@@ -1,11 +1,22 @@
-"""Calls from the guest to host functions (Serverless AI, ...), over the
-worker's channel. The message names no component: the host knows the caller
-by the channel."""
+"""The guest's end of its channel to the host: host calls (Serverless AI, ...)
+and the frames of the current turn.
 
+Everything the worker sends goes through here, under one lock, stamped with
+the current turn: a host call can come from the handler, from a task it spawned
+or from a thread it started, and each waits for its own answer before anyone
+else writes. Outside a turn (the worker is idle) and in a process the handler
+forked, host calls are refused here instead of reaching the channel, where they
+would be read as part of someone else's request. The message names no
+component: the host knows the caller by the channel.
+"""
+
+import os
 import threading
 
 _channel = None
 _lock = threading.Lock()
+_turn = None  # the number of the request being served, None while idle
+_pid = None  # the worker's own process: a forked child has another
 
 
 class HostError(Exception):
@@ -19,16 +30,78 @@ class HostError(Exception):
 
 def connect(channel):
     """``channel``: the worker's protocol.Channel."""
-    global _channel
+    global _channel, _pid
     _channel = channel
+    _pid = os.getpid()
+
+
+def _forked():
+    """In a child the handler forked: the channel belongs to the worker, not to it.
+    Its copy of the descriptor is closed, so nothing the child does (returning
+    from the handler included) can write into the worker's conversation."""
+    global _channel, _turn, _lock
+    channel, _channel, _turn = _channel, None, None
+    _lock = threading.Lock()  # another thread may have held it at the fork
+    if channel is not None:
+        try:
+            os.close(channel.sock.detach())
+        except OSError:
+            pass
+
+
+os.register_at_fork(after_in_child=_forked)
+
+
+def _require_channel():
+    if _channel is None:
+        raise OSError("the worker's channel is not open in this process")
+
+
+def begin(turn):
+    global _turn
+    with _lock:
+        _turn = turn
+
+
+def send(message, body=b"", end=False):
+    """Send a frame of the current turn; with ``end``, a ``done`` follows in the same
+    write and the turn is over (the worker is idle again)."""
+    global _turn
+    _require_channel()
+    with _lock:
+        message["turn"] = _turn
+        if end:
+            _channel.send_frames((message, body), ({"op": "done", "turn": _turn}, b""))
+            _turn = None
+        else:
+            _channel.send(message, body)
+
+
+def end():
+    """The turn is over: say ``done``; host calls made from now on are refused."""
+    global _turn
+    _require_channel()
+    with _lock:
+        turn, _turn = _turn, None
+        _channel.send({"op": "done", "turn": turn})
 
 
 def call(capability, function, args):
+    if _pid is not None and os.getpid() != _pid:
+        raise RuntimeError("host functions are not available in a process the handler forked")
     if _channel is None:
         raise RuntimeError("host functions are only available while spin-py serves a request")
     with _lock:
-        _channel.send({"op": "call", "capability": capability, "function": function, "args": args})
+        turn = _turn
+        if turn is None:
+            raise RuntimeError(
+                "host functions are only available while spin-py serves a request "
+                "(after the response, only tasks spawned with componentize_py_async_support.spawn may call them)"
+            )
+        _channel.send({"op": "call", "turn": turn, "capability": capability, "function": function, "args": args})
         message, _ = _channel.recv()
+    if message.get("turn") != turn:
+        raise RuntimeError(f"the host answered turn {message.get('turn')!r} during turn {turn!r}")
     if message.get("op") == "return":
         return message.get("value")
     if message.get("op") == "error":

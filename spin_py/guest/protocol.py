@@ -5,16 +5,21 @@ uint32s, then a UTF-8 JSON object, then ``body_length`` raw bytes. The JSON
 carries the message, the raw bytes carry an HTTP body untouched, so bodies are
 binary-safe and never base64-encoded.
 
+Every request is one *turn*, numbered by the host; every frame of a turn
+carries its number in ``turn``, and the turn ends explicitly with ``done`` (or
+``failed``). Nothing is sent outside a turn except ``ready``/``load-failed``.
+
 Messages (``op`` key):
   guest -> host  ``ready``       ``files``: the handler module imported (these are the app's
                                  source files it loaded); the worker takes requests
   guest -> host  ``load-failed`` ``error``: importing the app failed (text with file and line)
-  host -> guest  ``http``        ``method``, ``uri``, ``headers`` [[name, value], ...]; body
-  guest -> host  ``response``    ``status``, ``headers``; body
-  guest -> host  ``failed``      ``error``: the handler raised or exited; the worker then exits
-  guest -> host  ``call``        ``capability``, ``function``, ``args``: a host function
-  host -> guest  ``return``      ``value``
-  host -> guest  ``error``       ``kind``, ``message``: the host function failed
+  host -> guest  ``http``        ``turn``, ``method``, ``uri``, ``headers`` [[name, value], ...]; body
+  guest -> host  ``call``        ``turn``, ``capability``, ``function``, ``args``: a host function
+  host -> guest  ``return``      ``turn``, ``value``
+  host -> guest  ``error``       ``turn``, ``kind``, ``message``: the host function failed
+  guest -> host  ``response``    ``turn``, ``status``, ``headers``; body (once per turn)
+  guest -> host  ``done``        ``turn``: what the handler started has finished; the worker is idle
+  guest -> host  ``failed``      ``turn``, ``error``: the handler raised or exited; the worker then exits
 
 The channel itself is the worker's identity: no message names a component.
 
@@ -22,10 +27,18 @@ Standard library only (this module runs in the guest, and the host imports it to
 """
 
 import json
+import socket
 import struct
 
 HEADER = struct.Struct(">II")
 MAX_JSON = 64 * 1024 * 1024
+MAX_BODY = 1024 * 1024 * 1024
+_CHUNK = 64 * 1024  # one recv's worth for small frames (below malloc's mmap threshold)
+_BIG_CHUNK = 4 * 1024 * 1024
+
+
+class ProtocolError(ValueError):
+    """The peer sent something that is not a frame of this protocol."""
 
 
 def encode(message, body=b""):
@@ -34,31 +47,91 @@ def encode(message, body=b""):
 
 
 class Channel:
-    """One end of a worker's channel. Reads are buffered, so a frame usually
-    costs one recv; a frame is written with one sendall."""
+    """One end of a worker's channel. Reads are buffered here (not in a file
+    object), so the host can tell whether a whole frame has already arrived
+    and wait on the socket itself with a deadline; a frame is written with one
+    sendall."""
 
     def __init__(self, sock):
         self.sock = sock
-        self._file = sock.makefile("rb")
+        self._buffer = bytearray()
+        self._frame = None  # (json_length, body_length) of the frame at the front, once its header is in
+
+    def fileno(self):
+        return self.sock.fileno()
 
     def send(self, message, body=b""):
         self.sock.sendall(encode(message, body))
 
-    def _read(self, size):
-        data = self._file.read(size)
-        if len(data) < size:
+    def send_frames(self, *frames):
+        """Several ``(message, body)`` frames in one write, so the peer sees them together."""
+        self.sock.sendall(b"".join(encode(message, body) for message, body in frames))
+
+    def _missing(self):
+        """Bytes still to come before the frame at the front of the buffer is whole (0: it is)."""
+        if self._frame is None:
+            if len(self._buffer) < HEADER.size:
+                return HEADER.size - len(self._buffer)
+            json_length, body_length = HEADER.unpack_from(self._buffer)
+            if json_length > MAX_JSON:
+                raise ProtocolError(f"a frame of {json_length} bytes of JSON is over the {MAX_JSON}-byte limit")
+            if body_length > MAX_BODY:
+                raise ProtocolError(f"a frame with a {body_length}-byte body is over the {MAX_BODY}-byte limit")
+            self._frame = (json_length, body_length)
+        json_length, body_length = self._frame
+        return max(0, HEADER.size + json_length + body_length - len(self._buffer))
+
+    def frame_ready(self):
+        """Has a whole frame arrived (nothing to wait for)?"""
+        return self._missing() == 0
+
+    def has_data(self):
+        """Is anything buffered, even part of a frame?"""
+        return bool(self._buffer)
+
+    def _chunk(self):
+        return min(max(_CHUNK, self._missing()), _BIG_CHUNK)
+
+    def fill(self):
+        """Wait for the next bytes (one recv); raises EOFError when the peer is gone."""
+        data = self.sock.recv(self._chunk())
+        if not data:
             raise EOFError("channel closed")
-        return data
+        self._buffer += data
+
+    def fill_nowait(self):
+        """Take in what has already arrived, without waiting: True when some did."""
+        try:
+            data = self.sock.recv(self._chunk(), socket.MSG_DONTWAIT)
+        except (BlockingIOError, InterruptedError):
+            return False
+        if not data:
+            raise EOFError("channel closed")
+        self._buffer += data
+        return True
 
     def recv(self):
-        """Read one frame: returns ``(message, body)``; raises EOFError when the peer is gone."""
-        json_length, body_length = HEADER.unpack(self._read(HEADER.size))
-        if json_length > MAX_JSON:
-            raise ValueError("frame header of %d bytes is over the limit" % json_length)
-        message = json.loads(self._read(json_length))
-        body = self._read(body_length) if body_length else b""
+        """Read one frame: returns ``(message, body)``; raises EOFError when the peer is
+        gone and ProtocolError when what arrived is not a frame."""
+        while self._missing():
+            self.fill()
+        return self.take()
+
+    def take(self):
+        """The whole frame at the front of the buffer (call once frame_ready() is true)."""
+        json_length, body_length = self._frame
+        start, end = HEADER.size, HEADER.size + json_length
+        data = bytes(self._buffer[start:end])
+        body = bytes(self._buffer[end:end + body_length]) if body_length else b""
+        del self._buffer[:end + body_length]
+        self._frame = None
+        try:
+            message = json.loads(data)
+        except (ValueError, RecursionError) as error:  # RecursionError: JSON nested too deep
+            raise ProtocolError(f"a frame is not valid JSON ({type(error).__name__}: {str(error)[:200]})") from None
+        if not isinstance(message, dict):
+            raise ProtocolError(f"a frame is a JSON {type(message).__name__}, not an object")
         return message, body
 
     def close(self):
-        self._file.close()
         self.sock.close()

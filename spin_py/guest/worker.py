@@ -1,7 +1,8 @@
 """A worker's life: import the component's module, say ready, then serve one
-request at a time until the host closes the channel. A handler that raises or
-exits ends the worker: its module state may be broken, and the host starts a
-fresh one."""
+request at a time until the host closes the channel. Each request is a turn
+(see protocol.py): the response, then whatever the handler spawned, then
+``done``. A handler that raises or exits ends the worker: its module state may
+be broken, and the host starts a fresh one."""
 
 import importlib
 import json
@@ -10,7 +11,7 @@ import signal
 import socket
 import sys
 
-from . import async_support, bindings, fresh_imports, handlers, host, network_guard, protocol, tracebacks
+from . import async_support, bindings, fresh_imports, handlers, hardening, host, network_guard, protocol, tracebacks
 
 GUEST_DIR = os.path.dirname(os.path.abspath(__file__))
 SHIMS = os.path.join(GUEST_DIR, "shims")
@@ -70,8 +71,36 @@ def _load(settings):
     return handlers.find_handler(module)
 
 
+def _serve(handler, message, body):
+    """One turn: the handler's response, then what it spawned, then ``done``."""
+    host.begin(message["turn"])
+    try:
+        status, headers, payload = handler(message["method"], message["uri"], message["headers"], body)
+    except SystemExit as error:
+        host.send({"op": "failed", "error": f"the handler called sys.exit({error.code!r})\n"})
+        _end(1)
+    except BaseException as error:
+        host.send({"op": "failed", "error": tracebacks.describe(error)})
+        _end(1)
+    response = {"op": "response", "status": status, "headers": headers}
+    if not async_support.pending():
+        host.send(response, payload, end=True)  # nothing goes on after it: response and done in one write
+        return
+    host.send(response, payload)
+    try:
+        handler.after_response()
+    except BaseException as error:
+        host.send({"op": "failed", "error": "after the response: " + tracebacks.describe(error)})
+        _end(1)
+    host.end()
+
+
 def main(fd, settings_json):
     settings = json.loads(settings_json)
+    # Before any app code: siblings cannot read this process, and the app's configuration is not writable.
+    hardening.not_dumpable()
+    hardening.protect(settings.get("protected", []))
+    hardening.die_with_host(fd, _end)
     channel = protocol.Channel(socket.socket(fileno=fd))
     host.connect(channel)
     # Ctrl-C in the developer's terminal reaches the whole process group: the host
@@ -92,20 +121,13 @@ def main(fd, settings_json):
         try:
             message, body = channel.recv()
         except (EOFError, OSError, ValueError):
+            hardening.end_group()
             _end(0)
-        if message.get("op") != "http":
-            continue
+        if message.get("op") != "http" or not isinstance(message.get("turn"), int):
+            # Only the host writes here, and it sends nothing else: the channel is not ours any more.
+            print(f"spin-py worker: unexpected {message.get('op')!r} frame from the host; stopping", file=sys.stderr)
+            _end(1)
         try:
-            status, headers, payload = handler(message["method"], message["uri"], message["headers"], body)
-        except SystemExit as error:
-            channel.send({"op": "failed", "error": f"the handler called sys.exit({error.code!r})\n"})
-            _end(1)
-        except BaseException as error:
-            channel.send({"op": "failed", "error": tracebacks.describe(error)})
-            _end(1)
-        channel.send({"op": "response", "status": status, "headers": headers}, payload)
-        try:
-            handler.after_response()
-        except BaseException as error:
-            print(tracebacks.describe(error), end="", file=sys.stderr)
-            _end(1)
+            _serve(handler, message, body)
+        except OSError:
+            _end(0)  # the channel closed under us (the host stopped the worker), or a forked child returned here

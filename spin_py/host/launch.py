@@ -34,6 +34,7 @@ class WorkerSettings:
     module: str  # the handler module, as componentize-py names it
     workdir: str  # the worker's cwd, and on its sys.path after the -p paths (componentize-py's default path)
     paths: list = field(default_factory=list)  # componentize-py -p paths, absolute
+    protected: list = field(default_factory=list)  # files the component may not write: the manifest, the runtime config
     allowed_outbound_hosts: list | None = None  # what the component's sockets may reach, as the host resolved it (None: unchecked)
 
     def to_json(self):
@@ -44,7 +45,9 @@ def start_worker(python, settings, environment, **popen_args):
     """Start a worker; returns ``(process, host_end_of_channel)``.
 
     ``environment`` is the component's whole environment, as in Spin: the
-    developer's shell variables are not passed on.
+    developer's shell variables are not passed on. The worker leads a session
+    and process group of its own, so stopping it kills what its handlers forked
+    too, and Ctrl-C in the terminal reaches only the host, which stops it.
     """
     host_end, guest_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
@@ -54,6 +57,7 @@ def start_worker(python, settings, environment, **popen_args):
             env=dict(environment),
             pass_fds=(guest_end.fileno(),),
             stdin=subprocess.DEVNULL,
+            start_new_session=True,
             **popen_args,
         )
     except BaseException:

@@ -18,6 +18,9 @@ def write_terminal(terminal, text):
         terminal.flush()
 
 
+_MOST_PER_LINE = 64 * 1024  # a longer line is shown in pieces (the log file keeps it whole)
+
+
 class ComponentOutput:
     def __init__(self, component_id, logs_dir, terminal=None):
         self.component_id = component_id
@@ -34,7 +37,8 @@ class ComponentOutput:
     def _copy(self, stream, suffix):
         log_path = self.logs_dir / f"{self.component_id}_{suffix}.txt"
         with stream, open(log_path, "ab") as log:
-            for line in iter(stream.readline, b""):
+            # Bounded reads: a worker printing without newlines cannot grow the host's memory.
+            for line in iter(lambda: stream.readline(_MOST_PER_LINE), b""):
                 log.write(line)
                 log.flush()
                 self.write(line.decode("utf-8", "replace").rstrip("\n"))

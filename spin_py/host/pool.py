@@ -5,7 +5,14 @@ concurrently. Here a worker serves one request at a time, so the pool starts
 workers on demand up to ``max_workers``, keeps one spare started ahead so that
 a request never waits for an interpreter to boot, retires extra workers that
 sit idle for ``idle_timeout`` seconds, and beyond the limit queues requests in
-arrival order.
+arrival order. A queued request whose client has gone is dropped.
+
+A worker comes back only once its turn has ended cleanly (spin_py/host/worker.py):
+the response goes to the client at once, and what the handler spawned is
+finished in the background before the worker takes another request. Before a
+worker is handed out it is checked (alive, nothing unasked-for on its channel);
+one that is not fit is replaced. There are never more than ``max_workers``
+workers, plus one started ahead by a reload while the others are busy.
 """
 
 import collections
@@ -13,7 +20,10 @@ import threading
 import time
 from contextlib import contextmanager
 
-from spin_py.host.worker import LoadFailed
+from spin_py.host.worker import ClientGone, LoadFailed, client_gone
+
+# How often a queued request looks whether its client is still there.
+_QUEUE_POLL = 0.25
 
 
 class _Waiter:
@@ -55,43 +65,73 @@ class ComponentPool:
             self._started.wait(wait)
 
     @contextmanager
-    def lease(self):
-        """A worker for one request; it is replaced when it does not come back healthy."""
-        worker = self._acquire()
-        healthy = False
+    def lease(self, client=None):
+        """A worker for one request. It comes back once its turn has ended (in the
+        background when the handler left work going after its response), and is
+        replaced when it fails. ``client``: the HTTP client's socket; while the request
+        waits in the queue and its client leaves, ClientGone is raised."""
+        worker = self._acquire(client)
         try:
             yield worker
-            healthy = True  # it answered; a worker that failed raised instead
-        finally:
-            self._release(worker, healthy)
+        except BaseException:
+            self._release(worker, False)
+            raise
+        if worker.in_turn:
+            threading.Thread(target=self._finish, args=(worker,), name=f"{self.component_id}-finish", daemon=True).start()
+        else:
+            self._release(worker, True)
+
+    def _finish(self, worker):
+        self._release(worker, worker.finish())
 
     @property
     def size(self):
         with self._lock:
             return self._total
 
-    def _acquire(self):
-        with self._lock:
-            if self._closed:
-                raise LoadFailed(f"component '{self.component_id}' has been stopped")
-            if self._idle:
-                worker, _ = self._idle.pop()
-                self._start_spare_locked()
-                return worker
-            if self._starting > len(self._waiters) or self._total >= self.max_workers:
-                waiter = _Waiter()
-                self._waiters.append(waiter)
+    def _acquire(self, client=None):
+        while True:
+            unfit = waiter = None
+            with self._lock:
+                if self._closed:
+                    raise LoadFailed(f"component '{self.component_id}' has been stopped")
+                if self._idle:
+                    worker, _ = self._idle.pop()
+                    if worker.healthy():
+                        self._start_spare_locked()
+                        return worker
+                    unfit = worker  # killed from outside, or it wrote while idle
+                elif self._starting > len(self._waiters) or self._total >= self.max_workers:
+                    waiter = _Waiter()
+                    self._waiters.append(waiter)
+                else:
+                    self._total += 1
+            if unfit is not None:
+                self._retire(unfit)
+            elif waiter is not None:
+                return self._wait(waiter, client)
             else:
-                waiter = None
-                self._total += 1
-        if waiter is None:
-            return self._spawn_for_request()
-        waiter.event.wait()
+                return self._spawn_for_request()
+
+    def _wait(self, waiter, client):
+        while not waiter.event.wait(_QUEUE_POLL if client is not None else None):
+            if client_gone(client):
+                with self._lock:
+                    if waiter.worker is None and waiter.error is None:
+                        self._waiters.remove(waiter)
+                        raise ClientGone(f"the client of a request queued for component '{self.component_id}' went away")
         if waiter.error is not None:
             raise waiter.error
         with self._lock:
             self._start_spare_locked()
         return waiter.worker
+
+    def _retire(self, worker):
+        """Stop a worker, then give its place back (counted until its process is gone)."""
+        worker.stop()
+        with self._lock:
+            self._total -= 1
+            self._start_spare_locked()
 
     def _spawn_current(self):
         generation = self._generation
@@ -118,13 +158,13 @@ class ComponentPool:
         return worker
 
     def _release(self, worker, healthy):
+        """A worker whose turn is over: back to work when it is fit, else replaced."""
+        healthy = healthy and worker.healthy()
         with self._lock:
             if healthy and not self._closed and worker.generation == self._generation:
                 self._hand_over_locked(worker)
                 return
-            self._total -= 1
-            self._start_spare_locked()
-        worker.stop()
+        self._retire(worker)
 
     def _hand_over_locked(self, worker):
         if self._waiters:
@@ -174,10 +214,8 @@ class ComponentPool:
             if not self._closed and worker.generation == self._generation:
                 self._hand_over_locked(worker)
                 return
-            # Started on code that has since been reloaded: a waiter may need a fresh one.
-            self._total -= 1
-            self._start_spare_locked()
-        worker.stop()
+        # Started on code that has since been reloaded: a waiter may need a fresh one.
+        self._retire(worker)
 
     def _retire_idle(self):
         while True:
@@ -190,9 +228,8 @@ class ComponentPool:
                 # The most recently used worker stays: it is the spare.
                 while len(self._idle) > 1 and now - self._idle[0][1] > self.idle_timeout:
                     retired.append(self._idle.pop(0)[0])
-                    self._total -= 1
             for worker in retired:
-                worker.stop()
+                self._retire(worker)
 
     def uses(self, paths):
         """Would a change to ``paths`` change this component's code? Unknown until
@@ -210,35 +247,40 @@ class ComponentPool:
         """New code: from now on requests get workers started after this call.
 
         Busy workers finish their request on the old code and then stop.
-        Returns once a worker with the new code is ready, or raises LoadFailed.
+        Returns once a worker with the new code is ready, or raises LoadFailed;
+        returns at once when every place is taken by busy workers (one comes free
+        for the new code as the first of them ends its turn).
         """
         with self._lock:
             self._generation += 1
             self._load_error = None
             idle = [worker for worker, _ in self._idle]
             self._idle.clear()
-            self._total -= len(idle)
-            self._total += 1
         for worker in idle:
             worker.stop()
+        with self._lock:
+            self._total -= len(idle)
+            if self._total >= self.max_workers + 1:  # the one place beyond the limit is taken too
+                return
+            self._total += 1
         worker = self._spawn_reserved()
         with self._lock:
             if worker.generation == self._generation and not self._closed:
                 self._hand_over_locked(worker)
                 return
-            self._total -= 1
-        worker.stop()
+        self._retire(worker)
 
     def close(self):
+        """No new requests; idle workers stop now, busy ones when their turn ends
+        (the server's shutdown stops those too: see worker.stop_all)."""
         with self._lock:
             self._closed = True
             idle = [worker for worker, _ in self._idle]
             self._idle.clear()
-            self._total -= len(idle)
             waiters = list(self._waiters)
             self._waiters.clear()
         for waiter in waiters:
             waiter.error = LoadFailed(f"component '{self.component_id}' has been stopped")
             waiter.event.set()
         for worker in idle:
-            worker.stop()
+            self._retire(worker)

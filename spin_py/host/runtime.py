@@ -8,6 +8,7 @@ pool but gets new workers; removed ones are closed.
 
 import sys
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from spin_py.capabilities import not_provided_lines
 from spin_py.capabilities.seam import ConfigureError, Instance
@@ -119,6 +120,8 @@ class AppRuntime:
             module=entry.module,
             workdir=str(entry.workdir),
             paths=[str(path) for path in entry.paths],
+            # The app's configuration is out of a component's reach, as under Spin.
+            protected=[str(Path(file).resolve()) for file in (self.app.path, self.config.runtime_config_file) if file],
             # The component's sockets reach only what its allowed_outbound_hosts allows (spin_py/guest/network_guard.py).
             allowed_outbound_hosts=next((c.socket_rules(component.id) for c in self.capabilities.values() if hasattr(c, "socket_rules")), []),
         )

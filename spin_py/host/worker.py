@@ -1,17 +1,40 @@
 """The host's handle on one worker subprocess: start it, hand it requests, and
 answer the host calls it makes while it serves one.
 
-A worker serves one request at a time; the pool guarantees that, so nothing
-here is shared between threads.
+Each request is a *turn* (spin_py/guest/protocol.py): every frame carries the
+turn's number, and the turn ends with ``done``. The client gets its response as
+soon as ``response`` arrives; the worker goes back to its pool only once the
+turn has ended cleanly. Anything else (a frame of another turn, a second
+response, data while idle, a frame that is not JSON, half a frame and then
+silence) means the worker's channel can no longer be trusted: the worker is
+stopped, its request gets a 500 that says what happened, and nothing reaches
+another request.
+
+A worker serves one request at a time; the pool guarantees that.
 """
 
+import os
+import select
+import signal
+import socket
 import subprocess
+import threading
+import time
 import traceback
 from dataclasses import dataclass
 
 from spin_py.capabilities.errors import CapabilityError
 from spin_py.guest import protocol
+from spin_py.guest.async_support import FINISH_LIMIT
 from spin_py.host.launch import start_worker
+
+# How long a worker may take to import the app and say ready.
+LOAD_LIMIT = 120.0
+# How long after the response the host waits for ``done``: the guest cancels spawned
+# work after FINISH_LIMIT seconds, and gets a little more to say so.
+DONE_LIMIT = FINISH_LIMIT + 10.0
+
+_EVENTS_GONE = select.POLLHUP | select.POLLERR | select.POLLNVAL | getattr(select, "POLLRDHUP", 0)
 
 
 class WorkerError(Exception):
@@ -26,6 +49,18 @@ class HandlerFailed(WorkerError):
     """The handler raised, called sys.exit, or its process died while serving."""
 
 
+class ChannelBroken(HandlerFailed):
+    """The worker sent something outside its turn or not in the protocol: it was stopped."""
+
+
+class RequestCancelled(WorkerError):
+    """The client went away, or the handler ran past the time limit: the worker was stopped."""
+
+
+class ClientGone(RequestCancelled):
+    pass
+
+
 @dataclass
 class HttpResponse:
     status: int
@@ -33,62 +68,298 @@ class HttpResponse:
     body: bytes
 
 
+class _CallOnly:
+    """An Instance for a runtime that only offers ``answer_call(component_id)``."""
+
+    def __init__(self, answer):
+        self.call = answer
+
+    def close(self) -> None:
+        pass
+
+
+def request_instance(runtime, component_id):
+    """A fresh per-request instance (``call(capability, function, args)`` and ``close()``)."""
+    make = getattr(runtime, "instance", None)
+    if make is not None:
+        return make(component_id)
+    return _CallOnly(runtime.answer_call(component_id))
+
+
+def client_gone(client) -> bool:
+    """Has the HTTP client closed its connection? Never waits. (Data it sent early is
+    left for the server.)"""
+    fd = client.fileno()
+    if fd < 0:
+        return True
+    poller = select.poll()
+    poller.register(fd, select.POLLIN | _EVENTS_GONE)
+    if not poller.poll(0):
+        return False
+    try:
+        # Readable: peeking tells an orderly close (b"") from early data. (The socket may
+        # have a timeout, which would make even a MSG_DONTWAIT recv wait: hence the poll first.)
+        return client.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except (BlockingIOError, InterruptedError, socket.timeout):
+        return False
+    except OSError:
+        return True
+
+
+# Every worker not yet stopped, so that the host's shutdown stops them all, busy or starting.
+_live = set()
+_live_lock = threading.Lock()
+
+
+def stop_all() -> None:
+    """Stop every worker this process started (the host is shutting down)."""
+    with _live_lock:
+        workers = list(_live)
+    for worker in workers:
+        worker.stop()
+
+
 class Worker:
     def __init__(self, python, settings, environment, output):
         self.component_id = settings.component
+        self.output = output
         self.files = ()  # the app's source files the worker imported
+        self.generation = 0  # set by the pool
+        self._turn = 0  # the number of the last turn started
+        self._in_turn = False  # between ``http`` and ``done``
+        self._responded = False
+        self._instance = None
+        self._pending = None  # a frame read ahead while looking for ``done``
+        self._stopped = False
+        self._stop_lock = threading.Lock()
         try:
             self.process, sock = start_worker(python, settings, environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         except OSError as error:
             raise LoadFailed(f"cannot start a worker for component '{self.component_id}' with {python}: {error.strerror or error}") from None
+        with _live_lock:
+            _live.add(self)
         self.channel = protocol.Channel(sock)
         output.follow(self.process)
 
     def wait_ready(self):
         """Block until the handler module imported; raise LoadFailed otherwise."""
         try:
-            message, _ = self.channel.recv()
+            message, _ = self._next(time.monotonic() + LOAD_LIMIT, None)
         except (EOFError, OSError):
-            raise LoadFailed(f"worker for component '{self.component_id}' {self._exit_status()} while loading")
+            raise LoadFailed(f"worker for component '{self.component_id}' {self._exit_status()} while loading") from None
+        except RequestCancelled:
+            self.stop()
+            raise LoadFailed(f"worker for component '{self.component_id}' did not load within {LOAD_LIMIT:g} s") from None
+        except protocol.ProtocolError as error:
+            self.stop()
+            raise LoadFailed(f"worker for component '{self.component_id}' broke the channel protocol while loading: {error}") from None
         if message.get("op") == "load-failed":
             self.stop()
-            raise LoadFailed(message.get("error", "the component failed to load"))
+            raise LoadFailed(str(message.get("error", "the component failed to load")))
         if message.get("op") != "ready":
             self.stop()
             raise LoadFailed(f"worker for component '{self.component_id}' sent {message.get('op')!r} before ready")
         self.files = frozenset(message.get("files", ()))
 
-    def serve(self, method, uri, headers, body, answer_call):
-        """Send one request; answer host calls with ``answer_call(capability, function, args)``."""
+    # --- one turn --------------------------------------------------------------------------
+
+    def serve(self, method, uri, headers, body, instance=None, client=None, timeout=None) -> HttpResponse:
+        """Send one request and return its response once it arrives; the turn may go on
+        after that (see ``in_turn`` and ``finish``). ``instance`` answers the host calls
+        of the whole turn and is closed when it ends. ``client``: the HTTP client's
+        socket, watched so that a request whose client left is cancelled. ``timeout``:
+        seconds the handler has to respond."""
+        self._turn += 1
+        self._in_turn, self._responded, self._instance = True, False, instance
+        deadline = time.monotonic() + timeout if timeout else None
         try:
-            self.channel.send({"op": "http", "method": method, "uri": uri, "headers": headers}, body)
+            self.channel.send({"op": "http", "turn": self._turn, "method": method, "uri": uri, "headers": headers}, body)
             while True:
-                message, payload = self.channel.recv()
-                op = message.get("op")
-                if op == "response":
-                    return HttpResponse(message["status"], message["headers"], payload)
-                if op == "call":
-                    self.channel.send(self._answer(answer_call, message))
-                elif op == "failed":
-                    raise HandlerFailed(message.get("error", "the handler failed"))
-                else:
-                    raise HandlerFailed(f"worker sent an unexpected {op!r} message")
-        except (EOFError, OSError, ValueError):
+                message, payload = self._next(deadline, client)
+                if self._turn_frame(message) == "response":
+                    response = self._response(message, payload)
+                    self._take_done_if_here()
+                    return response
+        except ClientGone:
+            self._abandon()
+            raise ClientGone(
+                f"the client of a request to component '{self.component_id}' went away: "
+                "the request was cancelled and its worker stopped"
+            ) from None
+        except RequestCancelled:
+            self._abandon()
+            raise RequestCancelled(
+                f"the handler of component '{self.component_id}' did not respond within {timeout:g} s "
+                "(--request-timeout): its worker was stopped"
+            ) from None
+        except ChannelBroken as error:
+            self._abandon()
+            raise ChannelBroken(self._broken_text(error)) from None
+        except protocol.ProtocolError as error:
+            self._abandon()
+            raise ChannelBroken(self._broken_text(error)) from None
+        except (EOFError, OSError):
+            self._end_turn()
             raise HandlerFailed(
                 f"the worker for component '{self.component_id}' {self._exit_status()} while handling the request"
-            )
+            ) from None
+        except HandlerFailed:
+            self._end_turn()
+            raise
 
-    def _answer(self, answer_call, message):
+    @property
+    def in_turn(self) -> bool:
+        """Has the worker responded but not yet said ``done``?"""
+        return self._in_turn
+
+    def finish(self, limit=DONE_LIMIT) -> bool:
+        """Answer host calls until the worker says ``done`` (at most ``limit`` seconds).
+        True when the turn ended cleanly; otherwise the worker is stopped and the
+        reason goes to the component's output (the client already has its answer)."""
+        deadline = time.monotonic() + limit
         try:
-            value = answer_call(message.get("capability"), message.get("function"), message.get("args") or {})
+            while self._in_turn:
+                message, _ = self._next(deadline, None)
+                self._turn_frame(message)
+            return True
+        except RequestCancelled:
+            problem = f"did not finish within {limit:g} s after its response"
+        except HandlerFailed as error:
+            problem = f"failed after its response: {error}"
+        except protocol.ProtocolError as error:
+            problem = f"broke the channel protocol after its response ({error})"
+        except (EOFError, OSError):
+            problem = f"{self._exit_status()} after its response"
+        self._abandon()
+        self.output.write(f"the worker for component '{self.component_id}' {problem}; it was stopped".rstrip("\n"))
+        return False
+
+    def _turn_frame(self, message):
+        """Handle one frame of the current turn; returns its op."""
+        op = message.get("op")
+        if message.get("turn") != self._turn:
+            raise ChannelBroken(f"it sent a {op!r} frame of turn {message.get('turn')!r} during turn {self._turn}")
+        if op == "call":
+            self.channel.send(self._answer(message))
+        elif op == "response":
+            if self._responded:
+                raise ChannelBroken("it sent a second response")
+            self._responded = True
+        elif op == "done":
+            if not self._responded:
+                raise ChannelBroken("it said done before responding")
+            self._end_turn()
+        elif op == "failed":
+            raise HandlerFailed(str(message.get("error", "the handler failed")))
+        else:
+            raise ChannelBroken(f"it sent an unexpected {op!r} frame")
+        return op
+
+    def _response(self, message, payload):
+        status, headers = message.get("status"), message.get("headers")
+        if isinstance(status, bool) or not isinstance(status, int) or not isinstance(headers, list):
+            raise ChannelBroken("its response frame has no status or headers")
+        return HttpResponse(status, headers, payload)
+
+    def _take_done_if_here(self):
+        """The usual case: ``done`` came in the same write as the response, so the
+        turn ends here, without a thread to wait for it."""
+        try:
+            if not self.channel.frame_ready():
+                self.channel.fill_nowait()
+            if self.channel.frame_ready():
+                self._pending = self.channel.take()
+                if self._pending[0].get("op") == "done" and self._pending[0].get("turn") == self._turn:
+                    self._pending = None
+                    self._end_turn()
+        except (EOFError, OSError, protocol.ProtocolError):
+            pass  # finish() meets it again and says what it was
+
+    def _answer(self, message):
+        capability, function, args = message.get("capability"), message.get("function"), message.get("args", {})
+        if not isinstance(capability, str) or not isinstance(function, str) or not isinstance(args, dict):
+            return {"op": "error", "turn": self._turn, "kind": "Other",
+                    "message": "spin-py: a host call needs a capability and function name and an object of arguments"}
+        if self._instance is None:
+            return {"op": "error", "turn": self._turn, "kind": "Other", "message": "spin-py: no host functions here"}
+        try:
+            value = self._instance.call(capability, function, args)
         except CapabilityError as error:
-            return {"op": "error", "kind": error.kind, "message": error.message}
+            return {"op": "error", "turn": self._turn, "kind": error.kind, "message": error.message}
         except Exception as error:  # a host bug must not take the request down with it
             traceback.print_exc()
-            return {"op": "error", "kind": "RuntimeError", "message": f"spin-py host error: {error!r}"}
-        return {"op": "return", "value": value}
+            return {"op": "error", "turn": self._turn, "kind": "Other", "message": f"spin-py host error: {error!r}"}
+        return {"op": "return", "turn": self._turn, "value": value}
+
+    def _end_turn(self):
+        self._in_turn = False
+        instance, self._instance = self._instance, None
+        if instance is not None:
+            try:
+                instance.close()
+            except Exception:
+                traceback.print_exc()
+
+    def _abandon(self):
+        """The turn cannot end normally: stop the worker (its whole process group)."""
+        self.stop()
+        self._end_turn()
+
+    def _broken_text(self, error):
+        return (
+            f"the worker for component '{self.component_id}' broke the channel protocol ({error}) "
+            "and was stopped: nothing it sent reaches another request"
+        )
+
+    # --- the channel -------------------------------------------------------------------------
+
+    def _next(self, deadline, client):
+        """The next frame; waits at most until ``deadline`` (RequestCancelled) and
+        raises ClientGone when ``client`` closes its connection meanwhile."""
+        if self._pending is not None:
+            frame, self._pending = self._pending, None
+            return frame
+        channel = self.channel
+        while not channel.frame_ready():
+            if deadline is None and client is None:
+                channel.fill()
+                continue
+            fd = channel.fileno()
+            if fd < 0:
+                raise EOFError("channel closed")
+            poller = select.poll()
+            poller.register(fd, select.POLLIN)
+            if client is not None:
+                poller.register(client.fileno(), select.POLLIN | getattr(select, "POLLRDHUP", 0))
+            wait = None if deadline is None else max(0, deadline - time.monotonic()) * 1000
+            events = poller.poll(wait)
+            if not events and deadline is not None and time.monotonic() >= deadline:
+                raise RequestCancelled("time limit")
+            for ready, _ in events:
+                if ready == fd:
+                    channel.fill()
+                elif client_gone(client):
+                    raise ClientGone("client gone")
+                else:
+                    client = None  # it sent more (a pipelined request): stop watching it
+        return channel.take()
+
+    def healthy(self) -> bool:
+        """Fit to take a request: alive, idle, and nothing unasked-for on its channel."""
+        if self._stopped or self._in_turn or self._pending is not None or self.channel.has_data():
+            return False
+        if self.process.poll() is not None:
+            return False
+        fd = self.channel.fileno()
+        if fd < 0:
+            return False
+        poller = select.poll()
+        poller.register(fd, select.POLLIN | _EVENTS_GONE)
+        return not poller.poll(0)
 
     def _exit_status(self):
+        if self._stopped:
+            return "was stopped by spin-py (shutting down, or the component was removed)"
         try:
             code = self.process.wait(timeout=2)
         except subprocess.TimeoutExpired:
@@ -98,11 +369,16 @@ class Worker:
         return f"exited with status {code}"
 
     def stop(self):
+        """Kill the worker's process group (what its handlers forked goes too) and reap it."""
+        with self._stop_lock:
+            if self._stopped:
+                return
+            self._stopped = True
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)  # the worker leads its own session and group
+        except (ProcessLookupError, PermissionError):
+            pass
+        self.process.wait()
         self.channel.close()
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=2)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        with _live_lock:
+            _live.discard(self)

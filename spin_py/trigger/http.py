@@ -12,7 +12,7 @@ import traceback
 from urllib.parse import quote
 
 from spin_py.host.output import write_terminal
-from spin_py.host.worker import WorkerError
+from spin_py.host.worker import WorkerError, request_instance
 from spin_py.trigger.body import DEFAULT_LIMIT, BodyError, read_body, read_to_end
 from spin_py.trigger.headers import HeaderEncodingError, client_headers, spin_headers
 from spin_py.trigger.responses import MAX_RESPONSE_BODY, BadResponse, wire_response
@@ -147,9 +147,11 @@ class HttpTrigger:
             body = request_body(environ, lowered, runtime.config.max_request_body)
         except BodyError as error:  # no worker hears of it; the log line shows the status
             return component, _text(error.status, f"{error}\n")
+        client = environ.get("werkzeug.socket")  # watched: a request whose client left is cancelled
         try:
-            with component.pool.lease() as worker:
-                answer = worker.serve(method, path_and_query, headers, body, runtime.answer_call(component.id))
+            with component.pool.lease(client) as worker:
+                answer = worker.serve(method, path_and_query, headers, body, request_instance(runtime, component.id),
+                                      client=client, timeout=runtime.config.request_timeout)
         except WorkerError as error:
             component.output.write(str(error))
             return component, _text(500, str(error).rstrip("\n") + "\n")
