@@ -155,6 +155,12 @@ class Tally:
         self.lock = threading.Lock()
         self.counts = collections.Counter()
         self.latencies = []
+        self.samples = {}
+
+    def sample(self, kind, body):
+        """Keep the first answer of a kind, to show what a lost request got."""
+        with self.lock:
+            self.samples.setdefault(kind, body[:300].decode("utf-8", "replace").strip())
 
     def add(self, kind, latency=None):
         with self.lock:
@@ -184,6 +190,7 @@ def well_formed(port, component, deadline, tally, timeout):
             tally.add(f"{component} well-formed: served", latency)
         else:
             tally.add(f"{component} well-formed: LOST (status {status}, body {body[:30]!r})")
+            tally.sample(f"{component} well-formed, status {status}", body)
 
 
 def slowloris(port, deadline, tally):
@@ -379,6 +386,8 @@ def soak(server, seconds, latency_seconds, options):
     print("answers by kind:")
     for kind, count in sorted(tally.counts.items()):
         print(f"  {count:7d}  {kind}")
+    for kind, text in sorted({**tally.samples, **latency.samples}.items()):
+        print(f"  first lost answer, {kind}: {text!r}")
     print(f"latency phase: {sum(latency.counts.values())} requests at 50 connections, "
           f"p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms")
     for kind, count in sorted(latency.counts.items()):
