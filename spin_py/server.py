@@ -34,8 +34,9 @@ class _QuietRequestHandler(WSGIRequestHandler):
     requests itself. The trigger gets the headers as sent and the undechunked stream (see RAW_HEADERS)."""
 
     protocol_version = "HTTP/1.1"
-    # Seconds a socket read or write may wait: a client that stalls (slowloris) loses its connection
-    # rather than holding a thread forever. hyper's header read timeout, under Spin, is 30 s too.
+    # Seconds one socket read or write may wait: a client that stops sending or reading loses its
+    # connection rather than holding a thread forever. (Spin sets no timer on hyper, whose connections
+    # are async tasks; here each is a thread.) A client that trickles a byte at a time still holds one.
     timeout = 30
 
     def setup(self):
