@@ -13,6 +13,9 @@ CAPABILITIES = (
     "spin_py.capabilities.key_value:KeyValueCapability",
     "spin_py.capabilities.variables:VariablesCapability",
     "spin_py.capabilities.redis:RedisCapability",
+    "spin_py.capabilities.postgres:PostgresCapability",
+    "spin_py.capabilities.mysql:MysqlCapability",
+    "spin_py.capabilities.mqtt:MqttCapability",
     "spin_py.capabilities.outbound_http:OutboundHttpCapability",
 )
 
@@ -27,11 +30,7 @@ class NotProvided:
     schemes: tuple  # allowed_outbound_hosts schemes that ask for it
 
 
-NOT_PROVIDED = (
-    NotProvided("outbound PostgreSQL", ("postgres",)),
-    NotProvided("outbound MySQL", ("mysql",)),
-    NotProvided("outbound MQTT", ("mqtt", "mqtts")),
-)
+NOT_PROVIDED = ()
 
 
 def load_capabilities(host) -> list:

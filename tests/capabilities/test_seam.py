@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from apps import component, manifest, sdk3_python, sdk5_python, write_app
+from apps import component, manifest, sdk3_python, write_app
 from spin_py.capabilities.errors import CapabilityError
 from spin_py.capabilities.seam import Instance, UnknownHandle
 
@@ -64,33 +64,16 @@ def test_an_instance_calls_the_capability_current_at_call_time():
         instance.call("kv", "get", ["not", "a", "dict"])
 
 
-REDIS_SDK3 = """
+UNPROVIDED_SDK3 = """
     import json
-    from spin_sdk import redis
     from spin_sdk.http import IncomingHandler, Request, Response
+    from spin_sdk.wit.imports import outgoing_handler
     from spin_sdk.wit.types import Err
 
     class IncomingHandler(IncomingHandler):
         def handle_request(self, request: Request) -> Response:
             try:
-                with redis.open("redis://127.0.0.1:6379") as connection:
-                    connection.get("x")
-                out = {"ok": True}
-            except Err as error:
-                out = {"error": type(error.value).__name__, "value": error.value.value}
-            return Response(200, {"content-type": "application/json"}, json.dumps(out).encode())
-"""
-
-HTTP_SDK5 = """
-    import json
-    from componentize_py_types import Err
-    from spin_sdk import http
-    from spin_sdk.http import Handler, Request, Response
-
-    class HttpHandler(Handler):
-        async def handle_request(self, request: Request) -> Response:
-            try:
-                await http.send(Request("GET", "https://example.com", {}, None))
+                outgoing_handler.handle(None, None)
                 out = {"ok": True}
             except Err as error:
                 out = {"error": type(error.value).__name__, "value": error.value.value}
@@ -98,36 +81,21 @@ HTTP_SDK5 = """
 """
 
 
-def test_unprovided_capabilities_are_named_at_startup_and_fail_with_the_sdk_error(tmp_path, spin_up):
+def test_unprovided_interfaces_fail_with_the_sdk_error(tmp_path, spin_up):
+    # What spin-py leaves out now is wasi:http's raw outgoing handler (spin_sdk.http.send is provided).
     sdk3 = write_app(
         tmp_path / "sdk3",
-        manifest(component("cache", route="/...", extra='allowed_outbound_hosts = ["redis://127.0.0.1:6379"]')),
-        {"app.py": REDIS_SDK3},
+        manifest(component("raw", route="/...", extra='allowed_outbound_hosts = ["redis://127.0.0.1:6379"]')),
+        {"app.py": UNPROVIDED_SDK3},
     )
     server = spin_up(sdk3, "--python", str(sdk3_python()))
-    assert (
-        "Component 'cache' allows redis://127.0.0.1:6379: spin-py does not provide outbound Redis yet, "
-        "so those calls fail with an error saying so" in server.output()
-    )
-    status, _, body = server.get("/")
-    assert status == 200
-    assert json.loads(body) == {
-        "error": "Error_Other",
-        "value": "spin-py does not provide outbound Redis yet: this call works only under Spin for now",
-    }
-
-    sdk5 = write_app(
-        tmp_path / "sdk5",
-        manifest(component("fetch", route="/...", extra='allowed_outbound_hosts = ["https://example.com"]', world="spin:up/http-trigger@4.0.0")),
-        {"app.py": HTTP_SDK5},
-    )
-    server = spin_up(sdk5, "--python", str(sdk5_python()))
-    assert "Component 'fetch' allows https://example.com: spin-py does not provide outbound HTTP yet" in server.output()
+    assert "does not provide" not in server.output()  # outbound Redis is provided: nothing to name
     status, _, body = server.get("/")
     assert status == 200
     assert json.loads(body) == {
         "error": "ErrorCode_InternalError",
-        "value": "spin-py does not provide outbound HTTP yet: this call works only under Spin for now",
+        "value": "spin-py does not provide wasi:http's outgoing handler (use spin_sdk.http.send) yet: "
+        "this call works only under Spin for now",
     }
 
 

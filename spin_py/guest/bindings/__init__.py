@@ -16,6 +16,7 @@ from . import sqlite
 from . import variables
 from . import outbound_http
 from . import redis
+from . import postgres, mysql, mqtt
 
 BINDINGS = {
     **not_provided.BINDINGS,
@@ -25,6 +26,9 @@ BINDINGS = {
     **variables.BINDINGS,
     **outbound_http.BINDINGS,
     **redis.BINDINGS,
+    **postgres.BINDINGS,
+    **mysql.BINDINGS,
+    **mqtt.BINDINGS,
 }
 
 

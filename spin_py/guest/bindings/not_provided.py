@@ -18,12 +18,6 @@ MESSAGE = "spin-py does not provide {what} yet: this call works only under Spin 
 
 # Generated interfaces, by what they are to the user; spin-sdk 2.x/3.x names first, then 4.x/5.x.
 INTERFACES = {
-    "outbound MySQL": ("mysql", "fermyon_spin_mysql", "fermyon_spin_mysql_2_0_0", "spin_mysql_mysql_3_0_0"),
-    "outbound PostgreSQL": (
-        "postgres", "spin_postgres_postgres", "spin_postgres_postgres_4_0_0", "fermyon_spin_postgres",
-        "fermyon_spin_postgres_2_0_0", "spin_postgres_postgres_3_0_0", "spin_postgres_postgres_4_2_0",
-    ),
-    "outbound MQTT": ("mqtt", "fermyon_spin_mqtt_2_0_0", "spin_mqtt_mqtt_3_0_0"),
     # spin_sdk.http.send is provided (bindings/outbound_http.py); the wasi:http handlers under it are not.
     "wasi:http's outgoing handler (use spin_sdk.http.send)": (
         "outgoing_handler", "wasi_http_outgoing_handler_0_2_0", "wasi_http_outgoing_handler_0_2_6",

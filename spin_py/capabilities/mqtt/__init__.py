@@ -1,0 +1,157 @@
+"""Outbound MQTT in the host (crates/factor-outbound-mqtt/src/host.rs, lib.rs).
+
+`open` checks the address against the component's allowed_outbound_hosts with
+the ``mqtt`` scheme ("address {address} is not permitted" otherwise) and reads
+it as rumqttc's MqttOptions::parse_url does (``mqtt://host:port?client_id=...``;
+a URL it refuses is InvalidAddress); as with rumqttc, nothing goes over the
+network until the first `publish`, which connects (paho-mqtt, MQTT 3.1.1, the
+username, password and keep-alive given at open) and returns once the broker
+has the message at the QoS asked for. The connection is this request's own.
+
+  ``open``     ``{"address", "username", "password", "keep_alive"}`` -> connection handle
+  ``publish``  ``{"connection", "topic", "payload", "qos": 0 | 1 | 2}``
+  ``close``    ``{"connection"}``
+"""
+
+import threading
+from urllib.parse import parse_qsl, urlsplit
+
+from spin_py.capabilities.errors import CapabilityError
+from spin_py.capabilities.outbound_access import OutboundAccess
+from spin_py.capabilities.seam import UnknownHandle, decode_bytes
+
+NAME = "mqtt"
+CONNECTION = "mqtt.connection"
+INVALID_ADDRESS, TOO_MANY_CONNECTIONS, CONNECTION_FAILED, OTHER = (
+    "InvalidAddress", "TooManyConnections", "ConnectionFailed", "Other")
+TIMEOUT = 30  # seconds to connect, or for the broker to acknowledge
+
+
+class MqttCapability:
+    name = NAME
+
+    def __init__(self, host):
+        self.host = host
+
+    def configure(self, app, runtime_config, state_dir) -> "MqttApp":
+        return MqttApp(OutboundAccess.configure(app, runtime_config, self.host))
+
+    def close(self) -> None:
+        pass
+
+
+class MqttConnection:
+    def __init__(self, host, port, client_id, tls, username, password, keep_alive):
+        self.settings = (host, port, client_id, tls, username, password, keep_alive)
+        self.client = None
+        self._connected = threading.Event()
+        self._refused = None
+
+    def _connect(self):
+        import paho.mqtt.client as paho
+
+        host, port, client_id, tls, username, password, keep_alive = self.settings
+        client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv311)
+        client.username_pw_set(username, password)
+        if tls:
+            client.tls_set()
+
+        def on_connect(client, userdata, flags, reason, properties):
+            if reason.is_failure:
+                self._refused = reason
+            self._connected.set()
+
+        client.on_connect = on_connect
+        try:
+            client.connect(host, port, keepalive=keep_alive)
+        except OSError as error:
+            raise CapabilityError(CONNECTION_FAILED, f"I/O: {error.strerror or error} (os error {error.errno})") from None
+        client.loop_start()
+        self.client = client
+        if not self._connected.wait(TIMEOUT):
+            raise CapabilityError(CONNECTION_FAILED, "Timeout")
+        if self._refused is not None:
+            # rumqttc ConnectionError::ConnectionRefused
+            raise CapabilityError(CONNECTION_FAILED, f"Connection refused, return code: `{_return_code(self._refused)}`")
+
+    def publish(self, topic, payload, qos):
+        if self.client is None or self._refused is not None:
+            self._refused = None
+            self._connected.clear()
+            self.close()
+            self._connect()
+        info = self.client.publish(topic, payload, qos=qos)
+        try:
+            info.wait_for_publish(TIMEOUT)
+        except (RuntimeError, ValueError) as error:
+            raise CapabilityError(CONNECTION_FAILED, str(error)) from None
+        if not info.is_published():
+            raise CapabilityError(CONNECTION_FAILED, "Timeout")
+
+    def close(self) -> None:
+        if self.client is not None:
+            client, self.client = self.client, None
+            client.disconnect()
+            client.loop_stop()
+
+
+def _return_code(reason):
+    # MQTT 3.1.1 CONNACK codes as rumqttc names them (ConnectReturnCode)
+    names = {1: "RefusedProtocolVersion", 2: "BadClientId", 3: "ServiceUnavailable", 4: "BadUserNamePassword",
+             5: "NotAuthorized"}
+    code = getattr(reason, "value", None)
+    return names.get(code, str(reason))
+
+
+class MqttApp:
+    def __init__(self, access: OutboundAccess):
+        self.access = access
+
+    def startup_lines(self) -> list[str]:
+        return []
+
+    def close(self) -> None:
+        pass
+
+    def handle(self, instance, function, args):
+        if function == "open":
+            return self._open(instance, args)
+        if function == "publish":
+            return self._publish(instance, args)
+        if function == "close":
+            try:
+                instance.remove(CONNECTION, args.get("connection"))
+            except UnknownHandle:
+                pass
+            return None
+        raise CapabilityError(OTHER, f"outbound MQTT has no host function '{function}'")
+
+    def _open(self, instance, args):
+        address, username, password = (args.get(name) for name in ("address", "username", "password"))
+        keep_alive = args.get("keep_alive")
+        if not all(isinstance(value, str) for value in (address, username, password)) or not isinstance(keep_alive, int):
+            raise CapabilityError(OTHER, "open needs an address, a username, a password and a keep-alive interval")
+        if not self.access.allows(instance.component_id, address, "mqtt"):
+            raise CapabilityError(CONNECTION_FAILED, f"address {address} is not permitted")
+        try:
+            parts = urlsplit(address)
+            port = parts.port
+        except ValueError:
+            raise CapabilityError(INVALID_ADDRESS) from None
+        client_id = dict(parse_qsl(parts.query)).get("client_id")
+        if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname or not client_id:
+            raise CapabilityError(INVALID_ADDRESS)  # rumqttc MqttOptions::parse_url
+        tls = parts.scheme == "mqtts"
+        connection = MqttConnection(parts.hostname, port or (8883 if tls else 1883), client_id, tls,
+                                    username, password, keep_alive)
+        return instance.add(CONNECTION, connection)
+
+    def _publish(self, instance, args):
+        try:
+            connection = instance.get(CONNECTION, args.get("connection"))
+        except UnknownHandle:
+            raise CapabilityError(OTHER, "could not find connection for resource") from None
+        topic, qos = args.get("topic"), args.get("qos")
+        if not isinstance(topic, str) or qos not in (0, 1, 2):
+            raise CapabilityError(OTHER, "publish needs a topic and a QoS of 0, 1 or 2")
+        connection.publish(topic, decode_bytes(args.get("payload"), "payload"), qos)

@@ -1,0 +1,163 @@
+"""Outbound PostgreSQL in the host (crates/factor-outbound-pg/src/host.rs, client.rs).
+
+`open` reads the connection string as tokio-postgres does (a URL or
+``key=value`` pairs, via libpq's parser), checks each host against the
+component's allowed_outbound_hosts with the ``postgres`` scheme, and connects;
+the connection is this request's own (Spin takes one from a pool per address;
+spin-py opens one per `open`), in autocommit as Spin's statements run. The host
+calls (values as spin_py/capabilities/rdbms.py describes):
+
+  ``open``     ``{"address", "cases"}`` -> connection handle
+  ``query``    ``{"connection", "statement", "params"}`` -> ``{"columns", "rows"}``
+  ``execute``  ``{"connection", "statement", "params"}`` -> rows affected
+  ``close``    ``{"connection"}``
+
+``cases`` are the value cases the guest's interface has (its DbValue classes).
+As in Spin, the columns of a query come from its first row, so a
+query that returns no rows has no columns.
+"""
+
+import json
+
+from spin_py.capabilities import rdbms
+from spin_py.capabilities.errors import CapabilityError
+from spin_py.capabilities.outbound_access import OutboundAccess
+from spin_py.capabilities.rdbms import BAD_PARAMETER, CONNECTION_FAILED, OTHER, QUERY_FAILED, VALUE_CONVERSION_FAILED
+from spin_py.capabilities.seam import UnknownHandle
+
+NAME = "postgres"
+CONNECTION = "postgres.connection"
+MAX_RESULT_BYTES = 128 << 20  # spin_world::MAX_HOST_BUFFERED_BYTES
+
+
+class PostgresCapability:
+    name = NAME
+
+    def __init__(self, host):
+        self.host = host
+
+    def configure(self, app, runtime_config, state_dir) -> "PostgresApp":
+        return PostgresApp(OutboundAccess.configure(app, runtime_config, self.host))
+
+    def close(self) -> None:
+        pass
+
+
+class PgConnection:
+    def __init__(self, connection, interface):
+        self.connection = connection
+        self.interface = interface
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+class PostgresApp:
+    def __init__(self, access: OutboundAccess):
+        self.access = access
+
+    def startup_lines(self) -> list[str]:
+        return []
+
+    def close(self) -> None:
+        pass
+
+    def handle(self, instance, function, args):
+        if function == "open":
+            return self._open(instance, args)
+        if function == "close":
+            try:
+                instance.remove(CONNECTION, args.get("connection"))
+            except UnknownHandle:
+                pass
+            return None
+        if function in ("query", "execute"):
+            return self._run(instance, function, args)
+        raise CapabilityError(OTHER, f"outbound PostgreSQL has no host function '{function}'")
+
+    def _open(self, instance, args):
+        address = rdbms.text(args, "address")
+        interface = rdbms.value_set(args)
+        self._check_address(instance.component_id, address)
+        import psycopg
+
+        from spin_py.capabilities.postgres.values import register
+
+        try:
+            # RawCursor: the statement goes as written, with PostgreSQL's own $1 placeholders.
+            connection = psycopg.connect(address, autocommit=True, connect_timeout=10, cursor_factory=psycopg.RawCursor)
+        except psycopg.Error as error:
+            raise CapabilityError(CONNECTION_FAILED, str(error).strip()) from None
+        register(connection)
+        return instance.add(CONNECTION, PgConnection(connection, interface))
+
+    def _check_address(self, component_id, address):
+        """allowed_hosts.rs ensure_address_allowed: each host of the connection string."""
+        from psycopg import conninfo
+
+        try:
+            settings = conninfo.conninfo_to_dict(address)
+        except Exception as error:
+            raise CapabilityError(CONNECTION_FAILED, str(error).strip()) from None
+        hosts = [h for h in str(settings.get("host", "")).split(",") if h] or ["localhost"]
+        ports = [p for p in str(settings.get("port", "")).split(",") if p]
+        for index, host in enumerate(hosts):
+            if host.startswith("/"):
+                raise CapabilityError(CONNECTION_FAILED, "Unix sockets are not supported on WebAssembly")
+            port = ports[index] if index < len(ports) else ports[0] if len(ports) == 1 else None
+            url = f"{host}:{port}" if port else host
+            if not self.access.allows(component_id, url, "postgres"):
+                raise CapabilityError(CONNECTION_FAILED, f"address postgres://{url} is not permitted")
+
+    def _run(self, instance, function, args):
+        import psycopg
+
+        from spin_py.capabilities.postgres.values import ConversionError, data_type, from_sql, to_sql
+
+        pg = rdbms.connection(instance, CONNECTION, args)
+        statement = rdbms.text(args, "statement")
+        wire = rdbms.params(args)
+        if any(p[0] in rdbms.UNSIGNED for p in wire):
+            # crates/world/src/conversions.rs: v2 parameters to spin:postgres@4.2.0
+            raise CapabilityError(VALUE_CONVERSION_FAILED, "Postgres does not support unsigned integers")
+        try:
+            values = [to_sql(p) for p in wire]
+        except (ConversionError, TypeError, ValueError, KeyError, IndexError) as error:
+            kind = VALUE_CONVERSION_FAILED if function == "execute" else BAD_PARAMETER
+            raise CapabilityError(kind, str(error)) from None
+        try:
+            with pg.connection.cursor(binary=True) as cursor:
+                cursor.execute(statement, values or None, prepare=False)
+                if function == "execute":
+                    return max(cursor.rowcount, 0)
+                if cursor.description is None:
+                    return {"columns": [], "rows": []}
+                oids = [(column.type_code, _type_name(pg.connection, column.type_code)) for column in cursor.description]
+                names = [column.name for column in cursor.description]
+                rows, size = [], 0
+                for row in cursor:
+                    converted = [rdbms.narrowed(from_sql(oid, value), pg.interface) for (oid, _), value in zip(oids, row)]
+                    size += sum(len(json.dumps(value)) for value in converted)
+                    if size > MAX_RESULT_BYTES:
+                        raise CapabilityError(QUERY_FAILED, json.dumps({"text": f"query result exceeds limit of {MAX_RESULT_BYTES} bytes"}))
+                    rows.append(converted)
+        except psycopg.Error as error:
+            from spin_py.capabilities.postgres.errors import query_failed
+
+            raise query_failed(error) from None
+        columns = [{"name": name, "type": rdbms.narrowed_type(data_type(oid, type_name), pg.interface)}
+                   for name, (oid, type_name) in zip(names, oids)] if rows else []
+        return {"columns": columns, "rows": rows}
+
+
+def _type_name(connection, oid):
+    from psycopg.postgres import types
+
+    info = types.get(oid)
+    if info is not None:
+        return info.name
+    try:
+        found = connection.execute("SELECT typname FROM pg_type WHERE oid = %s", [oid]).fetchone()
+    except Exception:
+        return str(oid)
+    return found[0] if found else str(oid)
