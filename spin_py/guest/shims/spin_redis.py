@@ -42,15 +42,16 @@ def _strs(values, name):
     return values
 
 
-def _run(command, address, function, **args):
+def _run(what, address, function, **args):
+    """Open, call, close; any failure is the engine's AssertionError naming ``what``."""
     try:
         handle = call("open", address=address)
     except host.HostError:
-        raise AssertionError(_FAILED.format(command)) from None
+        raise AssertionError(_FAILED.format(what)) from None
     try:
         return call(function, connection=handle, **args)
     except host.HostError:
-        raise AssertionError(_FAILED.format(command)) from None
+        raise AssertionError(_FAILED.format(what)) from None
     finally:
         call("close", connection=handle)
 
