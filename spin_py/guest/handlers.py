@@ -1,5 +1,5 @@
-"""The three handler styles a Spin Python app can have, each called the way
-its own SDK's export calls it, so the app runs unchanged:
+"""The handler styles a Spin Python app can have, each called the way its own
+SDK's export calls it, so the app runs unchanged. HTTP:
 
 - spin-sdk 4 and 5: ``class HttpHandler(spin_sdk.http.Handler)``, whose
   ``async def handle_request(request)`` the SDK awaits (componentize-py exports
@@ -9,16 +9,33 @@ its own SDK's export calls it, so the app runs unchanged:
 - the original API (``spin py2wasm``): a module-level ``handle_request(request)``
   taking and returning ``spin_http`` objects.
 
+Redis (a message published on a ``[[trigger.redis]]`` channel):
+
+- spin-sdk 4 and 5: ``class RedisHandler(spin_sdk.wit.exports.RedisHandler)``
+  with ``async def handle_message(message)`` (spin:redis/inbound-redis@3.0.0,
+  exported as ``redis-handler``), or ``class FermyonSpinInboundRedis`` with a
+  plain ``def`` (fermyon:spin/inbound-redis);
+- spin-sdk 2 and 3: ``class InboundRedis(spin_sdk.wit.exports.InboundRedis)``
+  with ``def handle_message(message)``.
+
+The original API has no Redis export (its engine exports only ``handle_request``,
+spin-python-sdk old-sdk crates/spin-python-engine), so Spin cannot run it on a
+Redis trigger, and neither does spin-py.
+
 componentize-py creates the exported class's instance once, when the component
 initialises, and calls that instance for every request: so does the worker.
 
-A handler takes ``(method, uri, headers, body)``, headers as
-``[[name, value], ...]``, and returns ``(status, headers, body)``.
+An HTTP handler takes ``(method, uri, headers, body)``, headers as
+``[[name, value], ...]``, and returns ``(status, headers, body)``. A Redis
+handler takes the message bytes and returns None, or why it failed without
+raising: the ``Err`` it raised (the WIT result's error), or a missing export
+(Spin logs either, and the worker stays).
 """
 
 import asyncio
 import importlib
 import inspect
+import sys
 
 from . import async_support
 
@@ -27,8 +44,30 @@ class LoadError(Exception):
     """The module imported, but spin-py finds no handler it can call in it."""
 
 
-def find_handler(module):
+class Handlers:
+    """What a module exports: ``http`` and ``redis`` are always callable; the one the
+    module lacks answers with the error Spin would give."""
+
+    def __init__(self, http, redis):
+        self.http = http
+        self.redis = redis
+
+
+def find_handlers(module) -> Handlers:
+    """The module's HTTP and Redis handlers; LoadError when it has neither (or a broken one)."""
     where = f"module '{module.__name__}' ({getattr(module, '__file__', None) or 'no file'})"
+    http = _http_handler(module, where)
+    redis = _redis_handler(module, where)
+    if http is None and redis is None:
+        raise LoadError(
+            f"{where} has no HTTP handler and no Redis handler: spin-py looks for a class HttpHandler (spin-sdk 4 "
+            "and later), a class IncomingHandler (spin-sdk 2 and 3) or a function handle_request (the original "
+            "spin_http API); and for a class RedisHandler (spin-sdk 4 and later) or InboundRedis (spin-sdk 2 and 3)."
+        )
+    return Handlers(http or NoHttpHandler(where), redis or NoRedisHandler(module))
+
+
+def _http_handler(module, where):
     for name, base, adapter in (
         ("HttpHandler", "spin-sdk 4 and later (spin_sdk.http.Handler)", AsyncSdkHandler),
         ("IncomingHandler", "spin-sdk 2 and 3 (spin_sdk.http.IncomingHandler)", SdkHandler),
@@ -45,10 +84,29 @@ def find_handler(module):
     function = getattr(module, "handle_request", None)
     if callable(function):
         return OriginalApiHandler(function)
-    raise LoadError(
-        f"{where} has no HTTP handler: spin-py looks for a class HttpHandler (spin-sdk 4 and later), "
-        "a class IncomingHandler (spin-sdk 2 and 3) or a function handle_request (the original spin_http API)."
-    )
+    return None
+
+
+# The Redis exports, as componentize-py names their classes: (class, awaited?).
+_REDIS_EXPORTS = (
+    ("RedisHandler", True),  # spin-sdk 4 and 5: spin:redis/inbound-redis@3.0.0
+    ("FermyonSpinInboundRedis", False),  # spin-sdk 4 and 5: fermyon:spin/inbound-redis
+    ("InboundRedis", False),  # spin-sdk 2 and 3: fermyon:spin/inbound-redis
+)
+
+
+def _redis_handler(module, where):
+    found = [(name, awaited) for name, awaited in _REDIS_EXPORTS if isinstance(getattr(module, name, None), type)]
+    if not found:
+        return None
+    if len(found) > 1:
+        # crates/trigger-redis/src/lib.rs, HandlerType::from_instance_pre
+        return NoRedisHandler(module, "component exports multiple Redis interfaces")
+    name, awaited = found[0]
+    cls = getattr(module, name)
+    if not callable(getattr(cls, "handle_message", None)):
+        raise LoadError(f"{where}: class {name} has no handle_message method")
+    return RedisMessageHandler(cls(), name, awaited)
 
 
 class SdkHandler:
@@ -88,7 +146,7 @@ class AsyncSdkHandler(SdkHandler):
 
     def __init__(self, instance, request_class):
         super().__init__(instance, request_class)
-        self.loop = asyncio.new_event_loop()
+        self.loop = worker_loop()
 
     def __call__(self, method, uri, headers, body):
         result = self.instance.handle_request(self.request(method, uri, headers, body))
@@ -122,6 +180,95 @@ class OriginalApiHandler:
 
     def after_response(self):
         pass
+
+
+class NoHttpHandler:
+    """An HTTP request to a module with only a Redis handler (Spin would refuse it at
+    startup): a 500 that says so, and the worker stays."""
+
+    def __init__(self, where):
+        self.text = (
+            f"{where} has no HTTP handler: spin-py looks for a class HttpHandler (spin-sdk 4 and later), "
+            "a class IncomingHandler (spin-sdk 2 and 3) or a function handle_request (the original spin_http API)."
+        )
+
+    def __call__(self, method, uri, headers, body):
+        print(self.text, file=sys.stderr, flush=True)
+        return 500, [["content-type", "text/plain; charset=utf-8"]], (self.text + "\n").encode("utf-8")
+
+    def after_response(self):
+        pass
+
+
+class RedisMessageHandler:
+    """spin-sdk 2 to 5: the exported class's ``handle_message(message: bytes)``,
+    awaited for spin-sdk 4's RedisHandler. An ``Err`` it raises is the WIT
+    result's error: Spin logs "Redis handler returned an error" and goes on."""
+
+    def __init__(self, instance, name, awaited):
+        self.instance = instance
+        self.style = f"{name}.handle_message"
+        self.awaited = awaited
+        self.loop = worker_loop() if awaited else None
+
+    def __call__(self, message):
+        try:
+            result = self.instance.handle_message(bytes(message))
+            if self.awaited:
+                if not inspect.isawaitable(result):
+                    raise TypeError(f"{self.style} must be `async def`: spin-sdk 4 and later await it")
+                result = self.loop.run_until_complete(result)
+            elif inspect.isawaitable(result):
+                getattr(result, "close", lambda: None)()
+                raise TypeError(
+                    f"{self.style} returned an awaitable: it is called without awaiting, so it must be a plain `def` "
+                    "(async handlers are spin-sdk 4's `class RedisHandler(spin_sdk.wit.exports.RedisHandler)`)"
+                )
+        except Exception as error:
+            if type(error).__name__ == "Err" and hasattr(error, "value"):  # spin_sdk.wit.types / componentize_py_types
+                # crates/trigger-redis/src/lib.rs: .context("Redis handler returned an error")
+                return f"Redis handler returned an error: {error.value!r}"
+            raise
+        return None
+
+    def after_response(self):
+        if self.awaited:
+            async_support.finish_spawned(self.loop)
+
+
+class NoRedisHandler:
+    """A Redis message for a module without a Redis export: Spin's error for it
+    (crates/trigger-redis/src/lib.rs, HandlerType::from_instance_pre), per message."""
+
+    def __init__(self, module, problem="component does not export a Redis interface"):
+        self.problem = problem
+        original_api = callable(getattr(module, "handle_request", None)) and not any(
+            hasattr(module, name) for name in ("HttpHandler", "IncomingHandler")
+        )
+        if original_api and problem.endswith("interface"):
+            self.problem += (
+                " (the original Spin Python API exports only handle_request; a Redis handler needs spin-sdk 2 or "
+                "later: class InboundRedis(spin_sdk.wit.exports.InboundRedis), or with spin-sdk 4 and later "
+                "class RedisHandler(spin_sdk.wit.exports.RedisHandler))"
+            )
+
+    def __call__(self, message):
+        return self.problem
+
+    def after_response(self):
+        pass
+
+
+_loop = None
+
+
+def worker_loop():
+    """The one event loop of this worker, for every async handler: it lives as long as
+    the worker, so module-level asyncio objects keep working across requests."""
+    global _loop
+    if _loop is None:
+        _loop = asyncio.new_event_loop()
+    return _loop
 
 
 def response_parts(response, expected):

@@ -3,7 +3,7 @@
 A frame is a fixed header ``(json_length, body_length)`` as two big-endian
 uint32s, then a UTF-8 JSON object, then ``body_length`` raw bytes. The JSON
 carries the message, the raw bytes carry an HTTP body untouched, so bodies are
-binary-safe and never base64-encoded.
+binary-safe and never base64-encoded (so is a Redis message's payload).
 
 Every request is one *turn*, numbered by the host; every frame of a turn
 carries its number in ``turn``, and the turn ends explicitly with ``done`` (or
@@ -14,10 +14,14 @@ Messages (``op`` key):
                                  source files it loaded); the worker takes requests
   guest -> host  ``load-failed`` ``error``: importing the app failed (text with file and line)
   host -> guest  ``http``        ``turn``, ``method``, ``uri``, ``headers`` [[name, value], ...]; body
+  host -> guest  ``redis``       ``turn``; body: the payload of a message published on a Redis trigger's channel
   guest -> host  ``call``        ``turn``, ``capability``, ``function``, ``args``: a host function
   host -> guest  ``return``      ``turn``, ``value``
   host -> guest  ``error``       ``turn``, ``kind``, ``message``: the host function failed
-  guest -> host  ``response``    ``turn``, ``status``, ``headers``; body (once per turn)
+  guest -> host  ``response``    ``turn``, ``status``, ``headers``; body (once per ``http`` turn)
+  guest -> host  ``handled``     ``turn``, ``error``: None, or why the message failed without the handler
+                                 raising (its ``Err``, a missing export); once per ``redis`` turn, in
+                                 place of ``response``
   guest -> host  ``done``        ``turn``: what the handler started has finished; the worker is idle
   guest -> host  ``failed``      ``turn``, ``error``: the handler raised or exited; the worker then exits
 

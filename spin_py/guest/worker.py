@@ -1,8 +1,9 @@
 """A worker's life: import the component's module, say ready, then serve one
-request at a time until the host closes the channel. Each request is a turn
-(see protocol.py): the response, then whatever the handler spawned, then
-``done``. A handler that raises or exits ends the worker: its module state may
-be broken, and the host starts a fresh one."""
+request (an HTTP request or a Redis message) at a time until the host closes
+the channel. Each request is a turn (see protocol.py): the response (for a
+Redis message, ``handled``), then whatever the handler spawned, then ``done``.
+A handler that raises or exits ends the worker: its module state may be
+broken, and the host starts a fresh one."""
 
 import importlib
 import json
@@ -68,25 +69,30 @@ def _load(settings):
     bindings.install()
     async_support.install()
     module = importlib.import_module(settings["module"])
-    return handlers.find_handler(module)
+    return handlers.find_handlers(module)
 
 
-def _serve(handler, message, body):
-    """One turn: the handler's response, then what it spawned, then ``done``."""
+def _serve(found, message, body):
+    """One turn: the handler's response (or ``handled``), then what it spawned, then ``done``."""
     host.begin(message["turn"])
     try:
-        status, headers, payload = handler(message["method"], message["uri"], message["headers"], body)
+        if message["op"] == "http":
+            handler = found.http
+            status, headers, payload = handler(message["method"], message["uri"], message["headers"], body)
+            answer = {"op": "response", "status": status, "headers": headers}
+        else:
+            handler, payload = found.redis, b""
+            answer = {"op": "handled", "error": handler(body)}
     except SystemExit as error:
         host.send({"op": "failed", "error": f"the handler called sys.exit({error.code!r})\n"})
         _end(1)
     except BaseException as error:
         host.send({"op": "failed", "error": tracebacks.describe(error)})
         _end(1)
-    response = {"op": "response", "status": status, "headers": headers}
     if not async_support.pending():
-        host.send(response, payload, end=True)  # nothing goes on after it: response and done in one write
+        host.send(answer, payload, end=True)  # nothing goes on after it: the answer and done in one write
         return
-    host.send(response, payload)
+    host.send(answer, payload)
     try:
         handler.after_response()
     except BaseException as error:
@@ -112,7 +118,7 @@ def main(fd, settings_json):
     _set_path(settings)
     roots = fresh_imports.install([settings["workdir"], *settings.get("paths", [])])
     try:
-        handler = _load(settings)
+        found = _load(settings)
     except BaseException as error:
         channel.send({"op": "load-failed", "error": _load_error(settings, error)})
         _end(1)
@@ -123,11 +129,11 @@ def main(fd, settings_json):
         except (EOFError, OSError, ValueError):
             hardening.end_group()
             _end(0)
-        if message.get("op") != "http" or not isinstance(message.get("turn"), int):
+        if message.get("op") not in ("http", "redis") or not isinstance(message.get("turn"), int):
             # Only the host writes here, and it sends nothing else: the channel is not ours any more.
             print(f"spin-py worker: unexpected {message.get('op')!r} frame from the host; stopping", file=sys.stderr)
             _end(1)
         try:
-            _serve(handler, message, body)
+            _serve(found, message, body)
         except OSError:
             _end(0)  # the channel closed under us (the host stopped the worker), or a forked child returned here

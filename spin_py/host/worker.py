@@ -1,5 +1,5 @@
-"""The host's handle on one worker subprocess: start it, hand it requests, and
-answer the host calls it makes while it serves one.
+"""The host's handle on one worker subprocess: start it, hand it requests (HTTP
+requests, Redis messages), and answer the host calls it makes while it serves one.
 
 Each request is a *turn* (spin_py/guest/protocol.py): every frame carries the
 turn's number, and the turn ends with ``done``. The client gets its response as
@@ -128,6 +128,7 @@ class Worker:
         self._turn = 0  # the number of the last turn started
         self._in_turn = False  # between ``http`` and ``done``
         self._responded = False
+        self._answer_op = "response"  # what ends the handler's part of the turn
         self._instance = None
         self._pending = None  # a frame read ahead while looking for ``done``
         self._stopped = False
@@ -169,17 +170,37 @@ class Worker:
         of the whole turn and is closed when it ends. ``client``: the HTTP client's
         socket, watched so that a request whose client left is cancelled. ``timeout``:
         seconds the handler has to respond."""
+        request = {"op": "http", "method": method, "uri": uri, "headers": headers}
+        message, payload = self._run_turn(request, body, "response", instance, client, timeout, "the request")
+        try:
+            return self._response(message, payload)
+        except ChannelBroken as error:
+            self._abandon()
+            raise ChannelBroken(self._broken_text(error)) from None
+
+    def deliver(self, payload, instance=None, timeout=None) -> str | None:
+        """Hand one Redis message's payload to the handler (a turn like ``serve``'s): None
+        once it has handled it, else why it failed without raising (the ``Err`` it
+        returned, or no Redis export), in words for ``Component <id> handler failed: ...``."""
+        message, _ = self._run_turn({"op": "redis"}, payload, "handled", instance, None, timeout, "a Redis message")
+        error = message.get("error")
+        if error is not None and not isinstance(error, str):
+            self._abandon()
+            raise ChannelBroken(self._broken_text("its handled frame has an error that is not text"))
+        return error
+
+    def _run_turn(self, request, body, answer, instance, client, timeout, what):
+        """Start a turn with ``request``; returns the ``answer`` frame ``(message, payload)``."""
         self._turn += 1
-        self._in_turn, self._responded, self._instance = True, False, instance
+        self._in_turn, self._responded, self._instance, self._answer_op = True, False, instance, answer
         deadline = time.monotonic() + timeout if timeout else None
         try:
-            self.channel.send({"op": "http", "turn": self._turn, "method": method, "uri": uri, "headers": headers}, body)
+            self.channel.send({**request, "turn": self._turn}, body)
             while True:
                 message, payload = self._next(deadline, client)
-                if self._turn_frame(message) == "response":
-                    response = self._response(message, payload)
+                if self._turn_frame(message) == answer:
                     self._take_done_if_here()
-                    return response
+                    return message, payload
         except ClientGone:
             self._abandon()
             raise ClientGone(
@@ -201,7 +222,7 @@ class Worker:
         except (EOFError, OSError):
             self._end_turn()
             raise HandlerFailed(
-                f"the worker for component '{self.component_id}' {self._exit_status()} while handling the request"
+                f"the worker for component '{self.component_id}' {self._exit_status()} while handling {what}"
             ) from None
         except HandlerFailed:
             self._end_turn()
@@ -241,9 +262,9 @@ class Worker:
             raise ChannelBroken(f"it sent a {op!r} frame of turn {message.get('turn')!r} during turn {self._turn}")
         if op == "call":
             self.channel.send(self._answer(message))
-        elif op == "response":
+        elif op == self._answer_op:  # "response" to an http turn, "handled" to a redis one
             if self._responded:
-                raise ChannelBroken("it sent a second response")
+                raise ChannelBroken(f"it sent a second {op}")
             self._responded = True
         elif op == "done":
             if not self._responded:
