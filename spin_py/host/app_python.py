@@ -28,7 +28,7 @@ import sys
 import threading
 from pathlib import Path
 
-from spin_py.host.pythons import probe, pyenv_root, python_at_least, reprobe
+from spin_py.host.pythons import probe, pyenv_root, python_at_least
 from spin_py.host.requirements import OLDEST_PYTHON, InstallFailed, pip_install, python_for_sdk, sdk_need
 from spin_py.host.worker import LoadFailed
 
@@ -122,8 +122,11 @@ class AppPython:
         self.blocking = startup or blocked is not None
         if self.own and text is not None and self.install:
             # requirements.txt appeared while serving: the app now gets a .venv of its own.
-            self.own, self.path, self.interpreter, self.managed = False, None, None, True
-        if self.interpreter is None:
+            if not self._make_venv(need):
+                return False
+            self.own, self.managed = False, True
+            self.say(self._using_line())
+        elif self.interpreter is None:
             if not self._resolve(need):
                 return False
             self.say(self._using_line())
@@ -163,6 +166,7 @@ class AppPython:
         target = self.app_dir / ".venv"
         if again:
             self.say(f"Making {shown(target)} again with Python {base.version_text}: {need.sdk} needs {need.python_text} or newer")
+            self.blocking = True  # from here on the old environment is gone: a failure stops workers
             shutil.rmtree(target, ignore_errors=True)
         result = subprocess.run([str(base.path), "-m", "venv", str(target)], capture_output=True, text=True)
         made = _venv_python(target)
@@ -186,7 +190,7 @@ class AppPython:
         except InstallFailed as error:
             return self._fail(str(error))
         (self.interpreter.prefix / STAMP).write_text(text)
-        self.interpreter = reprobe(self.interpreter) or self.interpreter
+        self.interpreter = probe(self.path) or self.interpreter  # it has a spin-sdk now
         self.say(f"Installed {self.requirements.name} into {where} in {seconds:.1f} s")
         return True
 

@@ -13,7 +13,6 @@ import re
 import shutil
 import subprocess
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 # What the probe asks, run with -I as workers are: the version, whether it is a
@@ -61,17 +60,9 @@ def find_python(version: str) -> Path | None:
 
 
 def probe(path) -> Interpreter | None:
-    """What the interpreter at ``path`` is, or None when it does not run."""
+    """What the interpreter at ``path`` is, or None when it does not run (asked afresh each
+    time: an install changes its answer)."""
     path = Path(path)
-    try:
-        stat = path.stat()
-    except OSError:
-        return None
-    return _probe(path, stat.st_mtime_ns)
-
-
-@lru_cache(maxsize=64)
-def _probe(path, _mtime):
     try:
         result = subprocess.run([str(path), "-I", "-c", _PROBE], capture_output=True, text=True, timeout=30)
         facts = json.loads(result.stdout)
@@ -84,12 +75,6 @@ def _probe(path, _mtime):
         is_venv=facts["prefix"] != facts["base_prefix"],
         sdk=facts["sdk"],
     )
-
-
-def reprobe(interpreter: Interpreter) -> Interpreter | None:
-    """Ask again (after an install changed what it has)."""
-    _probe.cache_clear()
-    return probe(interpreter.path)
 
 
 def python_at_least(minimum: tuple, preferred=None) -> Interpreter | None:
