@@ -10,7 +10,6 @@ import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from spin_py.capabilities import not_provided_lines
 from spin_py.capabilities.seam import ConfigureError, Instance
 from spin_py.host.app_python import AppPython
 from spin_py.host.launch import WorkerSettings
@@ -158,9 +157,8 @@ class AppRuntime:
         return lines
 
     def capability_lines(self):
-        """What each capability says about this app at startup, and what spin-py does not provide."""
-        lines = [line for capability in self.capabilities.values() for line in capability.startup_lines()]
-        return lines + not_provided_lines(self.app)
+        """What each capability says about this app at startup."""
+        return [line for capability in self.capabilities.values() for line in capability.startup_lines()]
 
     def instance(self, component_id):
         """The state of one request to ``component_id``: identity is bound here, from

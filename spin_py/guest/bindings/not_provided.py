@@ -13,7 +13,6 @@ import inspect
 import sys
 import types
 
-# The host says the same at startup (spin_py/capabilities/__init__.py NOT_PROVIDED).
 MESSAGE = "spin-py does not provide {what} yet: this call works only under Spin for now"
 
 # Generated interfaces, by what they are to the user; spin-sdk 2.x/3.x names first, then 4.x/5.x.
