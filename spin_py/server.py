@@ -17,6 +17,7 @@ from spin_py.manifest import check_trigger_types, load_manifest
 from spin_py.runtime_config import RuntimeConfig, load_runtime_config
 from spin_py.trigger.body import PIECE
 from spin_py.trigger.http import RAW_HEADERS, RAW_INPUT, HttpTrigger
+from spin_py.trigger.redis import RedisTrigger, redis_plan
 
 
 def _interrupt(signum, frame):
@@ -107,6 +108,8 @@ class DevServer:
         self.app_python = None  # the app's Python environment: chosen with the first manifest, prepared before serving
         self.runtime = self.load_runtime(None)
         self.reloader = None
+        # Spin prints its Redis subscriptions with println!, to stdout as the HTTP banner.
+        self.redis = RedisTrigger(lambda: self.runtime, self.say, lambda text: print(text, file=sys.stdout, flush=True))
         try:
             self.http = bind_server(
                 config.host,
@@ -128,6 +131,7 @@ class DevServer:
         check_trigger_types(app)  # `spin up` refuses a trigger type it cannot run
         file = self.config.runtime_config_file
         runtime_config = load_runtime_config(file) if file else RuntimeConfig()
+        redis_plan(app, runtime_config, self.config)  # Spin refuses Redis addresses and channels it cannot resolve
         return AppRuntime(
             self.config,
             app,
@@ -143,6 +147,7 @@ class DevServer:
         previous, self.runtime = self.runtime, runtime
         previous.close(keep=runtime)
         runtime.start()
+        self.redis.apply(runtime)
         for line in runtime.capability_lines():
             if line not in previous.capability_lines():
                 self.say(line)
@@ -166,8 +171,10 @@ class DevServer:
 
                 self.reloader = Reloader(self)
             print(banner(self.runtime, self.base_url), file=sys.stdout, flush=True)
+            self.redis.apply(self.runtime)
             self.http.serve_forever()  # returns on Ctrl-C (werkzeug takes the KeyboardInterrupt)
         finally:
+            self.redis.close()  # no new messages (one in hand stops with its worker)
             self.runtime.close()  # the pools take no more requests and start no more workers
             stop_all_workers()  # the busy ones too, and what their handlers forked
             if self.reloader:

@@ -62,7 +62,8 @@ class AppRuntime:
             self.logs_dir.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise StateDirError(f"--state-dir {self.state_dir}: cannot create {self.logs_dir}: {error.strerror or error}") from None
-        self.capabilities = self._configure(capabilities, runtime_config or RuntimeConfig())
+        self.runtime_config = runtime_config or RuntimeConfig()  # the triggers resolve their settings with it too
+        self.capabilities = self._configure(capabilities, self.runtime_config)
         # The app's Python environment (spin_py/host/app_python.py): the server keeps one across reloads.
         self.python = python if python is not None else AppPython(config, app.dir, say=self._say)
         try:

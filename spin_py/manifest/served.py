@@ -6,11 +6,11 @@ which trigger to run (Spin's src/commands/up.rs, trigger_commands_for_trigger_ty
     No built-in trigger named '<type>', and no plugin named 'trigger-<type>' was found
 
 so a typo (``[[trigger.htttp]]``) fails startup with that text, and a trigger
-spin-py does not serve (Redis for now, every plugin trigger) is named at startup.
+spin-py does not serve (every plugin trigger) is named at startup. Both built-in
+triggers are served: HTTP (spin_py/trigger/http.py) and Redis (spin_py/trigger/redis.py).
 """
 
 import difflib
-import json
 import os
 import sys
 from pathlib import Path
@@ -18,7 +18,7 @@ from pathlib import Path
 from spin_py.manifest.errors import ManifestError
 from spin_py.manifest.model import App
 
-SERVED = frozenset({"http"})
+SERVED = frozenset({"http", "redis"})
 BUILT_IN = ("http", "redis")
 # Trigger plugins Spin can find: those in its plugin catalogue (spinframework/spin-plugins,
 # manifests/trigger-*) and the cron trigger, installed from its release URL.
@@ -63,11 +63,6 @@ def check_trigger_types(app: App) -> None:
 def unserved_triggers(app: App) -> list[str]:
     """One line for each trigger spin-py does not serve, saying why."""
     lines = []
-    for trigger in app.redis_triggers:
-        lines.append(
-            f"Trigger '{trigger.id}' (redis, channel {json.dumps(trigger.channel)}, component '{trigger.component}')"
-            " is not served: spin-py does not serve the Redis trigger yet"
-        )
     for trigger_type, tables in app.other_triggers.items():
         for table in tables:
             lines.append(

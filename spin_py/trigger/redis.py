@@ -1,0 +1,339 @@
+"""The Redis trigger: each ``[[trigger.redis]]`` channel subscribed on its Redis
+server, and every message published there handed to its components' workers,
+as Spin's crates/trigger-redis/src/lib.rs does.
+
+What Spin does, and so does this module:
+- Addresses and channels are templates over the application variables; the
+  default address is ``[application.trigger.redis] address``. Triggers are
+  grouped by resolved address: one connection (one subscriber) per server.
+- Startup prints, for each server, ``Active Channels on <host:port>:`` and a
+  ``\t<host:port>/<channel>: [<component>,...]`` line per channel (Spin's
+  println!; its "Connecting to Redis server at ..." is tracing at info level,
+  which `spin up` does not show by default, and neither does spin-py).
+- One server's messages are handled one at a time, in arrival order: Spin awaits
+  each message's handlers before it reads the next one. The components
+  subscribed to one channel handle a message concurrently (Spin's join_all).
+- A handler that fails is logged, ``Component <id> handler failed: <why>``, and
+  the subscription goes on.
+
+Where spin-py differs (a development server should not die with its Redis):
+Spin's trigger ends, and `spin up` with it, when it cannot connect or the
+connection drops ("disconnected from <addr>"); here the subscriber says so once,
+retries with backoff, says once when it is back, and subscribes again. Messages
+published meanwhile are lost, as with any Redis pub/sub subscriber.
+
+The backlog stays bounded: a message is read from the connection only when the
+previous one has been handled (plus one read ahead), so a publisher faster than
+the handlers fills the socket buffers and then Redis's output buffer for this
+client; past ``client-output-buffer-limit pubsub`` (32 MB by default) Redis drops
+the connection, which is reconnected as above. spin-py's memory does not grow.
+
+This module knows nothing of capabilities: a message goes to a worker with a
+fresh request instance from the runtime, as an HTTP request does.
+"""
+
+import queue
+import threading
+import time
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from spin_py.capabilities.variables.resolver import ResolverConfigError, VariablesError, resolver_for
+from spin_py.guest.rust_text import rust_debug
+from spin_py.host.output import write_terminal
+from spin_py.host.worker import WorkerError, request_instance
+from spin_py.manifest import ManifestError
+
+# How long a subscriber waits for a message before it looks for a stop or a new channel set.
+POLL = 0.2
+# Reconnection backoff: the first retry after FIRST_RETRY s, doubling up to LAST_RETRY s.
+FIRST_RETRY = 0.1
+LAST_RETRY = 2.0
+CONNECT_TIMEOUT = 2.0
+# Messages read from the connection ahead of the one being handled.
+READ_AHEAD = 1
+
+_TCP_SCHEMES = ("redis", "rediss")
+_UNIX_SCHEMES = ("unix", "redis+unix")
+
+Plan = dict  # address -> {channel: (component id, ...)}, in manifest order
+
+
+def server_addr(address: str) -> str:
+    """The server as redis-rs's ConnectionAddr displays it (Spin's ``{server_addr}``):
+    ``host:port`` (port 6379 unless given), or a Unix socket's path."""
+    parts = urlsplit(address)
+    if parts.scheme in _UNIX_SCHEMES:
+        return parts.path
+    return f"{parts.hostname}:{parts.port or 6379}"
+
+
+def _address_problem(address: str) -> str | None:
+    """Why redis-rs's Client::open would refuse ``address`` (its error texts), or None."""
+    try:
+        parts = urlsplit(address)
+        parts.port  # noqa: B018 (raises ValueError for a port that is not a number)
+    except ValueError:
+        return "Redis URL did not parse- InvalidClientConfig"
+    if parts.scheme in _TCP_SCHEMES:
+        return None if parts.hostname else "Missing hostname- InvalidClientConfig"
+    if parts.scheme in _UNIX_SCHEMES:
+        return None if parts.path else "Redis URL did not parse- InvalidClientConfig"
+    return "Redis URL did not parse- InvalidClientConfig"
+
+
+def redis_plan(app, runtime_config, config) -> Plan:
+    """What to subscribe to, resolved as Spin's RedisTrigger::run resolves it; a
+    ManifestError with Spin's text when it cannot be (Spin refuses to start)."""
+    if not app.redis_triggers:
+        return {}
+    try:
+        resolver = resolver_for(app, runtime_config, config)
+    except ResolverConfigError as error:  # the variables capability says the same, first
+        raise ManifestError(app.path, str(error)) from None
+
+    def resolve(text, key, what):
+        try:
+            return resolver.resolve_template(text)
+        except VariablesError as error:
+            raise ManifestError(app.path, f"failed to resolve redis trigger {what}: {error}", key=key) from None
+
+    expression = app.redis_address or ""
+    default = resolve(expression, "application.trigger.redis.address", f"default address {rust_debug(expression)}")
+    plan = {}
+    for trigger in app.redis_triggers:
+        component = trigger.component
+        key = f"trigger.redis (component {component})"
+        expression = trigger.address if trigger.address is not None else default
+        address = resolve(expression, key, f"address {rust_debug(expression)} for component {component}")
+        channel = resolve(trigger.channel, key, f"channel {rust_debug(trigger.channel)} for component {component}")
+        problem = _address_problem(address)
+        if problem:
+            where = "application.trigger.redis.address" if trigger.address is None else key
+            raise ManifestError(app.path, f"{rust_debug(address)}: {problem}", key=where)
+        components = plan.setdefault(address, {}).setdefault(channel, [])
+        components.append(component)
+    return {address: {channel: tuple(ids) for channel, ids in channels.items()} for address, channels in plan.items()}
+
+
+def active_channels(address: str, channels: dict) -> list[str]:
+    """Spin's lines for one server's subscriptions."""
+    addr = server_addr(address)
+    return [f"Active Channels on {addr}:"] + [f"\t{addr}/{channel}: [{','.join(ids)}]" for channel, ids in channels.items()]
+
+
+class RedisTrigger:
+    """Every Redis server the current manifest subscribes to: ``apply(runtime)`` for each
+    runtime served (startup and every manifest edit), ``close()`` at shutdown."""
+
+    def __init__(self, runtime: Callable, say: Callable[[str], None], announce: Callable[[str], None]):
+        """``runtime()``: the AppRuntime serving now (a message goes to its components);
+        ``say(line)``: spin-py's own lines; ``announce(line)``: what Spin prints to stdout."""
+        self.runtime = runtime
+        self.say = say
+        self.announce = announce
+        self._subscribers = {}  # address -> _Subscriber
+        self._lock = threading.Lock()
+        self.closed = False  # shutting down: workers are being stopped, their failures are not news
+
+    def apply(self, runtime) -> None:
+        """Subscribe to what ``runtime``'s manifest names: new servers connect, changed
+        channel sets resubscribe on the open connection, servers no longer named close."""
+        try:
+            plan = redis_plan(runtime.app, runtime.runtime_config, runtime.config)
+        except ManifestError as error:  # checked when the manifest loaded; .env may have changed since
+            self.say(f"Redis trigger: keeping the previous subscriptions: {error}")
+            return
+        with self._lock:
+            if self.closed:
+                return
+            gone = [self._subscribers.pop(address) for address in list(self._subscribers) if address not in plan]
+            for address, channels in plan.items():
+                subscriber = self._subscribers.get(address)
+                if subscriber is None:
+                    self._subscribers[address] = _Subscriber(self, address, channels)
+                else:
+                    subscriber.update(channels)
+        for subscriber in gone:
+            subscriber.stop()
+
+    def close(self) -> None:
+        """Stop every subscription (the server is shutting down)."""
+        with self._lock:
+            self.closed = True
+            subscribers = list(self._subscribers.values())
+            self._subscribers.clear()
+        for subscriber in subscribers:
+            subscriber.stop(wait=False)
+        for subscriber in subscribers:
+            subscriber.join()  # a message in hand is not waited for: its worker is stopped with the others
+
+    # --- one message ---------------------------------------------------------------------
+
+    def dispatch(self, components, payload) -> None:
+        """Hand ``payload`` to each component subscribed to its channel (at the same time,
+        as Spin's join_all), and return when all have handled it."""
+        runtime = self.runtime()
+        if len(components) == 1:
+            self._deliver(runtime, components[0], payload)
+            return
+        threads = [
+            threading.Thread(target=self._deliver, args=(runtime, component_id, payload), daemon=True)
+            for component_id in components
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    def _deliver(self, runtime, component_id, payload):
+        component = runtime.components.get(component_id)
+        if component is None or component.pool is None:
+            reason = component.not_python if component is not None else "it is not in the manifest any more"
+            self._failed(component_id, f"it is not served by spin-py: {reason}")
+            return
+        try:
+            with component.pool.lease() as worker:
+                error = worker.deliver(payload, request_instance(runtime, component_id), timeout=runtime.config.request_timeout)
+        except WorkerError as failure:
+            if self.closed:
+                return
+            text = str(failure).rstrip("\n")
+            component.output.write(text)  # the traceback or the load error, as the component's output
+            self._failed(component_id, text.splitlines()[-1] if text else type(failure).__name__)
+            return
+        if error is not None:
+            self._failed(component_id, error)
+
+    def _failed(self, component_id, why):
+        if self.closed:
+            return
+        # crates/trigger-redis/src/lib.rs: tracing::info!("Component {component_id} handler failed: {err}")
+        self.say(f"Component {component_id} handler failed: {why}")
+
+
+class _Subscriber:
+    """One Redis server: a thread that keeps a pub/sub connection subscribed to the
+    wanted channels and hands each message over, and one that reads ahead."""
+
+    def __init__(self, trigger, address, channels):
+        self.trigger = trigger
+        self.address = address
+        self.addr = server_addr(address)
+        self._wanted = dict(channels)
+        self._announced = None  # the channel set last printed
+        self._stopping = threading.Event()
+        self._messages = queue.Queue(READ_AHEAD)
+        self._thread = threading.Thread(target=self._run, name=f"redis-{self.addr}", daemon=True)
+        self._thread.start()
+
+    def update(self, channels):
+        self._wanted = dict(channels)  # the reading thread applies it within POLL seconds
+
+    def stop(self, wait=True):
+        self._stopping.set()
+        if wait:
+            self.join()
+
+    def join(self):
+        """Wait for the reading thread (it looks at the stop flag every POLL seconds)."""
+        self._thread.join(timeout=CONNECT_TIMEOUT + 1)
+
+    # --- the connection ------------------------------------------------------------------
+
+    def _run(self):
+        delay, down = FIRST_RETRY, False
+        handler = threading.Thread(target=self._handle, name=f"redis-{self.addr}-handler", daemon=True)
+        handler.start()
+        while not self._stopping.is_set():
+            pubsub = None
+            try:
+                pubsub, subscribed = self._connect()
+                if down:
+                    self.trigger.say(f"Redis trigger reconnected to {self.addr}")
+                    down, delay = False, FIRST_RETRY
+                self._listen(pubsub, subscribed)
+            except (redis.RedisError, OSError) as error:
+                if not down and not self._stopping.is_set():
+                    if self._announced is None:  # never connected: Spin's words, then spin-py's retry
+                        self.trigger.say(f"Redis trigger failed to connect to {self.addr}: {error} (retrying until it answers)")
+                    else:
+                        self.trigger.say(f"Redis trigger disconnected from {self.addr}: {error} (reconnecting)")
+                    down = True
+                self._stopping.wait(delay)
+                delay = min(delay * 2, LAST_RETRY)
+            finally:
+                if pubsub is not None:
+                    try:
+                        pubsub.close()
+                    except Exception:
+                        pass
+        try:
+            self._messages.put_nowait(None)  # the handler thread ends after the message in hand
+        except queue.Full:
+            pass  # it looks at the stop flag before the next one
+
+    def _connect(self):
+        url = "unix://" + self.address[len("redis+unix://"):] if self.address.startswith("redis+unix://") else self.address
+        # No retries inside redis-py: a lost connection is this loop's to report and retry.
+        client = redis.Redis.from_url(url, retry=Retry(NoBackoff(), 0), socket_connect_timeout=CONNECT_TIMEOUT)
+        pubsub = client.pubsub(ignore_subscribe_messages=True)
+        subscribed = dict(self._wanted)
+        pubsub.subscribe(*subscribed)
+        return pubsub, subscribed
+
+    def _listen(self, pubsub, subscribed):
+        self._announce(subscribed)
+        while not self._stopping.is_set():
+            wanted = self._wanted
+            if wanted != subscribed:
+                removed = [channel for channel in subscribed if channel not in wanted]
+                added = [channel for channel in wanted if channel not in subscribed]
+                if removed:
+                    pubsub.unsubscribe(*removed)
+                if added:
+                    pubsub.subscribe(*added)
+                subscribed = dict(wanted)
+                self._announce(subscribed)
+            message = pubsub.get_message(timeout=POLL)
+            if message is None or message.get("type") != "message":
+                continue
+            channel = message["channel"].decode("utf-8", "replace")
+            components = subscribed.get(channel)
+            if components is None:  # published just before an unsubscribe took effect
+                # crates/trigger-redis/src/lib.rs: tracing::error!, "message from unexpected channel"
+                self.trigger.say(f"Error handling message from {self.addr}: message from unexpected channel {rust_debug(channel)}")
+                continue
+            self._put((components, message["data"]))
+
+    def _put(self, item):
+        """Queue a message for the handler thread; blocks while it is busy (the read-ahead is full)."""
+        while not self._stopping.is_set():
+            try:
+                self._messages.put(item, timeout=POLL)
+                return
+            except queue.Full:
+                continue
+
+    def _announce(self, channels):
+        if channels != self._announced:
+            self._announced = channels
+            self.trigger.announce("\n".join(active_channels(self.address, channels)))
+
+    # --- the messages --------------------------------------------------------------------
+
+    def _handle(self):
+        """Messages one at a time, in arrival order, as Spin awaits each before the next."""
+        while True:
+            item = self._messages.get()
+            if item is None or self._stopping.is_set():
+                return
+            components, payload = item
+            try:
+                self.trigger.dispatch(components, payload)
+            except Exception as error:  # a host bug must not end the subscription
+                self.trigger.say(f"Error handling message from {self.addr}: {error!r}")
