@@ -49,15 +49,16 @@ class GuestWorker:
         self.channel.send({**message, "turn": self.turn})
 
     def http(self, method, uri, headers=(), body=b""):
-        """Send one request; returns its first answer ``(message, body)`` (a response's ``done`` is read too)."""
+        """Send one request; returns its first answer ``(message, body)``. The end of the
+        turn is read too: ``done: true`` in the response, else a ``done`` frame after it."""
         self.send_http(method, uri, headers, body)
         message, payload = self.recv()
-        if message.get("op") == "response":
+        if message.get("op") == "response" and not message.pop("done", False):
             self.done()
         return message, payload
 
     def done(self):
-        """The turn's last frame: ``done``, of this turn."""
+        """A ``done`` frame of this turn (the handler spawned work that went on after its response)."""
         message, _ = self.recv()
         assert message == {"op": "done", "turn": self.turn}, message
 

@@ -492,8 +492,8 @@ def test_host_calls_return_values_and_raise_host_errors(tmp_path, workers, app):
     worker.answer({"op": "error", "kind": "NoSuchStore", "message": "no store named 'x'"})
     message, body = worker.recv()
     assert message["op"] == "response", message
+    assert message["done"] is True  # nothing spawned: the response ends the turn
     assert body == b"the value | NoSuchStore: no store named 'x'"
-    worker.done()
 
 
 # --- the worker process ----------------------------------------------------------------------

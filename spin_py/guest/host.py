@@ -64,17 +64,16 @@ def begin(turn):
 
 
 def send(message, body=b"", end=False):
-    """Send a frame of the current turn; with ``end``, a ``done`` follows in the same
-    write and the turn is over (the worker is idle again)."""
+    """Send a frame of the current turn; with ``end`` the frame says ``done`` too and
+    the turn is over (the worker is idle again)."""
     global _turn
     _require_channel()
     with _lock:
         message["turn"] = _turn
         if end:
-            _channel.send_frames((message, body), ({"op": "done", "turn": _turn}, b""))
+            message["done"] = True
             _turn = None
-        else:
-            _channel.send(message, body)
+        _channel.send(message, body)
 
 
 def end():

@@ -6,8 +6,9 @@ carries the message, the raw bytes carry an HTTP body untouched, so bodies are
 binary-safe and never base64-encoded (so is a Redis message's payload).
 
 Every request is one *turn*, numbered by the host; every frame of a turn
-carries its number in ``turn``, and the turn ends explicitly with ``done`` (or
-``failed``). Nothing is sent outside a turn except ``ready``/``load-failed``.
+carries its number in ``turn``, and the turn ends explicitly: with a
+``response`` or ``handled`` that says ``done: true`` (the handler left nothing
+going, the usual case: one frame), with ``done`` after it, or with ``failed``. Nothing is sent outside a turn except ``ready``/``load-failed``.
 
 Messages (``op`` key):
   guest -> host  ``ready``       ``files``: the handler module imported (these are the app's
@@ -22,7 +23,8 @@ Messages (``op`` key):
   guest -> host  ``handled``     ``turn``, ``error``: None, or why the message failed without the handler
                                  raising (its ``Err``, a missing export); once per ``redis`` turn, in
                                  place of ``response``
-  guest -> host  ``done``        ``turn``: what the handler started has finished; the worker is idle
+  guest -> host  ``done``        ``turn``: what the handler started after its answer has finished;
+                                 the worker is idle
   guest -> host  ``failed``      ``turn``, ``error``: the handler raised or exited; the worker then exits
 
 The channel itself is the worker's identity: no message names a component.
@@ -66,10 +68,6 @@ class Channel:
 
     def send(self, message, body=b""):
         self.sock.sendall(encode(message, body))
-
-    def send_frames(self, *frames):
-        """Several ``(message, body)`` frames in one write, so the peer sees them together."""
-        self.sock.sendall(b"".join(encode(message, body) for message, body in frames))
 
     def _missing(self):
         """Bytes still to come before the frame at the front of the buffer is whole (0: it is)."""
@@ -125,8 +123,12 @@ class Channel:
         """The whole frame at the front of the buffer (call once frame_ready() is true)."""
         json_length, body_length = self._frame
         start, end = HEADER.size, HEADER.size + json_length
-        data = bytes(self._buffer[start:end])
-        body = bytes(self._buffer[end:end + body_length]) if body_length else b""
+        data = self._buffer[start:end]
+        if body_length:
+            with memoryview(self._buffer) as view:
+                body = bytes(view[end:end + body_length])  # one copy, also for a large body
+        else:
+            body = b""
         del self._buffer[:end + body_length]
         self._frame = None
         try:

@@ -90,7 +90,7 @@ def _serve(found, message, body):
         host.send({"op": "failed", "error": tracebacks.describe(error)})
         _end(1)
     if not async_support.pending():
-        host.send(answer, payload, end=True)  # nothing goes on after it: the answer and done in one write
+        host.send(answer, payload, end=True)  # nothing goes on after it: the answer ends the turn
         return
     host.send(answer, payload)
     try:

@@ -199,7 +199,10 @@ class Worker:
             while True:
                 message, payload = self._next(deadline, client)
                 if self._turn_frame(message) == answer:
-                    self._take_done_if_here()
+                    if message.get("done") is True:
+                        self._end_turn()  # the usual case: nothing goes on after the answer
+                    else:
+                        self._take_done_if_here()
                     return message, payload
         except ClientGone:
             self._abandon()
@@ -283,7 +286,7 @@ class Worker:
         return HttpResponse(status, headers, payload)
 
     def _take_done_if_here(self):
-        """The usual case: ``done`` came in the same write as the response, so the
+        """``done`` may already be here (spawned work that ended at once): then the
         turn ends here, without a thread to wait for it."""
         try:
             if not self.channel.frame_ready():
