@@ -191,7 +191,7 @@ def test_a_response_spin_would_refuse_is_a_500_naming_why(edge_server, path, nam
 def test_unicode_response_header_goes_out_as_utf8(edge_server):
     started = time.monotonic()
     status, headers, body = parse(exchange(edge_server.port, b"GET /euro HTTP/1.1\r\nHost: x\r\n\r\n", timeout=10))
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 20  # before, the client waited a minute for nothing
     assert (status, body) == (200, b"ok")
     assert header(headers, "x-price") == "10 \u20ac".encode("utf-8")
 

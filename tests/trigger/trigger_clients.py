@@ -56,7 +56,7 @@ def host_rss_mib(pid):
     raise RuntimeError(f"no VmRSS for {pid}")
 
 
-def wait_for(predicate, timeout=10):
+def wait_for(predicate, timeout=30):
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
