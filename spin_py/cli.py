@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from spin_py import __version__
 from spin_py.cli_errors import InputError
 
 
@@ -75,13 +76,17 @@ def _parse_size(param, value):
     return int(match.group(1)) * 1024 ** " kmg".index(match.group(2).lower() or " ")
 
 
-def _manifest_path(value):
-    path = Path(value)
-    return path / "spin.toml" if path.is_dir() else path
+# How each `up` flag becomes its UpConfig field, where it is more than the value click gives.
+_UP_PARSERS = {
+    "env": _parse_env,
+    "variables": _parse_variables,
+    "key_values": _parse_key_values,
+    "max_request_body": lambda value: _parse_size("--max-request-body", value),
+}
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="spin-py", prog_name="spin-py")
+@click.version_option(version=__version__, prog_name="spin-py")
 def main():
     """Run Spin's Python apps natively: `spin up` for Python, with hot reload and a shared model pool."""
 
@@ -104,6 +109,8 @@ def main():
               help="Where logs and models live.  [default: .spin beside the manifest]")
 @click.option("--runtime-config-file", type=click.Path(path_type=Path), metavar="FILE",
               help="Spin runtime config (TOML), e.g. its [llm_compute] table.")
+@click.option("--profile", metavar="NAME",
+              help="Apply the components' [component.<id>.profile.NAME] overrides, as `spin up --profile` does.")
 @click.option("--python", "python", type=click.Path(path_type=Path), metavar="PATH",
               help="The interpreter for the app's code, used as it is (nothing is installed into it).  "
                    "[default: the app's .venv/ or venv/, else the activated $VIRTUAL_ENV, else a new .venv "
@@ -123,35 +130,17 @@ def main():
               help="Let a packaged model answer for an inferencing model that is not installed (announced).")
 @click.option("--ai-engine", type=click.Choice(["models", "deterministic"]), default="models", show_default=True,
               help="`deterministic`: fixed echo answers and hash embeddings, no models (for tests).")
-def up(manifest, listen, env, variables, key_values, sqlite_statements, state_dir, runtime_config_file, python, install, max_workers,
-       request_timeout, watch, stand_ins, ai_engine, max_request_body):
-    """Serve the app's HTTP trigger, as `spin up` does."""
+def up(manifest, listen, python, **flags):
+    """Serve the app's triggers, as `spin up` does."""
     from spin_py.config import UpConfig
     from spin_py.host.runtime import StateDirError
-    from spin_py.manifest import ManifestError
+    from spin_py.manifest import ManifestError, manifest_file
     from spin_py.runtime_config import RuntimeConfigError
     from spin_py.server import DevServer, ListenError
 
     host, port = _parse_listen(listen)
-    config = UpConfig(
-        manifest=_manifest_path(manifest),
-        host=host,
-        port=port,
-        env=_parse_env(env),
-        variables=_parse_variables(variables),
-        key_values=_parse_key_values(key_values),
-        sqlite_statements=sqlite_statements,
-        state_dir=state_dir,
-        runtime_config_file=runtime_config_file,
-        python=python,
-        install=install,
-        max_workers=max_workers,
-        request_timeout=request_timeout,
-        watch=watch,
-        stand_ins=stand_ins,
-        ai_engine=ai_engine,
-        max_request_body=_parse_size("--max-request-body", max_request_body),
-    )
+    settings = {name: _UP_PARSERS.get(name, lambda value: value)(value) for name, value in flags.items()}
+    config = UpConfig(manifest=manifest_file(manifest), host=host, port=port, python=python, **settings)
     if python is not None and not (python.is_file() and os.access(python, os.X_OK)):
         raise InputError("--python", f"{python} is not an executable file")
     try:

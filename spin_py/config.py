@@ -6,7 +6,7 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class UpConfig:
-    manifest: Path  # a spin.toml, or a folder holding one
+    manifest: Path  # the spin.toml
     host: str = "127.0.0.1"
     port: int = 3000
     env: dict = field(default_factory=dict)  # -e KEY=VALUE, over every component's manifest environment
@@ -15,6 +15,7 @@ class UpConfig:
     variables: dict = field(default_factory=dict)  # --variable values, over every other variables provider
     state_dir: Path | None = None  # default: .spin beside the manifest
     runtime_config_file: Path | None = None
+    profile: str | None = None  # --profile: the components' profile overrides to apply
     python: Path | None = None  # --python (else see spin_py/host/app_python.py)
     install: bool = True  # --no-install: never create a .venv or pip-install requirements.txt
     max_workers: int = 8  # per component

@@ -125,7 +125,7 @@ class DevServer:
 
     def load_runtime(self, previous):
         """Read the manifest and runtime config again and build the runtime that would replace ``previous``."""
-        app = load_manifest(self.config.manifest)
+        app = load_manifest(self.config.manifest, self.config.profile)
         if self.app_python is None:
             self.app_python = AppPython(self.config, app.dir, say=self.say)
         check_trigger_types(app)  # `spin up` refuses a trigger type it cannot run

@@ -90,11 +90,11 @@ class SpinApp:
 
 def start_app(manifest, *, ai_engine="deterministic", env=None, python=None, state_dir=None, watch=False):
     from spin_py.config import UpConfig
+    from spin_py.manifest import manifest_file
     from spin_py.server import DevServer
 
-    path = Path(manifest)
     config = UpConfig(
-        manifest=path / "spin.toml" if path.is_dir() else path,
+        manifest=manifest_file(manifest),
         port=0,
         env=dict(env or {}),
         python=Path(python) if python else None,

@@ -174,3 +174,23 @@ def test_a_route_spin_accepts_but_cannot_match_answers_500(tmp_path, spin_up):
     status, _, body = server.get("/a/z/b")
     assert status == 500 and b"a wildcard must be the last segment" in body
     assert server.get("/echo")[0] == 200
+
+
+PROFILED = """
+    import os
+    from spin_http import Response
+
+    def handle_request(request):
+        return Response(200, {"content-type": "text/plain"}, os.environ["MODE"].encode())
+"""
+
+
+def test_profile_overrides_apply_as_spin_up_profile_does(tmp_path, spin_up):
+    profiled = component("c", route="/...", extra='environment = { MODE = "prod" }')
+    profiled += '[component.c.profile.debug]\nenvironment = { MODE = "debug" }\n'
+    path = write_app(tmp_path, manifest(profiled), {"app.py": PROFILED})
+    assert spin_up(path).get("/")[2] == b"prod"
+    assert spin_up(path, "--profile", "debug").get("/")[2] == b"debug"
+    result = run_cli("up", "-f", str(path), "--profile", "deubg", "--listen", "127.0.0.1:0")
+    assert result.returncode == 1
+    assert result.stderr.strip().endswith("spin.toml: profile deubg is not defined in this application")

@@ -13,6 +13,7 @@ from pathlib import Path
 import tomlkit
 import tomlkit.exceptions
 
+from spin_py.manifest import manifest_file
 from spin_py.scaffold import render
 from spin_py.scaffold.template import ADD_COMPONENT, TemplateError, find_template
 from spin_py.scaffold.writer import replace_file, target_folder, write_tree
@@ -64,9 +65,7 @@ def add_component(template_id, name, manifest="spin.toml", output=None, values=N
 
 
 def _manifest_path(manifest):
-    path = Path(manifest)
-    if path.is_dir():
-        path = path / "spin.toml"
+    path = manifest_file(manifest)
     if not path.is_file():
         raise TemplateError(f"Can't add component to {path.absolute()}: file does not exist", param=MANIFEST_PARAM)
     return path
