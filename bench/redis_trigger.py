@@ -1,0 +1,162 @@
+"""Redis messages handled per second through spin-py's Redis trigger, against a
+plain redis-py subscriber (``for message in pubsub.listen(): handle(data)``)
+calling the same function, against one redis-server in one run.
+
+    .venv/bin/python bench/redis_trigger.py [--messages 20000] [--rounds 3]
+
+The function (work.py) counts what it is given and, on the message ``stop``,
+writes a file. Each round publishes the messages in pipelined batches and then
+``stop`` to one subscriber, and times from the first publish to the file: since
+both handle one message after another in arrival order (as Spin does), that is
+the time to handle them all. Through spin-py each message crosses the trigger's
+read-ahead, the component's worker pool and the worker's channel, to a spin-sdk
+3.4.1 ``InboundRedis`` that calls the function. Rounds alternate which
+subscriber goes first; figures are medians, and the ratio is spin-py / plain
+(target: 0.5 or more).
+"""
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+import redis
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "tests"))
+
+from apps import sdk3_python  # noqa: E402
+from live import LiveServer  # noqa: E402
+from servers import running_redis  # noqa: E402
+
+WORK = '''
+import os
+
+COUNT = 0
+
+def handle(message):
+    global COUNT
+    COUNT += 1
+    if message == b"stop":
+        with open(os.environ["DONE"], "w") as done:
+            done.write(str(COUNT))
+'''
+
+APP = '''
+from spin_sdk.wit import exports
+from work import handle
+
+class InboundRedis(exports.InboundRedis):
+    def handle_message(self, message: bytes) -> None:
+        handle(message)
+'''
+
+PLAIN = '''
+import sys
+import redis
+from work import handle
+
+pubsub = redis.Redis.from_url(sys.argv[1]).pubsub(ignore_subscribe_messages=True)
+pubsub.subscribe(sys.argv[2])
+print("subscribed", flush=True)
+for message in pubsub.listen():
+    handle(message["data"])
+'''
+
+MANIFEST = '''
+spin_manifest_version = 2
+
+[application]
+name = "redis-trigger-bench"
+
+[[trigger.redis]]
+address = "{url}"
+channel = "spin"
+component = "listener"
+
+[component.listener]
+source = "app.wasm"
+environment = {{ DONE = "{done}" }}
+[component.listener.build]
+command = "componentize-py -w spin-redis componentize app -o app.wasm"
+'''
+
+
+def timed_round(client, channel, done, messages):
+    """Messages per second: publish ``messages`` and ``stop``, wait for ``done``."""
+    done.unlink(missing_ok=True)
+    payloads = [f"message {n:08d}".encode() for n in range(messages)]
+    started = time.perf_counter()
+    for start in range(0, messages, 1000):
+        pipe = client.pipeline(transaction=False)
+        for payload in payloads[start:start + 1000]:
+            pipe.publish(channel, payload)
+        pipe.execute()
+    client.publish(channel, b"stop")
+    deadline = time.monotonic() + 300
+    while not done.exists() or not done.read_text():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{channel}: the subscriber did not finish")
+        time.sleep(0.001)
+    elapsed = time.perf_counter() - started
+    return (messages + 1) / elapsed
+
+
+def wait_subscribed(client, channel):
+    deadline = time.monotonic() + 30
+    while client.pubsub_numsub(channel)[0][1] == 0:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"nobody subscribed to {channel}")
+        time.sleep(0.05)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--messages", type=int, default=20000)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as folder, running_redis(Path(folder) / "redis") as service:
+        folder = Path(folder)
+        (folder / "work.py").write_text(textwrap.dedent(WORK))
+        (folder / "app.py").write_text(textwrap.dedent(APP))
+        (folder / "plain.py").write_text(textwrap.dedent(PLAIN))
+        spin_done, plain_done = folder / "spin-done.txt", folder / "plain-done.txt"
+        (folder / "spin.toml").write_text(MANIFEST.format(url=service.url, done=spin_done))
+        client = redis.Redis.from_url(service.url)
+
+        server = LiveServer(folder / "spin.toml", "--python", str(sdk3_python()), "--no-watch",
+                            log_path=folder / "spin-py.log")
+        plain = subprocess.Popen([sys.executable, str(folder / "plain.py"), service.url, "plain"], cwd=folder,
+                                 env={**os.environ, "DONE": str(plain_done), "PYTHONPATH": str(folder)})
+        try:
+            server.wait_ready(timeout=120)
+            wait_subscribed(client, "spin")
+            wait_subscribed(client, "plain")
+            timed_round(client, "spin", spin_done, 1000)  # warm up both
+            timed_round(client, "plain", plain_done, 1000)
+            spin, direct = [], []
+            for round_number in range(args.rounds):
+                order = [("spin", spin_done, spin), ("plain", plain_done, direct)]
+                for channel, done, results in order if round_number % 2 == 0 else reversed(order):
+                    results.append(timed_round(client, channel, done, args.messages))
+        finally:
+            plain.kill()
+            plain.wait()
+            server.stop()
+        assert int(spin_done.read_text()) >= args.messages + 1, "spin-py's worker saw fewer messages than were sent"
+
+    spin_median, plain_median = statistics.median(spin), statistics.median(direct)
+    print(f"messages per round: {args.messages}, rounds: {args.rounds}")
+    print(f"spin-py Redis trigger: {spin_median:,.0f} messages/s (rounds: {', '.join(f'{r:,.0f}' for r in spin)})")
+    print(f"plain redis-py:        {plain_median:,.0f} messages/s (rounds: {', '.join(f'{r:,.0f}' for r in direct)})")
+    print(f"ratio spin-py / plain: {spin_median / plain_median:.2f} (target >= 0.5)")
+
+
+if __name__ == "__main__":
+    main()
