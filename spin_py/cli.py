@@ -140,6 +140,8 @@ def up(manifest, listen, python, **flags):
 
     host, port = _parse_listen(listen)
     settings = {name: _UP_PARSERS.get(name, lambda value: value)(value) for name, value in flags.items()}
+    # Absolute, but not resolved: workers start in the app's folder, and a venv's python is a symlink.
+    python = Path(os.path.abspath(python)) if python is not None else None
     config = UpConfig(manifest=manifest_file(manifest), host=host, port=port, python=python, **settings)
     if python is not None and not (python.is_file() and os.access(python, os.X_OK)):
         raise InputError("--python", f"{python} is not an executable file")

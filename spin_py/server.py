@@ -11,6 +11,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from spin_py.capabilities import load_capabilities
 from spin_py.capabilities.seam import HostContext
 from spin_py.host.app_python import AppPython
+from spin_py.host.output import write_terminal
 from spin_py.host.runtime import AppRuntime
 from spin_py.host.worker import stop_all as stop_all_workers
 from spin_py.manifest import check_trigger_types, load_manifest
@@ -103,7 +104,6 @@ class DevServer:
     def __init__(self, config, terminal=None):
         self.config = config
         self.terminal = terminal or sys.stderr
-        self._say_lock = threading.Lock()
         self.capabilities = load_capabilities(HostContext(config, self.say, origin=lambda: getattr(self, "base_url", None)))
         self.app_python = None  # the app's Python environment: chosen with the first manifest, prepared before serving
         self.runtime = self.load_runtime(None)
@@ -155,8 +155,7 @@ class DevServer:
             self.say(banner(runtime, self.base_url))
 
     def say(self, text):
-        with self._say_lock:
-            print(text, file=self.terminal, flush=True)
+        write_terminal(self.terminal, text)
 
     def serve_forever(self):
         self.app_python.prepare()  # as `spin build` before `spin up`: requirements.txt installed, or one line why not

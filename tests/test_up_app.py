@@ -2,6 +2,7 @@
 output, and one-line errors for a user's mistakes."""
 
 import json
+import os
 
 from apps import ECHO_SDK3, component, manifest, sdk3_python, write_app
 from live import run_cli
@@ -194,3 +195,10 @@ def test_profile_overrides_apply_as_spin_up_profile_does(tmp_path, spin_up):
     result = run_cli("up", "-f", str(path), "--profile", "deubg", "--listen", "127.0.0.1:0")
     assert result.returncode == 1
     assert result.stderr.strip().endswith("spin.toml: profile deubg is not defined in this application")
+
+
+def test_a_relative_python_path_is_taken_from_where_spin_py_runs(tmp_path, spin_up):
+    # Workers start in the app's folder: the path must not be read from there.
+    path = write_app(tmp_path, manifest(component("c", route="/...")), {"app.py": PROFILED.replace('os.environ["MODE"]', '"ok"')})
+    server = spin_up(path, "--python", os.path.relpath(sdk3_python()))
+    assert server.get("/")[:1] == (200,)
