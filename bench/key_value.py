@@ -12,19 +12,17 @@ ratio is key-value / direct (target: 0.8 or more).
 """
 
 import argparse
-import http.client
-import statistics
 import sys
 import tempfile
 import textwrap
-import threading
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
+sys.path.insert(0, str(HERE))
 
 from live import LiveServer  # noqa: E402
+from loadgen import compare, load, report  # noqa: E402
 
 VALUE = "a value of some length, " * 8
 
@@ -74,28 +72,8 @@ command = "componentize-py -w spin-http componentize app -o app.wasm"
 '''
 
 
-def load(port, path, seconds, connections):
-    """Requests per second from ``connections`` keep-alive clients for ``seconds``."""
-    counts = [0] * connections
-    deadline = time.perf_counter() + seconds
-
-    def client(index):
-        connection = http.client.HTTPConnection("127.0.0.1", port)
-        while time.perf_counter() < deadline:
-            connection.request("GET", path)
-            response = connection.getresponse()
-            body = response.read()
-            assert response.status == 200 and body == VALUE.encode(), (response.status, body[:200])
-            counts[index] += 1
-        connection.close()
-
-    started = time.perf_counter()
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(connections)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return sum(counts) / (time.perf_counter() - started)
+def check(path, status, body):
+    assert status == 200 and body == VALUE.encode(), (path, status, body[:200])
 
 
 def main():
@@ -114,20 +92,15 @@ def main():
                             "--max-workers", str(args.connections), "--no-watch", log_path=folder / "spin-py.log")
         try:
             server.wait_ready()
-            for path in ("/kv", "/direct"):  # warm up: every worker started
-                load(server.port, path, 1, args.connections)
-            kv, direct = [], []
-            for round_ in range(args.rounds):
-                order = [("/kv", kv), ("/direct", direct)]
-                for path, results in order if round_ % 2 == 0 else reversed(order):
-                    results.append(load(server.port, path, args.seconds, args.connections))
+            results = compare(
+                {path: lambda seconds, path=path: load(server.port, [path], check, seconds, args.connections)
+                 for path in ("/kv", "/direct")},
+                args.rounds,
+                args.seconds,
+            )
         finally:
             server.stop()
-    kv_rps, direct_rps = statistics.median(kv), statistics.median(direct)
-    print(f"key-value get: {kv_rps:8.0f} req/s  (rounds: {', '.join(f'{r:.0f}' for r in kv)})")
-    print(f"direct sqlite3: {direct_rps:7.0f} req/s  (rounds: {', '.join(f'{r:.0f}' for r in direct)})")
-    print(f"ratio: {kv_rps / direct_rps:.2f} (target >= 0.8)")
-
+    report({"key-value get": results["/kv"], "direct sqlite3": results["/direct"]}, target=0.8)
 
 if __name__ == "__main__":
     main()

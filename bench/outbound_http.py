@@ -13,7 +13,6 @@ medians over rounds; the ratio is capability / direct (target: 0.8 or more).
 """
 
 import argparse
-import statistics
 import sys
 import tempfile
 import textwrap
@@ -25,13 +24,10 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 sys.path.insert(0, str(HERE))
 
-from key_value import load  # noqa: E402  (the same load generator)
 from live import LiveServer  # noqa: E402
-
-import key_value  # noqa: E402
+from loadgen import compare, load, report  # noqa: E402
 
 VALUE = "a value of some length, " * 8
-key_value.VALUE = VALUE  # what load() checks each answer against
 
 APP = '''
 import os, urllib3
@@ -78,6 +74,10 @@ command = "componentize-py -w spin-http componentize app -o app.wasm"
 '''
 
 
+def check(path, status, body):
+    assert status == 200 and body == VALUE.encode(), (path, status, body[:200])
+
+
 class Origin(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, for both clients
     disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms delayed-ACK stall
@@ -111,21 +111,16 @@ def main():
                             "--no-watch", log_path=folder / "spin-py.log")
         try:
             server.wait_ready()
-            for path in ("/capability", "/direct"):  # warm up: every worker started
-                load(server.port, path, 1, args.connections)
-            capability, direct = [], []
-            for round_ in range(args.rounds):
-                order = [("/capability", capability), ("/direct", direct)]
-                for path, results in order if round_ % 2 == 0 else reversed(order):
-                    results.append(load(server.port, path, args.seconds, args.connections))
+            results = compare(
+                {path: lambda seconds, path=path: load(server.port, [path], check, seconds, args.connections)
+                 for path in ("/capability", "/direct")},
+                args.rounds,
+                args.seconds,
+            )
         finally:
             server.stop()
             origin.shutdown()
-    capability_rps, direct_rps = statistics.median(capability), statistics.median(direct)
-    print(f"http_send (host):  {capability_rps:8.0f} req/s  (rounds: {', '.join(f'{r:.0f}' for r in capability)})")
-    print(f"urllib3 in worker: {direct_rps:8.0f} req/s  (rounds: {', '.join(f'{r:.0f}' for r in direct)})")
-    print(f"ratio: {capability_rps / direct_rps:.2f} (target >= 0.8)")
-
+    report({"http_send (host)": results["/capability"], "urllib3 in worker": results["/direct"]}, target=0.8)
 
 if __name__ == "__main__":
     main()

@@ -14,18 +14,18 @@ figures are medians over rounds and the ratio is spin-py / werkzeug (target: 0.8
 import argparse
 import http.client
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
+sys.path.insert(0, str(HERE))
 
 from live import LiveServer, free_port  # noqa: E402
+from loadgen import compare, load, report  # noqa: E402
 
 SITE = {
     "index.html": b"<!doctype html><title>shop</title>" + b"<p>hello</p>\n" * 80,
@@ -71,34 +71,8 @@ run_simple("127.0.0.1", int(sys.argv[1]), site, threaded=True)
 """
 
 
-def load(port, seconds, connections):
-    """Requests per second from ``connections`` clients for ``seconds``, cycling through PATHS."""
-    counts = [0] * connections
-    deadline = time.perf_counter() + seconds
-
-    def client(index):
-        connection = http.client.HTTPConnection("127.0.0.1", port)
-        turn = index
-        while time.perf_counter() < deadline:
-            path = PATHS[turn % len(PATHS)]
-            turn += 1
-            connection.request("GET", path)
-            response = connection.getresponse()
-            body = response.read()
-            assert response.status == 200 and body == EXPECTED[path], (path, response.status, body[:200])
-            if response.will_close:
-                connection.close()
-                connection = http.client.HTTPConnection("127.0.0.1", port)
-            counts[index] += 1
-        connection.close()
-
-    started = time.perf_counter()
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(connections)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return sum(counts) / (time.perf_counter() - started)
+def check(path, status, body):
+    assert status == 200 and body == EXPECTED[path], (path, status, body[:200])
 
 
 def wait_listening(port, process, timeout=30):
@@ -135,21 +109,17 @@ def main():
             try:
                 spin.wait_ready()
                 wait_listening(port, werkzeug)
-                servers = [("spin-py", spin.port, []), ("werkzeug", port, [])]
-                for _, server_port, _ in servers:
-                    load(server_port, 1, args.connections)  # warm up
-                for round_ in range(args.rounds):
-                    for _, server_port, results in servers if round_ % 2 == 0 else reversed(servers):
-                        results.append(load(server_port, args.seconds, args.connections))
+                results = compare(
+                    {name: lambda seconds, server_port=server_port: load(server_port, PATHS, check, seconds, args.connections)
+                     for name, server_port in (("spin-py", spin.port), ("werkzeug", port))},
+                    args.rounds,
+                    args.seconds,
+                )
             finally:
                 spin.stop()
                 werkzeug.terminate()
                 werkzeug.wait(timeout=10)
-    medians = {name: statistics.median(results) for name, _, results in servers}
-    for name, _, results in servers:
-        print(f"{name:9} {medians[name]:8.0f} req/s  (rounds: {', '.join(f'{r:.0f}' for r in results)})")
-    print(f"ratio: {medians['spin-py'] / medians['werkzeug']:.2f} (target >= 0.8)")
-
+    report(results, target=0.8)
 
 if __name__ == "__main__":
     main()
