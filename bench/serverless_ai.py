@@ -5,10 +5,15 @@
    prompt and params (target 0.95 or better);
 2. embeddings: 32 concurrent single-sentence requests through `spin-py up`
    against 32 sequential direct sentence-transformers calls (target 2x or better);
-3. memory: the host's resident memory with 4 components using the same models
-   against 1 component (target within 10%).
+3. memory: the resident memory of the host and its model process together,
+   with 4 components using the same models against 1 component (target within
+   10%);
+4. the model process hop: the latency of a max_tokens=1 infer and of a
+   one-sentence embedding through the pool (a call to the model process)
+   against the same engines called in this process on their own thread, as the
+   pool ran them before the model process (medians; no target, it is reported).
 
-    .venv/bin/python bench/serverless_ai.py [--rounds 5] [--max-workers 8]
+    .venv/bin/python bench/serverless_ai.py [--rounds 5] [--max-workers N]
 """
 
 import argparse
@@ -29,6 +34,7 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 from live import LiveServer  # noqa: E402
 
 from spin_py.capabilities.llm import packaged  # noqa: E402
+from spin_py.config import UpConfig  # noqa: E402
 
 SETTLE_SECONDS = 0.5
 # A prompt the model continues for all MAX_TOKENS tokens (a short answer would measure overheads).
@@ -48,7 +54,7 @@ def manifest(components):
     return text
 
 
-def start(folder, components, max_workers=8):
+def start(folder, components, max_workers=UpConfig.max_workers):
     app = Path(tempfile.mkdtemp(dir=folder, prefix=f"app{components}-"))
     (app / "app.py").write_text((HERE / "ai" / "app.py").read_text())
     (app / "spin.toml").write_text(manifest(components))
@@ -147,21 +153,76 @@ def resident_mib(pid):
     raise RuntimeError("no VmRSS")
 
 
+def model_process_pid(host_pid):
+    for task in Path(f"/proc/{host_pid}/task").iterdir():  # a child belongs to the thread that forked it
+        try:
+            for child in (task / "children").read_text().split():
+                if b"spin_py.capabilities.llm.model_process" in Path(f"/proc/{child}/cmdline").read_bytes():
+                    return int(child)
+        except FileNotFoundError:  # a thread or child that just ended
+            continue
+    raise RuntimeError("no model process")
+
+
 def memory(folder, components):
+    """(host RSS, model process RSS) in MiB, once every component has used both models."""
     server = start(folder, components)
     try:
         for index in range(components):
             post(server.port, f"/c{index}/infer", json.dumps({"prompt": "Hi", "max_tokens": 4, "temperature": 0}).encode())
             post(server.port, f"/c{index}/embed", b"hello")
-        return resident_mib(server.process.pid)
+        return resident_mib(server.process.pid), resident_mib(model_process_pid(server.process.pid))
     finally:
         server.stop()
+
+
+def hop(rounds):
+    """(through the pool, in this process) medians in ms, for a max_tokens=1 infer and a one-sentence embedding."""
+    from spin_py.capabilities.llm.engines.base import InferencingParams
+    from spin_py.capabilities.llm.model_process import EmbeddingBatcher, ModelThread, load_engine
+    from spin_py.capabilities.llm.pool import LocalModelPool
+
+    params = InferencingParams(max_tokens=1, temperature=0.0)
+    pool = LocalModelPool(tempfile.mkdtemp(), log=lambda line: None)
+    generator = ModelThread(str(packaged.smollm2_file()), "llama.cpp")
+    embedder = EmbeddingBatcher(str(packaged.minilm_folder()))
+
+    def wait(submit):
+        done, answer = threading.Event(), []
+        submit(lambda result, error, loaded: (answer.append(error or result), done.set()))
+        done.wait()
+        if isinstance(answer[0], BaseException):
+            raise answer[0]
+        return answer[0]
+
+    calls = {
+        "infer": (lambda: pool.infer("llama2-chat", "Hi", params),
+                  lambda: wait(lambda reply: generator.submit(lambda engine: engine.infer("Hi", params, chat=True), reply))),
+        "embed": (lambda: pool.generate_embeddings("all-minilm-l6-v2", ["A sentence."]),
+                  lambda: wait(lambda reply: embedder.submit(["A sentence."], reply))),
+    }
+    try:
+        medians = {}
+        for name, sides in calls.items():
+            times = ([], [])
+            for side in sides:
+                side()  # load
+            for _ in range(rounds * 10):
+                for side, results in zip(sides, times):
+                    started = time.perf_counter()
+                    side()
+                    results.append((time.perf_counter() - started) * 1000)
+            medians[name] = tuple(statistics.median(results) for results in times)
+        return medians
+    finally:
+        pool.close()
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--max-workers", type=int, default=8, help="spin-py up --max-workers (default 8, as spin-py's)")
+    parser.add_argument("--max-workers", type=int, default=UpConfig.max_workers,
+                        help=f"spin-py up --max-workers (default {UpConfig.max_workers}, as spin-py's)")
     options = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         server = start(folder, 1, options.max_workers)
@@ -171,11 +232,16 @@ def main():
         finally:
             server.stop()
         one, four = memory(folder, 1), memory(folder, 4)
+    hops = hop(options.rounds)
     print(f"generation: {through:6.1f} tok/s through spin-py, {direct:6.1f} tok/s direct llama-cpp-python; "
           f"ratio {through / direct:.2f} (target 0.95)")
     print(f"embeddings: 32 concurrent requests {concurrent * 1000:6.0f} ms, 32 sequential direct calls "
           f"{sequential * 1000:6.0f} ms; speed-up {sequential / concurrent:.2f}x (target 2x)")
-    print(f"memory: host RSS {one:6.0f} MiB with 1 component, {four:6.0f} MiB with 4; ratio {four / one:.2f} (target 1.10 or less)")
+    print(f"memory: host + model process RSS {sum(one):6.0f} MiB ({one[0]:.0f} + {one[1]:.0f}) with 1 component, "
+          f"{sum(four):6.0f} MiB ({four[0]:.0f} + {four[1]:.0f}) with 4; ratio {sum(four) / sum(one):.2f} (target 1.10 or less)")
+    for name, (through, local) in hops.items():
+        print(f"hop: {name} {through:6.2f} ms through the model process, {local:6.2f} ms in this process; "
+              f"{through - local:+.2f} ms a call")
 
 
 if __name__ == "__main__":

@@ -8,21 +8,21 @@ import click
 
 
 def _load_pool(state_dir, runtime_config_file, stand_ins):
-    from spin_py.capabilities.llm.pool import ModelPool
+    from spin_py.capabilities.llm.pools import make_model_pool
     from spin_py.runtime_config import RuntimeConfigError, load_runtime_config
 
     try:
         runtime_config = load_runtime_config(runtime_config_file) if runtime_config_file else None
     except RuntimeConfigError as error:
         raise click.ClickException(str(error)) from None
-    return ModelPool(state_dir, runtime_config=runtime_config, stand_ins=stand_ins, log=click.echo)
+    return make_model_pool("models", runtime_config, state_dir, stand_ins, click.echo)
 
 
-def _kind(pool, model):
+def _kind(state_dir, model):
     from spin_py.capabilities.llm import packaged
     from spin_py.capabilities.llm.locate import EMBEDDINGS, INFERENCING, _embeddings_in_state_dir
 
-    if model == packaged.EMBEDDINGS_MODEL or _embeddings_in_state_dir(pool.state_dir, model):
+    if model == packaged.EMBEDDINGS_MODEL or _embeddings_in_state_dir(state_dir, model):
         return EMBEDDINGS
     return INFERENCING
 
@@ -45,7 +45,8 @@ def models(context, manifest, state_dir, runtime_config_file, stand_ins):
         app = load_manifest(manifest)
     except ManifestError as error:
         raise click.ClickException(str(error)) from None
-    pool = _load_pool(state_dir or app.dir / ".spin", runtime_config_file, stand_ins)
+    state_dir = state_dir or app.dir / ".spin"
+    pool = _load_pool(state_dir, runtime_config_file, stand_ins)
     users = {}
     for component in app.components.values():
         for model in component.ai_models:
@@ -53,7 +54,7 @@ def models(context, manifest, state_dir, runtime_config_file, stand_ins):
     if not users:
         click.echo("No component lists a model in `ai_models`.")
     for model, components in users.items():
-        click.echo(f"{pool.describe(model, _kind(pool, model))}  [used by: {', '.join(components)}]")
+        click.echo(f"{pool.describe(model, _kind(state_dir, model))}  [used by: {', '.join(components)}]")
 
 
 @models.command()

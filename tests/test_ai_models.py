@@ -6,6 +6,7 @@ import sys
 
 from apps import component, manifest, sdk3_python, write_app
 from live import free_port, run_cli, running_server
+from spin_py.capabilities.llm import packaged
 
 APP = """
     import json
@@ -49,7 +50,7 @@ def get_json(server, path):
 def test_real_models_with_permissions_per_component(tmp_path, spin_up):
     server = spin_up(write(tmp_path), "--python", str(sdk3_python()))
     first = get_json(server, "/writer/infer")
-    assert "Paris" in first["text"] and first["usage"][1] == 6
+    assert first["text"].strip() and first["usage"][1] == 6  # the stand-in's chat answer
     assert get_json(server, "/writer/infer") == first  # temperature 0
     assert get_json(server, "/writer/embed") == {"dims": 384, "tokens": 6}
     denied = get_json(server, "/reader/infer")
@@ -64,6 +65,9 @@ def test_remote_engine_through_the_runtime_config(tmp_path, spin_up):
     port = free_port()
     command = [sys.executable, "-m", "spin_py", "models", "serve", "--listen", f"127.0.0.1:{port}", "--token", "right",
                "--state-dir", str(tmp_path / "shared")]
+    shared = tmp_path / "shared" / "ai-models"
+    shared.mkdir(parents=True)
+    (shared / "llama2-chat").symlink_to(packaged.smollm2_file())  # a real model there: the raw prompt
     with running_server(command, port, tmp_path / "models.log") as url:
         path = write(tmp_path / "app")
         good = tmp_path / "good.toml"
@@ -97,3 +101,26 @@ def test_models_command_says_where_each_model_comes_from(tmp_path):
     assert "all-minilm-l6-v2 (embeddings): packaged, bert" in result.stdout
     result = run_cli("models", "-f", str(path), "--no-stand-ins")
     assert "no model found for 'llama2-chat'" in result.stdout
+
+
+# Spin's old-sdk examples/llm/app.py, word for word but the JSON answer.
+JOKE_APP = """
+    import json
+    from spin_http import Response
+    from spin_llm import llm_infer
+
+    def handle_request(request):
+        prompt="You are a stand up comedy writer. Tell me a joke."
+        result=llm_infer("llama2-chat", prompt)
+        out = {"text": result.text, "usage": [result.usage.prompt_token_count, result.usage.generated_token_count]}
+        return Response(200, {"content-type": "application/json"}, bytes(json.dumps(out), "utf-8"))
+"""
+
+
+def test_spins_llm_example_gets_a_joke_from_the_stand_in(tmp_path, spin_up):
+    path = write_app(tmp_path, manifest(component("joke", route="/...", extra='ai_models = ["llama2-chat"]')),
+                     {"app.py": JOKE_APP})
+    server = spin_up(path)
+    answer = get_json(server, "/")
+    assert answer["text"].strip() and answer["usage"][1] > 0
+    assert "answers through its own chat template" in server.output()

@@ -1,6 +1,7 @@
-"""The model pool with the real packaged models: SmolLM2 (GGUF, llama.cpp) and
-all-MiniLM-L6-v2 (BERT)."""
+"""The local model pool with the real packaged models: SmolLM2 (GGUF, llama.cpp)
+and all-MiniLM-L6-v2 (BERT), run in the model process."""
 
+import os
 import shutil
 import threading
 
@@ -9,7 +10,7 @@ import pytest
 
 from spin_py.capabilities.llm import packaged
 from spin_py.capabilities.llm.engines.base import InferencingParams, LlmError
-from spin_py.capabilities.llm.pool import ModelPool
+from spin_py.capabilities.llm.pool import LocalModelPool
 
 GREEDY = InferencingParams(max_tokens=12, temperature=0.0)
 SENTENCES = ["The cat sat on the mat.", "Stock markets fell sharply today.", "A kitten is sleeping on a rug.", "hi"]
@@ -18,9 +19,26 @@ SENTENCES = ["The cat sat on the mat.", "Stock markets fell sharply today.", "A 
 @pytest.fixture(scope="module")
 def pool():
     lines = []
-    model_pool = ModelPool("/nonexistent-state-dir", log=lines.append)
+    model_pool = LocalModelPool("/nonexistent-state-dir", log=lines.append)
     model_pool.lines = lines
-    return model_pool
+    yield model_pool
+    model_pool.close()
+
+
+@pytest.fixture(scope="module")
+def real_model_dir(tmp_path_factory):
+    """A state dir holding SmolLM2 as the app's own `llama2-chat`: a real model, which gets the raw prompt."""
+    state_dir = tmp_path_factory.mktemp("state")
+    (state_dir / "ai-models").mkdir()
+    (state_dir / "ai-models" / "llama2-chat").symlink_to(packaged.smollm2_file())
+    return state_dir
+
+
+def raw_token_count(text):
+    from llama_cpp import Llama
+
+    vocab = Llama(model_path=str(packaged.smollm2_file()), vocab_only=True, verbose=False)
+    return len(vocab.tokenize(text.encode("utf-8"), add_bos=True))
 
 
 @pytest.fixture(scope="module")
@@ -30,15 +48,30 @@ def reference():
     return SentenceTransformer(str(packaged.minilm_folder()), local_files_only=True)
 
 
-def test_inference_is_the_continuation_with_real_token_counts(pool):
-    prompt = "The capital of France is"
-    result = pool.infer("llama2-chat", prompt, GREEDY)
-    assert result.text.strip() and not result.text.startswith(prompt)
-    assert "Paris" in result.text
-    assert result.generated_token_count == 12
-    assert result.prompt_token_count == pool._model("llama2-chat", "inferencing").engine.count_tokens(prompt)
-    assert pool.infer("llama2-chat", prompt, GREEDY).text == result.text  # temperature 0 repeats itself
-    assert pool.infer("llama2-chat", prompt, InferencingParams(max_tokens=3, temperature=0)).generated_token_count == 3
+def test_a_real_model_continues_the_raw_prompt_with_real_token_counts(real_model_dir):
+    pool = LocalModelPool(real_model_dir, stand_ins=False, log=lambda line: None)
+    try:
+        prompt = "The capital of France is"
+        result = pool.infer("llama2-chat", prompt, GREEDY)
+        assert result.text.strip() and not result.text.startswith(prompt)
+        assert "Paris" in result.text
+        assert result.generated_token_count == 12
+        assert result.prompt_token_count == raw_token_count(prompt)
+        assert pool.infer("llama2-chat", prompt, GREEDY).text == result.text  # temperature 0 repeats itself
+        assert pool.infer("llama2-chat", prompt, InferencingParams(max_tokens=3, temperature=0)).generated_token_count == 3
+    finally:
+        pool.close()
+
+
+def test_a_stand_in_answers_through_its_chat_template(pool):
+    # Spin's old-sdk examples/llm prompt: SmolLM2 given it raw answers with 0 tokens.
+    prompt = "You are a stand up comedy writer. Tell me a joke."
+    result = pool.infer("llama2-chat", prompt, InferencingParams())
+    assert result.text.strip() and result.generated_token_count > 0
+    # The usage counts what the model processed: the prompt inside SmolLM2's chat template.
+    assert result.prompt_token_count > raw_token_count(prompt)
+    assert "<|im_start|>" not in result.text and "<|im_end|>" not in result.text
+    assert any("stand-in for 'llama2-chat'" in line and "chat template" in line for line in pool.lines)
 
 
 def test_max_tokens_zero_and_the_stand_in_announcement(pool):
@@ -87,8 +120,8 @@ def test_one_load_per_model_and_concurrent_embeddings_are_batched(pool):
         thread.start()
     for thread in threads:
         thread.join()
-    batcher = pool._model("all-minilm-l6-v2", "embeddings").engine
-    assert max(batcher.batch_sizes) > 1  # requests that arrived together shared a forward pass
+    batch_sizes = pool.stats()["batch_sizes"][str(packaged.minilm_folder())]
+    assert max(batch_sizes) > 1  # requests that arrived together shared a forward pass
     for index in range(32):
         alone = pool.generate_embeddings("all-minilm-l6-v2", [SENTENCES[index % len(SENTENCES)]])
         assert numpy.dot(results[index].embeddings[0], alone.embeddings[0]) >= 0.9999
@@ -103,13 +136,14 @@ def test_models_from_the_state_dir_and_spins_guide_layout(tmp_path, reference):
         shutil.copy(packaged.minilm_folder() / name, guide / name)
     shutil.copy(packaged.smollm2_file(), tmp_path / "ai-models" / "llama2-chat")
     lines = []
-    pool = ModelPool(tmp_path, log=lines.append)
+    pool = LocalModelPool(tmp_path, log=lines.append)
     vector = pool.generate_embeddings("all-minilm-l6-v2", ["The cat sat on the mat."]).embeddings[0]
     assert numpy.dot(vector, reference.encode(["The cat sat on the mat."])[0]) >= 0.9999
     assert pool.infer("llama2-chat", "Hello", InferencingParams(max_tokens=2)).generated_token_count == 2
     assert not any("stand-in" in line for line in lines)
     assert any(str(guide) in line for line in lines)
     assert pool.source("llama2-chat", "inferencing").origin == "state dir"
+    pool.close()
 
 
 def test_a_broken_model_file_is_a_runtime_error_until_fixed(tmp_path):
@@ -117,10 +151,11 @@ def test_a_broken_model_file_is_a_runtime_error_until_fixed(tmp_path):
     models.mkdir()
     broken = models / "llama2-chat"
     broken.write_bytes(packaged.smollm2_file().read_bytes()[:100_000])  # truncated GGUF
-    pool = ModelPool(tmp_path, stand_ins=False, log=lambda line: None)
+    pool = LocalModelPool(tmp_path, stand_ins=False, log=lambda line: None)
     with pytest.raises(LlmError) as error:
         pool.infer("llama2-chat", "Hi", GREEDY)
     assert error.value.kind == "RuntimeError" and str(broken) in error.value.message
+    assert "failed to load model 'llama2-chat'" in error.value.message
     broken.write_bytes(b"not a model at all")
     with pytest.raises(LlmError) as error:
         pool.infer("llama2-chat", "Hi", GREEDY)
@@ -132,10 +167,22 @@ def test_a_broken_model_file_is_a_runtime_error_until_fixed(tmp_path):
     shutil.copy(packaged.smollm2_file(), broken)  # fixed: the next call loads it
     assert pool.infer("llama2-chat", "Hi", InferencingParams(max_tokens=1)).generated_token_count == 1
     assert pool.load_counts[("llama2-chat", "inferencing")] == 1
+    first_process = pool.process.pid
+    pool.close()
+    assert pool.process.pid is None and not _alive(first_process)  # close() leaves no model process behind
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().split()[2] != "Z"
 
 
 def test_without_stand_ins_a_missing_model_names_every_place_looked_in(tmp_path):
-    pool = ModelPool(tmp_path, stand_ins=False, log=lambda line: None)
+    pool = LocalModelPool(tmp_path, stand_ins=False, log=lambda line: None)
     with pytest.raises(LlmError) as error:
         pool.infer("llama2-chat", "Hi", GREEDY)
     assert error.value.kind == "InvalidInput"
@@ -146,6 +193,7 @@ def test_without_stand_ins_a_missing_model_names_every_place_looked_in(tmp_path)
 def test_model_names_that_resolve_to_one_file_share_one_copy(pool):
     pool.infer("llama2-chat", "Hi", InferencingParams(max_tokens=1))
     pool.infer("some-other-chat-model", "Hi", InferencingParams(max_tokens=1))
-    assert pool._model("some-other-chat-model", "inferencing") is pool._model("llama2-chat", "inferencing")
+    stats = pool.stats()
+    assert stats["loads"][(str(packaged.smollm2_file()), "inferencing")] == 1  # one copy in the model process
     assert pool.load_counts[("some-other-chat-model", "inferencing")] == 0
     assert any("some-other-chat-model uses the copy of" in line for line in pool.lines)

@@ -29,8 +29,11 @@ def llama_server(tmp_path_factory):
 @pytest.fixture(scope="module")
 def models_server(tmp_path_factory):
     port = free_port()
+    state_dir = tmp_path_factory.mktemp("state")
+    (state_dir / "ai-models").mkdir()
+    (state_dir / "ai-models" / "llama2-chat").symlink_to(packaged.smollm2_file())  # a real model: the raw prompt
     command = [sys.executable, "-m", "spin_py", "models", "serve", "--listen", f"127.0.0.1:{port}",
-               "--token", "spin-token", "--state-dir", str(tmp_path_factory.mktemp("state"))]
+               "--token", "spin-token", "--state-dir", str(state_dir)]
     with running_server(command, port, tmp_path_factory.mktemp("models") / "serve.log") as url:
         yield url
 

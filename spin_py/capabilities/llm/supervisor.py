@@ -1,0 +1,258 @@
+"""The host's side of the model process (model_process.py): start it on first
+use, send it calls from any number of host threads (ids, one socket), and turn
+its death into errors.
+
+If the model process dies (a segfault or abort in native code, the OOM
+killer), every call in flight gets ``LlmError("RuntimeError", ...)`` saying
+what it was doing, the terminal gets one line saying what died, where and what
+to do, and the next call starts a fresh model process (models load again on
+use). The host itself never runs engine code, so it never dies of it.
+
+Why a long-lived process and not a throwaway probe of each model file: a probe
+catches a file that crashes at load, but not a crash in the middle of a
+generation (llama.cpp's AMX kernels segfault on the first matrix product), and
+it would load every model twice. The hop costs well under a millisecond per
+call (bench/serverless_ai.py measures it), against tens of milliseconds per
+generated token or embedding batch.
+
+The process is started from a dedicated thread that lives as long as the pool:
+the child's PR_SET_PDEATHSIG fires when the thread that forked it ends, so
+forking from a request's thread would kill it when that request finishes.
+"""
+
+import collections
+import itertools
+import os
+import pickle
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+import spin_py
+from spin_py.capabilities.llm.engines.base import INVALID_INPUT, RUNTIME_ERROR, LlmError
+from spin_py.capabilities.llm.model_process import MAX_MESSAGE_BYTES
+
+STDERR_LINES_KEPT = 20
+STDERR_LINE_BYTES = 400
+STOP_SECONDS = 5
+_PACKAGE_ROOT = str(Path(spin_py.__file__).resolve().parent.parent)
+
+
+class _Call:
+    def __init__(self, doing):
+        self.doing = doing  # () -> "running infer on 'model' (file)": asked only if the process dies
+        self.reply = None
+        self.error = None
+        self.done = threading.Event()
+
+
+def exit_cause(returncode: int) -> str:
+    """'was killed by signal 11 (SIGSEGV)' or 'exited with code 1'."""
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = "unknown signal"
+        return f"was killed by signal {-returncode} ({name})"
+    return f"exited with code {returncode}"
+
+
+def what_to_do(returncode: int, doing: str) -> str:
+    if returncode == -signal.SIGKILL:
+        return ("if nothing killed it on purpose, the system may have run out of memory: "
+                "use a smaller (more quantized) model file")
+    if doing.startswith("loading"):
+        return ("the file may be damaged, or made for another llama.cpp version: "
+                "replace it, or update llama-cpp-python")
+    return ("if it dies again on this model, the file or the llama-cpp-python build is at fault: "
+            "try another file, or rebuild llama-cpp-python for this CPU with CMAKE_ARGS=\"-DGGML_NATIVE=OFF\" "
+            "pip install --force-reinstall --no-cache-dir llama-cpp-python")
+
+
+class ModelProcess:
+    """One model process at a time; ``call`` is safe from any thread."""
+
+    def __init__(self, log=print, python=sys.executable):
+        self.log = log
+        self.python = python
+        self.generation = 0  # counts model processes started: a new one has nothing loaded
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        self._send_lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._calls = {}  # id -> _Call, in flight in the current process
+        self._process = None
+        self._connection = None
+        self._wanted = False
+        self._closed = False
+        self._start_failure = None
+        self._thread = None
+        self._stderr = collections.deque(maxlen=STDERR_LINES_KEPT)
+
+    @property
+    def pid(self) -> int | None:
+        """The running model process's pid, or None."""
+        process = self._process
+        return process.pid if process else None
+
+    def call(self, message: dict, doing) -> dict:
+        """Send ``message`` (a dict without ``id``) and wait for its reply (a dict).
+
+        ``doing()`` says what the call does ("running infer on 'x' (file)"), for the error if the process dies.
+        """
+        with self._lock:
+            connection = self._running()
+            call_id = next(self._ids)
+            call = self._calls[call_id] = _Call(doing)
+        data = pickle.dumps({**message, "id": call_id}, protocol=pickle.HIGHEST_PROTOCOL)
+        if len(data) > MAX_MESSAGE_BYTES:
+            with self._lock:
+                self._calls.pop(call_id, None)
+            raise LlmError(INVALID_INPUT, f"the request is {len(data)} bytes; the limit is {MAX_MESSAGE_BYTES}")
+        try:
+            with self._send_lock:
+                connection.send_bytes(data)
+        except OSError:
+            pass  # the process died: the supervisor thread fails this call with the reason
+        call.done.wait()
+        if call.error is not None:
+            raise call.error
+        return call.reply
+
+    def close(self) -> None:
+        """Stop the model process; calls in flight fail. The pool cannot be used after."""
+        with self._lock:
+            self._closed = True
+            process = self._process
+            self._changed.notify_all()
+        if process is not None:
+            process.terminate()
+            try:
+                process.wait(STOP_SECONDS)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(STOP_SECONDS)
+
+    def _running(self):
+        """The connection to the running process, asking the supervisor thread to start one if needed."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._supervise, name="model-process", daemon=True)
+            self._thread.start()
+        while self._connection is None:
+            if self._closed:
+                raise LlmError(RUNTIME_ERROR, "the model pool is closed")
+            if not self._wanted:
+                self._start_failure = None
+                self._wanted = True
+                self._changed.notify_all()
+            self._changed.wait()
+            if self._start_failure is not None:
+                raise self._start_failure
+        return self._connection
+
+    def _supervise(self):
+        while True:
+            with self._lock:
+                while not self._wanted and not self._closed:
+                    self._changed.wait()
+                if self._closed:
+                    return
+            try:
+                process, connection = self._spawn()
+            except OSError as error:
+                with self._lock:
+                    self._start_failure = LlmError(RUNTIME_ERROR, f"could not start the model process ({self.python}): {error}")
+                    self._wanted = False
+                    self._changed.notify_all()
+                continue
+            with self._lock:
+                self._process, self._connection = process, connection
+                self.generation += 1
+                self._wanted = False
+                self._changed.notify_all()
+                if self._closed:  # close() came while it was starting
+                    process.terminate()
+            self._read(connection)
+            self._ended(process, connection)
+
+    def _spawn(self):
+        host_end, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        # spin_py importable however the host was started (installed, editable, or from a checkout).
+        paths = [_PACKAGE_ROOT] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+        try:
+            process = subprocess.Popen(
+                [self.python, "-m", "spin_py.capabilities.llm.model_process", str(child_end.fileno()), str(os.getpid())],
+                pass_fds=(child_end.fileno(),),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                env={**os.environ, "PYTHONPATH": os.pathsep.join(paths)},
+            )
+        except BaseException:
+            host_end.close()
+            raise
+        finally:
+            child_end.close()
+        self._stderr.clear()
+        threading.Thread(target=self._keep_stderr, args=(process.stderr,), name="model-process-stderr", daemon=True).start()
+        return process, Connection(host_end.detach())
+
+    def _keep_stderr(self, stream):
+        """The last lines the model process wrote (llama.cpp says GGML_ASSERT there), bounded."""
+        with stream:
+            while line := stream.readline(STDERR_LINE_BYTES):
+                text = line.decode("utf-8", "replace").strip()
+                if text:
+                    self._stderr.append(text)
+
+    def _read(self, connection):
+        while True:
+            try:
+                data = connection.recv_bytes(MAX_MESSAGE_BYTES)
+            except (EOFError, OSError):
+                return
+            reply = pickle.loads(data)
+            with self._lock:
+                call = self._calls.pop(reply["id"], None)
+            if call is not None:
+                call.reply = reply
+                call.done.set()
+
+    def _last_words(self):
+        lines = list(self._stderr)
+        telling = [line for line in lines if "GGML_ASSERT" in line or "error" in line.lower()]
+        return (telling or lines or [""])[-1]
+
+    def _ended(self, process, connection):
+        returncode = process.wait()
+        connection.close()
+        with self._lock:
+            calls = list(self._calls.values())
+            self._calls.clear()
+            self._process = self._connection = None
+            closing = self._closed
+        if closing:
+            for call in calls:
+                call.error = LlmError(RUNTIME_ERROR, "the model pool was closed")
+                call.done.set()
+            return
+        cause = exit_cause(returncode)
+        doings = [call.doing() for call in calls]
+        for call, doing in zip(calls, doings):
+            call.error = LlmError(RUNTIME_ERROR, f"the model process {cause} while {doing}")
+            call.done.set()
+        if doings:
+            more = len(doings) - 1
+            where = f" while {doings[0]}" + (f" (and {more} more call{'s' if more > 1 else ''})" if more else "")
+            where += "; the calls failed with RuntimeError"
+        else:
+            where = " while idle"
+        said = self._last_words()
+        said = f' It said: "{said[:200]}".' if said else ""
+        self.log(f"Serverless AI: the model process {cause}{where}.{said} The next call starts a new model process, "
+                 f"which loads its models again. What to do: {what_to_do(returncode, doings[0] if doings else '')}.")
