@@ -37,7 +37,7 @@ SPIN_ENV = {
     "SPIN_BUILD_DATE": "2025-01-01", "SPIN_TARGET_TRIPLE": "x86_64-unknown-linux-gnu", "SPIN_DEBUG": "false",
     "SPIN_BIN_PATH": "/usr/local/bin/spin",
 }  # fmt: skip
-UP_HELP = "Serve the app's HTTP trigger, as `spin up` does."
+UP_HELP = "Serve the app's triggers, as `spin up` does."
 
 
 def make_manifest(folder, *args):
