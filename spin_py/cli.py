@@ -118,7 +118,7 @@ def main():
 @click.option("--install/--no-install", default=True, show_default=True,
               help="Install requirements.txt into the app's virtual environment (a new .venv when it has none) "
                    "when it changed since the last install, and again when it changes while serving.")
-@click.option("--max-workers", default=8, show_default=True, type=click.IntRange(min=1),
+@click.option("--max-workers", default=32, show_default=True, type=click.IntRange(min=1),
               help="Worker processes per component, the most that serve requests at once.")
 @click.option("--max-request-body", default="100M", show_default=True, metavar="BYTES",
               help="The longest request body served (a number of bytes, or 512K, 100M, 1G); a longer one gets a 413.")

@@ -18,7 +18,7 @@ class UpConfig:
     profile: str | None = None  # --profile: the components' profile overrides to apply
     python: Path | None = None  # --python (else see spin_py/host/app_python.py)
     install: bool = True  # --no-install: never create a .venv or pip-install requirements.txt
-    max_workers: int = 8  # per component
+    max_workers: int = 32  # per component (bench/serverless_ai.py: 32 lets 32 concurrent embeddings share forward passes)
     idle_timeout: float = 30.0  # seconds before an extra idle worker retires
     request_timeout: float = 300.0  # --request-timeout: seconds a handler has to respond
     watch: bool = True
