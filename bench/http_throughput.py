@@ -26,8 +26,12 @@ from live import LiveServer  # noqa: E402
 def start_bare_server():
     """The handler module called in-process from a werkzeug threaded server."""
     code = f"""
-import sys
-sys.path[:0] = [{str(APP)!r}, {str(HERE.parent / 'spin_py' / 'guest' / 'shims')!r}]
+import importlib.util, sys
+# The guest package under the name the worker gives it (spin_py.host.launch), as the shims import it.
+guest = {str(HERE.parent / 'spin_py' / 'guest')!r}
+spec = importlib.util.spec_from_file_location('spin_py_guest', guest + '/__init__.py', submodule_search_locations=[guest])
+module = importlib.util.module_from_spec(spec); sys.modules['spin_py_guest'] = module; spec.loader.exec_module(module)
+sys.path[:0] = [{str(APP)!r}, guest + '/shims']
 from werkzeug.serving import make_server, WSGIRequestHandler
 from werkzeug.wrappers import Request, Response
 import spin_http, app

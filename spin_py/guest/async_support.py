@@ -71,6 +71,11 @@ def pending():
     return bool(_spawned)
 
 
+def running():
+    """Is work the handler spawned still going (not merely finished and unreported)?"""
+    return any(not task.done() for task in _spawned)
+
+
 def finish_spawned(loop, limit=FINISH_LIMIT):
     """Run the tasks the last request spawned to their end, at most ``limit`` seconds
     after the response (tasks they spawn included); what is still running then is

@@ -38,6 +38,7 @@ import inspect
 import sys
 
 from . import async_support
+from .bodies import whole
 
 
 class LoadError(Exception):
@@ -76,9 +77,15 @@ def _http_handler(module, where):
         if not isinstance(cls, type):
             continue
         if not callable(getattr(cls, "handle_request", None)):
+            if name == "HttpHandler" and callable(getattr(cls, "handle", None)):
+                # The raw wasi:http 0.3 export (spin-python-sdk's `streaming` example).
+                from .bindings import wasi_http
+
+                return WasiHttpHandler(cls(), wasi_http.types_for(module))
             raise LoadError(
                 f"{where}: class {name} has no handle_request method. spin-py runs handlers written against "
-                f"{base}; a class that implements the raw wasi:http `handle` export is not supported."
+                f"{base}, and spin-sdk 4 and later's raw wasi:http 0.3 `HttpHandler.handle`; the raw wasi:http "
+                "0.2 `handle(request, response_out)` export is not supported."
             )
         return adapter(cls(), importlib.import_module("spin_sdk.http").Request)
     function = getattr(module, "handle_request", None)
@@ -121,7 +128,7 @@ class SdkHandler:
         self.request_class = request_class
 
     def request(self, method, uri, headers, body):
-        return self.request_class(method, uri or "/", {name.lower(): value for name, value in headers}, bytes(body))
+        return self.request_class(method, uri or "/", {name.lower(): value for name, value in headers}, whole(body))
 
     def __call__(self, method, uri, headers, body):
         result = self.instance.handle_request(self.request(method, uri, headers, body))
@@ -158,6 +165,31 @@ class AsyncSdkHandler(SdkHandler):
         async_support.finish_spawned(self.loop)
 
 
+class WasiHttpHandler:
+    """spin-sdk 4.x and 5.x's raw export, ``class HttpHandler(spin_sdk.wit.exports.HttpHandler)``
+    with ``async def handle(request) -> Response`` on wasi:http 0.3's resources: the request
+    body is a stream the handler reads as the client sends it, and the response body a
+    stream the worker sends on as the handler (or a task it spawned) writes it."""
+
+    style = "HttpHandler.handle"
+
+    def __init__(self, instance, types):
+        self.instance = instance
+        self.types = types
+        self.loop = worker_loop()
+
+    def __call__(self, method, uri, headers, body):
+        from .bindings import wasi_http
+
+        result = self.instance.handle(wasi_http.incoming_request(self.types, method, uri, headers, body))
+        if not inspect.isawaitable(result):
+            raise TypeError(f"{self.style} must be `async def`: spin-sdk 4 and later await it")
+        return wasi_http.outgoing_response(self.loop.run_until_complete(result), self.loop)
+
+    def after_response(self):
+        async_support.finish_spawned(self.loop)
+
+
 class OriginalApiHandler:
     """The original API (spin-python-sdk before PyPI): its engine built
     ``spin_http.Request(method, path_with_query, headers, body)`` with headers
@@ -172,7 +204,7 @@ class OriginalApiHandler:
         for name, value in headers:
             name = name.lower()
             joined[name] = f"{joined[name]}, {value}" if name in joined else value
-        result = self.function(self.request_class(method, uri, joined, bytes(body)))
+        result = self.function(self.request_class(method, uri, joined, whole(body)))
         if inspect.isawaitable(result):
             getattr(result, "close", lambda: None)()
             raise TypeError("handle_request returned an awaitable: the original Spin Python API calls it without awaiting")

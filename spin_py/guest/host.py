@@ -85,6 +85,40 @@ def end():
         _channel.send({"op": "done", "turn": turn})
 
 
+class BodyReadError(Exception):
+    """The host could not read the request body from its client (cut short, malformed,
+    over --max-request-body): the host answers the client itself."""
+
+
+def read_body(size):
+    """The next piece of a streamed request body (at most ``size`` bytes) and whether it
+    was the last: ``(bytes, ended)``. Raises BodyReadError."""
+    message, piece = _exchange({"op": "read", "max": size}, "the request body")
+    if message.get("op") == "body":
+        return piece, bool(message.get("end"))
+    if message.get("op") == "error":
+        raise BodyReadError(message.get("message", "the request body could not be read"))
+    raise RuntimeError(f"unexpected answer from the host: {message.get('op')!r}")
+
+
+def _exchange(message, what):
+    """Send one frame of the current turn and return the host's answer ``(message, body)``."""
+    if _pid is not None and os.getpid() != _pid:
+        raise RuntimeError(f"{what} is not available in a process the handler forked")
+    if _channel is None:
+        raise RuntimeError(f"{what} is only available while spin-py serves a request")
+    with _lock:
+        turn = _turn
+        if turn is None:
+            raise RuntimeError(f"{what} is only available while spin-py serves a request")
+        message["turn"] = turn
+        _channel.send(message)
+        answer, body = _channel.recv()
+    if answer.get("turn") != turn:
+        raise RuntimeError(f"the host answered turn {answer.get('turn')!r} during turn {turn!r}")
+    return answer, body
+
+
 def call(capability, function, args):
     if _pid is not None and os.getpid() != _pid:
         raise RuntimeError("host functions are not available in a process the handler forked")

@@ -14,12 +14,21 @@ Messages (``op`` key):
   guest -> host  ``ready``       ``files``: the handler module imported (these are the app's
                                  source files it loaded); the worker takes requests
   guest -> host  ``load-failed`` ``error``: importing the app failed (text with file and line)
-  host -> guest  ``http``        ``turn``, ``method``, ``uri``, ``headers`` [[name, value], ...]; body
+  host -> guest  ``http``        ``turn``, ``method``, ``uri``, ``headers`` [[name, value], ...]; body: the
+                                 whole request body, or with ``stream: true`` none: the guest pulls it
+  guest -> host  ``read``        ``turn``, ``max``: the next piece of a streamed request body
+  host -> guest  ``body``        ``turn``, ``end``; body: that piece (at most ``max`` bytes; ``end``: it is
+                                 the last, maybe empty); or ``error`` (``kind`` BodyError): the client's
+                                 body could not be read, and the host answers the client itself
   host -> guest  ``redis``       ``turn``; body: the payload of a message published on a Redis trigger's channel
   guest -> host  ``call``        ``turn``, ``capability``, ``function``, ``args``: a host function
   host -> guest  ``return``      ``turn``, ``value``
   host -> guest  ``error``       ``turn``, ``kind``, ``message``: the host function failed
-  guest -> host  ``response``    ``turn``, ``status``, ``headers``; body (once per ``http`` turn)
+  guest -> host  ``response``    ``turn``, ``status``, ``headers``; body (once per ``http`` turn); with
+                                 ``stream: true`` the body follows in pieces:
+  guest -> host  ``body``        ``turn``; body: the next piece of a streamed response (at most PIECE bytes)
+  guest -> host  ``end``         ``turn``: the streamed response body is complete (``done: true`` as for
+                                 ``response``)
   guest -> host  ``handled``     ``turn``, ``error``: None, or why the message failed without the handler
                                  raising (its ``Err``, a missing export); once per ``redis`` turn, in
                                  place of ``response``
@@ -28,6 +37,13 @@ Messages (``op`` key):
   guest -> host  ``failed``      ``turn``, ``error``: the handler raised or exited; the worker then exits
 
 The channel itself is the worker's identity: no message names a component.
+
+Flow control: the host sends nothing during a turn but answers (to ``call`` and
+``read``), so a piece of the request body crosses only when the guest asks for
+it; the guest's pieces of a response wait in the socket until the host has
+written the previous ones to its client. Neither side holds more than a piece
+or two, whatever the size of a body. A body of at most PIECE bytes, the usual
+case, still crosses in the one ``http`` or ``response`` frame.
 
 Standard library only (this module runs in the guest, and the host imports it too).
 """
@@ -39,8 +55,13 @@ import struct
 HEADER = struct.Struct(">II")
 MAX_JSON = 64 * 1024 * 1024
 MAX_BODY = 1024 * 1024 * 1024
+PIECE = 1024 * 1024  # the most one body piece carries, and the largest body sent in one frame
 _CHUNK = 64 * 1024  # one recv's worth for small frames (below malloc's mmap threshold)
 _BIG_CHUNK = 4 * 1024 * 1024
+
+
+# How every frame's JSON starts: its first key is the op.
+FRAME_START = b'{"op":"'
 
 
 class ProtocolError(ValueError):
@@ -138,6 +159,24 @@ class Channel:
         if not isinstance(message, dict):
             raise ProtocolError(f"a frame is a JSON {type(message).__name__}, not an object")
         return message, body
+
+    def resync(self) -> bool:
+        """After a ProtocolError: drop bytes up to the next place a frame may start (a
+        header with lengths in bounds, then JSON opening with FRAME_START, as every frame
+        ``encode`` writes for the guest does). False when none is buffered yet: the bytes
+        that could still begin one are kept. Only for a channel known to carry a stray
+        writer's bytes between whole frames (spin_py/host/worker.py)."""
+        self._frame = None
+        position = self._buffer.find(FRAME_START, HEADER.size + 1)
+        while position != -1:
+            start = position - HEADER.size
+            json_length, body_length = HEADER.unpack_from(self._buffer, start)
+            if len(FRAME_START) <= json_length <= MAX_JSON and body_length <= MAX_BODY:
+                del self._buffer[:start]
+                return True
+            position = self._buffer.find(FRAME_START, position + 1)
+        del self._buffer[:max(0, len(self._buffer) - (HEADER.size + len(FRAME_START) - 1))]
+        return False
 
     def close(self):
         self.sock.close()

@@ -12,7 +12,7 @@ import signal
 import socket
 import sys
 
-from . import async_support, bindings, fresh_imports, handlers, hardening, host, network_guard, protocol, tracebacks
+from . import async_support, bindings, bodies, fresh_imports, handlers, hardening, host, network_guard, protocol, tracebacks
 
 GUEST_DIR = os.path.dirname(os.path.abspath(__file__))
 SHIMS = os.path.join(GUEST_DIR, "shims")
@@ -78,27 +78,56 @@ def _serve(found, message, body):
     try:
         if message["op"] == "http":
             handler = found.http
-            status, headers, payload = handler(message["method"], message["uri"], message["headers"], body)
+            if message.get("stream"):
+                body = bodies.StreamedBody()
+            try:
+                status, headers, payload = handler(message["method"], message["uri"], message["headers"], body)
+            except host.BodyReadError as error:  # before the handler ran: the host answers its client itself
+                status, headers, payload = 500, [], f"{error}\n".encode()
             answer = {"op": "response", "status": status, "headers": headers}
         else:
             handler, payload = found.redis, b""
             answer = {"op": "handled", "error": handler(body)}
     except SystemExit as error:
-        host.send({"op": "failed", "error": f"the handler called sys.exit({error.code!r})\n"})
-        _end(1)
+        _fail(f"the handler called sys.exit({error.code!r})\n")
     except BaseException as error:
-        host.send({"op": "failed", "error": tracebacks.describe(error)})
-        _end(1)
-    if not async_support.pending():
-        host.send(answer, payload, end=True)  # nothing goes on after it: the answer ends the turn
-        return
-    host.send(answer, payload)
+        _fail(tracebacks.describe(error))
+    if bodies.is_small(payload):
+        if not async_support.pending():
+            host.send(answer, payload, end=True)  # nothing goes on after it: the answer ends the turn
+            return
+        host.send(answer, payload)
+    else:
+        answer["stream"] = True
+        if isinstance(payload, (bytes, bytearray, memoryview)) and answer["status"] not in (204, 304) and not any(
+            name == "content-length" for name, _ in answer["headers"]
+        ):
+            answer["headers"].append(["content-length", str(len(payload))])  # as a body sent whole gets it
+        host.send(answer)
+        try:
+            for piece in bodies.pieces(payload):
+                host.send({"op": "body"}, piece)
+        except BaseException as error:  # the handler's stream failed (or the channel closed: _fail ends us)
+            _fail("while writing the response body: " + tracebacks.describe(error))
+        if not async_support.running():
+            _after(handler)  # reports what finished with an error; waits for nothing
+            host.send({"op": "end"}, end=True)
+            return
+        host.send({"op": "end"})
+    _after(handler)
+    host.end()
+
+
+def _after(handler):
     try:
         handler.after_response()
     except BaseException as error:
-        host.send({"op": "failed", "error": "after the response: " + tracebacks.describe(error)})
-        _end(1)
-    host.end()
+        _fail("after the response: " + tracebacks.describe(error))
+
+
+def _fail(text):
+    host.send({"op": "failed", "error": text})
+    _end(1)
 
 
 def main(fd, settings_json):

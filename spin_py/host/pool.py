@@ -70,13 +70,25 @@ class ComponentPool:
         background when the handler left work going after its response), and is
         replaced when it fails. ``client``: the HTTP client's socket; while the request
         waits in the queue and its client leaves, ClientGone is raised."""
-        worker = self._acquire(client)
+        worker = self.take(client)
         try:
             yield worker
         except BaseException:
-            self._release(worker, False)
+            self.give_back(worker, False)
             raise
-        if worker.in_turn:
+        self.give_back(worker, True)
+
+    def take(self, client=None):
+        """A worker for one request, as ``lease`` gives it; hand it back with ``give_back``
+        (a request whose response streams on after its handler returned keeps it till then)."""
+        return self._acquire(client)
+
+    def give_back(self, worker, ok: bool) -> None:
+        """The request is over for its client. ``ok``: nothing went wrong; the worker
+        comes back once its turn has ended (in the background when it goes on)."""
+        if not ok:
+            self._release(worker, False)
+        elif worker.in_turn:
             threading.Thread(target=self._finish, args=(worker,), name=f"{self.component_id}-finish", daemon=True).start()
         else:
             self._release(worker, True)

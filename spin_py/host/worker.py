@@ -3,12 +3,18 @@ requests, Redis messages), and answer the host calls it makes while it serves on
 
 Each request is a *turn* (spin_py/guest/protocol.py): every frame carries the
 turn's number, and the turn ends with ``done``. The client gets its response as
-soon as ``response`` arrives; the worker goes back to its pool only once the
-turn has ended cleanly. Anything else (a frame of another turn, a second
-response, data while idle, a frame that is not JSON, half a frame and then
-silence) means the worker's channel can no longer be trusted: the worker is
-stopped, its request gets a 500 that says what happened, and nothing reaches
-another request.
+soon as ``response`` arrives (a streamed body follows piece by piece, see
+ResponseStream); the worker goes back to its pool only once the turn has ended
+cleanly. A request body is handed over whole, or piece by piece as the worker
+asks for it (``read``), from a BodySource.
+
+A well-formed frame of an earlier turn (a thread the handler left behind wrote
+it late) is dropped and said once under the component: the request being served
+goes on, and the worker is replaced once its turn ends. Anything that breaks the
+current turn itself (a second response, a frame that is not JSON or breaks the
+framing, half a frame and then silence) means the channel can no longer be
+trusted: the worker is stopped, its request gets a 500 that says what happened,
+and nothing reaches another request. Data while idle retires the worker too.
 
 A worker serves one request at a time; the pool guarantees that.
 """
@@ -22,6 +28,7 @@ import threading
 import time
 import traceback
 from dataclasses import dataclass
+from typing import Protocol
 
 from spin_py.capabilities.errors import CapabilityError
 from spin_py.guest import protocol
@@ -30,6 +37,8 @@ from spin_py.host.launch import start_worker
 
 # How long a worker may take to import the app and say ready.
 LOAD_LIMIT = 120.0
+# How many times one worker's stray bytes are skipped before its channel counts as broken.
+_MOST_RESYNCS = 64
 # How long after the response the host waits for ``done``: the guest cancels spawned
 # work after FINISH_LIMIT seconds, and gets a little more to say so.
 DONE_LIMIT = FINISH_LIMIT + 10.0
@@ -65,7 +74,46 @@ class ClientGone(RequestCancelled):
 class HttpResponse:
     status: int
     headers: list
-    body: bytes
+    body: "bytes | ResponseStream"
+
+
+class BodySource(Protocol):
+    """A request body the worker pulls: ``read(size)`` returns at most ``size`` bytes, b"" at
+    its end, and raises when the client's body cannot be read (the text says why)."""
+
+    def read(self, size: int) -> bytes: ...
+
+
+class ResponseStream:
+    """A response body the worker sends in pieces (each at most protocol.PIECE bytes):
+    iterate for them, as the worker sends them; host calls and reads of the request body
+    are answered meanwhile. ``close()`` says how it ended: a stream left before its end
+    stops the worker (its turn cannot end). ``ended_cleanly`` is True once the worker
+    sent the whole body."""
+
+    def __init__(self, worker, client):
+        self._worker = worker
+        self._client = client
+        self.ended_cleanly = False
+        self._closed = False
+        self.on_close = None  # called once with ended_cleanly
+
+    def __iter__(self):
+        while not self.ended_cleanly:
+            piece = self._worker._next_piece(self._client)
+            if piece is None:
+                self.ended_cleanly = True
+                return
+            yield piece
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if not self.ended_cleanly:
+            self._worker._abandon()
+        if self.on_close is not None:
+            self.on_close(self.ended_cleanly)
 
 
 class _CallOnly:
@@ -131,6 +179,14 @@ class Worker:
         self._answer_op = "response"  # what ends the handler's part of the turn
         self._instance = None
         self._pending = None  # a frame read ahead while looking for ``done``
+        self._body = None  # the request body the worker pulls from (a BodySource), None when sent whole
+        self._body_ended = False
+        self.body_error = None  # why the client's body could not be read (the trigger answers with it)
+        self._streaming = False  # a streamed response body is on its way
+        self._stream_ended = False
+        self._stray_said = False
+        self.retiring = False  # it wrote a frame of an earlier turn: replaced once this turn ends
+        self._resyncs = 0
         self._stopped = False
         self._stop_lock = threading.Lock()
         try:
@@ -166,17 +222,25 @@ class Worker:
 
     def serve(self, method, uri, headers, body, instance=None, client=None, timeout=None) -> HttpResponse:
         """Send one request and return its response once it arrives; the turn may go on
-        after that (see ``in_turn`` and ``finish``). ``instance`` answers the host calls
+        after that (see ``in_turn`` and ``finish``). ``body``: bytes, or a BodySource the
+        worker pulls from as its handler reads (the response's body is then a
+        ResponseStream when the worker streams it). ``instance`` answers the host calls
         of the whole turn and is closed when it ends. ``client``: the HTTP client's
         socket, watched so that a request whose client left is cancelled. ``timeout``:
         seconds the handler has to respond."""
         request = {"op": "http", "method": method, "uri": uri, "headers": headers}
-        message, payload = self._run_turn(request, body, "response", instance, client, timeout, "the request")
+        source = None
+        if not isinstance(body, (bytes, bytearray, memoryview)):
+            request["stream"], source, body = True, body, b""
+        message, payload = self._run_turn(request, body, "response", instance, client, timeout, "the request", source)
         try:
-            return self._response(message, payload)
+            response = self._response(message, payload)
         except ChannelBroken as error:
             self._abandon()
             raise ChannelBroken(self._broken_text(error)) from None
+        if self._streaming:
+            response.body = ResponseStream(self, client)
+        return response
 
     def deliver(self, payload, instance=None, timeout=None) -> str | None:
         """Hand one Redis message's payload to the handler (a turn like ``serve``'s): None
@@ -189,19 +253,21 @@ class Worker:
             raise ChannelBroken(self._broken_text("its handled frame has an error that is not text"))
         return error
 
-    def _run_turn(self, request, body, answer, instance, client, timeout, what):
+    def _run_turn(self, request, body, answer, instance, client, timeout, what, source=None):
         """Start a turn with ``request``; returns the ``answer`` frame ``(message, payload)``."""
         self._turn += 1
         self._in_turn, self._responded, self._instance, self._answer_op = True, False, instance, answer
+        self._body, self._body_ended, self.body_error = source, source is None, None
+        self._streaming = self._stream_ended = False
         deadline = time.monotonic() + timeout if timeout else None
         try:
             self.channel.send({**request, "turn": self._turn}, body)
             while True:
                 message, payload = self._next(deadline, client)
                 if self._turn_frame(message) == answer:
-                    if message.get("done") is True:
+                    if message.get("done") is True and not self._streaming:
                         self._end_turn()  # the usual case: nothing goes on after the answer
-                    else:
+                    elif not self._streaming:
                         self._take_done_if_here()
                     return message, payload
         except ClientGone:
@@ -259,25 +325,100 @@ class Worker:
         return False
 
     def _turn_frame(self, message):
-        """Handle one frame of the current turn; returns its op."""
+        """Handle one frame of the current turn; returns its op (None: a stray frame, dropped)."""
         op = message.get("op")
-        if message.get("turn") != self._turn:
-            raise ChannelBroken(f"it sent a {op!r} frame of turn {message.get('turn')!r} during turn {self._turn}")
+        turn = message.get("turn")
+        if turn != self._turn:
+            if isinstance(turn, int) and not isinstance(turn, bool) and 0 <= turn < self._turn:
+                self._stray(op, turn)
+                return None
+            raise ChannelBroken(f"it sent a {op!r} frame of turn {turn!r} during turn {self._turn}")
         if op == "call":
             self.channel.send(self._answer(message))
+        elif op == "read":
+            self._send_piece(message)
         elif op == self._answer_op:  # "response" to an http turn, "handled" to a redis one
             if self._responded:
                 raise ChannelBroken(f"it sent a second {op}")
             self._responded = True
+            self._streaming = op == "response" and message.get("stream") is True
+        elif op in ("body", "end"):
+            if not self._streaming or self._stream_ended:
+                raise ChannelBroken(f"it sent a {op!r} frame outside a streamed response body")
+            if op == "end":
+                self._stream_ended = True
+                if message.get("done") is True:
+                    self._end_turn()
         elif op == "done":
             if not self._responded:
                 raise ChannelBroken("it said done before responding")
+            if self._streaming and not self._stream_ended:
+                raise ChannelBroken("it said done before the end of its response body")
             self._end_turn()
         elif op == "failed":
             raise HandlerFailed(str(message.get("error", "the handler failed")))
         else:
             raise ChannelBroken(f"it sent an unexpected {op!r} frame")
         return op
+
+    def _stray(self, op, turn):
+        """A well-formed frame of an earlier turn: not this request's business. Said once;
+        the worker is replaced when the current turn ends."""
+        self.retiring = True
+        if not self._stray_said:
+            self._stray_said = True
+            self.output.write(
+                f"the worker for component '{self.component_id}' sent a {op!r} frame of turn {turn} during turn "
+                f"{self._turn} (a thread or task its handler left running?): it was dropped, and the worker is "
+                "replaced once the current request ends"
+            )
+
+    def _send_piece(self, message):
+        """Answer a ``read``: the next piece of the request body, at most ``max`` bytes."""
+        size = message.get("max")
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            size = protocol.PIECE
+        size = min(size, protocol.PIECE)
+        if self._body_ended or self.body_error is not None:
+            self.channel.send({"op": "body", "turn": self._turn, "end": True})
+            return
+        try:
+            piece = self._body.read(size)
+        except Exception as error:  # the client's body: cut short, malformed, over the limit
+            self.body_error = error
+            self._body_ended = True
+            self.channel.send({"op": "error", "turn": self._turn, "kind": "BodyError", "message": str(error)})
+            return
+        self._body_ended = not piece
+        self.channel.send({"op": "body", "turn": self._turn, "end": self._body_ended}, piece)
+
+    def _next_piece(self, client):
+        """The next piece of a streamed response body, None at its end (ResponseStream)."""
+        try:
+            while not self._stream_ended:
+                message, payload = self._next(None, client)
+                if self._turn_frame(message) == "body":
+                    if self.body_error is not None:  # the client's body broke while the response streamed
+                        self._abandon()
+                        raise ConnectionAbortedError(f"the request body could not be read: {self.body_error}")
+                    if payload:
+                        return payload
+        except ClientGone:
+            raise ConnectionAbortedError("the client went away during the response body") from None
+        except HandlerFailed as error:
+            self._abandon()
+            self.output.write(f"the worker for component '{self.component_id}' failed during its response body: {error}".rstrip("\n"))
+        except protocol.ProtocolError as error:
+            self._abandon()
+            self.output.write(self._broken_text(error))
+        except (EOFError, OSError):
+            self._abandon()
+            self.output.write(f"the worker for component '{self.component_id}' {self._exit_status()} during its response body")
+        else:
+            if self._in_turn:
+                self._take_done_if_here()
+            return None
+        raise ConnectionAbortedError("the response body was cut short: the worker failed")
 
     def _response(self, message, payload):
         status, headers = message.get("status"), message.get("headers")
@@ -317,6 +458,7 @@ class Worker:
 
     def _end_turn(self):
         self._in_turn = False
+        self._body = None
         instance, self._instance = self._instance, None
         if instance is not None:
             try:
@@ -343,6 +485,26 @@ class Worker:
         if self._pending is not None:
             frame, self._pending = self._pending, None
             return frame
+        if self._body is not None and (not self._body_ended or self.body_error is not None):
+            # The connection is still the body's (or the host answers it itself): what it
+            # shows now is body bytes or the end of a body, not a client that left.
+            client = None
+        while True:
+            try:
+                return self._next_frame(deadline, client)
+            except protocol.ProtocolError as error:
+                # A writer left over from an earlier turn (see _stray) also wrote bytes that are
+                # no frame: they are its, not this request's. Skip to the next whole frame;
+                # frames of this turn go on. Anything else that breaks the framing ends the turn.
+                if not (self.retiring and self._in_turn) or self._resyncs >= _MOST_RESYNCS:
+                    raise
+                self._resyncs += 1
+                self.channel.resync()
+                if self._resyncs == 1:
+                    self.output.write(f"the worker for component '{self.component_id}' also wrote bytes that are no frame "
+                                      f"({error}): skipped")
+
+    def _next_frame(self, deadline, client):
         channel = self.channel
         while not channel.frame_ready():
             if deadline is None and client is None:
@@ -370,7 +532,7 @@ class Worker:
 
     def healthy(self) -> bool:
         """Fit to take a request: alive, idle, and nothing unasked-for on its channel."""
-        if self._stopped or self._in_turn or self._pending is not None or self.channel.has_data():
+        if self._stopped or self.retiring or self._in_turn or self._pending is not None or self.channel.has_data():
             return False
         if self.process.poll() is not None:
             return False

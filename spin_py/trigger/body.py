@@ -3,15 +3,19 @@ size limit, and with the framing checked (Content-Length or chunked).
 
 hyper, under Spin, parses the framing and answers 400 to a bad Content-Length
 before the component runs; a bad chunk surfaces only while the component
-reads its body (Spin then answers 500). spin-py reads the body before handing
-it to a worker, so every framing mistake is a 400 with a one-line text, and a
-client that goes away mid-body costs no worker anything.
+reads its body (Spin then answers 500). spin-py reads a small body (a
+Content-Length up to STREAM_ABOVE) before handing it to a worker, so its
+framing mistakes are a 400 with a one-line text and a client that goes away
+mid-body costs no worker anything. A larger or chunked body streams to the
+worker as its handler reads it (``StreamedBody``); a mistake found on the way
+still gets its 400 or 413 when the handler has not answered yet.
 
-``iter_body`` yields the body in pieces of at most ``PIECE`` bytes, so a later
-change can pass them on to a worker as they come.
+``iter_body`` yields the body in pieces of at most ``PIECE`` bytes.
 """
 
 import re
+
+from spin_py.guest.protocol import PIECE as STREAM_ABOVE
 
 DEFAULT_LIMIT = 100 * 1024 * 1024  # --max-request-body
 PIECE = 64 * 1024
@@ -166,3 +170,32 @@ def _chunked(stream, limit):
         trailers += len(line)
         if trailers > _MAX_TRAILERS:
             raise MalformedBody(f"the chunked request body's trailers are over {format_size(_MAX_TRAILERS)}")
+
+
+class StreamedBody:
+    """A request body a worker pulls as its handler reads it: read from the connection
+    only when asked for, so the host holds at most one piece of it."""
+
+    def __init__(self, stream, headers, limit: int = DEFAULT_LIMIT):
+        self._pieces = iter_body(stream, headers, limit)
+        self._rest = b""
+        self.received = 0
+
+    def read(self, size: int) -> bytes:
+        """At most ``size`` bytes, b"" at the end; raises a BodyError."""
+        if not self._rest:
+            self._rest = next(self._pieces, b"")
+        piece, self._rest = self._rest[:size], self._rest[size:]
+        self.received += len(piece)
+        return piece
+
+
+def body_for_worker(stream, headers, limit: int = DEFAULT_LIMIT):
+    """The body whole (bytes) when it is small and its length known, else a StreamedBody;
+    raises a BodyError for framing the headers already show is wrong or too large."""
+    kind, length = framing(headers)
+    if kind == "length" and length > limit:
+        raise _too_large(limit, f"Content-Length {length}")
+    if kind == "none" or (kind == "length" and length <= STREAM_ABOVE):
+        return read_body(stream, headers, limit)
+    return StreamedBody(stream, headers, limit)

@@ -1,5 +1,8 @@
 """The HTTP trigger: a WSGI app that routes each request to a component's
-worker, as Spin's trigger-http does, and logs one line per request.
+worker, as Spin's trigger-http does, and logs one line per request. Bodies
+stream both ways when they are large or of unknown length (trigger/body.py,
+host/worker.py's ResponseStream); ``serve_chained`` serves a component's
+request to another component (service chaining) without the network.
 
 Plain WSGI on purpose: it is the per-request hot path, and request/response
 wrapper objects cost more than the routing itself.
@@ -9,13 +12,14 @@ import json
 import sys
 import time
 import traceback
+from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from spin_py.host.output import write_terminal
-from spin_py.host.worker import WorkerError, request_instance
-from spin_py.trigger.body import DEFAULT_LIMIT, BodyError, read_body, read_to_end
+from spin_py.host.worker import ResponseStream, WorkerError, request_instance
+from spin_py.trigger.body import DEFAULT_LIMIT, BodyError, body_for_worker, read_body, read_to_end
 from spin_py.trigger.headers import HeaderEncodingError, client_headers, spin_headers
-from spin_py.trigger.responses import MAX_RESPONSE_BODY, BadResponse, wire_response
+from spin_py.trigger.responses import MAX_RESPONSE_BODY, BadResponse, CountedBody, wire_response
 from spin_py.trigger.routes import WELL_KNOWN_PREFIX, RouteError
 
 # What spin-py's request handler (spin_py.server) adds to the WSGI environ: the
@@ -42,10 +46,11 @@ def request_headers(environ):
     return headers
 
 
-def request_body(environ, headers, limit=DEFAULT_LIMIT) -> bytes:
-    """The whole body, read in bounded pieces; BodyError when it cannot be (see trigger.body)."""
+def request_body(environ, headers, limit=DEFAULT_LIMIT):
+    """The body, read in bounded pieces: whole (bytes) when small, else a StreamedBody the
+    worker pulls from; BodyError when it cannot be read (see trigger.body)."""
     if RAW_INPUT in environ:
-        return read_body(environ[RAW_INPUT], headers, limit)
+        return body_for_worker(environ[RAW_INPUT], headers, limit)
     # Another WSGI server has dealt with the framing already: a length, or a stream that ends.
     stream = environ["wsgi.input"]
     if environ.get("wsgi.input_terminated"):
@@ -70,8 +75,31 @@ class Answer:
         self.body = body
 
 
+@dataclass(frozen=True)
+class ChainedMatch:
+    """The route of a chained request: Spin's RouteMatch::synthetic (crates/routes/src/lib.rs),
+    "as if the given path was matched against the wildcard route" of the component."""
+
+    component: str
+    trailing: str  # the whole path
+    based_route: str = "/..."
+    raw_route: str = "/..."
+    component_route: str = ""  # raw_route_or_prefix of "/..."
+    base: str = "/"
+    named: dict = field(default_factory=dict)
+
+
+# crates/trigger-http/src/outbound_http.rs: CHAINED_CLIENT_ADDR
+CHAINED_CLIENT_ADDR = "0.0.0.0:0"
+
+
 def _text(status, text):
     return Answer(status, [("content-type", "text/plain; charset=utf-8")], text.encode("utf-8"))
+
+
+def _body_error(error):
+    """The answer to a request whose body could not be read (trigger.body's BodyError)."""
+    return _text(getattr(error, "status", 400), f"{error}\n")
 
 
 class HttpTrigger:
@@ -98,18 +126,26 @@ class HttpTrigger:
                 answer.status, answer.headers, answer.body, method=method, max_body=self.max_response_body
             )
         except BadResponse as error:
-            where = f"component '{component.id}'" if component is not None else "spin-py"
-            message = f"{where} sent a response Spin would refuse: {error}"
-            if component is not None and component.output is not None:
-                component.output.write(message)
-            else:
-                write_terminal(self.terminal, message)
+            if isinstance(answer.body, ResponseStream):
+                answer.body.close()  # its worker is stopped: the turn cannot end
+            message = self._refused(component, error)
             answer = _text(500, message + "\n")
             status, headers, body = wire_response(answer.status, answer.headers, answer.body, method=method)
+        if isinstance(body, CountedBody):
+            body.on_problem = lambda text: self._refused(component, f"{text}; the connection was cut")
         start_response(status, headers)
         elapsed = (time.perf_counter() - started) * 1000
         self.log(f"{method} {path_and_query} -> {component.id if component else '-'} {status.split()[0]} {elapsed:.1f}ms")
         return body
+
+    def _refused(self, component, error) -> str:
+        where = f"component '{component.id}'" if component is not None else "spin-py"
+        message = f"{where} sent a response Spin would refuse: {error}"
+        if component is not None and component.output is not None:
+            component.output.write(message)
+        else:
+            write_terminal(self.terminal, message)
+        return message
 
     def _respond(self, environ, method, path_and_query):
         """``(component or None, answer)`` for one request."""
@@ -148,18 +184,96 @@ class HttpTrigger:
         except BodyError as error:  # no worker hears of it; the log line shows the status
             return component, _text(error.status, f"{error}\n")
         client = environ.get("werkzeug.socket")  # watched: a request whose client left is cancelled
+        return component, self._run(component, runtime, method, path_and_query, headers, body, client)
+
+    def serve_chained(self, component_id, method, path_and_query, headers, body, max_body) -> tuple:
+        """A request one component sends to ``http://<component_id>.spin.internal`` (service
+        chaining), served by that component without the network, private routes included,
+        as Spin's OutboundHttpInterceptor does (crates/trigger-http/src/outbound_http.rs):
+        ``(status, [(name, value), ...], body bytes)``. ``headers`` are the request's own;
+        Spin's headers follow, for the synthetic match of the whole path on ``/...``.
+        KeyError for a component the app does not have; a body over ``max_body``: ValueError."""
+        started = time.perf_counter()
+        runtime = self.runtime()
+        component = runtime.components.get(component_id)
+        if component is None:
+            raise KeyError(f"unknown routing destination '{component_id}'")  # handle_trigger_route's error
+        path = path_and_query.partition("?")[0]
+        match = ChainedMatch(component_id, path)
+        if component.file_server is not None:
+            answer = Answer(*component.file_server.respond(path, match, headers))
+        elif component.pool is None:
+            answer = _text(501, f"Component '{component.id}' is not served by spin-py: {component.not_python}\n")
+        else:
+            try:
+                sent = client_headers(headers)
+            except HeaderEncodingError as error:
+                return 500, [("content-type", "text/plain; charset=utf-8")], f"{error}\n".encode()
+            host = next((value for name, value in sent if name == "host"), None)
+            sent += spin_headers(match, client_addr=CHAINED_CLIENT_ADDR, path_and_query=path_and_query,
+                                 scheme="http", host=host, base="/")
+            answer = self._run(component, runtime, method, path_and_query, sent, body, None)
         try:
-            with component.pool.lease(client) as worker:
-                answer = worker.serve(method, path_and_query, headers, body, request_instance(runtime, component.id),
-                                      client=client, timeout=runtime.config.request_timeout)
+            status, wire, pieces = wire_response(answer.status, answer.headers, answer.body, method=method,
+                                                 max_body=min(max_body, self.max_response_body))
+        except BadResponse as error:
+            if isinstance(answer.body, ResponseStream):
+                answer.body.close()
+            message = self._refused(component, error)
+            status, wire, pieces = wire_response(500, [("content-type", "text/plain; charset=utf-8")],
+                                                 (message + "\n").encode(), method=method)
+        try:
+            data = b"".join(pieces)
+        finally:
+            close = getattr(pieces, "close", None)
+            if close is not None:
+                close()
+        elapsed = (time.perf_counter() - started) * 1000
+        self.log(f"{method} {path_and_query} -> {component_id} {status.split()[0]} {elapsed:.1f}ms (service chaining)")
+        return int(status.split()[0]), wire, data
+
+    def _run(self, component, runtime, method, path_and_query, headers, body, client):
+        """The component's answer. A streamed response keeps its worker until the body has
+        gone to the client (the stream's close gives it back)."""
+        try:
+            worker = component.pool.take(client)
         except WorkerError as error:
             component.output.write(str(error))
-            return component, _text(500, str(error).rstrip("\n") + "\n")
+            return _text(500, str(error).rstrip("\n") + "\n")
+        instance = request_instance(runtime, component.id)
+        # As Spin's trigger_instance_builder sets the OutboundHttpInterceptor: requests this
+        # instance sends to <component>.spin.internal come back here.
+        instance.service_chaining = self.serve_chained
+        try:
+            answer = worker.serve(method, path_and_query, headers, body, instance,
+                                  client=client, timeout=runtime.config.request_timeout)
+        except WorkerError as error:
+            component.pool.give_back(worker, False)
+            if worker.body_error is not None:  # it failed while the client's body was broken: say that
+                return _body_error(worker.body_error)
+            component.output.write(str(error))
+            return _text(500, str(error).rstrip("\n") + "\n")
         except (KeyError, TypeError, AttributeError) as error:  # a response frame without its fields
+            component.pool.give_back(worker, False)
             message = f"the worker for component '{component.id}' sent a malformed response ({error!r})"
             component.output.write(message)
-            return component, _text(500, message + "\n")
-        return component, answer  # the worker's HttpResponse has the same three fields
+            return _text(500, message + "\n")
+        except BaseException:
+            component.pool.give_back(worker, False)
+            raise
+        stream = answer.body if isinstance(answer.body, ResponseStream) else None
+        if worker.body_error is not None:  # the client's body could not be read: the host answers that
+            if stream is not None:
+                stream.on_close = lambda ok: component.pool.give_back(worker, False)
+                stream.close()
+            else:
+                component.pool.give_back(worker, True)
+            return _body_error(worker.body_error)
+        if stream is not None:
+            stream.on_close = lambda ok: component.pool.give_back(worker, ok)
+        else:
+            component.pool.give_back(worker, True)
+        return answer  # the worker's HttpResponse has the same three fields
 
     @staticmethod
     def _well_known(name, runtime):

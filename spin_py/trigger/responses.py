@@ -12,8 +12,9 @@ Spin's rules, and where they come from:
 - headers: see ``headers.wire_header``.
 - ``content-length``: wasmtime-wasi-http counts the body bytes against it and
   fails the body (hyper then cuts the connection after the headers) when they
-  differ. spin-py holds the whole body, so it answers 500 naming the header
-  instead of a cut response.
+  differ. For a body that came whole, spin-py answers 500 naming the header
+  instead of a cut response; a streamed body is counted as it goes
+  (``CountedBody``) and the connection is cut, as Spin does.
 """
 
 import re
@@ -23,8 +24,8 @@ from werkzeug.http import HTTP_STATUS_CODES
 from spin_py.trigger.body import format_size
 from spin_py.trigger.headers import BadResponseHeader, wire_header
 
-# The most a worker may answer with in one response frame. The channel carries a
-# body whole, so the host holds it whole: this bounds what one request can cost.
+# The most a worker may answer with in one response. A streamed body is not held by
+# the host, but a response over it is still cut: the limit is the same either way.
 MAX_RESPONSE_BODY = 256 * 1024 * 1024
 _DIGITS = re.compile(r"[0-9]+")
 _NO_BODY_STATUSES = (204, 304)
@@ -44,9 +45,10 @@ def wire_response(status, headers, body, *, method: str, max_body: int = MAX_RES
         raise BadResponse(f"the response status {_show(status)} is not an HTTP status code (an integer from 100 to 999)")
     if status < 200:
         raise BadResponse(f"the response status {status} is informational (1xx): it cannot be the final answer")
-    if not isinstance(body, (bytes, bytearray)):
+    streamed = not isinstance(body, (bytes, bytearray))
+    if streamed and not hasattr(body, "__iter__"):
         raise BadResponse(f"the response body is {type(body).__name__}, not bytes")
-    if len(body) > max_body:
+    if not streamed and len(body) > max_body:
         raise BadResponse(
             f"the response body of {len(body)} bytes is over spin-py's {format_size(max_body)} limit for one response"
         )
@@ -63,13 +65,59 @@ def wire_response(status, headers, body, *, method: str, max_body: int = MAX_RES
     if lengths:
         if not _DIGITS.fullmatch(lengths[0]):
             raise BadResponse(f"response header 'content-length' is {lengths[0]!r}, not a number of bytes")
-        if sends_body and int(lengths[0]) != len(body):
+        if sends_body and not streamed and int(lengths[0]) != len(body):
             raise BadResponse(
                 f"response header 'content-length' says {lengths[0]} bytes but the body has {len(body)}"
             )
-    elif status not in _NO_BODY_STATUSES:
+    elif status not in _NO_BODY_STATUSES and not streamed:
         wire.append(("content-length", str(len(body))))
+    if streamed:  # no content-length: the server sends it chunked
+        declared = int(lengths[0]) if lengths and sends_body else None
+        return status_line(status), wire, CountedBody(body, declared, max_body, sends_body)
     return status_line(status), wire, [bytes(body)] if sends_body and body else []
+
+
+class BodyCut(ConnectionAbortedError):
+    """A streamed response broke a rule on the way: the connection is cut (the text says why)."""
+
+
+class CountedBody:
+    """A streamed response body on its way to the client, counted as it goes. Over its
+    content-length, short of it at the end, or over ``max_body``: ``problem`` is set and the
+    connection cut (BodyCut), as hyper does when wasmtime-wasi-http fails the body. For HEAD,
+    204 and 304 the pieces are drained, not sent."""
+
+    def __init__(self, stream, declared, max_body, sends_body):
+        self.stream = stream
+        self.declared = declared
+        self.max_body = max_body
+        self.sends_body = sends_body
+        self.sent = 0
+        self.problem = None
+        self.on_problem = None  # called with the text, once
+
+    def _cut(self, text):
+        self.problem = text
+        if self.on_problem is not None:
+            self.on_problem(text)
+        raise BodyCut(text)
+
+    def __iter__(self):
+        for piece in self.stream:
+            self.sent += len(piece)
+            if self.declared is not None and self.sent > self.declared:
+                self._cut(f"response header 'content-length' says {self.declared} bytes but the body has more")
+            if self.sent > self.max_body:
+                self._cut(f"the response body is over spin-py's {format_size(self.max_body)} limit for one response")
+            if self.sends_body:
+                yield bytes(piece)
+        if self.declared is not None and self.sent != self.declared:
+            self._cut(f"response header 'content-length' says {self.declared} bytes but the body has {self.sent}")
+
+    def close(self) -> None:
+        close = getattr(self.stream, "close", None)
+        if close is not None:
+            close()
 
 
 def _show(value):

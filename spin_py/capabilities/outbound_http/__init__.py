@@ -14,7 +14,11 @@ and fermyon:spin/http (redirects followed, only a URL starting with ``/`` is a s
 request, errors are http-error values). A refused destination prints Spin's two lines.
 
 ``http://<component-id>.spin.internal`` (service chaining) is checked as Spin checks it,
-then refused with InternalError: spin-py does not route it to the component yet.
+then served by that component's handler without the network (private routes included),
+through the entry point the HTTP trigger gives each request's instance, as Spin's trigger
+installs its OutboundHttpInterceptor (crates/trigger-http/src/outbound_http.rs). A
+component the HTTP trigger did not run (a Redis message's) has none: as under Spin, whose
+request would then go to the network, the name does not resolve (DnsError).
 """
 
 from urllib.parse import urlsplit
@@ -82,13 +86,14 @@ class OutboundHttpApp:
         if api not in APIS:
             raise CapabilityError(errors.INTERNAL_ERROR, "outbound_http send needs an api of 'wasi' or 'spin'")
         try:
-            return self._send(instance.component_id, api, args)
+            return self._send(instance, api, args)
         except CapabilityError as error:
             if api == "spin":
                 raise CapabilityError(errors.spin_kind(error.kind), error.message) from None
             raise
 
-    def _send(self, component_id, api, args):
+    def _send(self, instance, api, args):
+        component_id = instance.component_id
         method, uri, headers = args.get("method"), args.get("uri"), args.get("headers", [])
         if not isinstance(method, str) or not isinstance(uri, str) or not isinstance(headers, list):
             raise CapabilityError(errors.HTTP_REQUEST_URI_INVALID, "a request needs a method, a URI and headers")
@@ -99,14 +104,32 @@ class OutboundHttpApp:
         body = None if args.get("body") is None else decode_bytes(args["body"], "request body")
         if body is not None and len(body) > MAX_BODY:
             raise CapabilityError(errors.HTTP_REQUEST_BODY_SIZE, f"the request body is over spin-py's {MAX_BODY}-byte limit")
-        url = self._destination(component_id, api, uri)
+        url, chained = self._destination(component_id, api, uri)
         if api == "wasi":
             # wasi.rs prepare_request: the host header goes; hyper writes it from the URL.
             headers = [(name, value) for name, value in headers if name.lower() != "host"]
-        status, response_headers, data = self.capability.client.send(
-            method, url, headers, body, follow_redirects=(api == "spin")
-        )
+        if chained is not None:
+            status, response_headers, data = self._chain(instance, chained, method, url, headers, body)
+        else:
+            status, response_headers, data = self.capability.client.send(
+                method, url, headers, body, follow_redirects=(api == "spin")
+            )
         return {"status": status, "headers": [list(pair) for pair in response_headers], "body": encode_bytes(data)}
+
+    def _chain(self, instance, target, method, url, headers, body):
+        """Service chaining: the request goes to ``target``'s handler through the HTTP trigger."""
+        serve = getattr(instance, "service_chaining", None)
+        host = urlsplit(url).hostname
+        if serve is None:
+            raise CapabilityError(errors.DNS_ERROR, f"{host}: the name does not resolve outside the HTTP trigger")
+        parts = urlsplit(url)
+        path_and_query = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        try:
+            return serve(target, method, path_and_query, headers, body or b"", MAX_BODY)
+        except KeyError as error:
+            raise CapabilityError(errors.INTERNAL_ERROR, str(error.args[0])) from None
+        except ConnectionError as error:  # its response body was cut (over the limit, short of its length)
+            raise CapabilityError(errors.HTTP_PROTOCOL_ERROR, f"{host}: {error}") from None
 
     def _hosts(self, component_id):
         try:
@@ -128,7 +151,8 @@ class OutboundHttpApp:
         )
 
     def _destination(self, component_id, api, uri):
-        """The URL to fetch, once the component is allowed to; raises CapabilityError."""
+        """``(URL, component id when it is a service chaining request, else None)``, once
+        the component is allowed to send it; raises CapabilityError."""
         hosts = self._hosts(component_id)
         parts = urlsplit(uri)
         if api == "spin":
@@ -142,7 +166,7 @@ class OutboundHttpApp:
             if origin is None:
                 raise CapabilityError(errors.HTTP_REQUEST_URI_INVALID, "spin-py does not know its own address yet")
             path = parts.path or "/"
-            return origin + path + (f"?{parts.query}" if parts.query else "")
+            return origin + path + (f"?{parts.query}" if parts.query else ""), None
         try:
             url = OutboundUrl.parse(uri, "https")
         except ValueError:
@@ -151,14 +175,10 @@ class OutboundHttpApp:
             raise CapabilityError(errors.HTTP_REQUEST_DENIED, f"'{uri}' is not a URL with a host")
         if hosts is None or not hosts.allows(url):
             self._deny(url.scheme, url.authority(), api)
-        if service_chaining_target(url.host) is not None:
-            raise CapabilityError(
-                errors.INTERNAL_ERROR,
-                f"spin-py does not provide service chaining ({url.scheme}://{url.host}) yet: it works only under Spin for now",
-            )
+        chained = service_chaining_target(url.host)
         if parts.scheme not in ("http", "https"):
             raise CapabilityError(errors.HTTP_REQUEST_URI_INVALID, f"'{uri}': only http and https URLs can be sent")
-        return uri
+        return uri, chained
 
 
 def _origin(host) -> str | None:

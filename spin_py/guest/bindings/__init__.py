@@ -17,6 +17,7 @@ from . import variables
 from . import outbound_http
 from . import redis
 from . import postgres, mysql, mqtt
+from . import wasi_http
 
 BINDINGS = {
     **not_provided.BINDINGS,
@@ -29,6 +30,7 @@ BINDINGS = {
     **postgres.BINDINGS,
     **mysql.BINDINGS,
     **mqtt.BINDINGS,
+    **wasi_http.BINDINGS,  # after not_provided: wasi:http 0.3's client is provided
 }
 
 

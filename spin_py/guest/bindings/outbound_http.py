@@ -12,10 +12,10 @@ answer; errors are the SDK's own:
 What each SDK's ``send`` does to the request before it reaches the host is kept: spin-sdk
 3+ adds ``content-length`` when missing, 2.0 drops the query and refuses a body.
 
-Not covered: the wasi:http resources under ``send`` (``OutgoingRequest``,
-``outgoing_handler.handle``, 0.3's ``client.send``), which an app can call itself (the
-``streaming`` example does): they still fail with the SDK's error saying spin-py does not
-provide them (bindings/not_provided.py).
+wasi:http 0.3's ``client.send`` (spin-sdk 4.x/5.x, which the ``streaming`` example calls
+itself) goes through ``send`` too: bindings/wasi_http.py. Not covered: wasi:http 0.2's
+resources (``OutgoingRequest``, ``outgoing_handler.handle``), which still fail with the
+SDK's error saying spin-py does not provide them (bindings/not_provided.py).
 """
 
 import base64

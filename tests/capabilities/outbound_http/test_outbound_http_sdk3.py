@@ -1,7 +1,7 @@
 """spin-sdk 3.4.1 (Python 3.11) through `spin-py up`: ``spin_sdk.http.send`` allowed and
 denied (``Err(ErrorCode_HttpRequestDenied())`` and Spin's two lines), no redirect followed
 (wasi:http), self requests (a relative URL, ``http://self.alt``) only with ``http://self``,
-service chaining checked (not routed yet); and the component's own sockets
+service chaining allowed and routed; and the component's own sockets
 (urllib, http.client, socket.connect) held to the same list."""
 
 import json
@@ -86,8 +86,8 @@ def test_sdk3_send_self_and_sockets(tmp_path, spin_up, origin):  # noqa: F811
     assert json.loads(ask(server, "/send", "/me?q=1")["body"]) == {"me": "/me?q=1", "component": "fetch"}
     assert json.loads(ask(server, "/send", "http://self.alt/again")["body"])["me"] == "/again"
     assert ask(server, "/send", "http://self/x") == {"error": "ErrorCode_HttpRequestDenied"}
-    # Service chaining is allowed (not denied) but not routed by spin-py yet: InternalError says so.
-    assert ask(server, "/send", "http://other.spin.internal/chained") == {"error": "ErrorCode_InternalError"}
+    # Service chaining reaches the private component (tests/capabilities/outbound_http/test_service_chaining.py).
+    assert json.loads(ask(server, "/send", "http://other.spin.internal/chained")["body"]) == {"me": "/chained", "component": "other"}
 
     # Plain sockets: the allowed origin is reachable, anything else is refused with PermissionError.
     for kind in ("urllib", "http.client", "create", "socket"):
