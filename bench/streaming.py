@@ -47,6 +47,7 @@ def main():
                             log_path=Path(state) / "spin-py.log").wait_ready(timeout=120)
         try:
             assert server.request("POST", "/echo", body=b"warm")[2] == b"warm"
+            time.sleep(0.5)  # whatever the host started besides settles
             pids = {"host": server.process.pid}
             pids.update({f"worker {pid}": pid for pid in workers_of(server.process.pid)})
             before = {name: high_water_mib(pid) for name, pid in pids.items()}
@@ -69,6 +70,7 @@ def main():
                 sender.join(120)
             elapsed = time.perf_counter() - started
             after = {name: high_water_mib(pid) for name, pid in pids.items()}
+            pids = {name: pid for name, pid in pids.items() if after[name] is not None and before[name] is not None}
         finally:
             server.stop()
 

@@ -83,6 +83,7 @@ class Channel:
         self.sock = sock
         self._buffer = bytearray()
         self._frame = None  # (json_length, body_length) of the frame at the front, once its header is in
+        self._skipping = False  # resync(): looking for the next frame start
 
     def fileno(self):
         return self.sock.fileno()
@@ -92,6 +93,8 @@ class Channel:
 
     def _missing(self):
         """Bytes still to come before the frame at the front of the buffer is whole (0: it is)."""
+        if self._skipping and not self._skip_to_frame():
+            return 1  # more bytes, then look again
         if self._frame is None:
             if len(self._buffer) < HEADER.size:
                 return HEADER.size - len(self._buffer)
@@ -160,19 +163,25 @@ class Channel:
             raise ProtocolError(f"a frame is a JSON {type(message).__name__}, not an object")
         return message, body
 
-    def resync(self) -> bool:
-        """After a ProtocolError: drop bytes up to the next place a frame may start (a
+    def resync(self) -> None:
+        """After a ProtocolError: skip bytes up to the next place a frame may start (a
         header with lengths in bounds, then JSON opening with FRAME_START, as every frame
-        ``encode`` writes for the guest does). False when none is buffered yet: the bytes
-        that could still begin one are kept. Only for a channel known to carry a stray
-        writer's bytes between whole frames (spin_py/host/worker.py)."""
+        ``encode`` writes for the guest does), waiting for more bytes while none is
+        buffered. Only for a channel known to carry a stray writer's bytes between whole
+        frames (spin_py/host/worker.py)."""
         self._frame = None
-        position = self._buffer.find(FRAME_START, HEADER.size + 1)
+        del self._buffer[:1]  # not where the broken frame started
+        self._skipping = True
+
+    def _skip_to_frame(self):
+        """True once the buffer starts where a frame may; else keeps only what could begin one."""
+        position = self._buffer.find(FRAME_START, HEADER.size)
         while position != -1:
             start = position - HEADER.size
             json_length, body_length = HEADER.unpack_from(self._buffer, start)
             if len(FRAME_START) <= json_length <= MAX_JSON and body_length <= MAX_BODY:
                 del self._buffer[:start]
+                self._skipping = False
                 return True
             position = self._buffer.find(FRAME_START, position + 1)
         del self._buffer[:max(0, len(self._buffer) - (HEADER.size + len(FRAME_START) - 1))]

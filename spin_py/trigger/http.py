@@ -236,7 +236,8 @@ class HttpTrigger:
         """The component's answer. A streamed response keeps its worker until the body has
         gone to the client (the stream's close gives it back)."""
         try:
-            worker = component.pool.take(client)
+            # A body still to be read owns the connection: a client that left shows when it is read.
+            worker = component.pool.take(client if isinstance(body, (bytes, bytearray)) else None)
         except WorkerError as error:
             component.output.write(str(error))
             return _text(500, str(error).rstrip("\n") + "\n")

@@ -24,9 +24,10 @@ from werkzeug.http import HTTP_STATUS_CODES
 from spin_py.trigger.body import format_size
 from spin_py.trigger.headers import BadResponseHeader, wire_header
 
-# The most a worker may answer with in one response. A streamed body is not held by
-# the host, but a response over it is still cut: the limit is the same either way.
-MAX_RESPONSE_BODY = 256 * 1024 * 1024
+# The most one response may carry (Spin has no limit). No body is held whole by the host
+# any more (one over protocol.PIECE streams), so this only stops a runaway handler: a
+# response over it is cut.
+MAX_RESPONSE_BODY = 4 * 1024 * 1024 * 1024
 _DIGITS = re.compile(r"[0-9]+")
 _NO_BODY_STATUSES = (204, 304)
 

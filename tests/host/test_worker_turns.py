@@ -62,8 +62,10 @@ ROGUE = """
         elif what == "half":
             os.write(fd, struct.pack(">II", 100, 0) + b'{"op": "resp')
             time.sleep(3600)
-        elif what == "stale-and-garbage-later":
-            junk = stale + struct.pack(">II", 5, 0x67617262) + b"garbage" + stale
+        elif what.startswith("stale-and-garbage-later"):
+            junk = stale + struct.pack(">II", 5, 0x67617262) + b"garbage-after-a-header"
+            if what.endswith("-then-stale"):
+                junk += stale
             threading.Thread(target=later, args=(fd, junk, 0.4)).start()
         elif what == "other-turn-later":
             threading.Thread(target=later, args=(fd, frame("call", turn, capability="kv", function="get", args={}), 0.4)).start()
@@ -239,9 +241,10 @@ def test_a_stale_frame_during_the_next_request_is_dropped_and_the_worker_retired
     pool.close()
 
 
-def test_bytes_that_are_no_frame_after_a_stale_frame_are_skipped_and_the_request_goes_on(tmp_path, pools, capsys):
+@pytest.mark.parametrize("then", ["", "-then-stale"])
+def test_bytes_that_are_no_frame_after_a_stale_frame_are_skipped_and_the_request_goes_on(tmp_path, pools, capsys, then):
     pool, _ = pools(tmp_path, ROGUE, max_workers=1)
-    _, first = serve(pool, "/stale-and-garbage-later")
+    _, first = serve(pool, f"/stale-and-garbage-later{then}")
     response, worker = serve(pool, "/sleep")  # stale response, a header over the limits, another stale response
     assert worker is first and response.status == 200 and response.body.startswith(b"sleep ")
     said = capsys.readouterr().err
