@@ -82,7 +82,7 @@ UNPROVIDED_SDK3 = """
 
 
 def test_unprovided_interfaces_fail_with_the_sdk_error(tmp_path, spin_up):
-    # What spin-py leaves out now is wasi:http's raw outgoing handler (spin_sdk.http.send is provided).
+    # What spin-py leaves out now is wasi:http 0.2's raw outgoing handler (spin_sdk.http.send is provided).
     sdk3 = write_app(
         tmp_path / "sdk3",
         manifest(component("raw", route="/...", extra='allowed_outbound_hosts = ["redis://127.0.0.1:6379"]')),
@@ -94,7 +94,7 @@ def test_unprovided_interfaces_fail_with_the_sdk_error(tmp_path, spin_up):
     assert status == 200
     assert json.loads(body) == {
         "error": "ErrorCode_InternalError",
-        "value": "spin-py does not provide wasi:http's outgoing handler (use spin_sdk.http.send) yet: "
+        "value": "spin-py does not provide wasi:http 0.2's outgoing handler (use spin_sdk.http.send) yet: "
         "this call works only under Spin for now",
     }
 

@@ -11,13 +11,7 @@ Each module here exports ``BINDINGS``: {generated module name: bind(module)}.
 """
 
 from .. import import_hooks
-from . import key_value, llm, not_provided
-from . import sqlite
-from . import variables
-from . import outbound_http
-from . import redis
-from . import postgres, mysql, mqtt
-from . import wasi_http
+from . import key_value, llm, mqtt, mysql, not_provided, outbound_http, postgres, redis, sqlite, variables, wasi_http
 
 BINDINGS = {
     **not_provided.BINDINGS,
@@ -30,7 +24,7 @@ BINDINGS = {
     **postgres.BINDINGS,
     **mysql.BINDINGS,
     **mqtt.BINDINGS,
-    **wasi_http.BINDINGS,  # after not_provided: wasi:http 0.3's client is provided
+    **wasi_http.BINDINGS,
 }
 
 

@@ -17,10 +17,10 @@ MESSAGE = "spin-py does not provide {what} yet: this call works only under Spin 
 
 # Generated interfaces, by what they are to the user; spin-sdk 2.x/3.x names first, then 4.x/5.x.
 INTERFACES = {
-    # spin_sdk.http.send is provided (bindings/outbound_http.py); the wasi:http handlers under it are not.
-    "wasi:http's outgoing handler (use spin_sdk.http.send)": (
+    # spin_sdk.http.send (bindings/outbound_http.py) and wasi:http 0.3's client (bindings/wasi_http.py) are
+    # provided; wasi:http 0.2's outgoing handler, which spin-sdk 2.x/3.x apps can call directly, is not.
+    "wasi:http 0.2's outgoing handler (use spin_sdk.http.send)": (
         "outgoing_handler", "wasi_http_outgoing_handler_0_2_0", "wasi_http_outgoing_handler_0_2_6",
-        "wasi_http_client_0_3_0", "wasi_http_client_0_3_0_rc_2026_03_15",
     ),
 }
 # Their "other" error variants, most specific first.
