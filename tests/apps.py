@@ -7,6 +7,7 @@ from venvs import venv_python
 
 SDK3 = ("sdk3-py311", "3.11", ["spin-sdk==3.4.1"])
 SDK5 = ("sdk5-py312", "3.12", ["spin-sdk==5.0.0"])
+SDK4 = ("sdk4-py312", "3.12", ["spin-sdk==4.0.0"])  # what spin-python-sdk's examples pin
 
 
 def sdk3_python():
@@ -15,6 +16,10 @@ def sdk3_python():
 
 def sdk5_python():
     return venv_python(*SDK5)
+
+
+def sdk4_python():
+    return venv_python(*SDK4)
 
 
 def write_app(folder, manifest, files):

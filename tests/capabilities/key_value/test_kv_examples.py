@@ -10,9 +10,8 @@ spin-sdk == 4.0.0).
 import sys
 import time
 
-from apps import write_app
+from apps import sdk4_python, write_app
 from kv_apps import get_json
-from venvs import venv_python
 
 # spinframework/spin-python-sdk, branch old-sdk, examples/KV/app.py
 OLD_KV_APP = '''
@@ -113,8 +112,6 @@ key_value_stores = ["default"]
 command = "componentize-py -w spin:up/http-trigger@4.0.0 componentize app -o app.wasm"
 '''
 
-SDK4 = ("sdk4-py312", "3.12", ["spin-sdk==4.0.0"])  # the example's requirements.txt
-
 
 def test_old_sdk_kv_example(tmp_path, spin_up):
     path = write_app(tmp_path, OLD_KV_MANIFEST, {"app.py": OLD_KV_APP})
@@ -132,7 +129,7 @@ def test_old_sdk_kv_example(tmp_path, spin_up):
 
 def test_spin_kv_example(tmp_path, spin_up):
     path = write_app(tmp_path, SPIN_KV_MANIFEST, {"app.py": SPIN_KV_APP})
-    server = spin_up(path, "--python", str(venv_python(*SDK4)))
+    server = spin_up(path, "--python", str(sdk4_python()))
     status, _, body = server.get("/")
     assert (status, body) == (200, b"Hello from Python!")  # the README's `curl localhost:3000`
     assert 'Storing default key-value data to "' in server.output()

@@ -5,9 +5,8 @@ spin-sdk == 4.0.0), with only the broker's port changed."""
 
 import queue
 
-from apps import write_app
+from apps import sdk4_python, write_app
 from servers import mosquitto_service  # noqa: F401 (a fixture)
-from venvs import venv_python
 
 # examples/spin-outbound-mqtt/app.py: `localhost:1883` became `localhost:PORT`
 APP = '''
@@ -48,8 +47,6 @@ allowed_outbound_hosts = ["*://*:*"]
 command = "componentize-py -w spin:up/http-trigger@4.0.0 componentize app -o app.wasm"
 '''
 
-SDK4 = ("sdk4-py312", "3.12", ["spin-sdk==4.0.0"])
-
 
 def test_spin_outbound_mqtt_example(tmp_path, spin_up, mosquitto_service):
     import paho.mqtt.client as paho
@@ -64,7 +61,7 @@ def test_spin_outbound_mqtt_example(tmp_path, spin_up, mosquitto_service):
     try:
         ready.get(timeout=5)
         path = write_app(tmp_path, MANIFEST, {"app.py": APP.replace("PORT", str(mosquitto_service.port))})
-        server = spin_up(path, "--python", str(venv_python(*SDK4)))
+        server = spin_up(path, "--python", str(sdk4_python()))
         status, _, body = server.get("/")
         assert (status, body) == (200, b"Sent outbound mqtt message!")
         assert messages.get(timeout=5) == ("telemetry", b"Eureka!")

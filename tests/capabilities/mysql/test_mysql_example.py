@@ -8,9 +8,8 @@ import time
 
 import pymysql
 
-from apps import write_app
+from apps import sdk4_python, write_app
 from servers import mariadb_service  # noqa: F401 (a fixture)
-from venvs import venv_python
 
 # examples/spin-mysql/app.py: `127.0.0.1` became `127.0.0.1:PORT`
 APP = '''
@@ -50,8 +49,6 @@ allowed_outbound_hosts = ["*://*:*"]
 command = "componentize-py -w spin:up/http-trigger@4.0.0 componentize app -o app.wasm"
 '''
 
-SDK4 = ("sdk4-py312", "3.12", ["spin-sdk==4.0.0"])
-
 
 def test_spin_mysql_example(tmp_path, spin_up, mariadb_service):
     db = pymysql.connect(host="127.0.0.1", port=mariadb_service.port, user="root", password="", database="spin_dev",
@@ -62,7 +59,7 @@ def test_spin_mysql_example(tmp_path, spin_up, mariadb_service):
         cursor.execute("INSERT INTO test VALUES (1, 'one')")
     db.close()
     path = write_app(tmp_path, MANIFEST, {"app.py": APP.replace("PORT", str(mariadb_service.port))})
-    server = spin_up(path, "--python", str(venv_python(*SDK4)))
+    server = spin_up(path, "--python", str(sdk4_python()))
     status, _, body = server.get("/")
     assert (status, body) == (200, b"Hello from Python!")
     log = tmp_path / ".spin" / "logs" / "test_stdout.txt"

@@ -6,9 +6,8 @@ default port)."""
 
 import psycopg
 
-from apps import write_app
+from apps import sdk4_python, write_app
 from servers import postgres_service  # noqa: F401 (a fixture)
-from venvs import venv_python
 
 # examples/spin-postgres/app.py: `host=localhost` became `host=localhost port=PORT`
 APP = '''
@@ -63,8 +62,6 @@ allowed_outbound_hosts = ["*://*:*"]
 command = "componentize-py -w spin:up/http-trigger@4.0.0 componentize app -o app.wasm"
 '''
 
-SDK4 = ("sdk4-py312", "3.12", ["spin-sdk==4.0.0"])
-
 
 def test_spin_postgres_example(tmp_path, spin_up, postgres_service):
     with psycopg.connect(postgres_service.url.replace("postgres://", "postgresql://"), autocommit=True) as db:
@@ -72,7 +69,7 @@ def test_spin_postgres_example(tmp_path, spin_up, postgres_service):
         db.execute("CREATE TABLE test (id integer, name text, note text)")
         db.execute("INSERT INTO test VALUES (1, 'one', NULL), (2, 'two', 'x')")
     path = write_app(tmp_path, MANIFEST, {"app.py": APP.replace("PORT", str(postgres_service.port))})
-    server = spin_up(path, "--python", str(venv_python(*SDK4)))
+    server = spin_up(path, "--python", str(sdk4_python()))
     status, _, body = server.get("/")
     assert status == 200, body
     assert body.decode() == "id | name | note\n----------------\n1 | one | NULL\n2 | two | x"

@@ -12,10 +12,9 @@ import time
 
 import redis
 
-from apps import write_app
+from apps import sdk4_python, write_app
 from redis_apps import act, next_message, subscribed, write_redis_app
 from servers import redis_service  # noqa: F401 (a fixture)
-from venvs import venv_python
 
 # spinframework/spin-python-sdk, branch old-sdk, examples/outbound_redis/app.py (unchanged)
 OUTBOUND_REDIS_APP = '''
@@ -107,8 +106,6 @@ ai_models = ["llama2-chat"]
 command = "componentize-py -w spin:up/http-trigger@4.0.0 componentize app -o app.wasm"
 '''
 
-SDK4 = ("sdk4-py312", "3.12", ["spin-sdk==4.0.0"])  # the example's requirements.txt
-
 
 def test_old_sdk_outbound_redis_example(tmp_path, spin_up, redis_service):
     port = str(redis_service.port)
@@ -125,7 +122,7 @@ def test_old_sdk_outbound_redis_example(tmp_path, spin_up, redis_service):
 def test_spin_redis_example(tmp_path, spin_up, redis_service):
     redis.Redis.from_url(redis_service.url).set("test", b"from the test")
     path = write_app(tmp_path, SPIN_REDIS_MANIFEST, {"app.py": SPIN_REDIS_APP.replace("PORT", str(redis_service.port))})
-    server = spin_up(path, "--python", str(venv_python(*SDK4)))
+    server = spin_up(path, "--python", str(sdk4_python()))
     status, _, body = server.get("/")
     assert (status, body) == (200, b"Hello from Python!")
     log = tmp_path / ".spin" / "logs" / "test_stdout.txt"

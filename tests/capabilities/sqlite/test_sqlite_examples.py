@@ -17,10 +17,9 @@ import sys
 from pathlib import Path
 
 from live import LiveServer
-from venvs import venv_python
+from apps import sdk4_python
 
 DATA = Path(__file__).resolve().parent / "data"
-SDK4 = ("sdk4-py312", "3.12", ["spin-sdk==4.0.0"])  # the example's requirements.txt, less componentize-py
 
 
 def serve(example, tmp_path, *flags):
@@ -59,7 +58,7 @@ def test_old_sdk_sqlite_example_fresh_from_its_readme(tmp_path):
 
 
 def test_spin_sqlite_example_fails_its_own_assertion_as_under_spin(tmp_path):
-    folder, server = serve("spin-sqlite", tmp_path, "--python", str(venv_python(*SDK4)))
+    folder, server = serve("spin-sqlite", tmp_path, "--python", str(sdk4_python()))
     try:
         status, _, body = server.get("/")
         assert status == 500

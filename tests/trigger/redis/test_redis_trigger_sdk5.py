@@ -5,13 +5,11 @@ spin:redis/inbound-redis@3.0.0) on Python 3.12, and spin-python-sdk's public
 import shutil
 from pathlib import Path
 
-from apps import sdk5_python
+from apps import sdk4_python, sdk5_python
 from redis_trigger_apps import SDK5_APP, publish, wait_lines, write_redis_app
 from servers import redis_server  # noqa: F401 (a fixture)
-from venvs import venv_python
 
 HERE = Path(__file__).resolve().parent
-SDK4 = ("sdk4-py312", "3.12", ["spin-sdk==4.0.0"])  # the example's requirements.txt
 
 
 def test_sdk5_redis_handler(tmp_path, spin_up, redis_server):  # noqa: F811
@@ -52,7 +50,7 @@ def test_public_redis_trigger_example(tmp_path, spin_up, redis_server):  # noqa:
     text = (example / "spin.toml").read_text()
     assert text.count('address = "redis://localhost:6379"') == 1
     (example / "spin.toml").write_text(text.replace("redis://localhost:6379", redis_server))
-    server = spin_up(example, "--python", str(venv_python(*SDK4)))
+    server = spin_up(example, "--python", str(sdk4_python()))
     port = redis_server.rsplit(":", 1)[1]
     server.wait_for_output(f"Active Channels on 127.0.0.1:{port}:\n\t127.0.0.1:{port}/messages: [echo-message]\n")
     assert publish(redis_server, "messages", b"hello world") == 1

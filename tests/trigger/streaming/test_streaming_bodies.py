@@ -17,14 +17,12 @@ from pathlib import Path
 import sys
 
 import pytest
-from apps import sdk5_python, write_app
-from venvs import venv_python
+from apps import sdk4_python, sdk5_python, write_app
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests/trigger: the raw HTTP clients
 from trigger_clients import exchange, header, parse, post_chunked  # noqa: E402
 
 EXAMPLE = Path(__file__).parent / "example_streaming"
-SDK4 = ("sdk4-py312", "3.12", ["spin-sdk==4.0.0"])
 
 
 def example(tmp_path):
@@ -50,7 +48,7 @@ def dechunk(body):
 
 @pytest.mark.parametrize("sdk", ["4.0.0", "5.0.0"])
 def test_the_streaming_example_runs_unchanged(tmp_path, spin_up, sdk):
-    python = venv_python(*SDK4) if sdk == "4.0.0" else sdk5_python()
+    python = sdk4_python() if sdk == "4.0.0" else sdk5_python()
     server = spin_up(example(tmp_path), "--python", str(python))
     status, headers, body = server.request("POST", "/echo", body=b"'Twas brillig", headers={"content-type": "text/plain"})
     assert (status, headers["content-type"], body) == (200, "text/plain", b"'Twas brillig")
