@@ -179,7 +179,7 @@ def memory(folder, components):
 def hop(rounds):
     """(through the pool, in this process) medians in ms, for a max_tokens=1 infer and a one-sentence embedding."""
     from spin_py.capabilities.llm.engines.base import InferencingParams
-    from spin_py.capabilities.llm.model_process import EmbeddingBatcher, ModelThread, load_engine
+    from spin_py.capabilities.llm.model_process import EmbeddingBatcher, ModelThread
     from spin_py.capabilities.llm.pool import LocalModelPool
 
     params = InferencingParams(max_tokens=1, temperature=0.0)

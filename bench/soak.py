@@ -23,7 +23,6 @@ component, p99 < 1 s at 50 connections. Exit status 1 when a target is missed.
 
 import argparse
 import collections
-import os
 import random
 import socket
 import sys

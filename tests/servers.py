@@ -12,7 +12,6 @@ Each yields a ``Service`` (host, port, url, and the folder of its files).
 import contextlib
 import fcntl
 import glob
-import os
 import shutil
 import socket
 import subprocess

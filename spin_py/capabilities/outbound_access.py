@@ -5,8 +5,11 @@ it opens a connection: Spin's OutboundAllowedHosts::check_url
 the capability's scheme, matched by spin_py/capabilities/outbound_networking,
 and Spin's two terminal lines for a denied destination."""
 
+from typing import ClassVar
+
+from spin_py.capabilities.errors import CapabilityError
 from spin_py.capabilities.outbound_networking import AllowedHostError, ComponentNetworking, OutboundUrl, denial_lines
-from spin_py.capabilities.seam import ConfigureError
+from spin_py.capabilities.seam import ConfigureError, UnknownHandle
 from spin_py.capabilities.variables.resolver import ResolverConfigError, resolver_for
 
 
@@ -48,3 +51,51 @@ class OutboundAccess:
         for line in denial_lines(url.scheme, url.authority()):
             self._say(line)
         return False
+
+
+class OutboundCapability:
+    """The shape redis, postgres, mysql and mqtt share: made once, configured per
+    manifest with the components' allowed_outbound_hosts; subclasses name ``App``."""
+
+    name: ClassVar[str]
+    App: ClassVar[type]
+
+    def __init__(self, host):
+        self.host = host
+
+    def configure(self, app, runtime_config, state_dir) -> "OutboundApp":
+        return self.App(OutboundAccess.configure(app, runtime_config, self.host))
+
+    def close(self) -> None:
+        pass
+
+
+class OutboundApp:
+    """One manifest's outbound capability: the host function ``f`` is the method
+    ``call_f(instance, args)``; connections live in the request's instance, under
+    ``CONNECTION``, and ``close`` forgets one (a handle already gone is no error)."""
+
+    CONNECTION: ClassVar[str]  # the instance's resource kind
+    WHAT: ClassVar[str]  # as the user knows it: "outbound Redis"
+    OTHER: ClassVar[str] = "Other"  # the error kind for a call that is not a host function
+
+    def __init__(self, access: OutboundAccess):
+        self.access = access
+
+    def startup_lines(self) -> list[str]:
+        return []
+
+    def close(self) -> None:
+        pass
+
+    def handle(self, instance, function, args):
+        call = getattr(self, f"call_{function}", None) if isinstance(function, str) and function.isidentifier() else None
+        if call is None:
+            raise CapabilityError(self.OTHER, f"{self.WHAT} has no host function '{function}'")
+        return call(instance, args)
+
+    def call_close(self, instance, args):
+        try:
+            instance.remove(self.CONNECTION, args.get("connection"))
+        except UnknownHandle:
+            pass

@@ -8,7 +8,6 @@ after the user's text (which stays byte for byte, comments and all),
 
 import shutil
 import tomllib
-from pathlib import Path
 
 import tomlkit
 import tomlkit.exceptions

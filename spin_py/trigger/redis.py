@@ -33,7 +33,6 @@ fresh request instance from the runtime, as an HTTP request does.
 """
 
 import threading
-import time
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
@@ -43,7 +42,6 @@ from redis.retry import Retry
 
 from spin_py.capabilities.variables.resolver import ResolverConfigError, VariablesError, resolver_for
 from spin_py.guest.rust_text import rust_debug
-from spin_py.host.output import write_terminal
 from spin_py.host.worker import WorkerError, request_instance
 from spin_py.manifest import ManifestError
 

@@ -17,7 +17,7 @@ import threading
 from urllib.parse import parse_qsl, urlsplit
 
 from spin_py.capabilities.errors import CapabilityError
-from spin_py.capabilities.outbound_access import OutboundAccess
+from spin_py.capabilities.outbound_access import OutboundApp, OutboundCapability
 from spin_py.capabilities.seam import UnknownHandle, decode_bytes
 
 NAME = "mqtt"
@@ -25,19 +25,6 @@ CONNECTION = "mqtt.connection"
 INVALID_ADDRESS, TOO_MANY_CONNECTIONS, CONNECTION_FAILED, OTHER = (
     "InvalidAddress", "TooManyConnections", "ConnectionFailed", "Other")
 TIMEOUT = 30  # seconds to connect, or for the broker to acknowledge
-
-
-class MqttCapability:
-    name = NAME
-
-    def __init__(self, host):
-        self.host = host
-
-    def configure(self, app, runtime_config, state_dir) -> "MqttApp":
-        return MqttApp(OutboundAccess.configure(app, runtime_config, self.host))
-
-    def close(self) -> None:
-        pass
 
 
 class MqttConnection:
@@ -103,30 +90,11 @@ def _return_code(reason):
     return names.get(code, str(reason))
 
 
-class MqttApp:
-    def __init__(self, access: OutboundAccess):
-        self.access = access
+class MqttApp(OutboundApp):
+    CONNECTION = CONNECTION
+    WHAT = "outbound MQTT"
 
-    def startup_lines(self) -> list[str]:
-        return []
-
-    def close(self) -> None:
-        pass
-
-    def handle(self, instance, function, args):
-        if function == "open":
-            return self._open(instance, args)
-        if function == "publish":
-            return self._publish(instance, args)
-        if function == "close":
-            try:
-                instance.remove(CONNECTION, args.get("connection"))
-            except UnknownHandle:
-                pass
-            return None
-        raise CapabilityError(OTHER, f"outbound MQTT has no host function '{function}'")
-
-    def _open(self, instance, args):
+    def call_open(self, instance, args):
         address, username, password = (args.get(name) for name in ("address", "username", "password"))
         keep_alive = args.get("keep_alive")
         if not all(isinstance(value, str) for value in (address, username, password)) or not isinstance(keep_alive, int):
@@ -146,7 +114,7 @@ class MqttApp:
                                     username, password, keep_alive)
         return instance.add(CONNECTION, connection)
 
-    def _publish(self, instance, args):
+    def call_publish(self, instance, args):
         try:
             connection = instance.get(CONNECTION, args.get("connection"))
         except UnknownHandle:
@@ -155,3 +123,10 @@ class MqttApp:
         if not isinstance(topic, str) or qos not in (0, 1, 2):
             raise CapabilityError(OTHER, "publish needs a topic and a QoS of 0, 1 or 2")
         connection.publish(topic, decode_bytes(args.get("payload"), "payload"), qos)
+
+
+class MqttCapability(OutboundCapability):
+    name = NAME
+    App = MqttApp
+
+

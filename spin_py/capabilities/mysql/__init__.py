@@ -23,9 +23,9 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from spin_py.capabilities import rdbms
 from spin_py.capabilities.errors import CapabilityError
-from spin_py.capabilities.outbound_access import OutboundAccess
+from spin_py.capabilities.outbound_access import OutboundApp, OutboundCapability
 from spin_py.capabilities.rdbms import CONNECTION_FAILED, OTHER, QUERY_FAILED, VALUE_CONVERSION_FAILED
-from spin_py.capabilities.seam import UnknownHandle, decode_bytes, encode_bytes
+from spin_py.capabilities.seam import decode_bytes, encode_bytes
 
 NAME = "mysql"
 CONNECTION = "mysql.connection"
@@ -40,19 +40,6 @@ CHARACTER = {252: "blob", 251: "long_blob", 250: "medium_blob", 249: "tiny_blob"
 UNSIGNED_FLAG, BINARY_FLAG = 32, 128
 
 
-class MysqlCapability:
-    name = NAME
-
-    def __init__(self, host):
-        self.host = host
-
-    def configure(self, app, runtime_config, state_dir) -> "MysqlApp":
-        return MysqlApp(OutboundAccess.configure(app, runtime_config, self.host))
-
-    def close(self) -> None:
-        pass
-
-
 class MyConnection:
     def __init__(self, connection, cases):
         self.connection = connection
@@ -62,30 +49,11 @@ class MyConnection:
         self.connection.close()
 
 
-class MysqlApp:
-    def __init__(self, access: OutboundAccess):
-        self.access = access
+class MysqlApp(OutboundApp):
+    CONNECTION = CONNECTION
+    WHAT = "outbound MySQL"
 
-    def startup_lines(self) -> list[str]:
-        return []
-
-    def close(self) -> None:
-        pass
-
-    def handle(self, instance, function, args):
-        if function == "open":
-            return self._open(instance, args)
-        if function == "close":
-            try:
-                instance.remove(CONNECTION, args.get("connection"))
-            except UnknownHandle:
-                pass
-            return None
-        if function in ("query", "execute"):
-            return self._run(instance, function, args)
-        raise CapabilityError(OTHER, f"outbound MySQL has no host function '{function}'")
-
-    def _open(self, instance, args):
+    def call_open(self, instance, args):
         address = rdbms.text(args, "address")
         cases = rdbms.value_set(args)
         if not self.access.allows(instance.component_id, address, "mysql"):
@@ -98,6 +66,12 @@ class MysqlApp:
         except (ValueError, pymysql.Error) as error:
             raise CapabilityError(CONNECTION_FAILED, _text(error)) from None
         return instance.add(CONNECTION, MyConnection(connection, cases))
+
+    def call_query(self, instance, args):
+        return self._run(instance, "query", args)
+
+    def call_execute(self, instance, args):
+        return self._run(instance, "execute", args)
 
     def _run(self, instance, function, args):
         import pymysql
@@ -127,6 +101,11 @@ class MysqlApp:
             raise CapabilityError(QUERY_FAILED, str(error)) from None
         return {"columns": [{"name": c["name"], "type": rdbms.narrowed_type(c["type"], my.cases)} for c in columns],
                 "rows": rows}
+
+
+class MysqlCapability(OutboundCapability):
+    name = NAME
+    App = MysqlApp
 
 
 def _text(error):

@@ -21,26 +21,12 @@ import json
 
 from spin_py.capabilities import rdbms
 from spin_py.capabilities.errors import CapabilityError
-from spin_py.capabilities.outbound_access import OutboundAccess
-from spin_py.capabilities.rdbms import BAD_PARAMETER, CONNECTION_FAILED, OTHER, QUERY_FAILED, VALUE_CONVERSION_FAILED
-from spin_py.capabilities.seam import UnknownHandle
+from spin_py.capabilities.outbound_access import OutboundApp, OutboundCapability
+from spin_py.capabilities.rdbms import BAD_PARAMETER, CONNECTION_FAILED, QUERY_FAILED, VALUE_CONVERSION_FAILED
 
 NAME = "postgres"
 CONNECTION = "postgres.connection"
 MAX_RESULT_BYTES = 128 << 20  # spin_world::MAX_HOST_BUFFERED_BYTES
-
-
-class PostgresCapability:
-    name = NAME
-
-    def __init__(self, host):
-        self.host = host
-
-    def configure(self, app, runtime_config, state_dir) -> "PostgresApp":
-        return PostgresApp(OutboundAccess.configure(app, runtime_config, self.host))
-
-    def close(self) -> None:
-        pass
 
 
 class PgConnection:
@@ -52,30 +38,11 @@ class PgConnection:
         self.connection.close()
 
 
-class PostgresApp:
-    def __init__(self, access: OutboundAccess):
-        self.access = access
+class PostgresApp(OutboundApp):
+    CONNECTION = CONNECTION
+    WHAT = "outbound PostgreSQL"
 
-    def startup_lines(self) -> list[str]:
-        return []
-
-    def close(self) -> None:
-        pass
-
-    def handle(self, instance, function, args):
-        if function == "open":
-            return self._open(instance, args)
-        if function == "close":
-            try:
-                instance.remove(CONNECTION, args.get("connection"))
-            except UnknownHandle:
-                pass
-            return None
-        if function in ("query", "execute"):
-            return self._run(instance, function, args)
-        raise CapabilityError(OTHER, f"outbound PostgreSQL has no host function '{function}'")
-
-    def _open(self, instance, args):
+    def call_open(self, instance, args):
         address = rdbms.text(args, "address")
         interface = rdbms.value_set(args)
         self._check_address(instance.component_id, address)
@@ -108,6 +75,12 @@ class PostgresApp:
             url = f"{host}:{port}" if port else host
             if not self.access.allows(component_id, url, "postgres"):
                 raise CapabilityError(CONNECTION_FAILED, f"address postgres://{url} is not permitted")
+
+    def call_query(self, instance, args):
+        return self._run(instance, "query", args)
+
+    def call_execute(self, instance, args):
+        return self._run(instance, "execute", args)
 
     def _run(self, instance, function, args):
         import psycopg
@@ -148,6 +121,11 @@ class PostgresApp:
         columns = [{"name": name, "type": rdbms.narrowed_type(data_type(oid, type_name), pg.interface)}
                    for name, (oid, type_name) in zip(names, oids)] if rows else []
         return {"columns": columns, "rows": rows}
+
+
+class PostgresCapability(OutboundCapability):
+    name = NAME
+    App = PostgresApp
 
 
 def _type_name(connection, oid):

@@ -24,7 +24,7 @@ socket says is Other(text).
 """
 
 from spin_py.capabilities.errors import CapabilityError
-from spin_py.capabilities.outbound_access import OutboundAccess
+from spin_py.capabilities.outbound_access import OutboundApp, OutboundCapability
 from spin_py.capabilities.redis.errors import INVALID_ADDRESS, NO_CONNECTION_TEXT, OTHER
 from spin_py.capabilities.seam import UnknownHandle, decode_bytes, encode_bytes
 
@@ -35,36 +35,11 @@ _RUST_OPTION_VEC = 24  # size_of::<Option<Vec<u8>>>(), counted in Spin's limit
 _RUST_RESULT = 32  # size_of::<RedisResult>()
 
 
-class RedisCapability:
-    name = NAME
+class RedisApp(OutboundApp):
+    CONNECTION = CONNECTION
+    WHAT = "outbound Redis"
 
-    def __init__(self, host):
-        self.host = host
-
-    def configure(self, app, runtime_config, state_dir) -> "RedisApp":
-        return RedisApp(OutboundAccess.configure(app, runtime_config, self.host))
-
-    def close(self) -> None:
-        pass
-
-
-class RedisApp:
-    def __init__(self, access: OutboundAccess):
-        self.access = access
-
-    def startup_lines(self) -> list[str]:
-        return []
-
-    def close(self) -> None:
-        pass
-
-    def handle(self, instance, function, args):
-        call = _CALLS.get(function)
-        if call is None:
-            raise CapabilityError(OTHER, f"outbound Redis has no host function '{function}'")
-        return call(self, instance, args)
-
-    def _open(self, instance, args):
+    def call_open(self, instance, args):
         address = _text(args, "address")
         if not self.access.allows(instance.component_id, address, "redis"):
             raise CapabilityError(INVALID_ADDRESS)
@@ -78,10 +53,10 @@ class RedisApp:
             raise _other(error) from None
         return instance.add(CONNECTION, connection)
 
-    def _publish(self, instance, args):
+    def call_publish(self, instance, args):
         _run(instance, args, "PUBLISH", _text(args, "channel"), decode_bytes(args.get("payload"), "payload"))
 
-    def _get(self, instance, args):
+    def call_get(self, instance, args):
         value = _run(instance, args, "GET", _text(args, "key"))
         if value is None:
             return None
@@ -91,30 +66,30 @@ class RedisApp:
             raise CapabilityError(OTHER, f"query result exceeds limit of {MAX_RESULT_BYTES} bytes")
         return encode_bytes(value)
 
-    def _set(self, instance, args):
+    def call_set(self, instance, args):
         _run(instance, args, "SET", _text(args, "key"), decode_bytes(args.get("value")))
 
-    def _incr(self, instance, args):
+    def call_incr(self, instance, args):
         # redis-rs's `incr(key, 1)` is INCRBY.
         return _integer(_run(instance, args, "INCRBY", _text(args, "key"), 1))
 
-    def _del(self, instance, args):
+    def call_del(self, instance, args):
         return _integer(_run(instance, args, "DEL", *_texts(args, "keys")))
 
-    def _sadd(self, instance, args):
+    def call_sadd(self, instance, args):
         return _integer(_run(instance, args, "SADD", _text(args, "key"), *_texts(args, "values")))
 
-    def _srem(self, instance, args):
+    def call_srem(self, instance, args):
         return _integer(_run(instance, args, "SREM", _text(args, "key"), *_texts(args, "values")))
 
-    def _smembers(self, instance, args):
+    def call_smembers(self, instance, args):
         members = _run(instance, args, "SMEMBERS", _text(args, "key"))
         try:
             return [member.decode("utf-8") for member in members]
         except (AttributeError, UnicodeDecodeError):
             raise CapabilityError(OTHER, _incompatible(members, "Vec<String>")) from None
 
-    def _execute(self, instance, args):
+    def call_execute(self, instance, args):
         command = _text(args, "command")
         arguments = []
         for argument in args.get("arguments") or []:
@@ -134,26 +109,10 @@ class RedisApp:
         return [[kind, encode_bytes(value)] if kind == "binary" else [kind] if kind == "nil" else [kind, value]
                 for kind, value in results]
 
-    def _close(self, instance, args):
-        try:
-            instance.remove(CONNECTION, args.get("connection"))
-        except UnknownHandle:
-            pass
 
-
-_CALLS = {
-    "open": RedisApp._open,
-    "publish": RedisApp._publish,
-    "get": RedisApp._get,
-    "set": RedisApp._set,
-    "incr": RedisApp._incr,
-    "del": RedisApp._del,
-    "sadd": RedisApp._sadd,
-    "srem": RedisApp._srem,
-    "smembers": RedisApp._smembers,
-    "execute": RedisApp._execute,
-    "close": RedisApp._close,
-}
+class RedisCapability(OutboundCapability):
+    name = NAME
+    App = RedisApp
 
 
 def _flatten(reply, results):

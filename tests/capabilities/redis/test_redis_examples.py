@@ -6,7 +6,6 @@ errors. The example sources are copied from spinframework/spin-python-sdk
 `examples/spin-redis/{app.py,spin.toml}` on main (requirements.txt: spin-sdk == 4.0.0).
 """
 
-import json
 import sys
 import time
 

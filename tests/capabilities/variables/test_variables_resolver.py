@@ -1,7 +1,6 @@
 """The variables resolver as Spin's crates/expressions and providers behave, and as other
 capabilities use it (resolve_template)."""
 
-from pathlib import Path
 
 import pytest
 
