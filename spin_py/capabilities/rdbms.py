@@ -50,13 +50,6 @@ def connection(instance, kind, args):
         raise CapabilityError(CONNECTION_FAILED, "no connection found") from None
 
 
-def text(args, name):
-    value = args.get(name)
-    if not isinstance(value, str):
-        raise CapabilityError(OTHER, f"the {name} must be a string")
-    return value
-
-
 def params(args):
     value = args.get("params")
     if not isinstance(value, list) or not all(isinstance(p, list) and p and isinstance(p[0], str) for p in value):

@@ -139,3 +139,18 @@ def decode_bytes(value: Any, what: str = "value") -> bytes:
         except ValueError:
             pass
     raise CapabilityError("Other", f"the {what} must be bytes")
+
+
+# Arguments as they cross the channel: a wrong type is the capability's "other" error, naming the argument.
+def text_arg(args: dict, name: str, kind: str = "Other") -> str:
+    value = args.get(name)
+    if not isinstance(value, str):
+        raise CapabilityError(kind, f"the {name} must be a string")
+    return value
+
+
+def texts_arg(args: dict, name: str, kind: str = "Other") -> list:
+    value = args.get(name)
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise CapabilityError(kind, f"the {name} must be a list of strings")
+    return value

@@ -40,7 +40,7 @@ from spin_py.capabilities.key_value.errors import (
     OTHER,
 )
 from spin_py.capabilities.key_value.stores import DEFAULT_LABEL, StoreConfigError, make_manager, wanted_stores
-from spin_py.capabilities.seam import ConfigureError, UnknownHandle, decode_bytes, encode_bytes
+from spin_py.capabilities.seam import ConfigureError, UnknownHandle, decode_bytes, encode_bytes, text_arg, texts_arg
 from spin_py.guest.rust_text import rust_debug
 
 NAME = "key_value"
@@ -132,7 +132,7 @@ class KeyValueApp:
     # -- the host functions ------------------------------------------------
 
     def _open(self, instance, args):
-        label = _text(args, "label")
+        label = text_arg(args, "label")
         if label not in self.allowed.get(instance.component_id, ()):
             raise CapabilityError(ACCESS_DENIED)
         manager = self.managers.get(label)
@@ -141,7 +141,7 @@ class KeyValueApp:
         return instance.add(STORE, manager.store(label))
 
     def _get(self, instance, args):
-        value = _store(instance, args).get(_text(args, "key"))
+        value = _store(instance, args).get(text_arg(args, "key"))
         if value is None:
             return None
         if _RUST_SIZE + len(value) > MAX_RESULT_BYTES:
@@ -149,13 +149,13 @@ class KeyValueApp:
         return encode_bytes(value)
 
     def _set(self, instance, args):
-        _store(instance, args).set(_text(args, "key"), decode_bytes(args.get("value")))
+        _store(instance, args).set(text_arg(args, "key"), decode_bytes(args.get("value")))
 
     def _delete(self, instance, args):
-        _store(instance, args).delete(_text(args, "key"))
+        _store(instance, args).delete(text_arg(args, "key"))
 
     def _exists(self, instance, args):
-        return _store(instance, args).exists(_text(args, "key"))
+        return _store(instance, args).exists(text_arg(args, "key"))
 
     def _get_keys(self, instance, args):
         keys = _store(instance, args).get_keys()
@@ -171,7 +171,7 @@ class KeyValueApp:
 
     def _get_many(self, instance, args):
         store = _store(instance, args)
-        keys = _texts(args, "keys")
+        keys = texts_arg(args, "keys")
         found = store.get_many(keys) if keys else []
         if _RUST_SIZE + sum(2 * _RUST_SIZE + len(k.encode()) + len(v) for k, v in found) > MAX_RESULT_BYTES:
             raise _too_big()
@@ -187,7 +187,7 @@ class KeyValueApp:
 
     def _delete_many(self, instance, args):
         store = _store(instance, args)
-        keys = _texts(args, "keys")
+        keys = texts_arg(args, "keys")
         if keys:
             store.delete_many(keys)
 
@@ -196,11 +196,11 @@ class KeyValueApp:
         delta = args.get("delta")
         if not isinstance(delta, int) or isinstance(delta, bool) or not -(2**63) <= delta < 2**63:
             raise CapabilityError(OTHER, "the delta must be a 64-bit integer")
-        return store.increment(_text(args, "key"), delta)
+        return store.increment(text_arg(args, "key"), delta)
 
     def _cas_new(self, instance, args):
         store = _store(instance, args)
-        return instance.add(CAS, store.compare_and_swap(_text(args, "key")))
+        return instance.add(CAS, store.compare_and_swap(text_arg(args, "key")))
 
     def _cas_current(self, instance, args):
         value = _cas(instance, args).current()
@@ -256,17 +256,3 @@ def _cas(instance, args):
     except UnknownHandle:
         # crates/factor-key-value/src/host.rs get_cas: "invalid compare and swap"
         raise CapabilityError(OTHER, "invalid compare and swap") from None
-
-
-def _text(args, name):
-    value = args.get(name)
-    if not isinstance(value, str):
-        raise CapabilityError(OTHER, f"the {name} must be a string")
-    return value
-
-
-def _texts(args, name):
-    value = args.get(name)
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise CapabilityError(OTHER, f"the {name} must be a list of strings")
-    return value

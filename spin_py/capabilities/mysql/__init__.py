@@ -25,7 +25,7 @@ from spin_py.capabilities import rdbms
 from spin_py.capabilities.errors import CapabilityError
 from spin_py.capabilities.outbound_access import OutboundApp, OutboundCapability
 from spin_py.capabilities.rdbms import CONNECTION_FAILED, OTHER, QUERY_FAILED, VALUE_CONVERSION_FAILED
-from spin_py.capabilities.seam import decode_bytes, encode_bytes
+from spin_py.capabilities.seam import decode_bytes, encode_bytes, text_arg
 
 NAME = "mysql"
 CONNECTION = "mysql.connection"
@@ -54,7 +54,7 @@ class MysqlApp(OutboundApp):
     WHAT = "outbound MySQL"
 
     def call_open(self, instance, args):
-        address = rdbms.text(args, "address")
+        address = text_arg(args, "address")
         cases = rdbms.value_set(args)
         if not self.access.allows(instance.component_id, address, "mysql"):
             raise CapabilityError(CONNECTION_FAILED, f"address {address} is not permitted")
@@ -77,7 +77,7 @@ class MysqlApp(OutboundApp):
         import pymysql
 
         my = rdbms.connection(instance, CONNECTION, args)
-        statement = rdbms.text(args, "statement")
+        statement = text_arg(args, "statement")
         values = [to_sql(param) for param in rdbms.params(args)]
         try:
             sql = placeholders(statement, len(values))

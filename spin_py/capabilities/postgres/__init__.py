@@ -23,6 +23,7 @@ from spin_py.capabilities import rdbms
 from spin_py.capabilities.errors import CapabilityError
 from spin_py.capabilities.outbound_access import OutboundApp, OutboundCapability
 from spin_py.capabilities.rdbms import BAD_PARAMETER, CONNECTION_FAILED, QUERY_FAILED, VALUE_CONVERSION_FAILED
+from spin_py.capabilities.seam import text_arg
 
 NAME = "postgres"
 CONNECTION = "postgres.connection"
@@ -43,7 +44,7 @@ class PostgresApp(OutboundApp):
     WHAT = "outbound PostgreSQL"
 
     def call_open(self, instance, args):
-        address = rdbms.text(args, "address")
+        address = text_arg(args, "address")
         interface = rdbms.value_set(args)
         self._check_address(instance.component_id, address)
         import psycopg
@@ -88,7 +89,7 @@ class PostgresApp(OutboundApp):
         from spin_py.capabilities.postgres.values import ConversionError, data_type, from_sql, to_sql
 
         pg = rdbms.connection(instance, CONNECTION, args)
-        statement = rdbms.text(args, "statement")
+        statement = text_arg(args, "statement")
         wire = rdbms.params(args)
         if any(p[0] in rdbms.UNSIGNED for p in wire):
             # crates/world/src/conversions.rs: v2 parameters to spin:postgres@4.2.0

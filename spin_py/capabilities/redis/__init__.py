@@ -26,7 +26,7 @@ socket says is Other(text).
 from spin_py.capabilities.errors import CapabilityError
 from spin_py.capabilities.outbound_access import OutboundApp, OutboundCapability
 from spin_py.capabilities.redis.errors import INVALID_ADDRESS, NO_CONNECTION_TEXT, OTHER
-from spin_py.capabilities.seam import UnknownHandle, decode_bytes, encode_bytes
+from spin_py.capabilities.seam import UnknownHandle, decode_bytes, encode_bytes, text_arg, texts_arg
 
 NAME = "redis"
 CONNECTION = "redis.connection"
@@ -40,7 +40,7 @@ class RedisApp(OutboundApp):
     WHAT = "outbound Redis"
 
     def call_open(self, instance, args):
-        address = _text(args, "address")
+        address = text_arg(args, "address")
         if not self.access.allows(instance.component_id, address, "redis"):
             raise CapabilityError(INVALID_ADDRESS)
         from spin_py.capabilities.redis.client import RedisConnection
@@ -54,10 +54,10 @@ class RedisApp(OutboundApp):
         return instance.add(CONNECTION, connection)
 
     def call_publish(self, instance, args):
-        _run(instance, args, "PUBLISH", _text(args, "channel"), decode_bytes(args.get("payload"), "payload"))
+        _run(instance, args, "PUBLISH", text_arg(args, "channel"), decode_bytes(args.get("payload"), "payload"))
 
     def call_get(self, instance, args):
-        value = _run(instance, args, "GET", _text(args, "key"))
+        value = _run(instance, args, "GET", text_arg(args, "key"))
         if value is None:
             return None
         if not isinstance(value, bytes):
@@ -67,30 +67,30 @@ class RedisApp(OutboundApp):
         return encode_bytes(value)
 
     def call_set(self, instance, args):
-        _run(instance, args, "SET", _text(args, "key"), decode_bytes(args.get("value")))
+        _run(instance, args, "SET", text_arg(args, "key"), decode_bytes(args.get("value")))
 
     def call_incr(self, instance, args):
         # redis-rs's `incr(key, 1)` is INCRBY.
-        return _integer(_run(instance, args, "INCRBY", _text(args, "key"), 1))
+        return _integer(_run(instance, args, "INCRBY", text_arg(args, "key"), 1))
 
     def call_del(self, instance, args):
-        return _integer(_run(instance, args, "DEL", *_texts(args, "keys")))
+        return _integer(_run(instance, args, "DEL", *texts_arg(args, "keys")))
 
     def call_sadd(self, instance, args):
-        return _integer(_run(instance, args, "SADD", _text(args, "key"), *_texts(args, "values")))
+        return _integer(_run(instance, args, "SADD", text_arg(args, "key"), *texts_arg(args, "values")))
 
     def call_srem(self, instance, args):
-        return _integer(_run(instance, args, "SREM", _text(args, "key"), *_texts(args, "values")))
+        return _integer(_run(instance, args, "SREM", text_arg(args, "key"), *texts_arg(args, "values")))
 
     def call_smembers(self, instance, args):
-        members = _run(instance, args, "SMEMBERS", _text(args, "key"))
+        members = _run(instance, args, "SMEMBERS", text_arg(args, "key"))
         try:
             return [member.decode("utf-8") for member in members]
         except (AttributeError, UnicodeDecodeError):
             raise CapabilityError(OTHER, _incompatible(members, "Vec<String>")) from None
 
     def call_execute(self, instance, args):
-        command = _text(args, "command")
+        command = text_arg(args, "command")
         arguments = []
         for argument in args.get("arguments") or []:
             kind = argument[0] if isinstance(argument, list) and len(argument) == 2 else None
@@ -160,17 +160,3 @@ def _integer(value):
 def _incompatible(value, wanted):
     # redis-rs: "Response was of incompatible type - TypeError: ..." (types.rs invalid_type_error)
     return f"Response was of incompatible type - TypeError: \"Response type not {wanted} compatible.\" (response was {value!r})"
-
-
-def _text(args, name):
-    value = args.get(name)
-    if not isinstance(value, str):
-        raise CapabilityError(OTHER, f"the {name} must be a string")
-    return value
-
-
-def _texts(args, name):
-    value = args.get(name)
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise CapabilityError(OTHER, f"the {name} must be a list of strings")
-    return value
