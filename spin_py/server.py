@@ -104,7 +104,8 @@ class DevServer:
     def __init__(self, config, terminal=None):
         self.config = config
         self.terminal = terminal or sys.stderr
-        self.capabilities = load_capabilities(HostContext(config, self.say, origin=lambda: getattr(self, "base_url", None)))
+        self.base_url = None  # known once the socket is bound; self requests need it only while serving
+        self.capabilities = load_capabilities(HostContext(config, self.say, origin=lambda: self.base_url))
         self.app_python = None  # the app's Python environment: chosen with the first manifest, prepared before serving
         self.runtime = self.load_runtime(None)
         self.reloader = None
