@@ -534,8 +534,8 @@ class Worker:
         """Fit to take a request: alive, idle, and nothing unasked-for on its channel."""
         if self._stopped or self.retiring or self._in_turn or self._pending is not None or self.channel.has_data():
             return False
-        if self.process.poll() is not None:
-            return False
+        # No waitpid here (it is on every request's path): a worker that died has closed its end of
+        # the channel (forked children close their copy), which the poll below sees as a hang-up.
         fd = self.channel.fileno()
         if fd < 0:
             return False
