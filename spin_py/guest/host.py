@@ -140,3 +140,16 @@ def call(capability, function, args):
     if message.get("op") == "error":
         raise HostError(message.get("kind", "RuntimeError"), message.get("message", ""))
     raise RuntimeError(f"unexpected answer from the host: {message.get('op')!r}")
+
+
+def caller(capability, module, to_error):
+    """``run(function, **args)``: a call to ``capability`` whose HostError is raised as
+    ``to_error(module, error)``, the error type of the SDK interface ``module``."""
+
+    def run(function, **args):
+        try:
+            return call(capability, function, args)
+        except HostError as error:
+            raise to_error(module, error) from None
+
+    return run

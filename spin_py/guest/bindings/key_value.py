@@ -91,16 +91,6 @@ def _wasi_error(module, error):
     return module.Err(variant(module, "Other", error.message or error.kind))
 
 
-def _calling(module, to_error):
-    def run(function, **args):
-        try:
-            return call(function, **args)
-        except host.HostError as error:
-            raise to_error(module, error) from None
-
-    return run
-
-
 # -- resources --------------------------------------------------------------
 
 def _new(cls, handle):
@@ -166,7 +156,7 @@ def _install(cls, methods):
 
 def bind_store_v2(module):
     """spin-sdk 2.x/3.x ``key_value``; 4.x/5.x ``fermyon_spin_key_value_2_0_0``."""
-    run = _calling(module, _v2_error)
+    run = host.caller(CAPABILITY, module, _v2_error)
     cls = module.Store
 
     def open(cls, label):
@@ -180,7 +170,7 @@ def bind_store_v2(module):
 
 def bind_store_v3(module):
     """4.x/5.x ``spin_key_value_key_value_3_0_0``, what ``spin_sdk.key_value`` opens."""
-    run = _calling(module, _v3_error)
+    run = host.caller(CAPABILITY, module, _v3_error)
     cls = module.Store
     streams = _key_streams(module)
 
@@ -257,7 +247,7 @@ def _key_streams(module):
 
 def bind_v1(module):
     """4.x/5.x ``fermyon_spin_key_value``: functions on integer handles."""
-    run = _calling(module, _v1_error)
+    run = host.caller(CAPABILITY, module, _v1_error)
 
     def open(name):
         return run("open", label=name)
@@ -291,7 +281,7 @@ def bind_v1(module):
 # -- wasi:keyvalue ------------------------------------------------------------
 
 def bind_wasi_store(module):
-    run = _calling(module, _wasi_error)
+    run = host.caller(CAPABILITY, module, _wasi_error)
     cls = module.Bucket
 
     def open(identifier):
@@ -322,7 +312,7 @@ def _store_module(module):
 
 def bind_wasi_batch(module):
     store = _store_module(module)
-    run = _calling(store, _wasi_error)
+    run = host.caller(CAPABILITY, store, _wasi_error)
 
     def get_many(bucket, keys):
         keys = [_key(key) for key in keys]
@@ -343,7 +333,7 @@ def bind_wasi_batch(module):
 
 def bind_wasi_atomics(module):
     store = _store_module(module)
-    run = _calling(store, _wasi_error)
+    run = host.caller(CAPABILITY, store, _wasi_error)
     cls = module.Cas
 
     def increment(bucket, key, delta):

@@ -126,20 +126,10 @@ def operations(module, run, types=None):
             "smembers": smembers, "srem": srem, "execute": execute}
 
 
-def _calling(module):
-    def run(function, **args):
-        try:
-            return call(function, **args)
-        except host.HostError as error:
-            raise to_error(module, error) from None
-
-    return run
-
-
 def bind_connection(module):
     """``Connection`` of fermyon:spin/redis@2.0.0 (sync) or spin:redis/redis@3.0.0 (async)."""
     cls = module.Connection
-    run = _calling(module)
+    run = host.caller(CAPABILITY, module, to_error)
     is_async = inspect.iscoroutinefunction(cls.__dict__["get"])
 
     def method(name, operation):
