@@ -8,19 +8,17 @@ figures are medians over rounds, and the ratio is spin-py / bare.
 """
 
 import argparse
-import http.client
-import statistics
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 APP = HERE / "hello"
 sys.path.insert(0, str(HERE.parent / "tests"))
+sys.path.insert(0, str(HERE))
 
 from live import LiveServer  # noqa: E402
+from loadgen import compare, load, report  # noqa: E402
 
 
 def start_bare_server():
@@ -55,28 +53,8 @@ server.serve_forever()
     return process, int(process.stdout.readline())
 
 
-def load(port, seconds, connections):
-    """Requests per second from ``connections`` keep-alive clients for ``seconds``."""
-    counts = [0] * connections
-    deadline = time.perf_counter() + seconds
-
-    def client(index):
-        connection = http.client.HTTPConnection("127.0.0.1", port)
-        while time.perf_counter() < deadline:
-            connection.request("GET", "/hello")
-            response = connection.getresponse()
-            body = response.read()
-            assert response.status == 200 and body == b"Hello, bench!\n", (response.status, body)
-            counts[index] += 1
-        connection.close()
-
-    started = time.perf_counter()
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(connections)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return sum(counts) / (time.perf_counter() - started)
+def check(path, status, body):
+    assert status == 200 and body == b"Hello, bench!\n", (status, body)
 
 
 def main():
@@ -92,23 +70,18 @@ def main():
         spin = LiveServer(APP, "--state-dir", state, log_path=Path(state) / "spin-py.log").wait_ready()
         bare, bare_port = start_bare_server()
         try:
-            load(spin.port, 1, options.connections)  # warm up: workers started, connections made
-            load(bare_port, 1, options.connections)
-            spin_rps, bare_rps = [], []
-            for round_number in range(options.rounds):
-                order = [(spin.port, spin_rps), (bare_port, bare_rps)]
-                for port, results in order if round_number % 2 == 0 else reversed(order):
-                    results.append(load(port, options.seconds, options.connections))
+            results = compare(
+                {name: lambda seconds, port=port: load(port, ["/hello"], check, seconds, options.connections)
+                 for name, port in (("spin-py up", spin.port), ("bare werkzeug server", bare_port))},
+                options.rounds,
+                options.seconds,
+            )
         finally:
             spin.stop()
             bare.terminate()
             bare.wait()
 
-    spin_median, bare_median = statistics.median(spin_rps), statistics.median(bare_rps)
-    print(f"spin-py up:            {spin_median:8.0f} req/s  (rounds: {', '.join(f'{r:.0f}' for r in spin_rps)})")
-    print(f"bare werkzeug server:  {bare_median:8.0f} req/s  (rounds: {', '.join(f'{r:.0f}' for r in bare_rps)})")
-    print(f"ratio spin-py / bare:  {spin_median / bare_median:8.2f}  (target 0.80 or better)")
-
+    report(results, target=0.8)
 
 if __name__ == "__main__":
     main()
