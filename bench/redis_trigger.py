@@ -10,7 +10,10 @@ writes a file. Each round publishes the messages in pipelined batches and then
 both handle one message after another in arrival order (as Spin does), that is
 the time to handle them all. Through spin-py each message crosses the trigger's
 read-ahead, the component's worker pool and the worker's channel, to a spin-sdk
-3.4.1 ``InboundRedis`` that calls the function. Rounds alternate which
+3.4.1 ``InboundRedis`` that calls the function (messages that have already
+arrived cross together, each still a turn of its own). Both subscribers speak
+RESP2, as spin-py's trigger does (redis-py 8 defaults to RESP3, whose parser is
+slower: the plain subscriber gets the same parser, not a slower one). Rounds alternate which
 subscriber goes first; figures are medians, and the ratio is spin-py / plain
 (target: 0.5 or more).
 """
@@ -61,7 +64,7 @@ import sys
 import redis
 from work import handle
 
-pubsub = redis.Redis.from_url(sys.argv[1]).pubsub(ignore_subscribe_messages=True)
+pubsub = redis.Redis.from_url(sys.argv[1], protocol=2).pubsub(ignore_subscribe_messages=True)
 pubsub.subscribe(sys.argv[2])
 print("subscribed", flush=True)
 for message in pubsub.listen():

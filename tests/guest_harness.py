@@ -19,7 +19,7 @@ class GuestWorker:
             "guest-test", module, str(self.folder), [str(path) for path in paths], [str(path) for path in protected]
         )
         with open(self.stdout, "wb") as stdout, open(self.stderr, "wb") as stderr:
-            self.process, sock = start_worker(
+            self.process, sock, self.progress = start_worker(
                 python, settings, environment or {}, stdout=stdout, stderr=stderr, **popen_args
             )
         sock.settimeout(120)  # a hung worker fails the test instead of hanging it

@@ -12,10 +12,21 @@ component: the host knows the caller by the channel.
 
 import os
 import threading
+import time
+
+from .protocol import PROGRESS
+
+# A run of quiet turns is told to the host at least this often (seconds), so that the
+# host's time limit for a Redis message stays a limit on that message.
+QUIET_FLUSH = 0.05
 
 _channel = None
 _lock = threading.Lock()
 _turn = None  # the number of the request being served, None while idle
+_called = False  # the current turn made a host call
+_quiet = None  # (first, last): turns that ended quietly (see quietly_handled), not yet told to the host
+_quiet_since = 0.0  # when the first of them ended
+_progress = None  # the progress map the host reads when this worker dies (protocol.PROGRESS)
 _pid = None  # the worker's own process: a forked child has another
 
 
@@ -28,11 +39,12 @@ class HostError(Exception):
         self.message = message
 
 
-def connect(channel):
-    """``channel``: the worker's protocol.Channel."""
-    global _channel, _pid
+def connect(channel, progress=None):
+    """``channel``: the worker's protocol.Channel; ``progress``: its progress map (an mmap)."""
+    global _channel, _pid, _progress
     _channel = channel
     _pid = os.getpid()
+    _progress = progress
 
 
 def _forked():
@@ -58,9 +70,47 @@ def _require_channel():
 
 
 def begin(turn):
-    global _turn
+    global _turn, _called
     with _lock:
         _turn = turn
+        _called = False
+
+
+def quietly_handled() -> bool:
+    """End the current turn, a Redis message handled without error, without a frame of
+    its own when it made no host call: one ``handled`` frame (with ``first``) tells the
+    host of a run of such turns, sent before anything else, at the end of the batch
+    (``flush``) and at least every QUIET_FLUSH seconds; meanwhile the progress map says
+    how far the run goes, should the worker die first. False (nothing done) when the
+    turn made a host call: its instance has resources to close now."""
+    global _turn, _quiet, _quiet_since
+    with _lock:
+        if _called:
+            return False
+        if _quiet is None:
+            _quiet, _quiet_since = (_turn, _turn), time.monotonic()
+        else:
+            _quiet = (_quiet[0], _turn)
+        if _progress is not None:
+            PROGRESS.pack_into(_progress, 0, _turn)
+        _turn = None
+        if time.monotonic() - _quiet_since >= QUIET_FLUSH:
+            _flush_locked()
+        return True
+
+
+def flush():
+    """Tell the host of the turns that ended quietly (before anything else is sent)."""
+    with _lock:
+        _flush_locked()
+
+
+def _flush_locked():
+    global _quiet
+    if _quiet is not None:
+        first, last = _quiet
+        _quiet = None
+        _channel.send({"op": "handled", "turn": last, "first": first, "error": None, "done": True})
 
 
 def send(message, body=b"", end=False):
@@ -69,6 +119,7 @@ def send(message, body=b"", end=False):
     global _turn
     _require_channel()
     with _lock:
+        _flush_locked()
         message["turn"] = _turn
         if end:
             message["done"] = True
@@ -81,6 +132,7 @@ def end():
     global _turn
     _require_channel()
     with _lock:
+        _flush_locked()
         turn, _turn = _turn, None
         _channel.send({"op": "done", "turn": turn})
 
@@ -124,6 +176,7 @@ def call(capability, function, args):
         raise RuntimeError("host functions are not available in a process the handler forked")
     if _channel is None:
         raise RuntimeError("host functions are only available while spin-py serves a request")
+    global _called
     with _lock:
         turn = _turn
         if turn is None:
@@ -131,6 +184,8 @@ def call(capability, function, args):
                 "host functions are only available while spin-py serves a request "
                 "(after the response, only tasks spawned with componentize_py_async_support.spawn may call them)"
             )
+        _called = True
+        _flush_locked()
         _channel.send({"op": "call", "turn": turn, "capability": capability, "function": function, "args": args})
         message, _ = _channel.recv()
     if message.get("turn") != turn:

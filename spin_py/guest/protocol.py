@@ -20,7 +20,10 @@ Messages (``op`` key):
   host -> guest  ``body``        ``turn``, ``end``; body: that piece (at most ``max`` bytes; ``end``: it is
                                  the last, maybe empty); or ``error`` (``kind`` BodyError): the client's
                                  body could not be read, and the host answers the client itself
-  host -> guest  ``redis``       ``turn``; body: the payload of a message published on a Redis trigger's channel
+  host -> guest  ``redis``       ``turn``; body: the payload of a message published on a Redis trigger's channel;
+                                 or with ``sizes`` [n, ...] the payloads of that many messages one after
+                                 another, each a turn of its own numbered on from ``turn`` (the guest starts
+                                 the next once the previous has ended; the host sends nothing new meanwhile)
   guest -> host  ``call``        ``turn``, ``capability``, ``function``, ``args``: a host function
   host -> guest  ``return``      ``turn``, ``value``
   host -> guest  ``error``       ``turn``, ``kind``, ``message``: the host function failed
@@ -53,6 +56,10 @@ import socket
 import struct
 
 HEADER = struct.Struct(">II")
+# The worker's progress map (a shared 8-byte memory file beside the channel): the number of
+# the last Redis turn it ended quietly, without a frame of its own (see guest/host.py), so
+# that the host knows which messages were handled when the worker dies before it says so.
+PROGRESS = struct.Struct("<q")
 MAX_JSON = 64 * 1024 * 1024
 MAX_BODY = 1024 * 1024 * 1024
 PIECE = 1024 * 1024  # the most one body piece carries, and the largest body sent in one frame
@@ -68,8 +75,12 @@ class ProtocolError(ValueError):
     """The peer sent something that is not a frame of this protocol."""
 
 
+# One encoder for every frame: json.dumps with arguments builds a new one each call.
+_ENCODER = json.JSONEncoder(separators=(",", ":"))
+
+
 def encode(message, body=b""):
-    data = json.dumps(message, separators=(",", ":")).encode("utf-8")
+    data = _ENCODER.encode(message).encode("utf-8")
     return HEADER.pack(len(data), len(body)) + data + bytes(body)
 
 

@@ -7,6 +7,7 @@ broken, and the host starts a fresh one."""
 
 import importlib
 import json
+import mmap
 import os
 import signal
 import socket
@@ -92,6 +93,8 @@ def _serve(found, message, body):
         _fail(f"the handler called sys.exit({error.code!r})\n")
     except BaseException as error:
         _fail(tracebacks.describe(error))
+    if answer["op"] == "handled" and answer["error"] is None and not async_support.pending() and host.quietly_handled():
+        return
     if bodies.is_small(payload):
         if not async_support.pending():
             host.send(answer, payload, end=True)  # nothing goes on after it: the answer ends the turn
@@ -130,14 +133,15 @@ def _fail(text):
     _end(1)
 
 
-def main(fd, settings_json):
+def main(fd, settings_json, progress_fd):
     settings = json.loads(settings_json)
     # Before any app code: siblings cannot read this process, and the app's configuration is not writable.
     hardening.not_dumpable()
     hardening.protect(settings.get("protected", []))
     hardening.die_with_host(fd, _end)
     channel = protocol.Channel(socket.socket(fileno=fd))
-    host.connect(channel)
+    host.connect(channel, mmap.mmap(progress_fd, protocol.PROGRESS.size))
+    os.close(progress_fd)  # the map stays; a process the handler starts does not get the descriptor
     # Ctrl-C in the developer's terminal reaches the whole process group: the host
     # decides when workers stop (it closes the channel), so a worker never dumps a
     # KeyboardInterrupt traceback in the middle of the host's shutdown.
@@ -158,11 +162,33 @@ def main(fd, settings_json):
         except (EOFError, OSError, ValueError):
             hardening.end_group()
             _end(0)
-        if message.get("op") not in ("http", "redis") or not isinstance(message.get("turn"), int):
+        turns = _turns(message, body)
+        if turns is None:
             # Only the host writes here, and it sends nothing else: the channel is not ours any more.
             print(f"spin-py worker: unexpected {message.get('op')!r} frame from the host; stopping", file=sys.stderr)
             _end(1)
         try:
-            _serve(found, message, body)
+            for turn in turns:
+                _serve(found, *turn)
+            host.flush()
         except OSError:
             _end(0)  # the channel closed under us (the host stopped the worker), or a forked child returned here
+
+
+def _turns(message, body):
+    """The turns one frame from the host starts, as ``(message, body)`` pairs, or None when
+    it is no request: an ``http`` frame is one turn; a ``redis`` frame with ``sizes``
+    carries that many messages, one turn each, numbered on from its own."""
+    op, turn, sizes = message.get("op"), message.get("turn"), message.get("sizes")
+    if op not in ("http", "redis") or not isinstance(turn, int):
+        return None
+    if sizes is None:
+        return [(message, body)]
+    if op != "redis" or not isinstance(sizes, list) or not all(isinstance(size, int) and size >= 0 for size in sizes) \
+            or sum(sizes) != len(body):
+        return None
+    turns, start = [], 0
+    for index, size in enumerate(sizes):
+        turns.append(({"op": "redis", "turn": turn + index}, body[start:start + size]))
+        start += size
+    return turns

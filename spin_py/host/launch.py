@@ -8,10 +8,13 @@ site-packages leaks into the app.
 """
 
 import json
+import mmap
+import os
 import socket
 import subprocess
 from dataclasses import asdict, dataclass, field
 
+from spin_py.guest.protocol import PROGRESS
 from spin_py.resources import guest_dir
 
 GUEST_DIR = guest_dir()
@@ -22,7 +25,7 @@ BOOTSTRAP = (
     "s = u.spec_from_file_location('spin_py_guest', d + '/__init__.py', submodule_search_locations=[d])\n"
     "m = u.module_from_spec(s); sys.modules['spin_py_guest'] = m; s.loader.exec_module(m)\n"
     "from spin_py_guest.worker import main\n"
-    "main(int(sys.argv[2]), sys.argv[3])\n"
+    "main(int(sys.argv[2]), sys.argv[3], int(sys.argv[4]))\n"
 )
 
 
@@ -42,7 +45,8 @@ class WorkerSettings:
 
 
 def start_worker(python, settings, environment, **popen_args):
-    """Start a worker; returns ``(process, host_end_of_channel)``.
+    """Start a worker; returns ``(process, host_end_of_channel, progress)``, ``progress``
+    being the worker's progress map (protocol.PROGRESS), shared with it.
 
     ``environment`` is the component's whole environment, as in Spin: the
     developer's shell variables are not passed on. The worker leads a session
@@ -50,12 +54,16 @@ def start_worker(python, settings, environment, **popen_args):
     too, and Ctrl-C in the terminal reaches only the host, which stops it.
     """
     host_end, guest_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    progress_fd = os.memfd_create("spin-py-progress")
     try:
+        os.ftruncate(progress_fd, PROGRESS.size)
+        progress = mmap.mmap(progress_fd, PROGRESS.size)
         process = subprocess.Popen(
-            [str(python), "-I", "-u", "-c", BOOTSTRAP, str(GUEST_DIR), str(guest_end.fileno()), settings.to_json()],
+            [str(python), "-I", "-u", "-c", BOOTSTRAP, str(GUEST_DIR), str(guest_end.fileno()), settings.to_json(),
+             str(progress_fd)],
             cwd=settings.workdir,
             env=dict(environment),
-            pass_fds=(guest_end.fileno(),),
+            pass_fds=(guest_end.fileno(), progress_fd),
             stdin=subprocess.DEVNULL,
             start_new_session=True,
             **popen_args,
@@ -65,4 +73,5 @@ def start_worker(python, settings, environment, **popen_args):
         raise
     finally:
         guest_end.close()
-    return process, host_end
+        os.close(progress_fd)
+    return process, host_end, progress

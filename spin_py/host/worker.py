@@ -49,6 +49,8 @@ _EVENTS_GONE = select.POLLHUP | select.POLLERR | select.POLLNVAL | getattr(selec
 class WorkerError(Exception):
     """The worker could not serve: the text is meant for the developer (terminal and 500 body)."""
 
+    handled = ()  # Worker.deliver: the results of the Redis messages handled before the failure
+
 
 class LoadFailed(WorkerError):
     """The component's code did not import."""
@@ -174,6 +176,7 @@ class Worker:
         self.files = ()  # the app's source files the worker imported
         self.generation = 0  # set by the pool
         self._turn = 0  # the number of the last turn started
+        self._last_quiet = 0  # the last turn a ``handled`` frame may end with the ones before it (deliver)
         self._in_turn = False  # between ``http`` and ``done``
         self._responded = False
         self._answer_op = "response"  # what ends the handler's part of the turn
@@ -190,7 +193,8 @@ class Worker:
         self._stopped = False
         self._stop_lock = threading.Lock()
         try:
-            self.process, sock = start_worker(python, settings, environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            self.process, sock, self._progress = start_worker(python, settings, environment, stdout=subprocess.PIPE,
+                                                              stderr=subprocess.PIPE)
         except OSError as error:
             raise LoadFailed(f"cannot start a worker for component '{self.component_id}' with {python}: {error.strerror or error}") from None
         with _live_lock:
@@ -242,26 +246,64 @@ class Worker:
             response.body = ResponseStream(self, client)
         return response
 
-    def deliver(self, payload, instance=None, timeout=None) -> str | None:
-        """Hand one Redis message's payload to the handler (a turn like ``serve``'s): None
-        once it has handled it, else why it failed without raising (the ``Err`` it
-        returned, or no Redis export), in words for ``Component <id> handler failed: ...``."""
-        message, _ = self._run_turn({"op": "redis"}, payload, "handled", instance, None, timeout, "a Redis message")
-        error = message.get("error")
-        if error is not None and not isinstance(error, str):
-            self._abandon()
-            raise ChannelBroken(self._broken_text("its handled frame has an error that is not text"))
-        return error
+    def deliver(self, payloads, instances, timeout=None, meanwhile=None) -> list:
+        """Hand Redis messages' payloads to the handler, in order, as Spin handles one
+        message after another: one frame carries them all (``sizes``), and each is a turn
+        of its own, with a fresh instance from ``instances()``. Returns the result of each
+        message handled, in order: None, or why it failed without raising (the ``Err`` it
+        returned, or no Redis export), in words for ``Component <id> handler failed: ...``.
+        Fewer results than payloads: the worker was stopped after the last of them (what
+        it spawned failed; said under the component), and the rest are still to be
+        delivered. When the handler fails at a message, the WorkerError raised has
+        ``handled``: the results of the messages before it. ``meanwhile()``, when given,
+        runs once the worker has the messages (host calls wait for it to return)."""
+        request = {"op": "redis"}
+        if len(payloads) > 1:
+            request["sizes"] = [len(payload) for payload in payloads]
+        body = payloads[0] if len(payloads) == 1 else b"".join(payloads)
+        first = self._turn + 1
+        self._last_quiet = first + len(payloads) - 1
+        results = []
+        try:
+            while len(results) < len(payloads):
+                # Only the first turn sends: the worker starts the others itself, one after another.
+                message, _ = self._run_turn(None if results else request, body, "handled", instances(), None, timeout,
+                                            "a Redis message", sent=None if results else meanwhile)
+                error = message.get("error")
+                if error is not None and not isinstance(error, str):
+                    self._abandon()
+                    raise ChannelBroken(self._broken_text("its handled frame has an error that is not text"))
+                quiet = self._turn - first - len(results)  # the turns before this one that ended quietly
+                results.extend([None] * quiet)
+                results.append(error)
+                if self._in_turn and len(results) < len(payloads) and not self.finish():
+                    break  # the next message needs this turn over, and it did not end
+        except WorkerError as failure:
+            # Messages it handled quietly, and had not said so yet when it failed, are not delivered again.
+            results.extend([None] * self._quietly_handled(first + len(results)))
+            failure.handled = results
+            raise
+        return results
 
-    def _run_turn(self, request, body, answer, instance, client, timeout, what, source=None):
-        """Start a turn with ``request``; returns the ``answer`` frame ``(message, payload)``."""
+    def _quietly_handled(self, turn):
+        """How many turns from ``turn`` on ended quietly, by the worker's progress map."""
+        last = min(protocol.PROGRESS.unpack_from(self._progress)[0], self._last_quiet)
+        return max(0, last - turn + 1)
+
+    def _run_turn(self, request, body, answer, instance, client, timeout, what, source=None, sent=None):
+        """Start a turn with ``request`` (None: the worker starts it itself, the next of a
+        batch already sent), call ``sent()`` once it is sent, and return the ``answer``
+        frame ``(message, payload)``."""
         self._turn += 1
         self._in_turn, self._responded, self._instance, self._answer_op = True, False, instance, answer
         self._body, self._body_ended, self.body_error = source, source is None, None
         self._streaming = self._stream_ended = False
         deadline = time.monotonic() + timeout if timeout else None
         try:
-            self.channel.send({**request, "turn": self._turn}, body)
+            if request is not None:
+                self.channel.send({**request, "turn": self._turn}, body)
+                if sent is not None:
+                    sent()
             while True:
                 message, payload = self._next(deadline, client)
                 if self._turn_frame(message) == answer:
@@ -328,6 +370,9 @@ class Worker:
         """Handle one frame of the current turn; returns its op (None: a stray frame, dropped)."""
         op = message.get("op")
         turn = message.get("turn")
+        if op == "handled" and message.get("first") == self._turn and isinstance(turn, int) \
+                and self._turn < turn <= self._last_quiet:
+            self._turn = turn  # a run of Redis messages handled quietly: no error, no host call (guest/host.py)
         if turn != self._turn:
             if isinstance(turn, int) and not isinstance(turn, bool) and 0 <= turn < self._turn:
                 self._stray(op, turn)

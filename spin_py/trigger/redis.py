@@ -22,8 +22,16 @@ connection drops ("disconnected from <addr>"); here the subscriber says so once,
 retries with backoff, says once when it is back, and subscribes again. Messages
 published meanwhile are lost, as with any Redis pub/sub subscriber.
 
-The backlog stays bounded: a message is read from the connection only when the
-previous one has been handled, so a publisher faster than the handlers fills
+Messages of a channel with one component that have already arrived are handed
+to its worker together (at most MOST_AT_ONCE, MOST_BYTES_AT_ONCE bytes): the
+worker still handles them one after another, in order, each in a turn of its own
+with a fresh instance, so nothing a handler can see changes, but the host and
+the worker cross their channel once for the lot instead of once a message. A
+handler that fails one of them takes only that one down: the rest go to a
+fresh worker.
+
+The backlog stays bounded: messages are read from the connection only when the
+previous ones have been handled, so a publisher faster than the handlers fills
 the socket buffers and then Redis's output buffer for this
 client; past ``client-output-buffer-limit pubsub`` (32 MB by default) Redis drops
 the connection, which is reconnected as above. spin-py's memory does not grow.
@@ -32,6 +40,7 @@ This module knows nothing of capabilities: a message goes to a worker with a
 fresh request instance from the runtime, as an HTTP request does.
 """
 
+import collections
 import threading
 from collections.abc import Callable
 from urllib.parse import urlsplit
@@ -51,6 +60,10 @@ POLL = 0.2
 FIRST_RETRY = 0.1
 LAST_RETRY = 2.0
 CONNECT_TIMEOUT = 2.0
+# The most messages of one channel handed to a worker at once (those already read from the
+# connection), and the most bytes of them: each is still one turn with its own instance.
+MOST_AT_ONCE = 256
+MOST_BYTES_AT_ONCE = 1024 * 1024
 
 _TCP_SCHEMES = ("redis", "rediss")
 _UNIX_SCHEMES = ("unix", "redis+unix")
@@ -170,40 +183,57 @@ class RedisTrigger:
 
     # --- one message ---------------------------------------------------------------------
 
-    def dispatch(self, components, payload) -> None:
-        """Hand ``payload`` to each component subscribed to its channel (at the same time,
-        as Spin's join_all), and return when all have handled it."""
+    def dispatch(self, components, payloads, meanwhile=lambda: None) -> None:
+        """Hand ``payloads`` (messages of one channel, in arrival order) to each component
+        subscribed to it, and return when all have handled them. Several messages come
+        only for a channel with one component; a channel's components handle each message
+        at the same time, as Spin's join_all. ``meanwhile()`` runs once the handlers have
+        them (it reads the next messages; it never raises)."""
         runtime = self.runtime()
         if len(components) == 1:
-            self._deliver(runtime, components[0], payload)
+            self._deliver(runtime, components[0], payloads, meanwhile)
             return
         threads = [
-            threading.Thread(target=self._deliver, args=(runtime, component_id, payload), daemon=True)
+            threading.Thread(target=self._deliver, args=(runtime, component_id, payloads), daemon=True)
             for component_id in components
         ]
         for thread in threads:
             thread.start()
+        meanwhile()
         for thread in threads:
             thread.join()
 
-    def _deliver(self, runtime, component_id, payload):
-        component = runtime.components.get(component_id)
-        if component is None or component.pool is None:
-            reason = component.not_python if component is not None else "it is not in the manifest any more"
-            self._failed(component_id, f"it is not served by spin-py: {reason}")
-            return
-        try:
-            with component.pool.lease() as worker:
-                error = worker.deliver(payload, request_instance(runtime, component_id), timeout=runtime.config.request_timeout)
-        except WorkerError as failure:
-            if self.closed:
+    def _deliver(self, runtime, component_id, payloads, meanwhile=None):
+        """The messages to one component, one after another; one that fails its worker
+        is logged, and the rest go to another worker."""
+        while payloads and not self.closed:
+            component = runtime.components.get(component_id)
+            if component is None or component.pool is None:
+                reason = component.not_python if component is not None else "it is not in the manifest any more"
+                for _ in payloads:
+                    self._failed(component_id, f"it is not served by spin-py: {reason}")
                 return
-            text = str(failure).rstrip("\n")
-            component.output.write(text)  # the traceback or the load error, as the component's output
-            self._failed(component_id, text.splitlines()[-1] if text else type(failure).__name__)
-            return
-        if error is not None:
-            self._failed(component_id, error)
+            try:
+                with component.pool.lease() as worker:
+                    results = worker.deliver(payloads, lambda: request_instance(runtime, component_id),
+                                             timeout=runtime.config.request_timeout, meanwhile=meanwhile)
+                    meanwhile = None
+            except WorkerError as failure:
+                self._report(component_id, failure.handled)
+                if self.closed:
+                    return
+                text = str(failure).rstrip("\n")
+                component.output.write(text)  # the traceback or the load error, as the component's output
+                self._failed(component_id, text.splitlines()[-1] if text else type(failure).__name__)
+                payloads = payloads[len(failure.handled) + 1:]
+                continue
+            self._report(component_id, results)
+            payloads = payloads[len(results):]  # not all: the worker stopped after the last one handled
+
+    def _report(self, component_id, results):
+        for error in results:
+            if error is not None:
+                self._failed(component_id, error)
 
     def _failed(self, component_id, why):
         if self.closed:
@@ -269,8 +299,9 @@ class _Subscriber:
 
     def _connect(self):
         url = "unix://" + self.address[len("redis+unix://"):] if self.address.startswith("redis+unix://") else self.address
-        # No retries inside redis-py: a lost connection is this loop's to report and retry.
-        client = redis.Redis.from_url(url, retry=Retry(NoBackoff(), 0), socket_connect_timeout=CONNECT_TIMEOUT)
+        # No retries inside redis-py: a lost connection is this loop's to report and retry. RESP2, as
+        # Spin's redis-rs client speaks by default (redis-py 8 would speak RESP3, parsed more slowly).
+        client = redis.Redis.from_url(url, retry=Retry(NoBackoff(), 0), socket_connect_timeout=CONNECT_TIMEOUT, protocol=2)
         pubsub = client.pubsub(ignore_subscribe_messages=True)
         subscribed = dict(self._wanted)
         pubsub.subscribe(*subscribed)
@@ -278,8 +309,11 @@ class _Subscriber:
 
     def _listen(self, pubsub, subscribed):
         self._announce(subscribed)
+        backlog = _Backlog(pubsub)
         while not self._stopping.is_set():
             wanted = self._wanted
+            if backlog.error is not None and not backlog:
+                raise backlog.error  # the connection broke while messages were read ahead; they are handled
             if wanted != subscribed:
                 removed = [channel for channel in subscribed if channel not in wanted]
                 added = [channel for channel in wanted if channel not in subscribed]
@@ -289,17 +323,20 @@ class _Subscriber:
                     pubsub.subscribe(*added)
                 subscribed = dict(wanted)
                 self._announce(subscribed)
-            message = pubsub.get_message(timeout=POLL)
-            if message is None or message.get("type") != "message":
-                continue
-            channel = message["channel"].decode("utf-8", "replace")
+            if not backlog:
+                backlog.wait(POLL)
+                if not backlog:
+                    continue
+                backlog.fill()  # what else has arrived
+            channel, payloads = backlog.next_batch(subscribed)
             components = subscribed.get(channel)
             if components is None:  # published just before an unsubscribe took effect
                 # crates/trigger-redis/src/lib.rs: tracing::error!, "message from unexpected channel"
                 self.trigger.say(f"Error handling message from {self.addr}: message from unexpected channel {rust_debug(channel)}")
                 continue
             try:
-                self.trigger.dispatch(components, message["data"])  # one at a time, in arrival order, as Spin
+                # One at a time, in arrival order, as Spin; the next messages are read meanwhile.
+                self.trigger.dispatch(components, payloads, meanwhile=backlog.fill)
             except Exception as error:  # a host bug must not end the subscription
                 self.trigger.say(f"Error handling message from {self.addr}: {error!r}")
 
@@ -307,3 +344,52 @@ class _Subscriber:
         if channels != self._announced:
             self._announced = channels
             self.trigger.announce("\n".join(active_channels(self.address, channels)))
+
+
+class _Backlog:
+    """Messages read from one connection and not yet handled, in arrival order: at most
+    MOST_AT_ONCE of them and MOST_BYTES_AT_ONCE bytes, so memory stays bounded whatever
+    is published (beyond that they wait in the socket and in Redis)."""
+
+    def __init__(self, pubsub):
+        self._pubsub = pubsub
+        self._messages = collections.deque()  # (channel, payload)
+        self._bytes = 0
+        self.error = None  # why the connection failed while reading ahead (raised once the backlog is handled)
+
+    def __bool__(self):
+        return bool(self._messages)
+
+    def wait(self, timeout) -> None:
+        """Wait at most ``timeout`` s for a message (the backlog is empty); raises when the connection fails."""
+        self._take(self._pubsub.get_message(timeout=timeout))
+
+    def fill(self) -> None:
+        """Take in the messages that have already arrived, within the bounds; never waits
+        or raises (it runs while a worker handles the previous ones)."""
+        try:
+            while self.error is None and len(self._messages) < MOST_AT_ONCE and self._bytes < MOST_BYTES_AT_ONCE:
+                message = self._pubsub.get_message(timeout=0)
+                if message is None:
+                    return
+                self._take(message)
+        except (redis.RedisError, OSError) as error:
+            self.error = error
+
+    def _take(self, message):
+        if message is not None and message.get("type") == "message":
+            self._messages.append((message["channel"].decode("utf-8", "replace"), message["data"]))
+            self._bytes += len(message["data"])
+
+    def next_batch(self, subscribed) -> tuple:
+        """``(channel, payloads)``: the oldest message, and after it those of the same channel
+        when one component handles that channel (several components handle each message
+        together, so theirs go one at a time), up to MOST_BYTES_AT_ONCE bytes."""
+        channel, payload = self._messages.popleft()
+        payloads, size = [payload], len(payload)
+        if len(subscribed.get(channel, ())) == 1:
+            while self._messages and self._messages[0][0] == channel and size + len(self._messages[0][1]) <= MOST_BYTES_AT_ONCE:
+                payloads.append(self._messages.popleft()[1])
+                size += len(payloads[-1])
+        self._bytes -= size
+        return channel, payloads
