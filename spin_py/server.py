@@ -1,8 +1,10 @@
 """`spin-py up`: load the app, bind the socket, print what Spin prints, serve,
 and (unless --no-watch) reload what changes."""
 
+import io
 import signal
 import socket
+import struct
 import sys
 import threading
 
@@ -31,21 +33,34 @@ def _stop_on_sigterm():
         signal.signal(signal.SIGTERM, _interrupt)
 
 
+# Seconds one socket read or write may wait: a client that stops sending or reading loses its
+# connection rather than holding a thread forever. (Spin sets no timer on hyper, whose connections
+# are async tasks; here each is a thread.) A client that trickles a byte at a time still holds one.
+IO_TIMEOUT = 30
+
+
 class _QuietRequestHandler(WSGIRequestHandler):
     """HTTP/1.1 responses, as Spin gives them (werkzeug still closes each connection); the trigger logs
     requests itself. The trigger gets the headers as sent and the undechunked stream (see RAW_HEADERS)."""
 
     protocol_version = "HTTP/1.1"
-    # Seconds one socket read or write may wait: a client that stops sending or reading loses its
-    # connection rather than holding a thread forever. (Spin sets no timer on hyper, whose connections
-    # are async tasks; here each is a thread.) A client that trickles a byte at a time still holds one.
-    timeout = 30
 
     def setup(self):
-        super().setup()
-        # werkzeug drains what a client still sends after the response with reads of 10 MB each; a
-        # reader that returns at most one socket read's worth keeps that drain small.
-        self.rfile = _SmallReads(self.rfile)
+        # StreamRequestHandler.setup, with the time limit kept by the kernel (SO_RCVTIMEO, SO_SNDTIMEO):
+        # Python's socket timeout would add a poll before every read and write, each one a switch of
+        # the interpreter lock between the server's threads.
+        self.connection = self.request
+        limit = struct.pack("ll", IO_TIMEOUT, 0)
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, limit)
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, limit)
+        self.rfile = _ConnectionReader(io.BufferedReader(_TimedSocketIO(self.connection, "rb")))
+        self.wfile = _ConnectionWriter(self.connection)
+
+    def flush_headers(self):
+        # BaseHTTPRequestHandler writes the head at once; werkzeug then writes the body and flushes.
+        if hasattr(self, "_headers_buffer"):
+            self.wfile.hold(b"".join(self._headers_buffer))
+            self._headers_buffer = []
 
     def make_environ(self):
         environ = super().make_environ()
@@ -57,9 +72,23 @@ class _QuietRequestHandler(WSGIRequestHandler):
         pass
 
 
-class _SmallReads:
+class _TimedSocketIO(socket.SocketIO):
+    """A read the kernel's time limit cut off raises TimeoutError, as with a socket timeout
+    (SocketIO would return None, which a buffered reader passes on as an end of stream)."""
+
+    def readinto(self, buffer):
+        self._checkClosed()
+        self._checkReadable()
+        try:
+            return self._sock.recv_into(buffer)
+        except BlockingIOError:
+            raise TimeoutError("timed out") from None
+
+
+class _ConnectionReader:
     """The connection's buffered reader, except that a read of more than PIECE bytes returns
-    what one socket read brings (at most PIECE), as a raw read may."""
+    what one socket read brings (at most PIECE), as a raw read may: werkzeug drains what a
+    client still sends after the response with reads of 10 MB each."""
 
     def __init__(self, stream):
         self._stream = stream
@@ -71,6 +100,43 @@ class _SmallReads:
 
     def __getattr__(self, name):
         return getattr(self._stream, name)
+
+
+class _ConnectionWriter(io.BufferedIOBase):
+    """socketserver's unbuffered writer, except that the response head it is given to hold
+    goes out with the first piece of the body (one send, not two), and a write the kernel's
+    time limit cut off raises TimeoutError, as with a socket timeout."""
+
+    def __init__(self, sock):
+        self._sock = sock
+        self._head = b""
+
+    def writable(self):
+        return True
+
+    def hold(self, head):
+        self._head += head
+
+    def write(self, data):
+        size = memoryview(data).nbytes
+        if self._head:
+            data, self._head = self._head + bytes(data), b""
+        self._send(data)
+        return size
+
+    def flush(self):
+        if self._head:
+            data, self._head = self._head, b""
+            self._send(data)
+
+    def _send(self, data):
+        try:
+            self._sock.sendall(data)
+        except BlockingIOError:
+            raise TimeoutError("timed out") from None
+
+    def fileno(self):
+        return self._sock.fileno()
 
 
 class ListenError(Exception):

@@ -1,6 +1,8 @@
 """Worker processes: crash isolation, environment, output, concurrency and queueing."""
 
 import json
+import os
+import signal
 import threading
 import time
 
@@ -85,6 +87,19 @@ def test_handler_failures_give_500_and_the_server_goes_on(tmp_path, spin_up):
         assert server.get("/crash/fine")[0] == 200
         assert server.get("/echo/x")[0] == 200
     assert "Traceback" in server.get("/crash/raise")[2].decode()
+
+
+def test_idle_workers_killed_from_outside_cost_no_request(tmp_path, spin_up):
+    server = _start_two(tmp_path, spin_up, CRASHY, "--max-workers", "2")
+    pids = {int(server.get("/crash/fine")[2])}
+    for pid in pids:
+        os.kill(pid, signal.SIGKILL)
+    time.sleep(0.2)
+    for _ in range(4):  # each finds a dead worker first, or a fresh one
+        status, _, body = server.get("/crash/fine")
+        assert status == 200, body
+        assert int(body) not in pids
+    assert "killed by signal 9" not in server.output()
 
 
 def test_component_sees_only_its_manifest_environment(tmp_path, spin_up):

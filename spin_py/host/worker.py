@@ -23,6 +23,7 @@ import os
 import select
 import signal
 import socket
+import struct
 import subprocess
 import threading
 import time
@@ -37,6 +38,9 @@ from spin_py.host.launch import start_worker
 
 # How long a worker may take to import the app and say ready.
 LOAD_LIMIT = 120.0
+# How often (seconds) a request waiting for its worker looks whether its client is still there
+# and its time is up.
+WATCH = 0.1
 # How many times one worker's stray bytes are skipped before its channel counts as broken.
 _MOST_RESYNCS = 64
 # How long after the response the host waits for ``done``: the guest cancels spawned
@@ -58,6 +62,11 @@ class LoadFailed(WorkerError):
 
 class HandlerFailed(WorkerError):
     """The handler raised, called sys.exit, or its process died while serving."""
+
+
+class WorkerGone(HandlerFailed):
+    """The worker had exited before the request reached it (it died while idle): the request
+    can go to another worker."""
 
 
 class ChannelBroken(HandlerFailed):
@@ -199,6 +208,10 @@ class Worker:
             raise LoadFailed(f"cannot start a worker for component '{self.component_id}' with {python}: {error.strerror or error}") from None
         with _live_lock:
             _live.add(self)
+        # Waiting for a frame is one read that gives up after WATCH seconds without a byte, to look at
+        # the client and the clock, rather than a poll before every read: each system call lets the
+        # server's other threads take the interpreter lock, and getting it back costs more than the call.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", 0, int(WATCH * 1_000_000)))
         self.channel = protocol.Channel(sock)
         output.follow(self.process)
 
@@ -301,7 +314,11 @@ class Worker:
         deadline = time.monotonic() + timeout if timeout else None
         try:
             if request is not None:
-                self.channel.send({**request, "turn": self._turn}, body)
+                try:
+                    self.channel.send({**request, "turn": self._turn}, body)
+                except (BrokenPipeError, ConnectionResetError):
+                    raise WorkerGone(f"the worker for component '{self.component_id}' {self._exit_status()} "
+                                     f"before {what} reached it") from None
                 if sent is not None:
                     sent()
             while True:
@@ -552,41 +569,23 @@ class Worker:
     def _next_frame(self, deadline, client):
         channel = self.channel
         while not channel.frame_ready():
-            if deadline is None and client is None:
-                channel.fill()
+            try:
+                channel.fill()  # gives up after WATCH seconds without a byte (SO_RCVTIMEO)
                 continue
-            fd = channel.fileno()
-            if fd < 0:
-                raise EOFError("channel closed")
-            poller = select.poll()
-            poller.register(fd, select.POLLIN)
-            if client is not None:
-                poller.register(client.fileno(), select.POLLIN | getattr(select, "POLLRDHUP", 0))
-            wait = None if deadline is None else max(0, deadline - time.monotonic()) * 1000
-            events = poller.poll(wait)
-            if not events and deadline is not None and time.monotonic() >= deadline:
+            except BlockingIOError:
+                pass
+            if deadline is not None and time.monotonic() >= deadline:
                 raise RequestCancelled("time limit")
-            for ready, _ in events:
-                if ready == fd:
-                    channel.fill()
-                elif client_gone(client):
-                    raise ClientGone("client gone")
-                else:
-                    client = None  # it sent more (a pipelined request): stop watching it
+            if client is not None and client_gone(client):
+                raise ClientGone("client gone")
         return channel.take()
 
     def healthy(self) -> bool:
-        """Fit to take a request: alive, idle, and nothing unasked-for on its channel."""
-        if self._stopped or self.retiring or self._in_turn or self._pending is not None or self.channel.has_data():
-            return False
-        # No waitpid here (it is on every request's path): a worker that died has closed its end of
-        # the channel (forked children close their copy), which the poll below sees as a hang-up.
-        fd = self.channel.fileno()
-        if fd < 0:
-            return False
-        poller = select.poll()
-        poller.register(fd, select.POLLIN | _EVENTS_GONE)
-        return not poller.poll(0)
+        """Fit to take a request, as far as the host knows without a system call: not stopped,
+        idle, nothing unasked-for read from its channel. (A worker that died since is found when
+        its request is sent: WorkerGone; one that wrote while idle, when its turn reads it.)"""
+        return not (self._stopped or self.retiring or self._in_turn or self._pending is not None
+                    or self.channel.has_data() or self.channel.fileno() < 0)
 
     def _exit_status(self):
         if self._stopped:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from spin_py.host.output import write_terminal
-from spin_py.host.worker import ResponseStream, WorkerError, request_instance
+from spin_py.host.worker import ResponseStream, WorkerError, WorkerGone, request_instance
 from spin_py.trigger.body import DEFAULT_LIMIT, BodyError, body_for_worker, read_body, read_to_end
 from spin_py.trigger.headers import HeaderEncodingError, client_headers, spin_headers
 from spin_py.trigger.responses import MAX_RESPONSE_BODY, BadResponse, CountedBody, wire_response
@@ -91,6 +91,8 @@ class ChainedMatch:
 
 # crates/trigger-http/src/outbound_http.rs: CHAINED_CLIENT_ADDR
 CHAINED_CLIENT_ADDR = "0.0.0.0:0"
+# How many workers a request tries when each is found dead as the request is sent to it.
+_ATTEMPTS = 3
 
 
 def _text(status, text):
@@ -234,34 +236,48 @@ class HttpTrigger:
 
     def _run(self, component, runtime, method, path_and_query, headers, body, client):
         """The component's answer. A streamed response keeps its worker until the body has
-        gone to the client (the stream's close gives it back)."""
-        try:
-            # A body still to be read owns the connection: a client that left shows when it is read.
-            worker = component.pool.take(client if isinstance(body, (bytes, bytearray)) else None)
-        except WorkerError as error:
-            component.output.write(str(error))
-            return _text(500, str(error).rstrip("\n") + "\n")
-        instance = request_instance(runtime, component.id)
-        # As Spin's trigger_instance_builder sets the OutboundHttpInterceptor: requests this
-        # instance sends to <component>.spin.internal come back here.
-        instance.service_chaining = self.serve_chained
-        try:
-            answer = worker.serve(method, path_and_query, headers, body, instance,
-                                  client=client, timeout=runtime.config.request_timeout)
-        except WorkerError as error:
-            component.pool.give_back(worker, False)
-            if worker.body_error is not None:  # it failed while the client's body was broken: say that
-                return _body_error(worker.body_error)
-            component.output.write(str(error))
-            return _text(500, str(error).rstrip("\n") + "\n")
-        except (KeyError, TypeError, AttributeError) as error:  # a response frame without its fields
-            component.pool.give_back(worker, False)
-            message = f"the worker for component '{component.id}' sent a malformed response ({error!r})"
-            component.output.write(message)
-            return _text(500, message + "\n")
-        except BaseException:
-            component.pool.give_back(worker, False)
-            raise
+        gone to the client (the stream's close gives it back). A worker found to have died
+        while idle, before the request reached it, is replaced and the request goes to another."""
+        for attempt in range(_ATTEMPTS):
+            try:
+                # A body still to be read owns the connection: a client that left shows when it is read.
+                worker = component.pool.take(client if isinstance(body, (bytes, bytearray)) else None)
+            except WorkerError as error:
+                component.output.write(str(error))
+                return _text(500, str(error).rstrip("\n") + "\n")
+            instance = request_instance(runtime, component.id)
+            # As Spin's trigger_instance_builder sets the OutboundHttpInterceptor: requests this
+            # instance sends to <component>.spin.internal come back here.
+            instance.service_chaining = self.serve_chained
+            try:
+                answer = worker.serve(method, path_and_query, headers, body, instance,
+                                      client=client, timeout=runtime.config.request_timeout)
+            except WorkerGone as error:
+                component.pool.give_back(worker, False)
+                if attempt + 1 < _ATTEMPTS:
+                    continue
+                component.output.write(str(error))
+                return _text(500, str(error).rstrip("\n") + "\n")
+            except WorkerError as error:
+                component.pool.give_back(worker, False)
+                if worker.body_error is not None:  # it failed while the client's body was broken: say that
+                    return _body_error(worker.body_error)
+                component.output.write(str(error))
+                return _text(500, str(error).rstrip("\n") + "\n")
+            except (KeyError, TypeError, AttributeError) as error:  # a response frame without its fields
+                component.pool.give_back(worker, False)
+                message = f"the worker for component '{component.id}' sent a malformed response ({error!r})"
+                component.output.write(message)
+                return _text(500, message + "\n")
+            except BaseException:
+                component.pool.give_back(worker, False)
+                raise
+            return self._answered(component, worker, answer)
+
+    @staticmethod
+    def _answered(component, worker, answer):
+        """The answer to the client; the worker goes back to its pool now, or once its
+        streamed body has gone to the client."""
         stream = answer.body if isinstance(answer.body, ResponseStream) else None
         if worker.body_error is not None:  # the client's body could not be read: the host answers that
             if stream is not None:

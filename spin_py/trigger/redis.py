@@ -51,7 +51,7 @@ from redis.retry import Retry
 
 from spin_py.capabilities.variables.resolver import ResolverConfigError, VariablesError, resolver_for
 from spin_py.guest.rust_text import rust_debug
-from spin_py.host.worker import WorkerError, request_instance
+from spin_py.host.worker import WorkerError, WorkerGone, request_instance
 from spin_py.manifest import ManifestError
 
 # How long a subscriber waits for a message before it looks for a stop or a new channel set.
@@ -218,6 +218,8 @@ class RedisTrigger:
                     results = worker.deliver(payloads, lambda: request_instance(runtime, component_id),
                                              timeout=runtime.config.request_timeout, meanwhile=meanwhile)
                     meanwhile = None
+            except WorkerGone:
+                continue  # it died while idle, before the messages reached it: another worker takes them
             except WorkerError as failure:
                 self._report(component_id, failure.handled)
                 if self.closed:
