@@ -46,13 +46,11 @@ class _QuietRequestHandler(WSGIRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def setup(self):
-        # StreamRequestHandler.setup, with the time limit kept by the kernel (SO_RCVTIMEO, SO_SNDTIMEO):
-        # Python's socket timeout would add a poll before every read and write, each one a switch of
-        # the interpreter lock between the server's threads.
+        # StreamRequestHandler.setup, with the time limit kept by the kernel (SO_RCVTIMEO and SO_SNDTIMEO,
+        # set on the listening socket: each connection gets them from it, see bind_server). Python's
+        # socket timeout would add a poll before every read and write, each one a switch of the
+        # interpreter lock between the server's threads.
         self.connection = self.request
-        limit = struct.pack("ll", IO_TIMEOUT, 0)
-        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, limit)
-        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, limit)
         self.rfile = _ConnectionReader(io.BufferedReader(_TimedSocketIO(self.connection, "rb")))
         self.wfile = _ConnectionWriter(self.connection)
 
@@ -153,6 +151,9 @@ def bind_server(host, port, app, **options):
         listener = socket.create_server((host, port), family=family, backlog=128)
     except OSError as error:
         raise ListenError(f"--listen {host}:{port}: {error.strerror or error}") from None
+    limit = struct.pack("ll", IO_TIMEOUT, 0)  # inherited by every connection accepted (_QuietRequestHandler)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, limit)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, limit)
     server = make_server(host, port, app, threaded=True, fd=listener.fileno(), **options)
     listener.detach()
     return server
