@@ -51,8 +51,9 @@ def _forked():
     """In a child the handler forked: the channel belongs to the worker, not to it.
     Its copy of the descriptor is closed, so nothing the child does (returning
     from the handler included) can write into the worker's conversation."""
-    global _channel, _turn, _lock
+    global _channel, _turn, _lock, _progress, _quiet
     channel, _channel, _turn = _channel, None, None
+    _progress = _quiet = None  # the worker's progress is its own
     _lock = threading.Lock()  # another thread may have held it at the fork
     if channel is not None:
         try:
@@ -85,7 +86,7 @@ def quietly_handled() -> bool:
     turn made a host call: its instance has resources to close now."""
     global _turn, _quiet, _quiet_since
     with _lock:
-        if _called:
+        if _called or _channel is None:  # (no channel: a process the handler forked; send refuses it)
             return False
         if _quiet is None:
             _quiet, _quiet_since = (_turn, _turn), time.monotonic()

@@ -34,7 +34,9 @@ Messages (``op`` key):
                                  ``response``)
   guest -> host  ``handled``     ``turn``, ``error``: None, or why the message failed without the handler
                                  raising (its ``Err``, a missing export); once per ``redis`` turn, in
-                                 place of ``response``
+                                 place of ``response``; or with ``first``: the turns ``first`` to ``turn``
+                                 of a batch all ended handled, without error or host call (one frame for
+                                 the run; the progress map says how far a run got, see PROGRESS)
   guest -> host  ``done``        ``turn``: what the handler started after its answer has finished;
                                  the worker is idle
   guest -> host  ``failed``      ``turn``, ``error``: the handler raised or exited; the worker then exits
