@@ -54,6 +54,24 @@ class _QuietRequestHandler(WSGIRequestHandler):
         self.rfile = _ConnectionReader(io.BufferedReader(_TimedSocketIO(self.connection, "rb")))
         self.wfile = _ConnectionWriter(self.connection)
 
+    # Response heads as hyper writes them under Spin: no `server` header, and a `date` only
+    # when the response has none (hyper's Server::encode adds it then); http.server would
+    # add both, beside the component's own.
+    def send_response(self, code, message=None):
+        self.log_request(code)
+        self.send_response_only(code, message)
+        self._dated = False
+
+    def send_header(self, keyword, value):
+        if keyword.lower() == "date":
+            self._dated = True
+        super().send_header(keyword, value)
+
+    def end_headers(self):
+        if not getattr(self, "_dated", True):
+            super().send_header("Date", self.date_time_string())
+        super().end_headers()
+
     def flush_headers(self):
         # BaseHTTPRequestHandler writes the head at once; werkzeug then writes the body and flushes.
         if hasattr(self, "_headers_buffer"):
