@@ -65,6 +65,9 @@ CONNECT_TIMEOUT = 2.0
 MOST_AT_ONCE = 256
 MOST_BYTES_AT_ONCE = 1024 * 1024
 
+# How many workers found dead as messages are sent to them are replaced before the first message counts as failed.
+_RETRIES_WHEN_GONE = 2
+
 _TCP_SCHEMES = ("redis", "rediss")
 _UNIX_SCHEMES = ("unix", "redis+unix")
 
@@ -206,6 +209,7 @@ class RedisTrigger:
     def _deliver(self, runtime, component_id, payloads, meanwhile=None):
         """The messages to one component, one after another; one that fails its worker
         is logged, and the rest go to another worker."""
+        gone = 0  # workers found dead before the messages reached them
         while payloads and not self.closed:
             component = runtime.components.get(component_id)
             if component is None or component.pool is None:
@@ -218,9 +222,10 @@ class RedisTrigger:
                     results = worker.deliver(payloads, lambda: request_instance(runtime, component_id),
                                              timeout=runtime.config.request_timeout, meanwhile=meanwhile)
                     meanwhile = None
-            except WorkerGone:
-                continue  # it died while idle, before the messages reached it: another worker takes them
             except WorkerError as failure:
+                if isinstance(failure, WorkerGone) and gone < _RETRIES_WHEN_GONE:
+                    gone += 1
+                    continue  # it died while idle, before the messages reached it: another worker takes them
                 self._report(component_id, failure.handled)
                 if self.closed:
                     return
