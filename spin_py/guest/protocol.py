@@ -61,6 +61,8 @@ HEADER = struct.Struct(">II")
 # The worker's progress map (a shared 8-byte memory file beside the channel): the number of
 # the last Redis turn it ended quietly, without a frame of its own (see guest/host.py), so
 # that the host knows which messages were handled when the worker dies before it says so.
+# The host reads it only within the batch it sent that worker: a worker that writes nonsense
+# there can only lose its own messages, as a handler that ignores them would.
 PROGRESS = struct.Struct("<q")
 MAX_JSON = 64 * 1024 * 1024
 MAX_BODY = 1024 * 1024 * 1024
