@@ -13,13 +13,15 @@ What it does, as release v0.3.0 does it (the one Spin's `static-fileserver` temp
   *requested* path's extension (so ``/`` and fallbacks have none, as in v0.3.0);
 - ``if-none-match`` equal to the etag: 304 with the same headers and no body;
 - compression on the fly from the first ``accept-encoding`` header naming one it knows, preferring
-  br, then deflate (raw deflate, as flate2's DeflateEncoder writes it), then gzip, level 1;
+  br (quality 3, a 2^20-byte window), then deflate (raw deflate, as flate2's DeflateEncoder writes
+  it), then gzip, level 1;
 - every method is answered alike (the file server never looks at it; HEAD loses the body on the
   wire); a file it cannot read is 500 ``Internal Server Error``.
 
-Not reproduced: Brotli (spin-py does not depend on a brotli package: a client that accepts
-br gets deflate or gzip when it names them, else the plain file); Spin's own favicon images (a
-plain built-in icon is served instead); releases before v0.2.0 hashed the ETag differently.
+Not reproduced: the compressed bytes themselves (Google's brotli, zlib and gzip here, the Rust
+crates there: the same formats and levels, not always the same bytes, so the ETag of a compressed
+body can differ from Spin's); Spin's own favicon images (a plain built-in icon is served
+instead); releases before v0.2.0 hashed the ETag differently.
 """
 
 import gzip
@@ -27,6 +29,8 @@ import hashlib
 import os
 import struct
 import zlib
+
+import brotli
 
 from spin_py.manifest.file_mounts import DIR, FileMounts, MountError
 from spin_py.trigger.headers import HeaderEncodingError, client_headers
@@ -112,10 +116,11 @@ def _deflate(data: bytes) -> bytes:
 
 
 ENCODERS = {
+    "br": lambda data: brotli.compress(data, quality=3, lgwin=20),  # BROTLI_LEVEL, CompressorReader's lgwin
     "deflate": _deflate,
     "gzip": lambda data: gzip.compress(data, compresslevel=1, mtime=0),
 }
-# v0.3.0's order of preference; "br" is skipped (see the module's docstring).
+# v0.3.0's order of preference.
 _PREFERENCE = ("br", "deflate", "gzip")
 
 

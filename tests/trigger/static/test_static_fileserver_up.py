@@ -6,6 +6,7 @@ import hashlib
 import json
 import zlib
 
+import brotli
 import pytest
 from apps import write_app
 
@@ -158,7 +159,7 @@ def test_etag_and_if_none_match_give_304_without_a_body(shop):
     assert shop.get("/style.css", headers={"If-None-Match": f'"{etag}"'})[0] == 200  # compared as sent
 
 
-def test_compression_on_the_fly_deflate_before_gzip(shop):
+def test_compression_on_the_fly_br_then_deflate_then_gzip(shop):
     plain = FILES["static/big.txt"].encode()
     status, headers, body = shop.get("/big.txt", headers={"Accept-Encoding": "gzip"})
     assert (status, headers["content-encoding"]) == (200, "gzip")
@@ -169,8 +170,10 @@ def test_compression_on_the_fly_deflate_before_gzip(shop):
     assert zlib.decompress(body, -15) == plain  # raw deflate, as flate2's DeflateEncoder writes it
     _, headers, body = shop.get("/big.txt", headers={"Accept-Encoding": "gzip;q=1.0, identity"})
     assert "content-encoding" not in headers and body == plain  # v0.3.0 compares whole tokens
-    _, headers, _ = shop.get("/big.txt", headers={"Accept-Encoding": "br, gzip"})
-    assert headers["content-encoding"] == "gzip"  # no Brotli in spin-py: the next one it names
+    for offered in ("br, gzip", "gzip, deflate, br, zstd"):  # a browser's offer: br first, as v0.3.0 prefers it
+        _, headers, body = shop.get("/big.txt", headers={"Accept-Encoding": offered})
+        assert headers["content-encoding"] == "br"
+        assert brotli.decompress(body) == plain and headers["etag"] == sha(body)
 
 
 def test_every_method_gets_the_file_and_head_gets_no_body(shop):
