@@ -1,14 +1,16 @@
 """`spin-py up`: load the app, bind the socket, print what Spin prints, serve,
 and (unless --no-watch) reload what changes."""
 
+import collections
 import io
 import signal
 import socket
 import struct
 import sys
 import threading
+import time
 
-from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
 from spin_py.capabilities import load_capabilities
 from spin_py.capabilities.seam import HostContext
@@ -37,6 +39,8 @@ def _stop_on_sigterm():
 # connection rather than holding a thread forever. (Spin sets no timer on hyper, whose connections
 # are async tasks; here each is a thread.) A client that trickles a byte at a time still holds one.
 IO_TIMEOUT = 30
+# Seconds a connection's thread waits for another connection once its own has ended.
+THREAD_IDLE = 5
 
 
 class _QuietRequestHandler(WSGIRequestHandler):
@@ -47,7 +51,7 @@ class _QuietRequestHandler(WSGIRequestHandler):
 
     def setup(self):
         # StreamRequestHandler.setup, with the time limit kept by the kernel (SO_RCVTIMEO and SO_SNDTIMEO,
-        # set on the listening socket: each connection gets them from it, see bind_server). Python's
+        # set on the listening socket: each connection gets them from it, see DevServer). Python's
         # socket timeout would add a poll before every read and write, each one a switch of the
         # interpreter lock between the server's threads.
         self.connection = self.request
@@ -155,6 +159,52 @@ class _ConnectionWriter(io.BufferedIOBase):
         return self._sock.fileno()
 
 
+class _ThreadReusingServer(ThreadedWSGIServer):
+    """werkzeug's threaded server (a thread for each connection, however many), except that a
+    thread whose connection has ended waits THREAD_IDLE seconds for the next one instead of
+    exiting: starting a thread costs more than serving a small request. (A bounded pool, such
+    as concurrent.futures', would let slow clients hold every thread; here a connection that
+    finds no idle thread still gets a new one at once.)"""
+
+    block_on_close = False  # idle threads end on their own; shutdown does not wait for them
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._ready = threading.Condition()
+        self._waiting = collections.deque()  # connections handed to idle threads, not yet taken
+        self._idle = 0  # threads waiting for a connection
+
+    def process_request(self, request, client_address):
+        with self._ready:
+            if self._idle > len(self._waiting):
+                self._waiting.append((request, client_address))
+                self._ready.notify()
+                return
+        threading.Thread(target=self._serve_connections, args=(request, client_address), daemon=True).start()
+
+    def _serve_connections(self, request, client_address):
+        while True:
+            self.process_request_thread(request, client_address)  # ThreadingMixIn's: handle, then close
+            connection = self._next_connection()
+            if connection is None:
+                return
+            request, client_address = connection
+
+    def _next_connection(self):
+        deadline = time.monotonic() + THREAD_IDLE
+        with self._ready:
+            self._idle += 1
+            try:
+                while not self._waiting:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        return None
+                    self._ready.wait(left)
+                return self._waiting.popleft()
+            finally:
+                self._idle -= 1
+
+
 class ListenError(Exception):
     pass
 
@@ -169,10 +219,7 @@ def bind_server(host, port, app, **options):
         listener = socket.create_server((host, port), family=family, backlog=128)
     except OSError as error:
         raise ListenError(f"--listen {host}:{port}: {error.strerror or error}") from None
-    limit = struct.pack("ll", IO_TIMEOUT, 0)  # inherited by every connection accepted (_QuietRequestHandler)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, limit)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, limit)
-    server = make_server(host, port, app, threaded=True, fd=listener.fileno(), **options)
+    server = _ThreadReusingServer(host, port, app, fd=listener.fileno(), **options)
     listener.detach()
     return server
 
@@ -201,11 +248,15 @@ class DevServer:
                 config.host,
                 config.port,
                 HttpTrigger(lambda: self.runtime, f"http://{config.host}:{config.port}", self.terminal),
-                request_handler=_QuietRequestHandler,
+                handler=_QuietRequestHandler,
             )
         except ListenError:
             self.runtime.close()
             raise
+        # Every connection accepted inherits these from the listening socket (see _QuietRequestHandler).
+        limit = struct.pack("ll", IO_TIMEOUT, 0)
+        self.http.socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, limit)
+        self.http.socket.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, limit)
         self.port = self.http.socket.getsockname()[1]
         self.base_url = f"http://{config.host}:{self.port}"
 
