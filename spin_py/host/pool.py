@@ -10,8 +10,10 @@ arrival order. A queued request whose client has gone is dropped.
 A worker comes back only once its turn has ended cleanly (spin_py/host/worker.py):
 the response goes to the client at once, and what the handler spawned is
 finished in the background before the worker takes another request. Before a
-worker is handed out it is checked (alive, nothing unasked-for on its channel);
-one that is not fit is replaced. There are never more than ``max_workers``
+worker is handed out it is checked as far as the host knows without a system call
+(not stopped, idle, nothing unasked-for already read from its channel); one that
+is not fit is replaced, and one found dead as a request is sent to it is the
+trigger's to replace (WorkerGone). There are never more than ``max_workers``
 workers, plus one started ahead by a reload while the others are busy.
 """
 

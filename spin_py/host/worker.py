@@ -14,7 +14,9 @@ goes on, and the worker is replaced once its turn ends. Anything that breaks the
 current turn itself (a second response, a frame that is not JSON or breaks the
 framing, half a frame and then silence) means the channel can no longer be
 trusted: the worker is stopped, its request gets a 500 that says what happened,
-and nothing reaches another request. Data while idle retires the worker too.
+and nothing reaches another request. What a worker writes while idle is met by
+its next turn, as above. A worker that died while idle is found when a request
+is sent to it, before any of it arrived (WorkerGone): the request goes to another.
 
 A worker serves one request at a time; the pool guarantees that.
 """
