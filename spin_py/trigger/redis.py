@@ -30,8 +30,9 @@ the worker cross their channel once for the lot instead of once a message. A
 handler that fails one of them takes only that one down: the rest go to a
 fresh worker.
 
-The backlog stays bounded: messages are read from the connection only when the
-previous ones have been handled, so a publisher faster than the handlers fills
+The backlog stays bounded: while a worker handles a batch, the next is read from
+the connection (what has already arrived, within the same bounds), and no more
+until that batch is handled, so a publisher faster than the handlers fills
 the socket buffers and then Redis's output buffer for this
 client; past ``client-output-buffer-limit pubsub`` (32 MB by default) Redis drops
 the connection, which is reconnected as above. spin-py's memory does not grow.
@@ -251,8 +252,9 @@ class RedisTrigger:
 
 class _Subscriber:
     """One Redis server: a thread that keeps a pub/sub connection subscribed to the
-    wanted channels and hands each message over before it reads the next. (A second
-    thread reading ahead measured slower: the handoff costs more than the read.)"""
+    wanted channels, hands the messages over a batch at a time, and reads the next
+    batch while a worker handles the last (in the same thread: a second thread reading
+    ahead measured slower, its handoff costing more than the read)."""
 
     def __init__(self, trigger, address, channels):
         self.trigger = trigger
