@@ -11,13 +11,10 @@ than a few MB higher than before, whatever the size.
 """
 
 import argparse
-import hashlib
 import os
 import shutil
-import socket
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -27,7 +24,7 @@ sys.path[:0] = [str(TESTS), str(TESTS / "trigger" / "streaming")]
 
 from apps import sdk5_python  # noqa: E402
 from live import LiveServer  # noqa: E402
-from test_streaming_bodies import ChunkedDigest, high_water_mib, workers_of  # noqa: E402
+from test_streaming_bodies import echo, high_water_mib, workers_of  # noqa: E402
 
 EXAMPLE = TESTS / "trigger" / "streaming" / "example_streaming"
 
@@ -51,23 +48,8 @@ def main():
             pids = {"host": server.process.pid}
             pids.update({f"worker {pid}": pid for pid in workers_of(server.process.pid)})
             before = {name: high_water_mib(pid) for name, pid in pids.items()}
-            sent, echoed = hashlib.sha256(), ChunkedDigest()
             started = time.perf_counter()
-            with socket.create_connection(("127.0.0.1", server.port), timeout=120) as sock:
-                def send():
-                    sock.sendall(b"POST /echo HTTP/1.1\r\nHost: bench\r\nContent-Length: %d\r\n\r\n" % size)
-                    for _ in range(size // len(block)):
-                        sock.sendall(block)
-                        sent.update(block)
-
-                sender = threading.Thread(target=send)
-                sender.start()
-                while not echoed.done:
-                    data = sock.recv(1024 * 1024)
-                    if not data:
-                        break
-                    echoed.feed(data)
-                sender.join(120)
+            sent, echoed = echo(server.port, size, block, timeout=120)
             elapsed = time.perf_counter() - started
             after = {name: high_water_mib(pid) for name, pid in pids.items()}
             pids = {name: pid for name, pid in pids.items() if after[name] is not None and before[name] is not None}

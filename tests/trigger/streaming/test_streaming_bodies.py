@@ -146,15 +146,11 @@ class ChunkedDigest:
             self.done = length == 0
 
 
-def test_a_64_mb_echo_holds_a_few_mb_in_the_host_and_the_worker(tmp_path, spin_up):
-    server = spin_up(example(tmp_path), "--python", str(sdk5_python()), "--max-workers", "1")
-    assert server.request("POST", "/echo", body=b"warm")[2] == b"warm"
-    time.sleep(0.5)  # (the worker and its spare settle: --max-workers 1 keeps one)
-    before = {pid: high_water_mib(pid) for pid in [server.process.pid, *workers_of(server.process.pid)]}
-    assert len(before) == 2, before
-    size, block = 64 * 1024 * 1024, os.urandom(256 * 1024)
+def echo(port, size, block, timeout):
+    """POST ``size`` bytes (``block`` repeated) to ``/echo`` while reading the chunked echo as it
+    comes; returns ``(sha256 of what was sent, ChunkedDigest of what came back)``."""
     sent, echoed = hashlib.sha256(), ChunkedDigest()
-    with socket.create_connection(("127.0.0.1", server.port), timeout=60) as sock:
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
         def send():
             sock.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % size)
             for _ in range(size // len(block)):
@@ -165,9 +161,22 @@ def test_a_64_mb_echo_holds_a_few_mb_in_the_host_and_the_worker(tmp_path, spin_u
         sender.start()
         while not echoed.done:
             data = sock.recv(1024 * 1024)
-            assert data, f"the connection closed after {echoed.size} bytes"
+            if not data:
+                break
             echoed.feed(data)
-        sender.join(60)
+        sender.join(timeout)
+    return sent, echoed
+
+
+def test_a_64_mb_echo_holds_a_few_mb_in_the_host_and_the_worker(tmp_path, spin_up):
+    server = spin_up(example(tmp_path), "--python", str(sdk5_python()), "--max-workers", "1")
+    assert server.request("POST", "/echo", body=b"warm")[2] == b"warm"
+    time.sleep(0.5)  # (the worker and its spare settle: --max-workers 1 keeps one)
+    before = {pid: high_water_mib(pid) for pid in [server.process.pid, *workers_of(server.process.pid)]}
+    assert len(before) == 2, before
+    size, block = 64 * 1024 * 1024, os.urandom(256 * 1024)
+    sent, echoed = echo(server.port, size, block, timeout=60)
+    assert echoed.done, f"the connection closed after {echoed.size} bytes"
     assert echoed.size == size and echoed.digest.hexdigest() == sent.hexdigest()
     for pid, start in before.items():
         grew = high_water_mib(pid) - start  # (the worker served the echo: it is still there)
