@@ -9,7 +9,8 @@
    (raising ConfigureError fails startup, or keeps the last good manifest on
    reload), and works out each component's permissions.
 3. ``Instance``: one request's state (Spin gives every request a fresh
-   instance): the handles its calls opened, closed when the request's turn ends.
+   instance): the handles its calls opened, closed when the request's turn ends,
+   and the request's limits, which bound every host call it makes (``ended``).
 4. ``AppCapability.handle(instance, function, args)``: the host function. It is
    looked up in the *current* configuration at call time, so a permission
    revoked by a manifest edit fails on the very next call.
@@ -19,6 +20,8 @@ The guest half of each capability lives apart, in ``spin_py/guest/bindings/``.
 
 import base64
 import itertools
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Protocol
@@ -64,6 +67,14 @@ class Capability(Protocol):
         """The server stops."""
 
 
+# What a host call that the end of its request stopped fails with, in the capability's own
+# error variant (Io for SQLite, Other for key-value and Redis, QueryFailed for PostgreSQL ...).
+TIME_LIMIT_TEXT = "spin-py: the request's time limit (--request-timeout) ended this call"
+CLIENT_GONE_TEXT = "spin-py: the request's client went away, which ended this call"
+REQUEST_ENDED_TEXT = "spin-py: the request ended, which ended this call"
+CLIENT_CHECK_INTERVAL = 0.1  # seconds between looks at the client's socket during one call
+
+
 class UnknownHandle(KeyError):
     """A handle that this instance never opened, or has closed, or that names another kind of resource."""
 
@@ -79,12 +90,46 @@ class Instance:
 
     _handles = itertools.count(1)
 
-    def __init__(self, component_id: str, capabilities: Callable[[], dict]):
-        """``capabilities()`` returns the current configuration's {name: AppCapability}."""
+    def __init__(self, component_id: str, capabilities: Callable[[], dict], deadline: float | None = None,
+                 client_gone: Callable[[], bool] | None = None):
+        """``capabilities()`` returns the current configuration's {name: AppCapability};
+        ``deadline`` is the request's time limit as a time.monotonic() value (None: none),
+        ``client_gone()`` says whether its client has left (None: it has no client)."""
         self.component_id = component_id
         self._capabilities = capabilities
         self._resources = {}  # handle -> (kind, resource)
         self.closed = False
+        self.deadline = deadline
+        self.client_gone = client_gone
+        self.cancelled = threading.Event()  # set once the request's turn is over (close())
+        self._client_checked = 0.0
+        self._client_left = False
+
+    def ended(self) -> str | None:
+        """Why this request's host calls must stop now (the text the call fails with), or
+        None while the request goes on. Cheap enough to ask between a statement's steps:
+        the client is looked at most every CLIENT_CHECK_INTERVAL seconds."""
+        if self.cancelled.is_set():
+            return REQUEST_ENDED_TEXT
+        now = time.monotonic()
+        if self.deadline is not None and now >= self.deadline:
+            return TIME_LIMIT_TEXT
+        if self.client_gone is not None and not self._client_left and now - self._client_checked >= CLIENT_CHECK_INTERVAL:
+            self._client_checked = now
+            try:
+                self._client_left = bool(self.client_gone())
+            except Exception:  # a socket that cannot be looked at is a client that cannot be answered
+                self._client_left = True
+        return CLIENT_GONE_TEXT if self._client_left else None
+
+    def seconds_left(self) -> float | None:
+        """Until the deadline (0 once past it), for a driver's own timeout; None without one."""
+        if self.deadline is None:
+            return None
+        return max(0.0, self.deadline - time.monotonic())
+        # When the request's time limit ends (a time.monotonic() value), set by whoever runs the
+        # request; None: no limit. A host call waits no longer than this (outbound HTTP's timeouts).
+        self.deadline: float | None = None
 
     def call(self, capability: str, function: str, args: dict) -> Any:
         handler = self._capabilities().get(capability)
@@ -111,7 +156,9 @@ class Instance:
         _close(resource)
 
     def close(self) -> None:
-        """The request's turn ended: close what its calls opened, newest first."""
+        """The request's turn ended: stop a call still running (see ``ended``), then close
+        what its calls opened, newest first."""
+        self.cancelled.set()
         self.closed = True
         resources, self._resources = self._resources, {}
         for _, resource in reversed(list(resources.values())):

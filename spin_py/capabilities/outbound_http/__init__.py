@@ -13,6 +13,11 @@ itself, errors are error-code variants), "spin" for the original ``spin_http.htt
 and fermyon:spin/http (redirects followed, only a URL starting with ``/`` is a self
 request, errors are http-error values). A refused destination prints Spin's two lines.
 
+The URI is parsed once, as Spin's host holds it (request_uri.py): the scheme, host and port
+that are checked against ``allowed_outbound_hosts`` are the ones the connection is made to
+(client.Destination), and the request target is the parsed path and query. A call waits no
+longer than its request has left (the instance's ``deadline``).
+
 ``http://<component-id>.spin.internal`` (service chaining) is checked as Spin checks it,
 then served by that component's handler without the network (private routes included),
 through the entry point the HTTP trigger gives each request's instance, as Spin's trigger
@@ -21,11 +26,10 @@ component the HTTP trigger did not run (a Redis message's) has none: as under Sp
 request would then go to the network, the name does not resolve (DnsError).
 """
 
-from urllib.parse import urlsplit
-
 from spin_py.capabilities.errors import CapabilityError
 from spin_py.capabilities.outbound_http import errors
-from spin_py.capabilities.outbound_http.client import MAX_BODY, HttpClient
+from spin_py.capabilities.outbound_http.client import MAX_BODY, Destination, HttpClient
+from spin_py.capabilities.outbound_http.request_uri import from_sdk_parts, parse_absolute, parse_path_and_query
 from spin_py.capabilities.outbound_networking import (
     AllowedHostError,
     ComponentNetworking,
@@ -38,6 +42,7 @@ from spin_py.capabilities.seam import ConfigureError, decode_bytes, encode_bytes
 from spin_py.capabilities.variables.resolver import ResolverConfigError, resolver_for
 
 NAME = "outbound_http"
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 APIS = ("wasi", "spin")
 
 
@@ -104,32 +109,30 @@ class OutboundHttpApp:
         body = None if args.get("body") is None else decode_bytes(args["body"], "request body")
         if body is not None and len(body) > MAX_BODY:
             raise CapabilityError(errors.HTTP_REQUEST_BODY_SIZE, f"the request body is over spin-py's {MAX_BODY}-byte limit")
-        url, chained = self._destination(component_id, api, uri)
+        destination, chained = self._destination(component_id, api, uri)
         if api == "wasi":
             # wasi.rs prepare_request: the host header goes; hyper writes it from the URL.
             headers = [(name, value) for name, value in headers if name.lower() != "host"]
         if chained is not None:
-            status, response_headers, data = self._chain(instance, chained, method, url, headers, body)
+            status, response_headers, data = self._chain(instance, chained, method, destination, headers, body)
         else:
             status, response_headers, data = self.capability.client.send(
-                method, url, headers, body, follow_redirects=(api == "spin")
+                method, destination, headers, body, follow_redirects=(api == "spin"),
+                deadline=getattr(instance, "deadline", None),
             )
         return {"status": status, "headers": [list(pair) for pair in response_headers], "body": encode_bytes(data)}
 
-    def _chain(self, instance, target, method, url, headers, body):
+    def _chain(self, instance, target, method, destination, headers, body):
         """Service chaining: the request goes to ``target``'s handler through the HTTP trigger."""
         serve = getattr(instance, "service_chaining", None)
-        host = urlsplit(url).hostname
         if serve is None:
-            raise CapabilityError(errors.DNS_ERROR, f"{host}: the name does not resolve outside the HTTP trigger")
-        parts = urlsplit(url)
-        path_and_query = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+            raise CapabilityError(errors.DNS_ERROR, f"{destination.host}: the name does not resolve outside the HTTP trigger")
         try:
-            return serve(target, method, path_and_query, headers, body or b"", MAX_BODY)
+            return serve(target, method, destination.path_and_query, headers, body or b"", MAX_BODY)
         except KeyError as error:
             raise CapabilityError(errors.INTERNAL_ERROR, str(error.args[0])) from None
         except ConnectionError as error:  # its response body was cut (over the limit, short of its length)
-            raise CapabilityError(errors.HTTP_PROTOCOL_ERROR, f"{host}: {error}") from None
+            raise CapabilityError(errors.HTTP_PROTOCOL_ERROR, f"{destination.host}: {error}") from None
 
     def _hosts(self, component_id):
         try:
@@ -150,35 +153,60 @@ class OutboundHttpApp:
             f"{scheme}://{authority}: this {what} is not in the component's allowed_outbound_hosts",
         )
 
-    def _destination(self, component_id, api, uri):
-        """``(URL, component id when it is a service chaining request, else None)``, once
-        the component is allowed to send it; raises CapabilityError."""
+    def _destination(self, component_id, api, uri) -> tuple[Destination, str | None]:
+        """``(where the request goes, component id when it is a service chaining request, else
+        None)``, once the component is allowed to send it; raises CapabilityError. The URI is
+        parsed once, as Spin's host holds it (request_uri.py), and the destination checked is
+        the one sent to."""
         hosts = self._hosts(component_id)
-        parts = urlsplit(uri)
-        if api == "spin":
-            relative = uri.startswith("/")  # spin.rs: only these are "self" requests
-        else:
-            relative = not parts.netloc or parts.hostname == "self.alt"  # wasi.rs prepare_request
-        if relative:
-            if hosts is None or not hosts.allows_relative(("http", "https")):
-                self._deny("http", "self", api)
-            origin = _origin(self.capability.host)
-            if origin is None:
-                raise CapabilityError(errors.HTTP_REQUEST_URI_INVALID, "spin-py does not know its own address yet")
-            path = parts.path or "/"
-            return origin + path + (f"?{parts.query}" if parts.query else ""), None
         try:
-            url = OutboundUrl.parse(uri, "https")
+            if api == "spin":
+                if uri.startswith("/"):  # spin.rs: only these are "self" requests
+                    return self._self_request(hosts, api, parse_path_and_query(uri)), None
+                # spin.rs checks the text as given before it parses it: its refusal comes first.
+                self._check(hosts, uri, api)
+                parsed = parse_absolute(uri)
+            else:
+                parsed = from_sdk_parts(uri)
+                # wasi.rs prepare_request: no host (the SDK's ":80") or "self.alt" is the app itself.
+                if parsed.scheme is None or _host_of(parsed.host_port) in ("", "self.alt"):
+                    return self._self_request(hosts, api, parsed.path_and_query), None
+        except ValueError as error:
+            raise CapabilityError(errors.HTTP_REQUEST_URI_INVALID, f"'{uri}' is not a URI Spin can send: {error}") from None
+        url = self._check(hosts, str(parsed), api)
+        if url.scheme not in ("http", "https"):
+            raise CapabilityError(errors.HTTP_REQUEST_URI_INVALID, f"'{uri}': only http and https URLs can be sent")
+        if "@" in parsed.authority and api == "wasi":
+            # wasi.rs connect_tcp looks up the authority as written, userinfo included: it never resolves.
+            raise CapabilityError(errors.DNS_ERROR, f"{parsed.authority}: address not available")
+        destination = Destination(url.scheme, url.host, url.port or _DEFAULT_PORTS[url.scheme], parsed.path_and_query)
+        return destination, service_chaining_target(url.host)
+
+    def _check(self, hosts, text, api) -> OutboundUrl:
+        """``text`` as Spin's check_url(text, "https") reads it, once it is allowed; else Spin's
+        refusal (a URL it cannot parse is refused without the terminal lines)."""
+        try:
+            url = OutboundUrl.parse(text, "https")
         except ValueError:
-            url = None
-        if url is None:  # check_url: "could not be parsed" is a refusal, without the terminal lines
-            raise CapabilityError(errors.HTTP_REQUEST_DENIED, f"'{uri}' is not a URL with a host")
+            raise CapabilityError(errors.HTTP_REQUEST_DENIED, f"'{text}' is not a URL with a host") from None
         if hosts is None or not hosts.allows(url):
             self._deny(url.scheme, url.authority(), api)
-        chained = service_chaining_target(url.host)
-        if parts.scheme not in ("http", "https"):
-            raise CapabilityError(errors.HTTP_REQUEST_URI_INVALID, f"'{uri}': only http and https URLs can be sent")
-        return uri, chained
+        return url
+
+    def _self_request(self, hosts, api, path_and_query) -> Destination:
+        if hosts is None or not hosts.allows_relative(("http", "https")):
+            self._deny("http", "self", api)
+        origin = _origin(self.capability.host)
+        if origin is None:
+            raise CapabilityError(errors.HTTP_REQUEST_URI_INVALID, "spin-py does not know its own address yet")
+        url = OutboundUrl.parse(origin, "http")
+        return Destination(url.scheme, url.host, url.port or _DEFAULT_PORTS[url.scheme], path_and_query)
+
+
+def _host_of(host_port: str) -> str:
+    if host_port.startswith("["):
+        return host_port.partition("]")[0] + "]"
+    return host_port.partition(":")[0]
 
 
 def _origin(host) -> str | None:
