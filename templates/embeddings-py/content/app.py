@@ -1,7 +1,7 @@
 """Semantic search over a few built-in documents: GET /search?q=... answers with
 every document ranked by the cosine similarity of its embedding to the query's.
 
-Add `&limit=N` for the best N only.
+Add `&limit=N` for the best N only. GET / answers with how to search.
 """
 
 import json
@@ -58,6 +58,24 @@ def json_response(status, body):
     return Response(status, {"content-type": "application/json"}, json.dumps(body).encode("utf-8"))
 
 
+def usage(request, path):
+    """What a browser or a bare `curl` on the app's route sees: how to search."""
+    # Spin gives the URL the client asked for in spin-full-url; without the query and the
+    # trailing slash it is where /search sits below.
+    base = (request.headers.get("spin-full-url") or request.uri).split("?", 1)[0]
+    base = base.removesuffix(path).rstrip("/")
+    lines = [
+        f"Semantic search over {len(DOCUMENTS)} documents with {MODEL} embeddings. Search with:",
+        "",
+        f"  curl '{base}/search?q=how+do+I+compile+python'",
+        f"  curl '{base}/search?q=coffee&limit=2'       # the best 2 only",
+        "",
+        'The answer is JSON: "results" lists the documents, most similar first, each with its "score".',
+        "Edit DOCUMENTS in app.py to search your own texts.",
+    ]
+    return Response(200, {"content-type": "text/plain; charset=utf-8"}, "\n".join(lines + [""]).encode("utf-8"))
+
+
 def describe(error):
     """Spin's llm errors: ModelNotSupported, RuntimeError(message), InvalidInput(message)."""
     kind = type(error).__name__.removeprefix("Error_")
@@ -67,8 +85,11 @@ def describe(error):
 
 class IncomingHandler(IncomingHandler):
     def handle_request(self, request: Request) -> Response:
-        # spin-path-info is the path below the route, so the app works wherever it is mounted.
-        path = request.headers.get("spin-path-info") or urlsplit(request.uri).path
+        # spin-path-info is the path below the route ("" for the route itself), so the app
+        # works wherever it is mounted.
+        path = request.headers.get("spin-path-info", urlsplit(request.uri).path)
+        if request.method == "GET" and path in ("", "/"):
+            return usage(request, path)
         if path.rstrip("/") != "/search":
             return json_response(404, {"error": "search with GET /search?q=your+question"})
         if request.method != "GET":

@@ -1,7 +1,7 @@
 """A completion endpoint: POST a prompt, get the model's answer as JSON.
 
 The body is the prompt as plain text, or JSON: {"prompt": "...", "max_tokens": 64,
-"temperature": 0.2} (both settings optional).
+"temperature": 0.2} (both settings optional). GET answers with how to use it.
 """
 
 import json
@@ -18,6 +18,29 @@ TEMPERATURE = {{ temperature }}
 
 def json_response(status, body, headers=None):
     return Response(status, {"content-type": "application/json", **(headers or {})}, json.dumps(body).encode("utf-8"))
+
+
+def endpoint_url(request):
+    # Spin gives the URL the client asked for in spin-full-url; the query is not part of the endpoint.
+    return (request.headers.get("spin-full-url") or request.uri).split("?", 1)[0]
+
+
+def usage(request):
+    """What a browser or a bare `curl` on the endpoint sees: how to ask it something."""
+    url = endpoint_url(request)
+    example = json.dumps({"prompt": "Name three colours", "max_tokens": 16, "temperature": 0})
+    lines = [
+        f"This endpoint completes text with the {MODEL} model. POST a prompt as the request body:",
+        "",
+        f"  curl -d 'Write a haiku about WebAssembly' {url}",
+        "",
+        f"or as JSON, with the settings (max_tokens defaults to {MAX_TOKENS}, temperature to {TEMPERATURE}):",
+        "",
+        f"  curl -H 'content-type: application/json' -d '{example}' {url}",
+        "",
+        'The answer is JSON: "text" is the completion, "usage" counts the tokens.',
+    ]
+    return Response(200, {"content-type": "text/plain; charset=utf-8"}, "\n".join(lines + [""]).encode("utf-8"))
 
 
 def read_request(request):
@@ -52,8 +75,10 @@ def describe(error):
 
 class IncomingHandler(IncomingHandler):
     def handle_request(self, request: Request) -> Response:
+        if request.method == "GET":
+            return usage(request)
         if request.method != "POST":
-            return json_response(405, {"error": "POST a prompt as the request body"}, {"allow": "POST"})
+            return json_response(405, {"error": "POST a prompt as the request body"}, {"allow": "GET, POST"})
         try:
             prompt, params = read_request(request)
         except ValueError as error:
