@@ -55,19 +55,20 @@ _SPECIAL = ("project-name", "output-path", "authors", "username")
 
 # The Liquid a template of one's own may use, beyond what the templates here do; recorded the same way.
 # An outcome is the rendered text, "error" (Spin refuses the template) or "copied" (not Liquid: kept as is).
-SNIPPET_VALUES = {"project-name": "My HTTPServer app", "http-path": "/api/", "empty": "", "n": "3"}
+SNIPPET_VALUES = {"project-name": "My HTTPServer app", "http-path": "/api/", "none-given": "", "n": "3"}
 SNIPPETS = [
     "{{project-name | kebab_case}} {{project-name | snake_case}} {{project-name | pascal_case}}",
     "{{ 'fermyon.pet-store' | dotted_pascal_case }} {{ http-path | http_wildcard }} {{ '/x/...' | http_wildcard }}",
+    "{{ 'Grüße, Welt' | kebab_case }} {{ 'fermyon pet store' | pascal_case }} {{ 'XMLHttpRequest2' | snake_case }}",
     "{{ project-name | upcase }} {{ project-name | downcase }} {{ 'abc' | capitalize }}",
     "[{{ '  a b  ' | strip }}][{{ '  a' | lstrip }}][{{ 'a  ' | rstrip }}]",
     "{{ http-path | append: 'v1' | prepend: 'https://x' }} {{ http-path | remove: '/' }}",
     "{{ 'a-b-a' | replace: 'a', 'c' }} {{ 'a-b-a' | replace_first: 'a', 'c' }} {{ project-name | size }}",
-    "{{ empty | default: 'none' }} {{ n | default: 'none' }}",
-    "{% if empty == '' %}a{% else %}b{% endif %}{% unless nope %}c{% endunless %}",
+    "{{ none-given | default: 'none' }} {{ n | default: 'none' }}",
+    "{% if none-given == '' %}a{% else %}b{% endif %}{% unless nope %}c{% endunless %}",
     "{% if n == '3' %}three{% elsif n == '4' %}four{% else %}other{% endif %}",
     "{% if nope %}x{% elsif project-name contains 'HTTP' %}has{% endif %}",
-    "{% if empty == empty and n != '2' or nope %}yes{% endif %}",
+    "{% if none-given == empty and n != '2' or nope %}yes{% endif %}",
     "{% assign route = http-path | http_wildcard %}{{ route }}",
     "x {{- 'y' | append: 'z' -}} \n w {%- if n -%} \n v {%- endif %}",
     "{% raw %}{{ kept }}{% endraw %} {% comment %}gone {{ nope }}{% endcomment %}done",
