@@ -13,8 +13,6 @@ from live import run_cli
 
 from spin_py.cli import main
 from spin_py.manifest import load_manifest, python_entry
-from spin_py.scaffold import liquid
-from spin_py.scaffold.cases import dotted_pascal_case, kebab_case, pascal_case, snake_case
 
 # id -> (ai_models, key_value_stores) of the component it makes
 TEMPLATES = {
@@ -48,36 +46,6 @@ def assert_one_line_error(result, *needles):
 def in_tmp(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     return tmp_path
-
-
-# --- filters and the Liquid subset
-
-
-def test_case_filters_split_words_as_spin_does():
-    # Spin's own filter tests (crates/templates run.rs and filters.rs), which follow Rust's heck.
-    assert kebab_case("originally_snaky") == "originally-snaky"
-    assert snake_case("originally-kebabby") == "originally_kebabby"
-    assert pascal_case("originally_snaky") == "OriginallySnaky"
-    assert dotted_pascal_case("originally.semi-dotted") == "Originally.SemiDotted"
-    for text, expected in [("Fermyon.PetStore", "Fermyon.PetStore"), ("fermyon-pet-store", "FermyonPetStore"),
-                           ("fermyon.pet_store", "Fermyon.PetStore"), ("fermyon pet store", "FermyonPetStore")]:  # fmt: skip
-        assert dotted_pascal_case(text) == expected
-    assert kebab_case("HTTPServer") == "http-server"
-    assert kebab_case("MY-APP") == "my-app"
-
-
-def test_liquid_subset():
-    values = {"project-name": "My App", "http-path": "/api", "empty": ""}
-    assert liquid.render("{{project-name | kebab_case}}:{{ http-path | http_wildcard }}", values) == "my-app:/api/..."
-    assert liquid.render("{% if empty == '' %}a{% else %}b{% endif %}{% unless nope %}c{% endunless %}", values) == "ac"
-    assert liquid.render("x {{- 'y' | append: 'z' -}} \n w", values) == "xyzw"
-    assert liquid.render("{% raw %}{{ kept }}{% endraw %}", values) == "{{ kept }}"
-    with pytest.raises(liquid.LiquidError, match="unknown variable 'nope'"):
-        liquid.render("{{ nope }}", values)
-    with pytest.raises(liquid.LiquidError, match="unknown filter 'shout'"):
-        liquid.parse("{{ project-name | shout }}")
-    with pytest.raises(liquid.NotLiquid):
-        liquid.parse("d = {{ 'not closed'")
 
 
 # --- templates list and new
@@ -133,6 +101,60 @@ def test_new_prompts_for_parameters_and_asks_again_for_a_bad_value(in_tmp):
     app_py = (in_tmp / "chat" / "app.py").read_text()
     assert "MAX_TOKENS = 64" in app_py and "TEMPERATURE = 0.7" in app_py  # empty answer: the default
     assert tomllib.loads((in_tmp / "chat" / "spin.toml").read_text())["trigger"]["http"][0]["route"] == "/chat/..."
+
+
+def own_templates(root, *ids):
+    """A folder of templates with these ids, each making a one-line README."""
+    for template_id in ids:
+        (root / template_id / "metadata").mkdir(parents=True)
+        (root / template_id / "metadata" / "spin-template.toml").write_text(
+            f'manifest_version = "1"\nid = "{template_id}"\ndescription = "mine: {template_id}"\n')
+        (root / template_id / "content").mkdir()
+        (root / template_id / "content" / "README.md").write_text(f"{template_id} {{{{ project-name }}}}\n")
+    return root
+
+
+def test_a_template_of_ones_own_replacing_a_built_in_one_is_named(in_tmp, tmp_path_factory, monkeypatch):
+    from spin_py.scaffold.template import builtin_templates_dir
+
+    root = own_templates(tmp_path_factory.mktemp("templates"), "http-py", "extra-py")
+    monkeypatch.setenv("SPIN_PY_TEMPLATES", str(root))
+    note = (f"Template 'http-py' from {root / 'http-py'} replaces the built-in one at "
+            f"{builtin_templates_dir() / 'http-py'} (SPIN_PY_TEMPLATES comes first)")  # fmt: skip
+    listed = CliRunner().invoke(main, ["templates", "list"])
+    assert listed.exit_code == 0, listed.output
+    assert listed.stderr.splitlines() == [note]
+    lines = dict(line.split(None, 1) for line in listed.stdout.splitlines())
+    assert (lines["http-py"], lines["extra-py"], lines["kv-py"].startswith("Key-value")) == ("mine: http-py", "mine: extra-py", True)
+
+    made = CliRunner().invoke(main, ["new", "http-py", "mine", "-a", "--no-vcs"])
+    assert made.exit_code == 0, made.output
+    assert made.stderr.splitlines() == [note]
+    assert (in_tmp / "mine" / "README.md").read_text() == "http-py mine\n"
+    assert CliRunner().invoke(main, ["new", "extra-py", "other", "-a", "--no-vcs"]).stderr == ""  # hides nothing
+
+    (in_tmp / "mine" / "spin.toml").write_text('spin_manifest_version = 2\n[application]\nname = "mine"\n')
+    own_templates(root, "kv-py")
+    (root / "kv-py" / "metadata" / "spin-template.toml").write_text(
+        'manifest_version = "1"\nid = "kv-py"\n[add_component]\n[add_component.snippets]\ncomponent = "c.txt"\n')
+    (root / "kv-py" / "metadata" / "snippets").mkdir()
+    (root / "kv-py" / "metadata" / "snippets" / "c.txt").write_text('[component.{{ project-name }}]\nsource = "x.wasm"\n')
+    added = CliRunner().invoke(main, ["add", "kv-py", "store", "-a", "-f", str(in_tmp / "mine")])
+    assert added.exit_code == 0, added.output
+    assert added.stderr.splitlines() == [
+        f"Template 'kv-py' from {root / 'kv-py'} replaces the built-in one at {builtin_templates_dir() / 'kv-py'} "
+        "(SPIN_PY_TEMPLATES comes first)"
+    ]
+
+
+def test_of_two_folders_of_ones_own_the_first_wins_and_is_named(in_tmp, tmp_path_factory, monkeypatch):
+    first = own_templates(tmp_path_factory.mktemp("first"), "same-py")
+    second = own_templates(tmp_path_factory.mktemp("second"), "same-py")
+    monkeypatch.setenv("SPIN_PY_TEMPLATES", f"{first}:{second}")
+    listed = CliRunner().invoke(main, ["templates", "list"])
+    assert listed.stderr.splitlines() == [
+        f"Template 'same-py' from {first / 'same-py'} replaces the one at {second / 'same-py'} (SPIN_PY_TEMPLATES comes first)"
+    ]
 
 
 def test_new_spin2_syntax_and_empty_existing_folder(in_tmp):
@@ -191,7 +213,7 @@ def test_a_broken_template_writes_nothing(in_tmp, tmp_path_factory, monkeypatch)
     (broken / "a.txt").write_text("fine {{ project-name }}")
     (broken / "b.txt").write_text("not fine {{ undefined-thing }}")
     monkeypatch.setenv("SPIN_PY_TEMPLATES", str(root))
-    assert_one_line_error(cli("new", "broken", "app", "-a"), "unknown variable 'undefined-thing'")
+    assert_one_line_error(cli("new", "broken", "app", "-a"), "b.txt", "'undefined-thing' is undefined")
     assert tree(in_tmp) == []
 
 
@@ -343,7 +365,14 @@ def test_ai_templates_run_added_to_one_app(in_tmp, spin_up):
     status, _, body = server.request("POST", "/chat", body=json.dumps({"prompt": "a b c", "max_tokens": 2}).encode(),
                                      headers={"content-type": "application/json"})  # fmt: skip
     assert (status, json.loads(body)["text"]) == (200, "echo: a")
-    assert server.get("/chat")[0] == 405
+    status, headers, body = server.get("/chat")  # a browser's first look: how to use it, not an error
+    assert (status, headers["content-type"]) == (200, "text/plain; charset=utf-8")
+    url = f"http://127.0.0.1:{server.port}/chat"
+    assert f"  curl -d 'Write a haiku about WebAssembly' {url}\n" in body.decode()
+    assert "llama2-chat" in body.decode() and "max_tokens defaults to 5" in body.decode()
+    assert server.get("/chat/?x=1")[2].decode().count(f" {url}/\n") == 2  # the query is not part of the endpoint
+    status, headers, _ = server.request("DELETE", "/chat")
+    assert (status, headers["allow"]) == (405, "GET, POST")
     assert server.request("POST", "/chat", body=b"  ")[0] == 400
     assert server.request("POST", "/chat", body=b"{", headers={"content-type": "application/json"})[0] == 400
 
@@ -360,3 +389,8 @@ def test_ai_templates_run_added_to_one_app(in_tmp, spin_up):
     assert server.get("/find/search")[0] == 400
     assert server.get("/find/search?q=x&limit=many")[0] == 400
     assert server.get("/find/elsewhere")[0] == 404
+    for path in ("/find", "/find/"):
+        status, headers, body = server.get(path)
+        assert (status, headers["content-type"]) == (200, "text/plain; charset=utf-8"), body
+        assert f"  curl 'http://127.0.0.1:{server.port}/find/search?q=how+do+I+compile+python'\n" in body.decode()
+        assert "6 documents with all-minilm-l6-v2" in body.decode()

@@ -1,6 +1,6 @@
-"""Scaffolding from Spin templates: discovery, a Liquid renderer covering what
-Spin templates use, `new` (an app) and `add` (a component in an app); and the
-Spin plugin packaging (spin_py.scaffold.plugin)."""
+"""Scaffolding from Spin templates: discovery, Liquid (python-liquid with Spin's own
+filters), `new` (an app) and `add` (a component in an app); and the Spin plugin
+packaging (spin_py.scaffold.plugin)."""
 
 from spin_py.scaffold.add import add_component
 from spin_py.scaffold.new import new_application
