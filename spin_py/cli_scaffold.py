@@ -19,6 +19,17 @@ def _fail(error):
     return click.ClickException(message)
 
 
+def _say_if_replaced(template_id: str) -> None:
+    """A template of the user's that hides another with its id (a built-in, say) is named, so
+    the one used is never a surprise. An unknown id is left for the command to report."""
+    from spin_py.scaffold.template import discover, replacement_note
+
+    template = discover().get(template_id)
+    note = replacement_note(template) if template is not None else None
+    if note:
+        click.echo(note, err=True)
+
+
 def _ask(parameter):
     """Prompt for a template parameter until its value passes the template's checks."""
     default = parameter.default
@@ -68,6 +79,7 @@ def new(template, name, template_option, output, values, accept_defaults, no_vcs
     from spin_py.scaffold.next_steps import next_steps
 
     template, name = _template_and_name(template, name, template_option)
+    _say_if_replaced(template)
     try:
         folder = new_application(template, name, output=output, values=parse_value_options(values),
                                  accept_defaults=accept_defaults, ask=_ask, no_vcs=no_vcs)  # fmt: skip
@@ -93,6 +105,7 @@ def add(template, name, template_option, manifest, output, values, accept_defaul
     from spin_py.scaffold import TemplateError, add_component, parse_value_options
 
     template, name = _template_and_name(template, name, template_option)
+    _say_if_replaced(template)
     try:
         folder = add_component(template, name, manifest=manifest, output=output,
                                values=parse_value_options(values), accept_defaults=accept_defaults, ask=_ask)  # fmt: skip
@@ -110,7 +123,7 @@ def templates():
 @click.option("--verbose", is_flag=True, help="Show where each template comes from, and its tags.")
 def list_templates(verbose):
     """List the templates: id and description."""
-    from spin_py.scaffold import discover
+    from spin_py.scaffold.template import discover, replacement_note
 
     found = discover()
     if not found:
@@ -121,6 +134,10 @@ def list_templates(verbose):
         if verbose:
             line += f"  [{', '.join(sorted(template.tags))}]  {template.dir}"
         click.echo(line.rstrip())
+    for template in found.values():
+        note = replacement_note(template)
+        if note:
+            click.echo(note, err=True)
 
 
 @click.group(context_settings=_SETTINGS)

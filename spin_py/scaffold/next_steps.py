@@ -2,7 +2,9 @@
 
 `spin-py up` makes the app's .venv and installs its requirements.txt the first time
 (spin_py/host/app_python.py), so the steps are `cd` and `up`; for an app pinning a
-spin-sdk that needs a newer Python than spin-py's own, the step says which.
+spin-sdk that needs a newer Python than spin-py's own, the step says which. For an app
+without a requirements.txt beside its spin.toml there is nothing to install, and the
+step says so instead.
 """
 
 import re
@@ -11,6 +13,8 @@ from pathlib import Path
 
 # spin-sdk 4.x and 5.x need Python 3.12 or newer (they do not say so in Requires-Python).
 SDK_MAJOR_PYTHON = {4: "3.12", 5: "3.12"}
+UP = "spin-py up   # the first `up` installs requirements.txt into .venv"
+NO_REQUIREMENTS_UP = "spin-py up   # no requirements.txt: nothing to install"
 _SDK_PIN = re.compile(r"^\s*spin[-_]sdk\s*(?:==|~=|>=)\s*(\d+)\.", re.IGNORECASE | re.MULTILINE)
 
 
@@ -26,7 +30,9 @@ def python_needed(app_dir: Path) -> str | None:
 
 def next_steps(app_dir: Path) -> list[str]:
     """The commands to run, each with a comment saying why."""
-    up = "spin-py up   # the first `up` installs requirements.txt into .venv"
+    if not (Path(app_dir) / "requirements.txt").is_file():
+        return [f"cd {shlex.quote(str(app_dir))}", NO_REQUIREMENTS_UP]
+    up = UP
     python = python_needed(app_dir)
     if python:
         up += f", made with Python {python} or newer (its spin-sdk needs it)"

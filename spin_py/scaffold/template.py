@@ -4,6 +4,7 @@ keys refused, ``[new_application]``/``[add_component]`` variants, string
 parameters with ``pattern`` and ``allowed_values``).
 """
 
+import dataclasses
 import os
 import re
 import tomllib
@@ -93,6 +94,7 @@ class Template:
     parameters: tuple[Parameter, ...]
     variants: dict  # NEW_APPLICATION / ADD_COMPONENT -> Variant, for the supported ones
     outputs: tuple[CreateDir, ...] = ()
+    replaces: Path | None = None  # the folder of a template with the same id that this one hides
 
     @property
     def content_dir(self):
@@ -224,8 +226,21 @@ def discover():
                 template = load_template(folder)
             except TemplateError:
                 continue
-            found.setdefault(template.id, template)
+            earlier = found.get(template.id)
+            if earlier is None:
+                found[template.id] = template
+            elif earlier.replaces is None:
+                found[template.id] = dataclasses.replace(earlier, replaces=folder)
     return dict(sorted(found.items()))
+
+
+def replacement_note(template: Template) -> str | None:
+    """One line saying which template ``template`` hides, or None when it hides none."""
+    if template.replaces is None:
+        return None
+    hidden = "the built-in one" if template.replaces.parent == builtin_templates_dir() else "the one"
+    return (f"Template '{template.id}' from {template.dir} replaces {hidden} at {template.replaces} "
+            f"(SPIN_PY_TEMPLATES comes first)")  # fmt: skip
 
 
 def find_template(template_id):

@@ -23,6 +23,20 @@ def test_new_prints_cd_and_up(tmp_path, monkeypatch):
     assert result.output.splitlines()[1] == "  cd 'my apps/other one'"  # quoted for the shell
 
 
+def test_an_app_without_requirements_txt_is_not_told_of_installing_it(tmp_path, monkeypatch):
+    template = tmp_path / "templates" / "bare-py"
+    (template / "metadata").mkdir(parents=True)
+    (template / "metadata" / "spin-template.toml").write_text('manifest_version = "1"\nid = "bare-py"\n')
+    (template / "content" / "api").mkdir(parents=True)
+    (template / "content" / "app.py").write_text("")
+    (template / "content" / "api" / "requirements.txt").write_text("spin-sdk == 3.4.1\n")  # not the app's: up reads spin.toml's folder
+    monkeypatch.setenv("SPIN_PY_TEMPLATES", str(tmp_path / "templates"))
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["new", "bare-py", "bare", "-a", "--no-vcs"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[1:] == ["  cd bare", "  spin-py up   # no requirements.txt: nothing to install"]
+
+
 def test_an_app_pinning_spin_sdk_5_is_told_it_needs_python_3_12(tmp_path, monkeypatch):
     template = tmp_path / "templates" / "sdk5-py"
     (template / "metadata").mkdir(parents=True)
