@@ -196,17 +196,36 @@ def _wit_deps(python: Path) -> Path:
     return Path(found.stdout.strip()) / "wit" / "deps"
 
 
+KEPT_BUILDS = 8  # each is about 70 MB (the component and wasmtime's compiled form)
+
+
+def component_key(probes: dict[str, str], init: str = DEFAULT_INIT) -> str:
+    """What a built component is cached by: its module's source, the world and the tools' releases."""
+    source = probe_module(probes, init, ORACLE_ENTRY)
+    return hashlib.sha256("\0".join([source, WORLD, *ORACLE_VENV[2]]).encode()).hexdigest()[:20]
+
+
+def _prune_builds() -> None:
+    """Drop all but the most recently used builds (an edited probe set leaves its old build behind)."""
+    builds = sorted((path for path in CACHE.iterdir() if path.is_dir() and not path.name.startswith("build-")),
+                    key=lambda path: path.stat().st_mtime, reverse=True)
+    for stale in builds[KEPT_BUILDS:]:
+        shutil.rmtree(stale, ignore_errors=True)
+        (CACHE / f"{stale.name}.lock").unlink(missing_ok=True)
+
+
 def build_component(probes: dict[str, str], init: str = DEFAULT_INIT) -> Path:
     """The component for ``probes``, built once per source and kept under .cache/wasm-oracle."""
     python = oracle_python()
     source = probe_module(probes, init, ORACLE_ENTRY)
-    key = hashlib.sha256("\0".join([source, WORLD, *ORACLE_VENV[2]]).encode()).hexdigest()[:20]
+    key = component_key(probes, init)
     folder = CACHE / key
     component = folder / "probe.wasm"
     CACHE.mkdir(parents=True, exist_ok=True)
     with open(CACHE / f"{key}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if component.exists():
+            os.utime(folder)
             return component
         work = Path(tempfile.mkdtemp(prefix="build-", dir=CACHE))
         try:
@@ -227,6 +246,7 @@ def build_component(probes: dict[str, str], init: str = DEFAULT_INIT) -> Path:
             (work / "built.wasm").replace(component)
         finally:
             shutil.rmtree(work, ignore_errors=True)
+    _prune_builds()
     return component
 
 

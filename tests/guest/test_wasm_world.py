@@ -157,9 +157,11 @@ def test_a_component_is_built_once_per_probe_source() -> None:
     except wasm_oracle.OracleUnavailable as error:
         pytest.skip(f"the WebAssembly oracle cannot be built here: {error}")
     built_at = component.stat().st_mtime_ns
+    assert wasm_oracle.run_probe({"answer": "6 * 7"}) == {"answer": "ok: 42"}
     assert wasm_oracle.build_component({"answer": "6 * 7"}) == component
     assert component.stat().st_mtime_ns == built_at
-    assert wasm_oracle.build_component({"answer": "6 * 8"}) != component
+    assert wasm_oracle.component_key({"answer": "6 * 8"}) != wasm_oracle.component_key({"answer": "6 * 7"})
+    assert wasm_oracle.component_key({"answer": "6 * 7"}, init="import json\n") != component.parent.name
 
 
 def test_errno_numbers_are_compared_by_name() -> None:
