@@ -26,12 +26,17 @@ Linux's: ENOTSUP is 58 in wasi-libc and 95 on Linux), and its name, looked up
 in the runtime's own ``errno`` module, follows in parentheses. Compare answers
 from two runtimes with ``comparable()``: it drops the number and keeps the
 name, so ``OSError: [Errno 58] ... (ENOTSUP)`` under WebAssembly and
-``OSError: [Errno 95] ... (ENOTSUP)`` natively are the same answer.
+``OSError: [Errno 95] ... (ENOTSUP)`` natively are the same answer (a name
+spelt two ways, as EOPNOTSUPP and ENOTSUP, is made one).
+
+Spin-py's tests compare ``comparable(spin_py)`` with ``comparable(oracle)``,
+never the raw strings, and never expect a WASI errno number natively.
 
 Mounts are read-only, as Spin mounts a component's ``files``
 (spin crates/factor-wasi/src/lib.rs, ``MountFilesContext::preopened_dir``:
 ``(DirPerms::READ, FilePerms::READ)`` unless transient writes are allowed);
-wasmtime-py 50 says it as ``preopen_dir(..., fs_mutable=False)``.
+wasmtime-py 50 says it as ``preopen_dir(..., fs_mutable=False)``, under which creating,
+writing, appending and making a folder are all EPERM, as with those permissions.
 
 Running this file with the oracle venv's Python (``python wasm_oracle.py
 REQUEST.json``) is the wasmtime side; everything else runs in the test process.
