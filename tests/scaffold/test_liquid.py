@@ -92,3 +92,14 @@ def test_an_unknown_filter_is_an_error_even_where_it_would_not_run():
 def test_text_that_does_not_parse_is_not_liquid(source):
     with pytest.raises(liquid.NotLiquid):
         liquid.parse(source)
+
+
+def test_every_built_in_template_file_is_liquid():
+    """A stray `{{` (an f-string's literal brace) would make Spin copy the whole file unrendered."""
+    from spin_py.scaffold.template import builtin_templates_dir
+
+    files = [p for p in builtin_templates_dir().rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+    files = [p for p in files if p.name != "spin-template.toml" and p.parent != builtin_templates_dir()]
+    assert len(files) >= 4 * 6
+    for path in files:
+        liquid.parse(path.read_text(encoding="utf-8"))  # NotLiquid would fail the test
