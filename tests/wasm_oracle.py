@@ -159,6 +159,7 @@ def probe_module(probes: dict[str, str], init: str, entry: str) -> str:
 
 
 def parse_answers(output: str, probes: dict[str, str]) -> dict[str, str]:
+    """The harness's lines in ``output`` as {probe: answer}; every probe must have one."""
     answers = {}
     for line in output.splitlines():
         if line.startswith(LINE_PREFIX):
@@ -178,8 +179,11 @@ _ERRNO_NAME = re.compile(r" \((E[A-Z0-9]+)\)$")
 
 
 def comparable(answer: str) -> str:
-    """``answer`` without its errno number, with the errno name in one spelling."""
-    answer = _ERRNO_NUMBER.sub("[Errno] ", answer)
+    """An exception's ``answer`` without its errno number, with the errno name in one
+    spelling; an ``ok:`` answer as it is (a value is compared whole)."""
+    if answer.startswith("ok: "):
+        return answer
+    answer = _ERRNO_NUMBER.sub("[Errno] ", answer, count=1)
     return _ERRNO_NAME.sub(lambda match: f" ({_ERRNO_ALIASES.get(match.group(1), match.group(1))})", answer)
 
 
@@ -190,7 +194,7 @@ def oracle_python() -> Path:
     try:
         return venv_python(*ORACLE_VENV)
     except (subprocess.CalledProcessError, RuntimeError) as error:
-        raise OracleUnavailable(f"cannot install {', '.join(ORACLE_VENV[2])} for Python {ORACLE_VENV[1]}: {error}")
+        raise OracleUnavailable(f"cannot install {', '.join(ORACLE_VENV[2])} for Python {ORACLE_VENV[1]}: {error}") from error
 
 
 def _wit_deps(python: Path) -> Path:
