@@ -37,8 +37,12 @@ def _stop_on_sigterm():
 
 # Seconds one socket read or write may wait: a client that stops sending or reading loses its
 # connection rather than holding a thread forever. (Spin sets no timer on hyper, whose connections
-# are async tasks; here each is a thread.) A client that trickles a byte at a time still holds one.
+# are async tasks; here each is a thread.) A write is bounded as a whole too: each SEND_SLICE of
+# a response must be taken within IO_TIMEOUT, so a client that stops reading is cut then (and the
+# worker streaming to it freed), however the kernel's per-call limit counts. A client that
+# trickles a byte at a time still holds a thread while it sends.
 IO_TIMEOUT = 30
+SEND_SLICE = 64 * 1024
 # Seconds a connection's thread waits for another connection once its own has ended.
 THREAD_IDLE = 5
 
@@ -82,6 +86,41 @@ class _QuietRequestHandler(WSGIRequestHandler):
             self.wfile.hold(b"".join(self._headers_buffer))
             self._headers_buffer = []
 
+    def parse_request(self):
+        """http.server's, and then hyper's refusal of a header it cannot parse (a space before the
+        colon, a folded line): a 400, as hyper answers, where Python's parser would take the rest
+        of the head for a body and drop those headers unseen (``Transfer-Encoding : chunked``)."""
+        if not super().parse_request():
+            return False
+        problem = _header_problem(self.headers)
+        if problem is None:
+            return True
+        self.close_connection = True
+        body = f"{problem}\n".encode()
+        self.send_response(400)
+        self.send_header("content-type", "text/plain; charset=utf-8")
+        self.send_header("content-length", str(len(body)))
+        self.send_header("connection", "close")
+        self.end_headers()
+        self.wfile.write(body)
+        self.wfile.flush()
+        return False
+
+    def connection_dropped(self, error, environ=None):
+        """The response could not go on (the client stopped reading, or its body broke a rule and
+        was cut): the connection ends here, not serving another request (the client cannot tell
+        where the cut response ended)."""
+        self.close_connection = True
+        if isinstance(error, TimeoutError) and environ is not None:
+            log = getattr(self.server.app, "log", None)
+            if log is not None:
+                log(f"{environ.get('REQUEST_METHOD')} {environ.get('RAW_URI') or environ.get('PATH_INFO')}: the client "
+                    f"took nothing of the response for {IO_TIMEOUT} s (the I/O limit): the connection was cut")
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
     def make_environ(self):
         environ = super().make_environ()
         environ[RAW_HEADERS] = list(self.headers.items())
@@ -90,6 +129,18 @@ class _QuietRequestHandler(WSGIRequestHandler):
 
     def log_request(self, *args, **kwargs):
         pass
+
+
+def _header_problem(headers) -> str | None:
+    """Why hyper would refuse the request's head (httparse: a header name is a token followed by
+    a colon; obs-fold continuation lines are refused), or None."""
+    if headers.defects or headers.get_payload():
+        line = str(headers.get_payload()).split("\r\n", 1)[0].split("\n", 1)[0]
+        return f"invalid HTTP header line {line[:80]!r}"
+    for name, value in headers.items():
+        if "\n" in value or "\r" in value:
+            return f"invalid HTTP header {name!r}: a folded (multi-line) value"
+    return None
 
 
 class _TimedSocketIO(socket.SocketIO):
@@ -150,10 +201,20 @@ class _ConnectionWriter(io.BufferedIOBase):
             self._send(data)
 
     def _send(self, data):
-        try:
-            self._sock.sendall(data)
-        except BlockingIOError:
-            raise TimeoutError("timed out") from None
+        view = memoryview(data).cast("B")
+        offset, total = 0, len(view)
+        while offset < total:
+            end = min(offset + SEND_SLICE, total)
+            deadline = time.monotonic() + IO_TIMEOUT
+            while offset < end:
+                try:
+                    offset += self._sock.send(view[offset:end])
+                except BlockingIOError:  # the kernel's limit passed with nothing taken
+                    raise TimeoutError("timed out") from None
+                # Taken in part: the kernel returns what went once its limit passes, so a client
+                # reading a trickle would hold the thread one limit per call without this.
+                if offset < end and time.monotonic() >= deadline:
+                    raise TimeoutError("timed out")
 
     def fileno(self):
         return self._sock.fileno()
@@ -241,6 +302,7 @@ class DevServer:
         self.app_python = None  # the app's Python environment: chosen with the first manifest, prepared before serving
         self.runtime = self.load_runtime(None)
         self.reloader = None
+        self.build_check = None  # spin_py/host/build_check.py, started once serving
         # Spin prints its Redis subscriptions with println!, to stdout as the HTTP banner.
         self.redis = RedisTrigger(lambda: self.runtime, self.say, lambda text: print(text, file=sys.stdout, flush=True))
         try:
@@ -308,8 +370,15 @@ class DevServer:
                 self.reloader = Reloader(self)
             print(banner(self.runtime, self.base_url), file=sys.stdout, flush=True)
             self.redis.apply(self.runtime)
+            if self.config.build_check:
+                from spin_py.host.build_check import BuildCheck
+
+                self.build_check = BuildCheck(lambda: self.runtime, self.app_python, self.say)
+                self.build_check.start()
             self.http.serve_forever()  # returns on Ctrl-C (werkzeug takes the KeyboardInterrupt)
         finally:
+            if self.build_check:
+                self.build_check.close()  # a build that runs is killed
             self.redis.close()  # no new messages (one in hand stops with its worker)
             self.runtime.close()  # the pools take no more requests and start no more workers
             stop_all_workers()  # the busy ones too, and what their handlers forked

@@ -65,8 +65,15 @@ HEADER = struct.Struct(">II")
 # there can only lose its own messages, as a handler that ignores them would.
 PROGRESS = struct.Struct("<q")
 MAX_JSON = 64 * 1024 * 1024
-MAX_BODY = 1024 * 1024 * 1024
 PIECE = 1024 * 1024  # the most one body piece carries, and the largest body sent in one frame
+# The largest body a frame may announce. What the guest sends the host never carries more
+# than PIECE (a response body, or one piece of it), so the host's end refuses anything larger
+# before buffering it: a worker cannot make the host hold what it likes. The guest's end takes
+# up to MAX_BODY, for a Redis message (one message crosses whole, however large).
+MAX_BODY = 1024 * 1024 * 1024
+# Which end this module is: the host imports it as spin_py.guest.protocol, a worker loads the
+# guest package by path under its own name (spin_py/host/launch.py).
+_END_LIMIT = PIECE if __name__ == "spin_py.guest.protocol" else MAX_BODY
 _CHUNK = 64 * 1024  # one recv's worth for small frames (below malloc's mmap threshold)
 _BIG_CHUNK = 4 * 1024 * 1024
 
@@ -94,8 +101,12 @@ class Channel:
     and wait on the socket itself with a deadline; a frame is written with one
     sendall."""
 
-    def __init__(self, sock):
+    def __init__(self, sock, max_body: int | None = None):
+        """``max_body``: the largest frame body this end accepts; by default PIECE at the
+        host's end, MAX_BODY at the guest's. A frame announcing more is a ProtocolError
+        before any of its body is read."""
         self.sock = sock
+        self.max_body = _END_LIMIT if max_body is None else max_body
         self._buffer = bytearray()
         self._frame = None  # (json_length, body_length) of the frame at the front, once its header is in
         self._skipping = False  # resync(): looking for the next frame start
@@ -116,8 +127,9 @@ class Channel:
             json_length, body_length = HEADER.unpack_from(self._buffer)
             if json_length > MAX_JSON:
                 raise ProtocolError(f"a frame of {json_length} bytes of JSON is over the {MAX_JSON}-byte limit")
-            if body_length > MAX_BODY:
-                raise ProtocolError(f"a frame with a {body_length}-byte body is over the {MAX_BODY}-byte limit")
+            if body_length > self.max_body:
+                raise ProtocolError(f"a frame announced a {body_length}-byte body, over the {self.max_body}-byte "
+                                    "limit for one frame")
             self._frame = (json_length, body_length)
         json_length, body_length = self._frame
         return max(0, HEADER.size + json_length + body_length - len(self._buffer))
@@ -194,7 +206,7 @@ class Channel:
         while position != -1:
             start = position - HEADER.size
             json_length, body_length = HEADER.unpack_from(self._buffer, start)
-            if len(FRAME_START) <= json_length <= MAX_JSON and body_length <= MAX_BODY:
+            if len(FRAME_START) <= json_length <= MAX_JSON and body_length <= self.max_body:
                 del self._buffer[:start]
                 self._skipping = False
                 return True

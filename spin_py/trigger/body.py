@@ -56,6 +56,14 @@ def format_size(size: int) -> str:
     return f"{size} bytes"
 
 
+def content_length(value: str) -> int | None:
+    """A Content-Length value as hyper reads it (digits only, a u64), else None."""
+    if not _DIGITS.fullmatch(value) or len(value.lstrip("0")) > 20:
+        return None  # also spares int() a number of thousands of digits (Python refuses those)
+    number = int(value)
+    return number if number < 1 << 64 else None
+
+
 def framing(headers) -> tuple[str, int | None]:
     """``("chunked", None)``, ``("length", n)`` or ``("none", 0)`` from the request's
     ``[(lower-case name, value), ...]``; MalformedBody when they contradict each other.
@@ -74,8 +82,9 @@ def framing(headers) -> tuple[str, int | None]:
     if not lengths:
         return "none", 0
     for value in lengths:
-        if not _DIGITS.fullmatch(value):
-            raise MalformedBody(f"Content-Length {value!r} is not a number of bytes")
+        if content_length(value) is None:
+            shown = repr(value) if len(value) <= 40 else f"of {len(value)} characters"
+            raise MalformedBody(f"Content-Length {shown} is not a number of bytes")
     if len({int(value) for value in lengths}) > 1:
         raise MalformedBody(f"Content-Length has different values: {', '.join(sorted(lengths))}")
     return "length", int(lengths.pop())

@@ -19,7 +19,7 @@ from spin_py.host.output import write_terminal
 from spin_py.host.worker import ResponseStream, WorkerError, WorkerGone, request_instance
 from spin_py.trigger.body import DEFAULT_LIMIT, BodyError, body_for_worker, read_body, read_to_end
 from spin_py.trigger.headers import HeaderEncodingError, client_headers, spin_headers
-from spin_py.trigger.responses import MAX_RESPONSE_BODY, BadResponse, CountedBody, wire_response
+from spin_py.trigger.responses import MAX_RESPONSE_BODY, BadResponse, BodyCut, CountedBody, wire_response
 from spin_py.trigger.routes import WELL_KNOWN_PREFIX, RouteError
 
 # What spin-py's request handler (spin_py.server) adds to the WSGI environ: the
@@ -66,6 +66,68 @@ def raw_path(environ):
     query = environ.get("QUERY_STRING")
     path = quote(environ.get("PATH_INFO", "").encode("latin-1"), safe="/:@!$&'()*+,;=-._~")
     return path + ("?" + query if query else "")
+
+
+def _close(body) -> None:
+    close = getattr(body, "close", None)
+    if close is not None:
+        close()
+
+
+class PacedClient:
+    """The client's socket as a worker watches it during a turn (host/worker.py's client_gone),
+    which also counts as gone once ``deadline`` (time.monotonic()) has passed: how a streamed
+    response whose handler sends nothing more is cut (the worker then stops, as for a client
+    that left). Everything else is the socket's."""
+
+    def __init__(self, sock):
+        self._sock = sock
+        self.deadline = None
+        self.stalled = False
+
+    def fileno(self) -> int:
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            self.stalled = True
+            return -1
+        return self._sock.fileno()
+
+    def __getattr__(self, name):
+        return getattr(self._sock, name)
+
+
+class PacedStream:
+    """A worker's streamed response body, each piece due within ``limit`` seconds of the one
+    before (of the head, for the first): --request-timeout bounds each wait for the handler,
+    not only the wait for its response. A stream past it is cut, and its worker stopped."""
+
+    def __init__(self, stream, client: PacedClient, limit: float | None, output):
+        self.stream = stream
+        self.client = client
+        self.limit = limit
+        self.output = output
+
+    def __iter__(self):
+        pieces = iter(self.stream)
+        while True:
+            if self.limit:
+                self.client.deadline = time.monotonic() + self.limit
+            try:
+                piece = next(pieces)
+            except StopIteration:
+                return
+            except ConnectionAbortedError:
+                if not self.client.stalled:
+                    raise
+                text = (f"the handler sent no piece of its streamed response for {self.limit:g} s "
+                        "(--request-timeout): the response was cut and its worker stopped")
+                self.output.write(text)
+                raise BodyCut(text) from None
+            finally:
+                self.client.deadline = None  # writing to the client has its own limit (the I/O limit)
+            yield piece
+
+    def close(self) -> None:
+        self.stream.close()
 
 
 class Answer:
@@ -128,8 +190,7 @@ class HttpTrigger:
                 answer.status, answer.headers, answer.body, method=method, max_body=self.max_response_body
             )
         except BadResponse as error:
-            if isinstance(answer.body, ResponseStream):
-                answer.body.close()  # its worker is stopped: the turn cannot end
+            _close(answer.body)  # a worker's stream: its worker is stopped (the turn cannot end); a file: closed
             message = self._refused(component, error)
             answer = _text(500, message + "\n")
             status, headers, body = wire_response(answer.status, answer.headers, answer.body, method=method)
@@ -186,6 +247,8 @@ class HttpTrigger:
         except BodyError as error:  # no worker hears of it; the log line shows the status
             return component, _text(error.status, f"{error}\n")
         client = environ.get("werkzeug.socket")  # watched: a request whose client left is cancelled
+        if client is not None:
+            client = PacedClient(client)
         return component, self._run(component, runtime, method, path_and_query, headers, body, client)
 
     def serve_chained(self, component_id, method, path_and_query, headers, body, max_body) -> tuple:
@@ -219,8 +282,7 @@ class HttpTrigger:
             status, wire, pieces = wire_response(answer.status, answer.headers, answer.body, method=method,
                                                  max_body=min(max_body, self.max_response_body))
         except BadResponse as error:
-            if isinstance(answer.body, ResponseStream):
-                answer.body.close()
+            _close(answer.body)
             message = self._refused(component, error)
             status, wire, pieces = wire_response(500, [("content-type", "text/plain; charset=utf-8")],
                                                  (message + "\n").encode(), method=method)
@@ -272,7 +334,10 @@ class HttpTrigger:
             except BaseException:
                 component.pool.give_back(worker, False)
                 raise
-            return self._answered(component, worker, answer)
+            answer = self._answered(component, worker, answer)
+            if isinstance(answer.body, ResponseStream) and isinstance(client, PacedClient):
+                answer.body = PacedStream(answer.body, client, runtime.config.request_timeout, component.output)
+            return answer
 
     @staticmethod
     def _answered(component, worker, answer):

@@ -17,18 +17,15 @@ Spin's rules, and where they come from:
   (``CountedBody``) and the connection is cut, as Spin does.
 """
 
-import re
-
 from werkzeug.http import HTTP_STATUS_CODES
 
-from spin_py.trigger.body import format_size
+from spin_py.trigger.body import content_length, format_size
 from spin_py.trigger.headers import BadResponseHeader, wire_header
 
 # The most one response may carry (Spin has no limit). No body is held whole by the host
 # any more (one over protocol.PIECE streams), so this only stops a runaway handler: a
 # response over it is cut.
 MAX_RESPONSE_BODY = 4 * 1024 * 1024 * 1024
-_DIGITS = re.compile(r"[0-9]+")
 _NO_BODY_STATUSES = (204, 304)
 
 
@@ -64,8 +61,9 @@ def wire_response(status, headers, body, *, method: str, max_body: int = MAX_RES
     if len(lengths) > 1:
         raise BadResponse(f"the response has {len(lengths)} content-length headers")
     if lengths:
-        if not _DIGITS.fullmatch(lengths[0]):
-            raise BadResponse(f"response header 'content-length' is {lengths[0]!r}, not a number of bytes")
+        if content_length(lengths[0]) is None:
+            shown = repr(lengths[0]) if len(lengths[0]) <= 40 else f"{len(lengths[0])} characters long"
+            raise BadResponse(f"response header 'content-length' is {shown}, not a number of bytes")
         if sends_body and not streamed and int(lengths[0]) != len(body):
             raise BadResponse(
                 f"response header 'content-length' says {lengths[0]} bytes but the body has {len(body)}"
@@ -104,6 +102,8 @@ class CountedBody:
         raise BodyCut(text)
 
     def __iter__(self):
+        if not self.sends_body and not getattr(self.stream, "must_drain", True):
+            return  # a file's pieces: nobody waits for them to be taken
         for piece in self.stream:
             self.sent += len(piece)
             if self.declared is not None and self.sent > self.declared:

@@ -28,6 +28,7 @@ import gzip
 import hashlib
 import os
 import struct
+import threading
 import zlib
 
 import brotli
@@ -120,6 +121,72 @@ ENCODERS = {
     "deflate": _deflate,
     "gzip": lambda data: gzip.compress(data, compresslevel=1, mtime=0),
 }
+
+
+class _Zlib:
+    """zlib's own streaming compressor: ``wbits`` -15 is raw deflate, 31 gzip (mtime 0, as
+    gzip.compress(data, 1, mtime=0) writes it)."""
+
+    def __init__(self, wbits):
+        self._deflate = zlib.compressobj(1, zlib.DEFLATED, wbits)
+
+    def process(self, data: bytes) -> bytes:
+        return self._deflate.compress(data)
+
+    def finish(self) -> bytes:
+        return self._deflate.flush()
+
+
+# The same encoders for a file too large to hold: ``process`` each piece, then ``finish``.
+STREAM_ENCODERS = {
+    "br": lambda: brotli.Compressor(quality=3, lgwin=20),
+    "deflate": lambda: _Zlib(-15),
+    "gzip": lambda: _Zlib(31),
+}
+# A file larger than this is never held whole: its ETag is hashed, and its body (compressed or
+# not) sent, piece by piece.
+WHOLE_UP_TO = 1024 * 1024
+PIECE = 1024 * 1024
+
+
+def _pieces(file, encoding):
+    """The body as sent (compressed when ``encoding``), in pieces, from ``file``'s start."""
+    file.seek(0)
+    encoder = STREAM_ENCODERS[encoding]() if encoding is not None else None
+    while data := file.read(PIECE):
+        if encoder is None:
+            yield data
+        elif out := encoder.process(data):
+            yield out
+    if encoder is not None and (out := encoder.finish()):
+        yield out
+
+
+class _ETags:
+    """ETags of large files, by what identifies a file's contents cheaply (device, inode, size,
+    modification time) and the encoding: hashing a large file, compressed, costs a pass over it."""
+
+    MOST = 256
+
+    def __init__(self):
+        self._known = {}
+        self._lock = threading.Lock()
+
+    def get(self, file, encoding) -> str:
+        stat = os.fstat(file.fileno())
+        key = (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, encoding)
+        with self._lock:
+            if key in self._known:
+                return self._known[key]
+        digest = hashlib.sha256()
+        for piece in _pieces(file, encoding):
+            digest.update(piece)
+        etag = digest.hexdigest()
+        with self._lock:
+            if len(self._known) >= self.MOST:
+                self._known.pop(next(iter(self._known)))
+            self._known[key] = etag
+        return etag
 # v0.3.0's order of preference.
 _PREFERENCE = ("br", "deflate", "gzip")
 
@@ -153,6 +220,7 @@ class StaticFiles:
         self.not_found_body = NOT_FOUND if version >= (0, 2, 1) else b""  # "add bodies to 404 and 500 responses"
         self.encodings = _PREFERENCE if version >= (0, 2, 0) else ("br",)  # before: Brotli only
         self.favicons = version >= (0, 1, 0)
+        self.etags = _ETags()
 
     @property
     def startup_lines(self) -> list[str]:
@@ -175,26 +243,38 @@ class StaticFiles:
         return self.make_response(path, best_encoding(headers, self.encodings), if_none_match)
 
     def make_response(self, path, encoding, if_none_match):
+        """``(status, headers, body)``: the body is bytes, or for a file over WHOLE_UP_TO an
+        iterable of pieces (closed by whoever sends it) with a content-length when not compressed."""
         found = self.resolve(path)
         if found is None:
             return 404, [], self.not_found_body
+        file = None
         try:
-            body = self._read(found)
+            body, file = self._open(found)
+            if file is not None:
+                etag = self.etags.get(file, encoding)
+            else:
+                if encoding is not None:
+                    body = ENCODERS[encoding](body)
+                etag = hashlib.sha256(body).hexdigest()
         except OSError as error:
+            if file is not None:
+                file.close()
             self.output.write(f"Error building response: {error}")
             return 500, [], INTERNAL_ERROR
-        if encoding is not None:
-            body = ENCODERS[encoding](body)
-        etag = hashlib.sha256(body).hexdigest()
         headers = [("cache-control", self.environment.get("CACHE_CONTROL", CACHE_CONTROL_DEFAULT)), ("etag", etag)]
         if encoding is not None:
             headers.append(("content-encoding", encoding))
         mime = content_type(path)
         if mime:
             headers.append(("content-type", mime))
-        if etag == if_none_match:
-            return 304, headers, b""
-        return 200, headers, body
+        if etag == if_none_match or file is None:
+            if file is not None:
+                file.close()
+            return (304, headers, b"") if etag == if_none_match else (200, headers, body)
+        if encoding is None:
+            headers.append(("content-length", str(os.fstat(file.fileno()).st_size)))
+        return 200, headers, _FileBody(file, encoding)
 
     def resolve(self, request_path):
         """FileServer::resolve: a host file, built-in favicon bytes, or None."""
@@ -216,17 +296,44 @@ class StaticFiles:
         return kind  # (FILE, host path), or DIR: opening a folder fails when it is read (500)
 
     @staticmethod
-    def _read(found):
+    def _open(found):
+        """``(bytes, None)`` for a small file or a built-in one, else ``(None, open file)``."""
         if isinstance(found, bytes):
-            return found
+            return found, None
         if found == DIR:
             raise IsADirectoryError("Is a directory (os error 21)")
         host = found[1]
-        with open(host, "rb") as file:
+        file = open(host, "rb")
+        try:
             size = os.fstat(file.fileno()).st_size
             if size > MAX_RESPONSE_BODY:
                 raise OSError(f"cannot serve {host}: {size} bytes is over spin-py's limit for one response")
-            return file.read()
+            if size > WHOLE_UP_TO:
+                return None, file
+            with file:
+                return file.read(), None
+        except BaseException:
+            file.close()
+            raise
+
+
+class _FileBody:
+    """A large file's body on its way to the client, a piece at a time; ``close`` closes the file."""
+
+    must_drain = False  # unlike a worker's stream: a HEAD request reads none of it
+
+    def __init__(self, file, encoding):
+        self._file = file
+        self._encoding = encoding
+
+    def __iter__(self):
+        try:
+            yield from _pieces(self._file, self._encoding)
+        except OSError as error:  # the headers are gone already: the connection is cut
+            raise ConnectionAbortedError(f"reading the file failed: {error}") from None
+
+    def close(self) -> None:
+        self._file.close()
 
 
 def static_files_for(runtime, component, release) -> StaticFiles:
