@@ -6,6 +6,9 @@ SDK's export calls it, so the app runs unchanged. HTTP:
   wasi:http/handler as ``http-handler``, hence the class name);
 - spin-sdk 2 and 3: ``class IncomingHandler(spin_sdk.http.IncomingHandler)``,
   whose ``def handle_request(request)`` the SDK calls (world ``spin-http``);
+- the raw exports: wasi:http 0.3's ``HttpHandler.handle(request)`` (spin-sdk 4
+  and 5), and wasi:http 0.2's ``handle(request, response_out)`` (spin-sdk 2 and 3's
+  ``IncomingHandler`` overriding ``handle``, 4 and 5's ``WasiHttpIncomingHandler020``);
 - the original API (``spin py2wasm``): a module-level ``handle_request(request)``
   taking and returning ``spin_http`` objects.
 
@@ -35,6 +38,7 @@ raising: the ``Err`` it raised (the WIT result's error), or a missing export
 import asyncio
 import importlib
 import inspect
+import os
 import sys
 
 from . import async_support
@@ -72,26 +76,43 @@ def _http_handler(module, where):
     for name, base, adapter in (
         ("HttpHandler", "spin-sdk 4 and later (spin_sdk.http.Handler)", AsyncSdkHandler),
         ("IncomingHandler", "spin-sdk 2 and 3 (spin_sdk.http.IncomingHandler)", SdkHandler),
+        ("WasiHttpIncomingHandler020", None, None),
     ):
         cls = getattr(module, name, None)
         if not isinstance(cls, type):
             continue
-        if not callable(getattr(cls, "handle_request", None)):
+        if name != "HttpHandler" and _own_handle(cls):
+            # The raw wasi:http 0.2 export (spin-python-sdk's `streaming` example on its v2.0 and stable
+            # branches): componentize-py calls `handle(request, response_out)`, which spin_sdk.http's
+            # IncomingHandler implements by calling handle_request, so a class that overrides it is raw.
+            from .bindings import wasi_http_02
+
+            return WasiHttp02Handler(cls(), wasi_http_02.types_for(name))
+        if adapter is None or not callable(getattr(cls, "handle_request", None)):
             if name == "HttpHandler" and callable(getattr(cls, "handle", None)):
                 # The raw wasi:http 0.3 export (spin-python-sdk's `streaming` example).
                 from .bindings import wasi_http
 
                 return WasiHttpHandler(cls(), wasi_http.types_for(module))
             raise LoadError(
-                f"{where}: class {name} has no handle_request method. spin-py runs handlers written against "
-                f"{base}, and spin-sdk 4 and later's raw wasi:http 0.3 `HttpHandler.handle`; the raw wasi:http "
-                "0.2 `handle(request, response_out)` export is not supported."
+                f"{where}: class {name} has neither a handle_request method nor its own handle method. spin-py "
+                f"runs handlers written against {base or 'wasi:http 0.2'}, spin-sdk 4 and later's raw wasi:http 0.3 "
+                "`HttpHandler.handle(request)`, and the raw wasi:http 0.2 `handle(request, response_out)`."
             )
         return adapter(cls(), importlib.import_module("spin_sdk.http").Request)
     function = getattr(module, "handle_request", None)
     if callable(function):
         return OriginalApiHandler(function)
     return None
+
+
+def _own_handle(cls) -> bool:
+    """Does ``cls`` implement ``handle`` itself (or through a class of the app's), rather than
+    inherit spin_sdk.http's adapter or the generated export's abstract method?"""
+    for klass in cls.__mro__:
+        if "handle" in vars(klass):
+            return callable(vars(klass)["handle"]) and not (klass.__module__ or "").startswith("spin_sdk.")
+    return False
 
 
 # The Redis exports, as componentize-py names their classes: (class, awaited?).
@@ -151,18 +172,14 @@ class AsyncSdkHandler(SdkHandler):
 
     style = "HttpHandler.handle_request"
 
-    def __init__(self, instance, request_class):
-        super().__init__(instance, request_class)
-        self.loop = worker_loop()
-
     def __call__(self, method, uri, headers, body):
         result = self.instance.handle_request(self.request(method, uri, headers, body))
         if not inspect.isawaitable(result):
             raise TypeError(f"{self.style} must be `async def`: spin-sdk 4 and later await it")
-        return response_parts(self.loop.run_until_complete(result), "spin_sdk.http.Response")
+        return response_parts(worker_loop().run_until_complete(result), "spin_sdk.http.Response")
 
     def after_response(self):
-        async_support.finish_spawned(self.loop)
+        async_support.finish_spawned(worker_loop())
 
 
 class WasiHttpHandler:
@@ -176,7 +193,6 @@ class WasiHttpHandler:
     def __init__(self, instance, types):
         self.instance = instance
         self.types = types
-        self.loop = worker_loop()
 
     def __call__(self, method, uri, headers, body):
         from .bindings import wasi_http
@@ -184,10 +200,35 @@ class WasiHttpHandler:
         result = self.instance.handle(wasi_http.incoming_request(self.types, method, uri, headers, body))
         if not inspect.isawaitable(result):
             raise TypeError(f"{self.style} must be `async def`: spin-sdk 4 and later await it")
-        return wasi_http.outgoing_response(self.loop.run_until_complete(result), self.loop)
+        loop = worker_loop()
+        return wasi_http.outgoing_response(loop.run_until_complete(result), loop)
 
     def after_response(self):
-        async_support.finish_spawned(self.loop)
+        async_support.finish_spawned(worker_loop())
+
+
+class WasiHttp02Handler:
+    """The raw wasi:http 0.2 export: ``IncomingHandler.handle(request, response_out)``
+    (``WasiHttpIncomingHandler020`` in spin-sdk 4 and 5), run as componentize-py runs it,
+    on wasi:http 0.2's resources (bindings/wasi_http_02.py). The request body is a stream
+    pulled from the host as the handler reads it; the response goes to the client when
+    the handler sets it, its body as the handler flushes it, and its end when the handler
+    finishes it, all sent by the handler's own calls (the payload is then ``SENT``). The
+    handler may go on after its response: the turn ends when it returns."""
+
+    style = "IncomingHandler.handle"
+
+    def __init__(self, instance, types):
+        self.instance = instance
+        self.types = types
+
+    def __call__(self, method, uri, headers, body):
+        from .bindings import wasi_http_02
+
+        return wasi_http_02.Exchange().serve(self.instance.handle, self.types, method, uri, headers, body)
+
+    def after_response(self):
+        pass
 
 
 class OriginalApiHandler:
@@ -241,7 +282,6 @@ class RedisMessageHandler:
         self.instance = instance
         self.style = f"{name}.handle_message"
         self.awaited = awaited
-        self.loop = worker_loop() if awaited else None
 
     def __call__(self, message):
         try:
@@ -249,7 +289,7 @@ class RedisMessageHandler:
             if self.awaited:
                 if not inspect.isawaitable(result):
                     raise TypeError(f"{self.style} must be `async def`: spin-sdk 4 and later await it")
-                result = self.loop.run_until_complete(result)
+                result = worker_loop().run_until_complete(result)
             elif inspect.isawaitable(result):
                 getattr(result, "close", lambda: None)()
                 raise TypeError(
@@ -265,7 +305,7 @@ class RedisMessageHandler:
 
     def after_response(self):
         if self.awaited:
-            async_support.finish_spawned(self.loop)
+            async_support.finish_spawned(worker_loop())
 
 
 class NoRedisHandler:
@@ -292,14 +332,24 @@ class NoRedisHandler:
 
 
 _loop = None
+_loop_pid = None  # the process that made _loop
+_inherited = []  # loops a fork brought along: kept, never closed (see worker_loop)
 
 
-def worker_loop():
-    """The one event loop of this worker, for every async handler: it lives as long as
-    the worker, so module-level asyncio objects keep working across requests."""
-    global _loop
-    if _loop is None:
-        _loop = asyncio.new_event_loop()
+def worker_loop() -> asyncio.AbstractEventLoop:
+    """The one event loop of this process, for every async handler, made on first use
+    and kept as long as the process, so module-level asyncio objects keep working
+    across requests. A process forked from the one that made it makes its own: the
+    inherited loop's epoll instance is shared with the parent across the fork, so
+    registrations made in either would wake the other. The inherited one is kept
+    referenced and never closed, since closing it (as its finalizer would) removes
+    the parent's registrations from that shared instance."""
+    global _loop, _loop_pid
+    pid = os.getpid()
+    if _loop_pid != pid:
+        if _loop is not None:
+            _inherited.append(_loop)
+        _loop, _loop_pid = asyncio.new_event_loop(), pid
     return _loop
 
 

@@ -93,6 +93,10 @@ def _serve(found, message, body):
         _fail(f"the handler called sys.exit({error.code!r})\n")
     except BaseException as error:
         _fail(tracebacks.describe(error))
+    if getattr(payload, "sent", False):  # the handler sent its whole response itself (bindings/wasi_http_02.py)
+        _after(handler)
+        host.end()
+        return
     if answer["op"] == "handled" and answer["error"] is None and not async_support.pending() and host.quietly_handled():
         return
     if bodies.is_small(payload):

@@ -290,16 +290,27 @@ def _types_of(resource):
     return sys.modules[type(resource).__module__]
 
 
+def case(module, union, name):
+    """A variant case's class in a generated module: ``Union_Case`` (componentize-py 0.13 and
+    later: spin-sdk 3 and later), or ``UnionCase`` (spin-sdk 2.0)."""
+    return getattr(module, f"{union}_{name}", None) or getattr(module, f"{union}{name}")
+
+
+def _header_error(types, name):
+    # (every generated module imports its generation's Err: spin_sdk.wit.types or componentize_py_types)
+    return types.Err(case(types, "HeaderError", name)())
+
+
 def _check_name(types, name):
     if not isinstance(name, str) or not name or not set(name) <= _TOKEN:
-        raise _err(types.HeaderError_InvalidSyntax())
+        raise _header_error(types, "InvalidSyntax")
     if name.lower() in FORBIDDEN:
-        raise _err(types.HeaderError_Forbidden())
+        raise _header_error(types, "Forbidden")
 
 
 def _check_value(types, value):
     if not isinstance(value, (bytes, bytearray)) or any(b < 0x20 and b != 0x09 or b == 0x7F for b in value):
-        raise _err(types.HeaderError_InvalidSyntax())
+        raise _header_error(types, "InvalidSyntax")
     return bytes(value)
 
 
@@ -319,7 +330,7 @@ def _fields_from_list(cls, entries):
 
 def _mutable(self):
     if self._immutable:
-        raise _err(_types_of(self).HeaderError_Immutable())
+        raise _header_error(_types_of(self), "Immutable")
 
 
 def _fields_get(self, name):
@@ -436,15 +447,26 @@ def _getter(attribute):
     return get_value
 
 
-def bind_types(module):
-    """The resources of one wasi:http 0.3 types module."""
-    fields, request, response = module.Fields, module.Request, module.Response
+def bind_fields(fields):
+    """The ``fields`` resource, the same in wasi:http 0.2 and 0.3 (0.2 also names copy_all ``entries``)."""
     fields.__init__ = _fields_init
     fields.from_list = classmethod(_fields_from_list)
     for name, function in (("get", _fields_get), ("has", _fields_has), ("set", _fields_set),
                            ("delete", _fields_delete), ("get_and_delete", _fields_get_and_delete),
                            ("append", _fields_append), ("copy_all", _fields_copy_all), ("clone", _fields_clone)):
         setattr(fields, name, function)
+    fields.__enter__, fields.__exit__ = _enter, _exit
+
+
+def immutable_copy(fields):
+    """A copy of ``fields`` that refuses changes, as the headers a message hands out."""
+    return _immutable_copy(fields)
+
+
+def bind_types(module):
+    """The resources of one wasi:http 0.3 types module."""
+    fields, request, response = module.Fields, module.Request, module.Response
+    bind_fields(fields)
     request.new = classmethod(_request_new)
     for name, attribute in (("method", "_method"), ("path_with_query", "_path"), ("scheme", "_scheme"),
                             ("authority", "_authority")):
@@ -557,7 +579,10 @@ def bind_client(module):
     module.send = send
 
 
+from . import wasi_http_02  # noqa: E402  (wasi:http 0.2, built on this module's fields and case)
+
 BINDINGS = {
+    **wasi_http_02.BINDINGS,
     "spin_sdk.wit": bind_wit,
     **{name: bind_types for name in TYPES},
     **{name: bind_client for name in CLIENTS},
