@@ -126,6 +126,9 @@ def main():
               metavar="SECONDS", help="How long a handler may take to respond before it gets a 500 and its worker is replaced.")
 @click.option("--watch/--no-watch", default=True, show_default=True,
               help="Reload a component when its files change, and the app when spin.toml changes.")
+@click.option("--build-check/--no-build-check", default=True, show_default=True,
+              help="Run each component's build command as `spin build` does, in the background at startup and "
+                   "after changes, and say whether it passed (the app serves either way).")
 @click.option("--stand-ins/--no-stand-ins", default=True, show_default=True,
               help="Let a packaged model answer for an inferencing model that is not installed (announced).")
 @click.option("--ai-engine", type=click.Choice(["models", "deterministic"]), default="models", show_default=True,

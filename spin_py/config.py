@@ -22,6 +22,7 @@ class UpConfig:
     idle_timeout: float = 30.0  # seconds before an extra idle worker retires
     request_timeout: float = 300.0  # --request-timeout: seconds a handler has to respond
     watch: bool = True
+    build_check: bool = True  # run each component's build command in the background (spin_py/host/build_check.py)
     ai_engine: str = "models"  # or "deterministic": fixed answers, no models
     stand_ins: bool = True  # a packaged model answers for an inferencing model that is not installed
     max_request_body: int = 100 * 1024 * 1024  # bytes; a longer request body is answered 413

@@ -302,6 +302,7 @@ class DevServer:
         self.app_python = None  # the app's Python environment: chosen with the first manifest, prepared before serving
         self.runtime = self.load_runtime(None)
         self.reloader = None
+        self.build_check = None  # spin_py/host/build_check.py, started once serving
         # Spin prints its Redis subscriptions with println!, to stdout as the HTTP banner.
         self.redis = RedisTrigger(lambda: self.runtime, self.say, lambda text: print(text, file=sys.stdout, flush=True))
         try:
@@ -369,8 +370,15 @@ class DevServer:
                 self.reloader = Reloader(self)
             print(banner(self.runtime, self.base_url), file=sys.stdout, flush=True)
             self.redis.apply(self.runtime)
+            if self.config.build_check:
+                from spin_py.host.build_check import BuildCheck
+
+                self.build_check = BuildCheck(lambda: self.runtime, self.app_python, self.say)
+                self.build_check.start()
             self.http.serve_forever()  # returns on Ctrl-C (werkzeug takes the KeyboardInterrupt)
         finally:
+            if self.build_check:
+                self.build_check.close()  # a build that runs is killed
             self.redis.close()  # no new messages (one in hand stops with its worker)
             self.runtime.close()  # the pools take no more requests and start no more workers
             stop_all_workers()  # the busy ones too, and what their handlers forked

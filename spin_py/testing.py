@@ -88,7 +88,7 @@ class SpinApp:
         self._thread.join(timeout=10)
 
 
-def start_app(manifest, *, ai_engine="deterministic", env=None, python=None, state_dir=None, watch=False):
+def start_app(manifest, *, ai_engine="deterministic", env=None, python=None, state_dir=None, watch=False, build_check=False):
     from spin_py.config import UpConfig
     from spin_py.manifest import manifest_file
     from spin_py.server import DevServer
@@ -101,13 +101,15 @@ def start_app(manifest, *, ai_engine="deterministic", env=None, python=None, sta
         state_dir=Path(state_dir) if state_dir else None,
         ai_engine=ai_engine,
         watch=watch,
+        build_check=build_check,  # off: a test's app serves without building it in the background
     )
     return SpinApp(DevServer(config))
 
 
 @pytest.fixture
 def spin_app():
-    """``spin_app(manifest, ai_engine="deterministic", env=None, python=None, state_dir=None)`` -> a running SpinApp."""
+    """``spin_app(manifest, ai_engine="deterministic", env=None, python=None, state_dir=None, watch=False,
+    build_check=False)`` -> a running SpinApp."""
     apps = []
 
     def start(manifest, **options):

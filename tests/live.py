@@ -18,7 +18,7 @@ class LiveServer:
         self.log_path = Path(log_path)
         self.log = open(self.log_path, "wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "spin_py", "up", "-f", str(manifest), "--listen", "127.0.0.1:0", *args],
+            [sys.executable, "-m", "spin_py", "up", "-f", str(manifest), "--listen", "127.0.0.1:0", "--no-build-check", *args],
             stdout=self.log,
             stderr=subprocess.STDOUT,
             env={**os.environ, **(env or {})},

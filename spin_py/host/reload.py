@@ -67,10 +67,18 @@ class Reloader:
 
     def _run(self):
         for changes in self.watcher:
+            check = getattr(self.server, "build_check", None)  # spin_py/host/build_check.py
+            if check is not None:
+                changes = check.outputs_dropped(changes)  # what a build writes is not an edit
+                check.changed(changes)  # cancels the build these changes supersede
+            if not changes:
+                continue
             try:
-                self.apply(changes)
+                self.apply(dict(changes))
             except Exception as error:  # a reload bug must not stop watching
                 self.server.say(f"Reload failed: {error!r}")
+            if check is not None:
+                check.changed(changes)  # builds again once the reload (an install included) is done
 
     def apply(self, changes):
         runtime = self.server.runtime
