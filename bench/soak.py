@@ -1,24 +1,33 @@
 """Soak: `spin-py up` under 200 concurrent connections of good and bad clients,
-next to handlers that crash, hang and write stray frames; then latency at 50
-connections. Loopback only; every loop is bounded in time.
+next to handlers that crash, hang, stall and write stray or huge frames, clients
+that stop reading, and large file downloads; then latency at 50 connections.
+Loopback only; every loop is bounded in time.
 
     .venv/bin/python bench/soak.py [--seconds 60] [--max-workers 8] [--hang-timeout 10]
 
-The app has two components: `steady` answers well-formed requests only;
-`chaos` answers them too, and also raises, calls os._exit, sleeps forever, or
-leaves a thread that writes extra frames into the worker's channel after its
-response. The 200 connections are:
+The app runs in spin-sdk 4's Python (the `stall` component is a wasi:http 0.3 handler;
+the others use the original API). `steady` answers well-formed requests only;
+`chaos` answers them too, and also raises, calls os._exit, sleeps forever, leaves
+a thread that writes extra frames into the worker's channel after its response,
+or writes a frame announcing a 1000 MiB body; `bulk` streams 24 MiB; `stall`
+streams one piece and then nothing; `files` is Spin's file server with a 128 MiB
+file. The 200 connections are:
   140 well-formed (90 to steady, 50 to chaos), each checks its answer's body;
    20 slowloris (a header byte a second, never finishing);
    10 oversized bodies (Content-Length over the limit; chunked past the limit);
    15 malformed bodies (bad chunk sizes, a huge chunk size then close, cut short, bad Content-Length);
-   15 chaos (raise, os._exit, hang, extra frames).
+   15 chaos (raise, os._exit, hang, extra frames, huge frames);
+and beside them: --max-workers clients that read the head of bulk's response and
+then nothing (cut at the I/O limit, 30 s: they outlive --seconds), 4 stalled
+streams in a loop (cut by --request-timeout, 5 s here), and 4 downloads of the
+large file in a loop (identity, gzip, br, deflate).
 
 Prints well-formed requests served and lost, answers by kind, host RSS at the
-start and the end, workers per component at the end, and p99 latency of
+start, its peak and the end, workers per component at the end, and p99 latency of
 well-formed requests at 50 connections. Targets: no well-formed request lost,
-RSS end within 50 MB of start, workers at end <= --max-workers + 1 per
-component, p99 < 1 s at 50 connections. Exit status 1 when a target is missed.
+RSS end within 100 MB of start, workers at end <= --max-workers + 1 per
+component, clients that stopped reading cut and bulk serving again after the
+I/O limit, p99 < 1 s at 50 connections. Exit status 1 when a target is missed.
 """
 
 import argparse
@@ -34,12 +43,16 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 
-from apps import write_app  # noqa: E402
+from apps import sdk4_python, write_app  # noqa: E402
 from live import LiveServer  # noqa: E402
 
 MAX_SECONDS = 600
 REQUEST_LIMIT = "8M"  # --max-request-body for the soak: oversized clients cross it quickly
 REQUEST_LIMIT_BYTES = 8 * 1024 * 1024
+REQUEST_TIMEOUT = 5  # --request-timeout: how long a handler may take to respond, or between pieces
+IO_LIMIT = 30  # spin_py/server.py IO_TIMEOUT
+BULK_BYTES = 24 * 1024 * 1024
+FILE_BYTES = 128 * 1024 * 1024
 
 MANIFEST = """
 spin_manifest_version = 2
@@ -64,6 +77,67 @@ command = "spin py2wasm steady -o steady.wasm"
 source = "chaos.wasm"
 [component.chaos.build]
 command = "spin py2wasm chaos -o chaos.wasm"
+
+[[trigger.http]]
+route = "/bulk/..."
+component = "bulk"
+
+[component.bulk]
+source = "bulk.wasm"
+[component.bulk.build]
+command = "spin py2wasm bulk -o bulk.wasm"
+
+[[trigger.http]]
+route = "/stall/..."
+component = "stall"
+
+[component.stall]
+source = "stall.wasm"
+[component.stall.build]
+command = "componentize-py -w wasi:http/service@0.3.0-rc-2026-03-15 componentize stall -o stall.wasm"
+
+[[trigger.http]]
+route = "/files/..."
+component = "files"
+
+[component.files]
+source = { url = "https://github.com/spinframework/spin-fileserver/releases/download/v0.3.0/spin_static_fs.wasm", digest = "sha256:ef88708817e107bf49985c7cefe4dd1f199bf26f6727819183d5c996baa3d148" }
+files = [{ source = "static", destination = "/" }]
+"""
+
+BULK = """
+from spin_http import Response
+
+BODY = b"b" * %d
+
+def handle_request(request):
+    if request.uri.endswith("/small"):
+        return Response(200, {"content-type": "text/plain"}, b"small")
+    return Response(200, {"content-type": "application/octet-stream"}, BODY)
+""" % BULK_BYTES
+
+STALL = """
+import asyncio
+
+import componentize_py_async_support
+from componentize_py_types import Ok
+from spin_sdk import wit
+from spin_sdk.wit import exports
+from spin_sdk.wit.imports.wasi_http_types_0_3_0_rc_2026_03_15 import Fields, Response
+
+
+async def first_piece_then_nothing(tx):
+    with tx:
+        await tx.write_all(b"first piece\\n")
+        await asyncio.sleep(10 ** 6)
+
+
+class HttpHandler(exports.HttpHandler):
+    async def handle(self, request):
+        tx, rx = wit.byte_stream()
+        componentize_py_async_support.spawn(first_piece_then_nothing(tx))
+        trailers = wit.result_option_wasi_http_types_0_3_0_rc_2026_03_15_fields_wasi_http_types_0_3_0_rc_2026_03_15_error_code_future(lambda: Ok(None))[1]
+        return Response.new(Fields.from_list([("content-type", b"text/plain")]), rx, trailers)[0]
 """
 
 STEADY = """
@@ -75,15 +149,24 @@ def handle_request(request):
 """
 
 CHAOS = """
-import json, os, struct, threading, time
+import json, os, stat, struct, threading, time
 from spin_http import Response
 
 
 def _channel_fds():
     for fd in range(3, 256):
         try:
-            if os.readlink(f"/proc/self/fd/{fd}").startswith("socket:"):
+            if stat.S_ISSOCK(os.fstat(fd).st_mode):
                 yield fd
+        except OSError:
+            pass
+
+
+def _huge_frame():
+    frame = json.dumps({"op": "body", "turn": 1}).encode()
+    for fd in _channel_fds():
+        try:
+            os.write(fd, struct.pack(">II", len(frame), 1000 << 20) + frame + b"z" * 65536)
         except OSError:
             pass
 
@@ -107,6 +190,9 @@ def handle_request(request):
         os._exit(3)
     if path == "/chaos/hang":
         time.sleep(10 ** 6)
+    if path == "/chaos/frame":
+        _huge_frame()
+        time.sleep(60)
     if path == "/chaos/extra":
         threading.Thread(target=_stray_frames, daemon=True).start()
         return Response(200, {}, b"extra")
@@ -259,7 +345,7 @@ def malformed(port, deadline, tally, index):
 
 
 def chaos(port, deadline, tally, index, hang_timeout):
-    kind = ("raise", "exit", "hang", "extra", "raise", "exit", "extra")[index % 7]
+    kind = ("raise", "exit", "hang", "extra", "frame", "exit", "extra", "frame")[index % 8]
     while time.monotonic() < deadline:
         timeout = hang_timeout if kind == "hang" else 30
         try:
@@ -274,9 +360,90 @@ def chaos(port, deadline, tally, index, hang_timeout):
         time.sleep(0.2)
 
 
-def rss_mb(pid):
+def non_reader(port, started, tally, cut):
+    """Read the head of bulk's 24 MiB response, then nothing until past the I/O limit; then
+    drain: the server should have cut the connection (fewer bytes than the whole)."""
+    try:
+        with socket.socket() as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)  # before connecting: a small window
+            sock.settimeout(10)
+            sock.connect(("127.0.0.1", port))
+            sock.sendall(b"GET /bulk/big HTTP/1.1\r\nHost: soak\r\n\r\n")
+            received = len(sock.recv(4096))
+            time.sleep(max(0.0, started + IO_LIMIT + 8 - time.monotonic()))
+            sock.settimeout(10)
+            while chunk := sock.recv(1 << 20):
+                received += len(chunk)
+    except OSError as error:
+        tally.add(f"non-reading client: {type(error).__name__}")
+        cut.append(True)
+        return
+    was_cut = received < BULK_BYTES
+    cut.append(was_cut)
+    tally.add(f"non-reading client: {'cut by the server' if was_cut else 'got it all'}")
+
+
+def bulk_probe(port, started, tally, freed):
+    """Once the non-reading clients' I/O limit has passed, bulk must answer again at once."""
+    time.sleep(max(0.0, started + IO_LIMIT + 6 - time.monotonic()))
+    try:
+        status, body = exchange(port, b"GET /bulk/small HTTP/1.1\r\nHost: soak\r\n\r\n", 5)
+    except OSError as error:
+        status, body = None, repr(error).encode()
+    freed.append(status == 200 and body == b"small")
+    tally.add(f"bulk after the I/O limit: {status}")
+
+
+def stalled(port, deadline, tally):
+    """Read the first piece of a stream whose handler then sends nothing: the server should cut
+    it --request-timeout after that piece."""
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=REQUEST_TIMEOUT + 30) as sock:
+                sock.sendall(b"GET /stall/ HTTP/1.1\r\nHost: soak\r\n\r\n")
+                received = sock.recv(65536)
+                while b"first piece" not in received and (chunk := sock.recv(65536)):
+                    received += chunk
+                first = time.monotonic()
+                while chunk := sock.recv(65536):
+                    received += chunk
+        except OSError as error:
+            tally.add(f"stalled stream: {type(error).__name__}")
+            continue
+        seconds = time.monotonic() - first
+        ended = received.endswith(b"0\r\n\r\n")
+        within = "within" if abs(seconds - REQUEST_TIMEOUT) < 1 else "NOT within"
+        tally.add(f"stalled stream: {'ended (!)' if ended else 'cut'} {within} 1 s of {REQUEST_TIMEOUT} s after its first piece")
+
+
+def downloads(port, deadline, tally, index):
+    encodings = (None, "gzip", "br", "deflate")
+    n = index
+    while time.monotonic() < deadline:
+        encoding = encodings[n % len(encodings)]
+        n += 1
+        extra = f"Accept-Encoding: {encoding}\r\n" if encoding else ""
+        request = f"GET /files/big.bin HTTP/1.1\r\nHost: soak\r\n{extra}\r\n".encode()
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
+                sock.sendall(request)
+                received = 0
+                head = b""
+                while chunk := sock.recv(1 << 20):
+                    if not head:
+                        head = chunk[:12]
+                    received += len(chunk)
+        except OSError as error:
+            tally.add(f"large file ({encoding or 'identity'}): {type(error).__name__}")
+            continue
+        whole = encoding is not None or received > FILE_BYTES
+        tally.add(f"large file ({encoding or 'identity'}): {head[9:12].decode(errors='replace')}"
+                  f"{'' if whole else ' SHORT'}")
+
+
+def rss_mb(pid, field="VmRSS"):
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return float("nan")
 
@@ -296,13 +463,16 @@ def workers_by_component(host_pid):
         state, ppid = fields[0], int(fields[1])
         if ppid != host_pid or state == "Z":
             continue
-        for component in ("steady", "chaos"):
+        for component in COMPONENTS:
             if f'"component": "{component}"' in cmdline or f'"component":"{component}"' in cmdline:
                 counts[component] += 1
                 break
         else:
             counts["other"] += 1
     return counts
+
+
+COMPONENTS = ("steady", "chaos", "bulk", "stall")
 
 
 def run_threads(targets):
@@ -323,9 +493,14 @@ def main():
     latency_seconds = min(max(options.latency_seconds, 1), MAX_SECONDS)
 
     with tempfile.TemporaryDirectory() as folder:
-        app = write_app(Path(folder) / "app", MANIFEST, {"steady.py": STEADY, "chaos.py": CHAOS})
+        app = write_app(Path(folder) / "app", MANIFEST, {"steady.py": STEADY, "chaos.py": CHAOS, "bulk.py": BULK,
+                                                         "stall.py": STALL})
+        (app.parent / "static").mkdir()
+        with open(app.parent / "static" / "big.bin", "wb") as file:  # half random, half repetitive
+            file.write(random.randbytes(FILE_BYTES // 2) + b"spin-py soak " * (FILE_BYTES // 2 // 13 + 1))
         server = LiveServer(
             app, "--no-watch", "--max-workers", str(options.max_workers), "--max-request-body", REQUEST_LIMIT,
+            "--request-timeout", str(REQUEST_TIMEOUT), "--python", str(sdk4_python()),
             "--state-dir", str(Path(folder) / "state"), log_path=Path(folder) / "spin-py.log",
         ).wait_ready()
         try:
@@ -354,11 +529,17 @@ def soak(server, seconds, latency_seconds, options):
     targets += [(oversized, (port, deadline, tally, i)) for i in range(10)]
     targets += [(malformed, (port, deadline, tally, i)) for i in range(15)]
     targets += [(chaos, (port, deadline, tally, i, options.hang_timeout)) for i in range(15)]
-    print(f"soak: {len(targets)} connections for {seconds:.0f} s on port {port} ...", flush=True)
     started = time.monotonic()
+    cut, freed = [], []
+    targets += [(non_reader, (port, started, tally, cut)) for _ in range(options.max_workers)]
+    targets += [(bulk_probe, (port, started, tally, freed))]
+    targets += [(stalled, (port, deadline, tally)) for _ in range(4)]
+    targets += [(downloads, (port, deadline, tally, i)) for i in range(4)]
+    print(f"soak: {len(targets)} connections for {seconds:.0f} s on port {port} "
+          f"(the non-reading clients for {IO_LIMIT + 8} s) ...", flush=True)
     threads = run_threads(targets)
     for thread in threads:
-        thread.join(timeout=max(0.0, deadline + 40 - time.monotonic()))
+        thread.join(timeout=max(0.0, max(deadline, started + IO_LIMIT + 15) + 40 - time.monotonic()))
     stuck = sum(thread.is_alive() for thread in threads)
     elapsed = time.monotonic() - started
 
@@ -370,6 +551,7 @@ def soak(server, seconds, latency_seconds, options):
 
     time.sleep(2)  # let retired workers exit and freed memory settle
     rss_end = rss_mb(pid)
+    rss_peak = rss_mb(pid, "VmHWM")
     workers = workers_by_component(pid)
     alive = server.process.poll() is None
 
@@ -380,7 +562,7 @@ def soak(server, seconds, latency_seconds, options):
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] if ordered else float("nan")
     p50 = ordered[len(ordered) // 2] if ordered else float("nan")
 
-    print(f"\nsoak phase: {elapsed:.1f} s, 200 connections; client threads still stuck at the end: {stuck}")
+    print(f"\nsoak phase: {elapsed:.1f} s, {len(targets)} connections; client threads still stuck at the end: {stuck}")
     print(f"well-formed requests served: {served} ({served / elapsed:.0f}/s), lost: {lost}")
     print("answers by kind:")
     for kind, count in sorted(tally.counts.items()):
@@ -392,14 +574,17 @@ def soak(server, seconds, latency_seconds, options):
     for kind, count in sorted(latency.counts.items()):
         if "LOST" in kind:
             print(f"  {count:7d}  {kind}")
-    print(f"host RSS: {rss_start:.0f} MB at the start, {rss_end:.0f} MB at the end ({rss_end - rss_start:+.0f} MB)")
+    print(f"host RSS: {rss_start:.0f} MB at the start, {rss_end:.0f} MB at the end ({rss_end - rss_start:+.0f} MB), "
+          f"peak {rss_peak:.0f} MB")
     print(f"workers at the end: {dict(workers) or 0} (max-workers {options.max_workers}); host alive: {alive}")
 
     checks = [
         ("no well-formed request lost", lost == 0 and stuck == 0),
-        ("host RSS at the end within 50 MB of the start", rss_end - rss_start <= 50),
+        ("host RSS at the end within 100 MB of the start", rss_end - rss_start <= 100),
         (f"workers at the end <= {options.max_workers + 1} per component",
-         all(workers[c] <= options.max_workers + 1 for c in ("steady", "chaos"))),
+         all(workers[c] <= options.max_workers + 1 for c in COMPONENTS)),
+        ("clients that stopped reading were cut at the I/O limit", bool(cut) and all(cut)),
+        ("bulk served again once the I/O limit had passed", freed == [True]),
         ("p99 < 1 s at 50 connections", p99 < 1.0),
         ("host still serving", alive),
     ]
