@@ -59,6 +59,18 @@ def parse_params(raw):
     return InferencingParams(**values)
 
 
+def client_left(instance):
+    """``() -> bool``: has the HTTP client of the instance's request gone away? None when the
+    instance has no client (a Redis message, a chained request): a generation then runs to its end.
+    A generation holds one of its model's few sequences, so one whose client left is stopped."""
+    client = getattr(instance, "client", None)
+    if client is None:
+        return None
+    from spin_py.host.worker import client_gone
+
+    return lambda: client_gone(client)
+
+
 class LlmCapability:
     """Serverless AI for one `spin-py up`: the model pool lives here, made on the
     first AI call and kept across code edits and manifest edits, so models load
@@ -130,7 +142,7 @@ class LlmAppCapability:
             prompt = args.get("prompt")
             if not isinstance(prompt, str):
                 raise LlmError(INVALID_INPUT, "the prompt must be a string")
-            result = self.pool().infer(model, prompt, parse_params(args.get("params")))
+            result = self.pool().infer(model, prompt, parse_params(args.get("params")), client_left(instance))
             return {
                 "text": result.text,
                 "usage": {

@@ -29,7 +29,7 @@ def _vector(text):
 
 
 class DeterministicPool:
-    def infer(self, model, prompt, params):
+    def infer(self, model, prompt, params, cancelled=None):
         words = f"echo: {prompt}".split()[: params.max_tokens]
         return InferencingResult(" ".join(words), len(prompt.split()), len(words))
 

@@ -12,10 +12,17 @@ many calls are in flight at once and answered in any order:
 
   host -> here  {"id", "op": "infer", "path", "engine", "prompt", "params": InferencingParams, "chat": bool}
   host -> here  {"id", "op": "embed", "path", "texts": [str, ...]}
+  host -> here  {"id", "op": "cancel"}        (the call's client left: its sequence is freed, no answer)
   host -> here  {"id", "op": "stats"}
   here -> host  {"id", "result": InferencingResult | EmbeddingsResult | dict, "loaded": seconds | None}
+  here -> host  {"progress": True}            (work advanced: a model loaded, a prompt chunk, a decode step)
   here -> host  {"id", "error": (kind, message), "loaded": None}
   here -> host  {"id", "load_failed": message, "loaded": None}   (the host names the model)
+
+Progress frames are sent at most every PROGRESS_EVERY seconds, from the
+threads doing the work (not from a timer, which would go on beside a stuck
+engine): the host's supervisor fails the calls of a process that sends nothing
+for its bound, and replaces the process.
 
 The host resolves model names to files (locate.py) and says what it loaded;
 this process only knows files: names that resolve to one file share one copy.
@@ -42,6 +49,7 @@ from spin_py.capabilities.llm.engines.base import RUNTIME_ERROR, EmbeddingsResul
 
 MAX_MESSAGE_BYTES = 128 << 20  # Spin's MAX_HOST_BUFFERED_BYTES, each way
 BATCH_WINDOW_SECONDS = 0.002
+PROGRESS_EVERY = 0.5
 MAX_BATCH_TEXTS = 64
 _PR_SET_PDEATHSIG = 1
 
@@ -82,6 +90,146 @@ class ModelThread:
                 reply(function(self.engine), None, loaded)
             except BaseException as error:  # handed to the host
                 reply(None, error, loaded)
+
+
+class CallCancelled(Exception):
+    """The host gave up on the call (its client left); nothing is sent back."""
+
+
+class _Generation:
+    def __init__(self, call_id, prompt, params, chat, reply):
+        self.call_id = call_id
+        self.prompt = prompt
+        self.params = params
+        self.chat = chat
+        self.reply = reply
+        self.sequence = None
+        self.loaded = None  # seconds, when this call loaded the model
+
+
+class GenerationBatcher:
+    """Continuous batching for one GGUF model (engines/llama_cpp.py), on one
+    long-lived thread (llama.cpp's OpenMP team is made per calling thread, and
+    the model is built on it too, see ModelThread).
+
+    Each turn of its loop admits the calls that arrived, as many as the model
+    has free sequences (each prompt evaluated alone, its first token sampled),
+    then runs one decode step for every running sequence together. A call that
+    arrives while others generate joins at the next step; a sequence that
+    finishes, or whose call is cancelled, leaves and frees its KV stream at
+    once. Calls beyond the free sequences wait in arrival order. A failed load
+    is not kept: the next call tries the file again.
+    """
+
+    def __init__(self, path, progress=lambda: None, load=None):
+        self.path = path
+        self.load = load or (lambda: load_engine("llama.cpp", path))
+        self.progress = progress
+        self.engine = None
+        self.loads = 0
+        self.batch_sizes = collections.deque(maxlen=1000)  # sequences in each decode step (the latest)
+        self._cond = threading.Condition()
+        self._queue = collections.deque()
+        self._cancelled = set()
+        self._running = []  # _Generation, each holding a sequence
+        self._free = []  # free sequence ids
+        threading.Thread(target=self._run, name=f"generate-{os.path.basename(path)}", daemon=True).start()
+
+    def submit(self, call_id, prompt, params, chat, reply):
+        """``reply(InferencingResult, error, loaded_seconds)`` when the call's answer is complete."""
+        with self._cond:
+            self._queue.append(_Generation(call_id, prompt, params, chat, reply))
+            self._cond.notify()
+
+    def cancel(self, call_id) -> None:
+        """Drop the call if it is still waiting, or free its sequence at the next step (an id this
+        model never had, or that is answered already, is forgotten then)."""
+        with self._cond:
+            for waiting in self._queue:
+                if waiting.call_id == call_id:
+                    self._queue.remove(waiting)
+                    return
+            self._cancelled.add(call_id)
+            self._cond.notify()
+
+    def running(self) -> int:
+        return len(self._running)
+
+    def _run(self):
+        while True:
+            with self._cond:
+                while not self._queue and not self._running:
+                    self._cond.wait()
+                capacity = len(self._free) if self.engine is not None else 1
+                arrivals = [self._queue.popleft() for _ in range(min(capacity, len(self._queue)))]
+                cancelled, self._cancelled = self._cancelled, set()
+            for generation in [g for g in self._running if g.call_id in cancelled]:
+                self._leave(generation, CallCancelled())
+            for generation in arrivals:
+                self._admit(generation)
+            self._step()
+
+    def _admit(self, generation):
+        loaded = None
+        try:
+            if self.engine is None:
+                started = time.perf_counter()
+                self.engine = _load(self.load)
+                self.loads += 1
+                loaded = time.perf_counter() - started
+                with self._cond:
+                    self._free = list(range(self.engine.sequences))
+                self.progress()
+            prepared = self.engine.prepare(generation.prompt, generation.params, generation.chat)
+            if not isinstance(prepared, tuple):
+                generation.reply(prepared, None, loaded)  # answered without a sequence (max_tokens 0)
+                return
+            with self._cond:
+                seq_id = self._free.pop(0)
+            try:
+                generation.sequence = self.engine.start(seq_id, prepared, generation.params, self.progress)
+            except BaseException:
+                with self._cond:
+                    self._free.append(seq_id)
+                raise
+        except BaseException as error:
+            generation.reply(None, error, loaded)
+            return
+        generation.loaded = loaded
+        with self._cond:
+            self._running.append(generation)
+        self.progress()
+        if generation.sequence.done:
+            self._leave(generation)
+
+    def _step(self):
+        if not self._running:
+            return
+        try:
+            self.engine.step([generation.sequence for generation in self._running])
+        except BaseException as error:
+            for generation in list(self._running):
+                self._leave(generation, error)
+            return
+        self.batch_sizes.append(len(self._running))
+        self.progress()
+        for generation in [g for g in self._running if g.sequence.done]:
+            self._leave(generation)
+
+    def _leave(self, generation, error=None):
+        """The sequence is done (or failed, or cancelled): free it and answer."""
+        sequence = generation.sequence
+        self.engine.finish(sequence)
+        with self._cond:
+            self._running.remove(generation)
+            self._free.append(sequence.seq_id)
+            self._free.sort()
+        if isinstance(error, CallCancelled):
+            return
+        if error is not None:
+            generation.reply(None, error, generation.loaded)
+        else:
+            generation.reply(sequence.result(), None, generation.loaded)
 
 
 class _Pending:
@@ -206,8 +354,19 @@ class ModelServer:
     def __init__(self, connection):
         self.connection = connection
         self._send_lock = threading.Lock()
-        self._generators = {}  # path -> ModelThread
+        self._generators = {}  # path -> GenerationBatcher (GGUF) or ModelThread (transformers)
         self._embedders = {}  # path -> EmbeddingBatcher
+        self._progress_sent = 0.0
+
+    def progress(self):
+        """Tell the host that work advanced, at most every PROGRESS_EVERY seconds."""
+        now = time.monotonic()
+        if now - self._progress_sent >= PROGRESS_EVERY:
+            self._progress_sent = now
+            try:
+                self.send({"progress": True})
+            except OSError:
+                pass  # the host is gone: the reader ends this process
 
     def send(self, message):
         data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
@@ -233,14 +392,22 @@ class ModelServer:
         op, call_id = message["op"], message["id"]
         if op == "infer":
             path = message["path"]
-            thread = self._generators.get(path)
-            if thread is None:
-                thread = self._generators[path] = ModelThread(path, message["engine"])
+            generator = self._generators.get(path)
+            if generator is None:
+                if message["engine"] == "llama.cpp":
+                    generator = GenerationBatcher(path, self.progress)
+                else:
+                    generator = ModelThread(path, message["engine"])
+                self._generators[path] = generator
             prompt, params, chat = message["prompt"], message["params"], message.get("chat", False)
-            if chat:
-                thread.submit(lambda engine: engine.infer(prompt, params, chat=True), self.replier(call_id))
+            if isinstance(generator, GenerationBatcher):
+                generator.submit(call_id, prompt, params, chat, self.replier(call_id))
             else:
-                thread.submit(lambda engine: engine.infer(prompt, params), self.replier(call_id))
+                generator.submit(lambda engine: engine.infer(prompt, params, progress=self.progress), self.replier(call_id))
+        elif op == "cancel":
+            for generator in list(self._generators.values()):
+                if isinstance(generator, GenerationBatcher):
+                    generator.cancel(call_id)
         elif op == "embed":
             path = message["path"]
             batcher = self._embedders.get(path)
@@ -253,12 +420,16 @@ class ModelServer:
             self.send({"id": call_id, "error": (RUNTIME_ERROR, f"unknown model process op {op!r}"), "loaded": None})
 
     def stats(self):
-        """What is loaded, how often, and how embeddings were batched (for tests and benchmarks)."""
+        """What is loaded, how often, how embeddings and decode steps were batched, and how many
+        sequences each GGUF model is generating now (for tests and benchmarks)."""
         return {
             "pid": os.getpid(),
             "loads": {**{(p, "inferencing"): t.loads for p, t in self._generators.items()},
                       **{(p, "embeddings"): b.loads for p, b in self._embedders.items()}},
             "batch_sizes": {p: list(b.batch_sizes) for p, b in self._embedders.items()},
+            "decode_batch_sizes": {p: list(g.batch_sizes) for p, g in self._generators.items()
+                                   if isinstance(g, GenerationBatcher)},
+            "running": {p: g.running() for p, g in self._generators.items() if isinstance(g, GenerationBatcher)},
         }
 
     def serve(self):

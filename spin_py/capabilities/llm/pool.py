@@ -8,7 +8,9 @@ the stand-in announcement and the load lines, and sends the call. In the model
 process:
 - models load lazily at first use; a failed load is not remembered, so fixing
   the file fixes the app;
-- each inferencing model's work runs on its own thread, in arrival order;
+- each GGUF model's calls are generated together on its own thread
+  (continuous batching, model_process.GenerationBatcher); a transformers
+  model's calls run on its own thread in arrival order;
 - embedding requests that arrive together are run as one batch;
 - models are never unloaded during a session: a dev server keeps a handful of
   models, and reloading one costs seconds, which is the point of the pool.
@@ -61,12 +63,12 @@ class LocalModelPool:
         loaded = self._loaded.get((source.path, source.kind))
         return loaded[0] if loaded and loaded[1] == self.process.generation else None
 
-    def _call(self, model, source, message, call):
+    def _call(self, model, source, message, call, cancelled=None):
         def doing():
             step = f"running {call} on" if self._loaded_by(source) else "loading"
             return f"{step} '{model}' ({source.path})"
 
-        reply = self.process.call({**message, "path": str(Path(source.path).absolute())}, doing)
+        reply = self.process.call({**message, "path": str(Path(source.path).absolute())}, doing, cancelled)
         if reply.get("loaded") is not None:
             with self._lock:
                 self._loaded[(source.path, source.kind)] = (model, self.process.generation)
@@ -92,13 +94,13 @@ class LocalModelPool:
             self._announced.add(key)
         self.log(f"{model} uses the copy of {source.path} already loaded for {first}")
 
-    def infer(self, model: str, prompt: str, params: InferencingParams) -> InferencingResult:
+    def infer(self, model: str, prompt: str, params: InferencingParams, cancelled=None) -> InferencingResult:
         source = self._resolve(model, INFERENCING)
         # A stand-in is an instruct model answering for another: it gets the prompt through its own
         # chat template, or it often answers nothing. A real model gets the raw prompt, as in Spin.
         chat = source.origin == "stand-in"
         message = {"op": "infer", "engine": source.engine, "prompt": prompt, "params": params, "chat": chat}
-        return self._call(model, source, message, "infer")
+        return self._call(model, source, message, "infer", cancelled)
 
     def generate_embeddings(self, model: str, texts: list) -> EmbeddingsResult:
         source = self._resolve(model, EMBEDDINGS)

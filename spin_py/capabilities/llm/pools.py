@@ -17,8 +17,9 @@ from spin_py.capabilities.llm.engines.base import EmbeddingsResult, InferencingP
 
 
 class ModelPool(Protocol):
-    def infer(self, model: str, prompt: str, params: InferencingParams) -> InferencingResult:
-        """The continuation of ``prompt``; LlmError with Spin's variants."""
+    def infer(self, model: str, prompt: str, params: InferencingParams, cancelled=None) -> InferencingResult:
+        """The continuation of ``prompt``; LlmError with Spin's variants. ``cancelled()``, when given, is
+        true once the caller's client has left: a pool that can stop a generation then stops it."""
 
     def generate_embeddings(self, model: str, texts: list) -> EmbeddingsResult:
         """One vector per text; LlmError with Spin's variants."""

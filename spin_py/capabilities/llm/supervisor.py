@@ -15,6 +15,19 @@ it would load every model twice. The hop costs well under a millisecond per
 call (bench/serverless_ai.py measures it), against tens of milliseconds per
 generated token or embedding batch.
 
+A model process that makes no progress is found too: it sends a progress
+frame as its work advances (a model loaded, a prompt chunk of 512 tokens
+evaluated, a decode step, an embedding batch answered), and a call that waits
+PROGRESS_SECONDS with none (default 120, SPIN_PY_MODEL_PROGRESS_SECONDS) stops
+the process with SIGKILL (a stopped or stuck process cannot be asked): its calls
+get ``RuntimeError`` naming the model, the terminal says so in one line, and
+the next call starts a fresh process. 120 s covers loading a large model from
+a cold disk or one 512-token prompt chunk of a 7B model on a slow machine.
+
+What the model process writes to its stderr (llama.cpp's errors, Python's
+warnings) reaches the terminal under "model process: ", at most
+STDERR_LINES_SHOWN lines per process, each cut at STDERR_LINE_BYTES.
+
 The process is started from a dedicated thread that lives as long as the pool:
 the child's PR_SET_PDEATHSIG fires when the thread that forked it ends, so
 forking from a request's thread would kill it when that request finishes.
@@ -29,6 +42,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from multiprocessing.connection import Connection
 from pathlib import Path
 
@@ -37,14 +51,33 @@ from spin_py.capabilities.llm.engines.base import INVALID_INPUT, RUNTIME_ERROR, 
 from spin_py.capabilities.llm.model_process import MAX_MESSAGE_BYTES
 
 STDERR_LINES_KEPT = 20
+STDERR_LINES_SHOWN = 50
 STDERR_LINE_BYTES = 400
 STOP_SECONDS = 5
+PROGRESS_SECONDS = 120.0
+PROGRESS_VARIABLE = "SPIN_PY_MODEL_PROGRESS_SECONDS"
+_WAIT_SLICE = 0.25  # how often a waiting call looks at its client and the process's progress
 _PACKAGE_ROOT = str(Path(spin_py.__file__).resolve().parent.parent)
+
+
+def progress_seconds(environ=os.environ) -> float:
+    """The bound on a model process's silence, from SPIN_PY_MODEL_PROGRESS_SECONDS (ValueError naming it)."""
+    text = environ.get(PROGRESS_VARIABLE)
+    if text is None:
+        return PROGRESS_SECONDS
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0:
+        raise ValueError(f"{PROGRESS_VARIABLE} must be a number of seconds greater than 0, got {text!r}")
+    return seconds
 
 
 class _Call:
     def __init__(self, doing):
         self.doing = doing  # () -> "running infer on 'model' (file)": asked only if the process dies
+        self.sent = time.monotonic()
         self.reply = None
         self.error = None
         self.done = threading.Event()
@@ -61,7 +94,11 @@ def exit_cause(returncode: int) -> str:
     return f"exited with code {returncode}"
 
 
-def what_to_do(returncode: int, doing: str) -> str:
+def what_to_do(returncode: int, doing: str, stalled: bool = False) -> str:
+    if stalled:
+        return (f"if the machine is slow or the model large and it was still working, allow more time with "
+                f"{PROGRESS_VARIABLE}=<seconds> (now {progress_seconds():g}); a process stopped on purpose "
+                "(SIGSTOP, a debugger) is replaced the same way")
     if returncode == -signal.SIGKILL:
         return ("if nothing killed it on purpose, the system may have run out of memory: "
                 "use a smaller (more quantized) model file")
@@ -76,9 +113,17 @@ def what_to_do(returncode: int, doing: str) -> str:
 class ModelProcess:
     """One model process at a time; ``call`` is safe from any thread."""
 
-    def __init__(self, log=print, python=sys.executable):
+    def __init__(self, log=print, python=sys.executable, progress=None):
+        """``progress``: seconds a call waits without a progress frame before the process is
+        stopped (default: progress_seconds())."""
         self.log = log
         self.python = python
+        try:
+            self.progress = progress if progress is not None else progress_seconds()
+        except ValueError as error:
+            raise LlmError(RUNTIME_ERROR, str(error)) from None
+        self._last_progress = 0.0  # monotonic time of the running process's last frame
+        self._stalled = None  # the process stopped for making no progress
         self.generation = 0  # counts model processes started: a new one has nothing loaded
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
@@ -99,10 +144,12 @@ class ModelProcess:
         process = self._process
         return process.pid if process else None
 
-    def call(self, message: dict, doing) -> dict:
+    def call(self, message: dict, doing, cancelled=None) -> dict:
         """Send ``message`` (a dict without ``id``) and wait for its reply (a dict).
 
-        ``doing()`` says what the call does ("running infer on 'x' (file)"), for the error if the process dies.
+        ``doing()`` says what the call does ("running infer on 'x' (file)"), for the error if the process
+        dies or makes no progress. ``cancelled()``, looked at while waiting: true when the caller's client
+        left; the model process is told to drop the call, and LlmError says so.
         """
         with self._lock:
             connection = self._running()
@@ -118,10 +165,35 @@ class ModelProcess:
                 connection.send_bytes(data)
         except OSError:
             pass  # the process died: the supervisor thread fails this call with the reason
-        call.done.wait()
+        while not call.done.wait(_WAIT_SLICE):
+            if cancelled is not None and cancelled():
+                self._cancel(call_id, connection)
+                raise LlmError(RUNTIME_ERROR, f"the call was cancelled while {doing()}: its client went away")
+            if time.monotonic() - max(call.sent, self._last_progress) > self.progress:
+                self._stop_stalled(connection)
         if call.error is not None:
             raise call.error
         return call.reply
+
+    def _cancel(self, call_id, connection):
+        with self._lock:
+            if self._calls.pop(call_id, None) is None or self._connection is not connection:
+                return  # answered meanwhile, or its process is gone
+        try:
+            with self._send_lock:
+                connection.send_bytes(pickle.dumps({"op": "cancel", "id": call_id}, protocol=pickle.HIGHEST_PROTOCOL))
+        except OSError:
+            pass
+
+    def _stop_stalled(self, connection):
+        """No progress frame for the bound: SIGKILL the process (SIGSTOPped or stuck, it cannot be asked);
+        _ended fails its calls and says why."""
+        with self._lock:
+            process = self._process
+            if process is None or self._connection is not connection or self._stalled is process:
+                return
+            self._stalled = process
+        process.kill()
 
     def close(self) -> None:
         """Stop the model process; calls in flight fail. The pool cannot be used after."""
@@ -172,6 +244,7 @@ class ModelProcess:
                 continue
             with self._lock:
                 self._process, self._connection = process, connection
+                self._last_progress = time.monotonic()
                 self.generation += 1
                 self._wanted = False
                 self._changed.notify_all()
@@ -203,12 +276,20 @@ class ModelProcess:
         return process, Connection(host_end.detach())
 
     def _keep_stderr(self, stream):
-        """The last lines the model process wrote (llama.cpp says GGML_ASSERT there), bounded."""
+        """Show what the model process writes (llama.cpp's errors, Python's warnings) under one prefix,
+        bounded, and keep its last lines for the line that says why it died (GGML_ASSERT)."""
+        shown = 0
         with stream:
             while line := stream.readline(STDERR_LINE_BYTES):
-                text = line.decode("utf-8", "replace").strip()
-                if text:
-                    self._stderr.append(text)
+                text = line.decode("utf-8", "replace").rstrip()
+                if not text.strip():
+                    continue
+                self._stderr.append(text.strip())
+                if shown < STDERR_LINES_SHOWN:
+                    self.log(f"model process: {text}")
+                elif shown == STDERR_LINES_SHOWN:
+                    self.log(f"model process: (more output not shown: at most {STDERR_LINES_SHOWN} lines a process)")
+                shown += 1
 
     def _read(self, connection):
         while True:
@@ -217,6 +298,9 @@ class ModelProcess:
             except (EOFError, OSError):
                 return
             reply = pickle.loads(data)
+            self._last_progress = time.monotonic()
+            if "id" not in reply:
+                continue  # a progress frame
             with self._lock:
                 call = self._calls.pop(reply["id"], None)
             if call is not None:
@@ -236,15 +320,17 @@ class ModelProcess:
             self._calls.clear()
             self._process = self._connection = None
             closing = self._closed
+            stalled, self._stalled = self._stalled is process, None
         if closing:
             for call in calls:
                 call.error = LlmError(RUNTIME_ERROR, "the model pool was closed")
                 call.done.set()
             return
-        cause = exit_cause(returncode)
+        cause = f"made no progress for {self.progress:g} s" if stalled else exit_cause(returncode)
+        after = ": it was stopped, and the next call starts a new one" if stalled else ""
         doings = [call.doing() for call in calls]
         for call, doing in zip(calls, doings):
-            call.error = LlmError(RUNTIME_ERROR, f"the model process {cause} while {doing}")
+            call.error = LlmError(RUNTIME_ERROR, f"the model process {cause} while {doing}{after}")
             call.done.set()
         if doings:
             more = len(doings) - 1
@@ -252,7 +338,10 @@ class ModelProcess:
             where += "; the calls failed with RuntimeError"
         else:
             where = " while idle"
-        said = self._last_words()
+        said = "" if stalled else self._last_words()
         said = f' It said: "{said[:200]}".' if said else ""
+        if stalled:
+            where += " and was stopped (SIGKILL)"
+        advice = what_to_do(returncode, doings[0] if doings else "", stalled)
         self.log(f"Serverless AI: the model process {cause}{where}.{said} The next call starts a new model process, "
-                 f"which loads its models again. What to do: {what_to_do(returncode, doings[0] if doings else '')}.")
+                 f"which loads its models again. What to do: {advice}.")

@@ -69,7 +69,7 @@ class RemoteEngine:
             raise LlmError(RUNTIME_ERROR, f"POST {self.url}{path}: the reply has no {'.'.join(map(str, keys))}") from None
         return value
 
-    def infer(self, model, prompt, params):
+    def infer(self, model, prompt, params, cancelled=None):
         if self.api_type == "open_ai":
             path = "/v1/chat/completions"
             reply = self._post(path, {

@@ -13,6 +13,14 @@ from spin_py.capabilities.llm.engines.base import InferencingResult
 from spin_py.capabilities.llm.engines.llama_cpp import SEED
 
 
+class _Pulse:
+    """A transformers streamer that only says work advanced (the model process's progress)."""
+
+    def __init__(self, progress):
+        self.put = lambda value: progress()
+        self.end = lambda: None
+
+
 class TransformersEngine:
     def __init__(self, folder):
         import torch
@@ -25,7 +33,8 @@ class TransformersEngine:
         self.model.eval()
         self._lock = threading.Lock()
 
-    def infer(self, prompt, params):
+    def infer(self, prompt, params, progress=None):
+        """``progress()`` after each generated token."""
         torch = self.torch
         inputs = self.tokenizer(prompt, return_tensors="pt")
         prompt_tokens = int(inputs["input_ids"].shape[1])
@@ -33,6 +42,8 @@ class TransformersEngine:
             return InferencingResult("", prompt_tokens, 0)
         sampling = params.temperature > 0
         options = dict(max_new_tokens=params.max_tokens, repetition_penalty=params.repeat_penalty, do_sample=sampling)
+        if progress is not None:
+            options["streamer"] = _Pulse(progress)
         if sampling:
             options.update(temperature=params.temperature, top_k=params.top_k, top_p=params.top_p)
         with self._lock, torch.inference_mode():
