@@ -84,7 +84,7 @@ class BuildCheck:
         self.debounce = debounce
         self._ready = threading.Condition()
         self._pending: dict[str, float] = {}  # component id -> monotonic time its build may start
-        self._running: tuple[str, subprocess.Popen] | None = None
+        self._running: tuple[str, subprocess.Popen | None] | None = None  # the component being checked, its process
         self._cancelled = False  # the running build was superseded
         self._outcomes: dict[str, BuildOutcome] = {}
         self._missing: dict[str, str] = {}  # component id -> the missing-tool line said for it
