@@ -337,18 +337,18 @@ def test_a_plain_def_http_handler_is_refused_as_spin_sdk_5_would(tmp_path, worke
     assert "HttpHandler.handle_request must be `async def`" in message["error"]
 
 
-def test_a_raw_wasi_http_0_2_handler_is_reported_as_unsupported(tmp_path, workers):
-    # The raw wasi:http 0.3 export (spin-sdk 4 and later) runs: tests/trigger/streaming.
+def test_an_incoming_handler_with_neither_handle_request_nor_handle_is_reported(tmp_path, workers):
+    # The raw wasi:http exports (0.3's HttpHandler.handle, 0.2's handle(request, response_out)) run:
+    # tests/trigger/streaming.
     source = """
         from spin_sdk.wit import exports
         class IncomingHandler(exports.IncomingHandler):
-            def handle(self, request, response_out):
-                raise NotImplementedError
+            pass
     """
     worker = start_app(workers, sdk3_python(), tmp_path, source)
     error = worker.loaded()["error"]
-    assert "class IncomingHandler has no handle_request method" in error
-    assert "the raw wasi:http 0.2 `handle(request, response_out)` export is not supported" in error
+    assert "class IncomingHandler has neither a handle_request method nor its own handle method" in error
+    assert "the raw wasi:http 0.2 `handle(request, response_out)`" in error
 
 
 # --- spin-sdk 4 and 5 under CPython ----------------------------------------------------------

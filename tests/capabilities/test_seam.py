@@ -1,6 +1,6 @@
 """The capability seam: per-request instances, permissions checked against the
-manifest current at call time, and capabilities spin-py does not provide named
-at startup and refused with the SDK's own error type."""
+manifest current at call time, and a denied request made through wasi:http 0.2's
+outgoing handler refused with the SDK's own error type."""
 
 import json
 import threading
@@ -64,39 +64,38 @@ def test_an_instance_calls_the_capability_current_at_call_time():
         instance.call("kv", "get", ["not", "a", "dict"])
 
 
-UNPROVIDED_SDK3 = """
+RAW_OUTGOING_SDK3 = """
     import json
     from spin_sdk.http import IncomingHandler, Request, Response
     from spin_sdk.wit.imports import outgoing_handler
-    from spin_sdk.wit.types import Err
+    from spin_sdk.wit.imports.types import Fields, OutgoingRequest, Scheme_Http
+    from spin_sdk.wit.types import Err, Ok
 
     class IncomingHandler(IncomingHandler):
         def handle_request(self, request: Request) -> Response:
-            try:
-                outgoing_handler.handle(None, None)
-                out = {"ok": True}
-            except Err as error:
-                out = {"error": type(error.value).__name__, "value": error.value.value}
-            return Response(200, {"content-type": "application/json"}, json.dumps(out).encode())
+            outgoing = OutgoingRequest(Fields())
+            outgoing.set_scheme(Scheme_Http())
+            outgoing.set_authority("example.com")
+            future = outgoing_handler.handle(outgoing, None)
+            future.subscribe().block()
+            result = future.get()
+            assert isinstance(result, Ok) and isinstance(result.value, Err)
+            error = result.value.value
+            return Response(200, {"content-type": "application/json"}, json.dumps([type(error).__name__]).encode())
 """
 
 
-def test_unprovided_interfaces_fail_with_the_sdk_error(tmp_path, spin_up):
-    # What spin-py leaves out now is wasi:http 0.2's raw outgoing handler (spin_sdk.http.send is provided).
+def test_a_denied_wasi_http_02_request_fails_with_the_sdk_error(tmp_path, spin_up):
     sdk3 = write_app(
         tmp_path / "sdk3",
         manifest(component("raw", route="/...", extra='allowed_outbound_hosts = ["redis://127.0.0.1:6379"]')),
-        {"app.py": UNPROVIDED_SDK3},
+        {"app.py": RAW_OUTGOING_SDK3},
     )
     server = spin_up(sdk3, "--python", str(sdk3_python()))
     assert "does not provide" not in server.output()  # outbound Redis is provided: nothing to name
     status, _, body = server.get("/")
-    assert status == 200
-    assert json.loads(body) == {
-        "error": "ErrorCode_InternalError",
-        "value": "spin-py does not provide wasi:http 0.2's outgoing handler (use spin_sdk.http.send) yet: "
-        "this call works only under Spin for now",
-    }
+    assert (status, json.loads(body)) == (200, ["ErrorCode_HttpRequestDenied"])
+    server.wait_for_output("A component tried to make an outbound network connection to disallowed destination")
 
 
 SLOW_CALLER = """

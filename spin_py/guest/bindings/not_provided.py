@@ -15,14 +15,9 @@ import types
 
 MESSAGE = "spin-py does not provide {what} yet: this call works only under Spin for now"
 
-# Generated interfaces, by what they are to the user; spin-sdk 2.x/3.x names first, then 4.x/5.x.
-INTERFACES = {
-    # spin_sdk.http.send (bindings/outbound_http.py) and wasi:http 0.3's client (bindings/wasi_http.py) are
-    # provided; wasi:http 0.2's outgoing handler, which spin-sdk 2.x/3.x apps can call directly, is not.
-    "wasi:http 0.2's outgoing handler (use spin_sdk.http.send)": (
-        "outgoing_handler", "wasi_http_outgoing_handler_0_2_0", "wasi_http_outgoing_handler_0_2_6",
-    ),
-}
+# Generated interfaces, by what they are to the user; spin-sdk 2.x/3.x names first, then 4.x/5.x. None
+# at present: wasi:http 0.2's outgoing handler, the last, is bindings/wasi_http_02.py.
+INTERFACES = {}
 # Their "other" error variants, most specific first.
 OTHER_VARIANTS = ("Error_Other", "MysqlError_Other", "PgError_Other", "ErrorCode_InternalError")
 

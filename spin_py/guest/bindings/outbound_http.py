@@ -13,9 +13,9 @@ What each SDK's ``send`` does to the request before it reaches the host is kept:
 3+ adds ``content-length`` when missing, 2.0 drops the query and refuses a body.
 
 wasi:http 0.3's ``client.send`` (spin-sdk 4.x/5.x, which the ``streaming`` example calls
-itself) goes through ``send`` too: bindings/wasi_http.py. Not covered: wasi:http 0.2's
-resources (``OutgoingRequest``, ``outgoing_handler.handle``), which still fail with the
-SDK's error saying spin-py does not provide them (bindings/not_provided.py).
+itself) goes through ``send`` too: bindings/wasi_http.py; so does wasi:http 0.2's
+``outgoing_handler.handle`` (``OutgoingRequest``, spin-sdk 2.x/3.x's ``poll_loop.send``):
+bindings/wasi_http_02.py.
 """
 
 import base64

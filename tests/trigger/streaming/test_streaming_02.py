@@ -4,7 +4,8 @@ and its spin-sdk 3 form on 3.4.1: ``IncomingHandler.handle(request, response_out
 the SDK's own PollLoop, streams both ways (a 64 MiB echo, bytes identical, and an echo that
 reaches the client while it is still sending) and outgoing requests through wasi:http
 0.2's outgoing handler; then a raw handler's other paths: no response set, an error set, a
-body never finished, work after the response, request bodies sent out, a denied host."""
+body never finished, work after the response, request bodies sent out, a denied host; and
+spin-sdk 5's name for the export, ``WasiHttpIncomingHandler020``."""
 
 import hashlib
 import http.client
@@ -17,7 +18,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from apps import sdk3_python, write_app
+from apps import sdk3_python, sdk5_python, write_app
 from test_streaming_bodies import chunked, dechunk, echo
 from venvs import venv_python
 
@@ -272,3 +273,64 @@ def test_a_raw_response_is_complete_while_its_handler_goes_on(tmp_path, spin_up,
     assert "after the response" not in server.output()
     origin.release.set()
     server.wait_for_output("after the response: 200 released")
+
+
+SDK5_RAW = """
+    from componentize_py_types import Ok, Err
+    from spin_sdk.wit import exports
+    from spin_sdk.wit.imports import wasi_http_outgoing_handler_0_2_0 as outgoing_handler
+    from spin_sdk.wit.imports.wasi_http_types_0_2_0 import (
+        Fields, IncomingBody, OutgoingBody, OutgoingRequest, OutgoingResponse, ResponseOutparam, Scheme_Http)
+    from spin_sdk.wit.imports.wasi_io_streams_0_2_0 import StreamError_Closed
+
+    def read_all(body):
+        stream, data = body.stream(), bytearray()
+        while True:
+            try:
+                data += stream.blocking_read(65536)
+            except Err as error:
+                if not isinstance(error.value, StreamError_Closed):
+                    raise
+                break
+        stream.__exit__(None, None, None)
+        IncomingBody.finish(body)
+        return bytes(data)
+
+    class WasiHttpIncomingHandler020(exports.WasiHttpIncomingHandler020):
+        def handle(self, request, response_out):
+            data = read_all(request.consume())
+            out = OutgoingRequest(Fields())
+            out.set_scheme(Scheme_Http())
+            out.set_authority(dict(request.headers().entries())["target"].decode())
+            out.set_path_with_query("/known")
+            future = outgoing_handler.handle(out, None)
+            future.subscribe().block()
+            fetched = future.get().value.value
+            response = OutgoingResponse(Fields.from_list([("x-fetched", str(fetched.status()).encode())]))
+            body = response.body()
+            ResponseOutparam.set(response_out, Ok(response))
+            stream = body.write()
+            stream.blocking_write_and_flush(data[::-1] + b" " + read_all(fetched.consume())[:16].hex().encode())
+            stream.__exit__(None, None, None)
+            OutgoingBody.finish(body, None)
+"""
+
+
+def test_spin_sdk_5_runs_the_wasi_http_02_export_too(tmp_path, spin_up, origin):
+    path = write_app(tmp_path / "raw5", '''
+        spin_manifest_version = 2
+        [application]
+        name = "raw5"
+        [[trigger.http]]
+        route = "/..."
+        component = "raw5"
+        [component.raw5]
+        source = "app.wasm"
+        allowed_outbound_hosts = ["http://127.0.0.1:*"]
+        [component.raw5.build]
+        command = "componentize-py -w wasi:http/proxy@0.2.0 componentize app -o app.wasm"
+    ''', {"app.py": SDK5_RAW})
+    server = spin_up(path, "--python", str(sdk5_python()))
+    status, headers, body = server.request("POST", "/", body=b"olleh",
+                                           headers={"target": f"127.0.0.1:{origin.server_address[1]}"})
+    assert (status, headers["x-fetched"], body) == (200, "200", b"hello " + KNOWN[:16].hex().encode())
