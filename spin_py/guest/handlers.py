@@ -218,16 +218,16 @@ class WasiHttp02Handler:
 
     style = "IncomingHandler.handle"
 
-    def __init__(self, instance, types):
+    def __init__(self, instance, types) -> None:
         self.instance = instance
         self.types = types
 
-    def __call__(self, method, uri, headers, body):
+    def __call__(self, method: str, uri: str, headers: list, body) -> tuple:
         from .bindings import wasi_http_02
 
         return wasi_http_02.Exchange().serve(self.instance.handle, self.types, method, uri, headers, body)
 
-    def after_response(self):
+    def after_response(self) -> None:
         pass
 
 

@@ -31,8 +31,11 @@ raises instead of waiting forever. Trailers are not carried: an incoming body ha
 and the ones a handler gives ``OutgoingBody.finish`` are dropped.
 """
 
+import importlib
 import sys
 import time
+from types import ModuleType
+from typing import Any, Callable
 
 from .. import host, protocol
 from . import outbound_http, wasi_http
@@ -63,35 +66,35 @@ class _Sent:
 SENT = _Sent()
 
 
-def _sibling(module, attribute):
+def _sibling(module: ModuleType, attribute: str) -> ModuleType:
     """The generated module that ``module`` imports and that defines ``attribute``
     (the streams, poll or error module of the same SDK generation)."""
     for value in vars(module).values():
-        if type(value) is type(sys) and value.__name__.startswith(_PREFIX) and attribute in vars(value):
+        if isinstance(value, ModuleType) and value.__name__.startswith(_PREFIX) and attribute in vars(value):
             return value
     raise RuntimeError(f"spin-py: {module.__name__} imports no module defining {attribute}")
 
 
-def _new(cls, **state):
+def _new(cls: type, **state) -> Any:
     """An instance of a generated resource class, made without its constructor (which only raises)."""
     instance = cls.__new__(cls)
     instance.__dict__.update(state)
     return instance
 
 
-def _exit(self, *exc):
+def _exit(self, *exc) -> None:
     return None
 
 
-def _ok(module, value):
+def _ok(module: ModuleType, value) -> Any:
     return module.Ok(value)
 
 
-def _closed(streams):
+def _closed(streams: ModuleType) -> Exception:
     return streams.Err(case(streams, "StreamError", "Closed")())
 
 
-def _failed(streams, text):
+def _failed(streams: ModuleType, text: str) -> Exception:
     error = _new(_sibling(streams, "Error").Error, _text=text)
     return streams.Err(case(streams, "StreamError", "LastOperationFailed")(error))
 
@@ -105,12 +108,12 @@ class HandlerDeadlock(RuntimeError):
 class Exchange:
     """One request's ``handle(request, response_out)`` and what it has sent of its response."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.head = None  # (status, headers), sent when the handler set its response
         self.body = None  # that response's _OutBody
         self.refused = None  # the error code it set instead of a response
 
-    def serve(self, handle, types, method: str, uri: str, headers, body):
+    def serve(self, handle: Callable, types: ModuleType, method: str, uri: str, headers: list, body) -> tuple:
         """Run ``handle``: ``(status, headers, payload)``, SENT as the payload when the
         handler sent its response itself (all of it: the body was finished)."""
         request = incoming_request(types, self, method, uri, headers, body)
@@ -131,7 +134,7 @@ class Exchange:
         raise RuntimeError("guest failed to produce a response prior to returning (IncomingHandler.handle must call "
                            "ResponseOutparam.set)")
 
-    def send_written(self):
+    def send_written(self) -> None:
         """Before the handler waits on the host: what it wrote goes to the client first."""
         if self.body is not None:
             self.body.send()
@@ -142,10 +145,10 @@ class Exchange:
 class _Ready:
     """A pollable that is ready from the start."""
 
-    def ready(self):
+    def ready(self) -> bool:
         return True
 
-    def advance(self):
+    def advance(self) -> bool:
         return False
 
 
@@ -155,26 +158,26 @@ _READY = _Ready()
 class _Writable:
     """``output-stream.subscribe``: ready when ``check-write`` allows a write."""
 
-    def __init__(self, stream):
+    def __init__(self, stream) -> None:
         self.stream = stream
 
-    def ready(self):
+    def ready(self) -> bool:
         return self.stream.dropped or self.stream.body.finished or self.stream.body.room() > 0
 
-    def advance(self):
+    def advance(self) -> bool:
         return False
 
 
 class _Responded:
     """``future-incoming-response.subscribe``: ready once the response (or error) is in hand."""
 
-    def __init__(self, pending):
+    def __init__(self, pending: "_Pending") -> None:
         self.pending = pending
 
-    def ready(self):
+    def ready(self) -> bool:
         return self.pending.result is not None
 
-    def advance(self):
+    def advance(self) -> bool:
         if self.pending.sendable():
             self.pending.send()
             return True
@@ -184,21 +187,21 @@ class _Responded:
 class _Deadline:
     """A monotonic-clock pollable."""
 
-    def __init__(self, when):
+    def __init__(self, when: int) -> None:
         self.when = when
 
-    def ready(self):
+    def ready(self) -> bool:
         return time.monotonic_ns() >= self.when
 
-    def advance(self):
+    def advance(self) -> bool:
         return False
 
 
-def _pollable(poll, source):
+def _pollable(poll: ModuleType, source) -> Any:
     return _new(poll.Pollable, _source=source)
 
 
-def _poll(pollables):
+def _poll(pollables: list) -> list:
     """The indexes of the ready pollables, waiting (doing the work that makes them ready) for one."""
     if not pollables:
         raise ValueError("poll needs at least one pollable")
@@ -218,7 +221,7 @@ def _poll(pollables):
             f"{CAPACITY} bytes before ResponseOutparam.set, or an outgoing request whose body is not finished)")
 
 
-def bind_poll(module):
+def bind_poll(module: ModuleType) -> None:
     pollable = module.Pollable
     pollable.ready = lambda self: self._source.ready()
     pollable.block = lambda self: _poll([self]) and None
@@ -226,7 +229,7 @@ def bind_poll(module):
     module.poll = lambda in_: _poll(in_)
 
 
-def bind_error(module):
+def bind_error(module: ModuleType) -> None:
     module.Error.to_debug_string = lambda self: self._text
     module.Error.__exit__ = _exit
 
@@ -237,44 +240,46 @@ class _OutBody:
     """What is written to an outgoing body: a response's (sent on as it is flushed, once
     the response is set) or an outgoing request's (sent whole when it is finished)."""
 
-    def __init__(self, limit=None):
+    def __init__(self, limit: int | None = None) -> None:
         self.data = bytearray()
         self.limit = limit  # an outgoing request's: the most the host takes
         self.total = 0
         self.finished = False
         self.streaming = False  # the response's body, once set: its head has gone out
 
-    def room(self):
+    def room(self) -> int:
         """``check-write``: how many more bytes a write may give now."""
         if self.limit is not None:
             return CAPACITY
         return max(0, CAPACITY - len(self.data))
 
-    def send(self):
+    def send(self) -> None:
         """Send what was written on to the client (a flush of the response body)."""
-        if self.streaming:
-            view = memoryview(self.data)
-            for start in range(0, len(view), protocol.PIECE):
-                host.send({"op": "body"}, view[start:start + protocol.PIECE])
-            view.release()
-            self.data.clear()
+        if self.streaming and self.data:
+            data, self.data = self.data, bytearray()
+            if len(data) <= protocol.PIECE:
+                host.send({"op": "body"}, data)
+                return
+            with memoryview(data) as view:
+                for start in range(0, len(view), protocol.PIECE):
+                    host.send({"op": "body"}, view[start:start + protocol.PIECE])
 
 
-def _out_stream(streams, body):
+def _out_stream(streams: ModuleType, body: _OutBody) -> Any:
     return _new(streams.OutputStream, body=body, dropped=False, _streams=streams)
 
 
-def _writable(stream):
+def _writable(stream) -> _OutBody:
     if stream.dropped or stream.body.finished:
         raise _closed(stream._streams)
     return stream.body
 
 
-def _check_write(self):
+def _check_write(self) -> int:
     return _writable(self).room()
 
 
-def _write(self, contents):
+def _write(self, contents: bytes) -> None:
     body = _writable(self)
     body.total += len(contents)
     if body.limit is not None and body.total > body.limit:
@@ -284,16 +289,16 @@ def _write(self, contents):
         body.send()
 
 
-def _flush(self):
+def _flush(self) -> None:
     _writable(self).send()
 
 
-def _blocking_write_and_flush(self, contents):
+def _blocking_write_and_flush(self, contents: bytes) -> None:
     _write(self, contents)
     _flush(self)
 
 
-def _splice(self, src, length):
+def _splice(self, src, length: int) -> int:
     room = _check_write(self)
     if body_room := min(length, room):
         data = src.read(body_room)
@@ -302,17 +307,17 @@ def _splice(self, src, length):
     return 0
 
 
-def _blocking_splice(self, src, length):
+def _blocking_splice(self, src, length: int) -> int:
     while not _check_write(self):
         _poll([_out_subscribe(self)])
     return _splice(self, src, length)
 
 
-def _out_subscribe(self):
+def _out_subscribe(self) -> Any:
     return _pollable(_sibling(self._streams, "Pollable"), _Writable(self))
 
 
-def _out_drop(self, *exc):
+def _out_drop(self, *exc) -> None:
     self.dropped = True
     return None
 
@@ -320,12 +325,12 @@ def _out_drop(self, *exc):
 class _InSource:
     """The bytes an input stream reads: whole, or pulled from the host piece by piece."""
 
-    def __init__(self, data, pull=None, exchange=None):
+    def __init__(self, data: bytes, pull=None, exchange: "Exchange | None" = None) -> None:
         self.view = memoryview(bytes(data))
         self.pull = pull  # guest/bodies.StreamedBody, for a request body the host streams
         self.exchange = exchange
 
-    def read(self, size):
+    def read(self, size: int) -> bytes | None:
         if not self.view and self.pull is not None and not self.pull.ended:
             if self.exchange is not None:
                 self.exchange.send_written()
@@ -342,11 +347,11 @@ class _InSource:
         return piece
 
 
-def _in_stream(streams, source):
+def _in_stream(streams: ModuleType, source: _InSource) -> Any:
     return _new(streams.InputStream, _source=source, _streams=streams)
 
 
-def _read(self, length):
+def _read(self, length: int) -> bytes:
     if length <= 0:
         return b""
     piece = self._source.read(length)
@@ -355,15 +360,15 @@ def _read(self, length):
     return piece
 
 
-def _skip(self, length):
+def _skip(self, length: int) -> int:
     return len(_read(self, length))
 
 
-def _in_subscribe(self):
+def _in_subscribe(self) -> Any:
     return _pollable(_sibling(self._streams, "Pollable"), _READY)
 
 
-def bind_streams(module):
+def bind_streams(module: ModuleType) -> None:
     source, sink = module.InputStream, module.OutputStream
     source.read = source.blocking_read = _read
     source.skip = source.blocking_skip = _skip
@@ -381,11 +386,11 @@ def bind_streams(module):
 
 # --- wasi:http/types ------------------------------------------------------------------------------
 
-def _err_none(types):
+def _err_none(types: ModuleType) -> Exception:
     return types.Err(None)
 
 
-def _take(resource, attribute, types):
+def _take(resource, attribute: str, types: ModuleType) -> Any:
     """A child a resource gives at most once (``consume``, ``body``, ``stream``, ``write``)."""
     value = getattr(resource, attribute, None)
     if value is None:
@@ -394,31 +399,31 @@ def _take(resource, attribute, types):
     return value
 
 
-def _method(types, name):
+def _method(types: ModuleType, name: str) -> Any:
     title = name.title()
     if name.upper() == name and title in ("Get", "Head", "Post", "Put", "Delete", "Connect", "Options", "Trace", "Patch"):
         return case(types, "Method", title)()
     return case(types, "Method", "Other")(name)
 
 
-def _method_name(method):
+def _method_name(method) -> str:
     name = type(method).__name__
     if name in ("Method_Other", "MethodOther"):
         return method.value
     return name.removeprefix("Method").lstrip("_").upper()
 
 
-def _scheme_name(scheme):
+def _scheme_name(scheme) -> str:
     name = type(scheme).__name__.removeprefix("Scheme").lstrip("_")
     return scheme.value if name == "Other" else name.lower()
 
 
-def _incoming_body(types, source):
+def _incoming_body(types: ModuleType, source: _InSource) -> Any:
     streams = _sibling(types, "InputStream")
     return _new(types.IncomingBody, _stream=_in_stream(streams, source), _types=types)
 
 
-def incoming_request(types, exchange, method, uri, headers, body):
+def incoming_request(types: ModuleType, exchange: Exchange, method: str, uri: str, headers: list, body) -> Any:
     """The request ``handle`` gets: headers immutable, the body a stream that pulls from the host."""
     fields = types.Fields()
     fields._entries = [(name, value.encode("utf-8")) for name, value in headers]  # (a client's Host is allowed in)
@@ -436,43 +441,43 @@ def incoming_request(types, exchange, method, uri, headers, body):
     )
 
 
-def _future_trailers(types):
+def _future_trailers(types: ModuleType) -> Any:
     return _new(types.FutureTrailers, _types=types, _taken=False)
 
 
-def _trailers_get(self):
+def _trailers_get(self) -> Any:
     if self._taken:
         return _err_none(self._types)
     self._taken = True
     return _ok(self._types, _ok(self._types, None))
 
 
-def _outgoing_body(types, limit=None):
+def _outgoing_body(types: ModuleType, limit: int | None = None) -> Any:
     return _new(types.OutgoingBody, _state=_OutBody(limit), _writer=True, _types=types)
 
 
-def _body_write(self):
+def _body_write(self) -> Any:
     if not self._writer:
         raise _err_none(self._types)
     self._writer = False
     return _out_stream(_sibling(self._types, "OutputStream"), self._state)
 
 
-def _body_finish(cls, this, trailers):
+def _body_finish(cls, this, trailers) -> None:
     state = this._state
     if state.finished:
         raise RuntimeError("OutgoingBody.finish was called twice: the outgoing-body is consumed by the first call")
     _end_body(state)
 
 
-def _end_body(state):
+def _end_body(state: _OutBody) -> None:
     state.finished = True
     if state.streaming:
         state.send()
         host.send({"op": "end"})  # the client has all of it; the handler may go on
 
 
-def _outgoing_response_init(self, headers):
+def _outgoing_response_init(self, headers) -> None:
     self._headers = wasi_http.immutable_copy(headers)
     self._status = 200
     self._body = None
@@ -480,7 +485,7 @@ def _outgoing_response_init(self, headers):
     self._types = sys.modules[type(self).__module__]
 
 
-def _outgoing_response_body(self):
+def _outgoing_response_body(self) -> Any:
     if self._body_taken:
         raise _err_none(self._types)
     self._body_taken = True
@@ -488,14 +493,14 @@ def _outgoing_response_body(self):
     return self._body
 
 
-def _set_status_code(self, status_code):
+def _set_status_code(self, status_code: int) -> None:
     if isinstance(status_code, bool) or not isinstance(status_code, int) or not 100 <= status_code <= 999:
         raise _err_none(self._types)
     self._status = status_code
 
 
-def _outparam_set(cls, param, response):
-    """``response-outparam.set``: the head goes to the worker now, the body as it is written."""
+def _outparam_set(cls, param, response) -> None:
+    """``response-outparam.set``: the head goes to the client now, the body as it is flushed."""
     exchange = param._exchange
     if param._used:
         raise RuntimeError("ResponseOutparam.set was called twice: the response-outparam is consumed by the first call")
@@ -520,7 +525,7 @@ def _outparam_set(cls, param, response):
             _end_body(state)  # finished before it was set: all of it goes now
 
 
-def _outgoing_request_init(self, headers):
+def _outgoing_request_init(self, headers) -> None:
     types = sys.modules[type(self).__module__]
     self._headers = wasi_http.immutable_copy(headers)
     self._method = case(types, "Method", "Get")()
@@ -530,7 +535,7 @@ def _outgoing_request_init(self, headers):
     self._types = types
 
 
-def _outgoing_request_body(self):
+def _outgoing_request_body(self) -> Any:
     if self._body_taken:
         raise _err_none(self._types)
     self._body_taken = True
@@ -538,38 +543,38 @@ def _outgoing_request_body(self):
     return self._body
 
 
-def _setter(attribute):
+def _setter(attribute: str) -> Callable:
     def set_value(self, value):
         setattr(self, attribute, value)
 
     return set_value
 
 
-def _getter(attribute):
+def _getter(attribute: str) -> Callable:
     def get_value(self):
         return getattr(self, attribute)
 
     return get_value
 
 
-def _options_init(self):
+def _options_init(self) -> None:
     self._timeouts = {}
 
 
 class _Pending:
     """An outgoing request handed to ``outgoing-handler.handle``, and its response once made."""
 
-    def __init__(self, types, request):
+    def __init__(self, types: ModuleType, request) -> None:
         self.types = types
         self.request = request
         self.result = None  # Ok(IncomingResponse) or Err(error-code)
         self.taken = False
 
-    def sendable(self):
+    def sendable(self) -> bool:
         body = self.request._body
         return self.result is None and (body is None or body._state.finished)
 
-    def send(self):
+    def send(self) -> None:
         types, request = self.types, self.request
         scheme = _scheme_name(request._scheme) if request._scheme is not None else "https"
         uri = f"{scheme}://{request._authority or ''}{request._path or '/'}"
@@ -589,7 +594,7 @@ class _Pending:
         self.result = _ok(types, response)
 
 
-def _future_get(self):
+def _future_get(self) -> Any:
     pending = self._pending
     if pending.result is None:
         return None
@@ -599,8 +604,8 @@ def _future_get(self):
     return _ok(pending.types, pending.result)
 
 
-def _outgoing_handle(types):
-    def handle(request, options):
+def _outgoing_handle(types: ModuleType) -> Callable:
+    def handle(request, options) -> Any:
         """``outgoing-handler.handle``: the request is made when the handler polls for its response."""
         if request._scheme is not None and _scheme_name(request._scheme) not in ("http", "https"):
             # wasmtime-wasi-http's handle: a scheme other than http and https is a protocol error
@@ -610,7 +615,7 @@ def _outgoing_handle(types):
     return handle
 
 
-def bind_types(module):
+def bind_types(module: ModuleType) -> None:
     """The resources of one wasi:http 0.2 types module."""
     types = module
     poll = _sibling(types, "Pollable")
@@ -676,11 +681,11 @@ def bind_types(module):
         cls.__exit__ = _exit
 
 
-def bind_outgoing(module):
+def bind_outgoing(module: ModuleType) -> None:
     module.handle = _outgoing_handle(_sibling(module, "IncomingResponse"))
 
 
-def bind_clock(module):
+def bind_clock(module: ModuleType) -> None:
     poll = _sibling(module, "Pollable")
     module.now = time.monotonic_ns
     module.resolution = lambda: 1
@@ -688,11 +693,10 @@ def bind_clock(module):
     module.subscribe_duration = lambda duration: _pollable(poll, _Deadline(time.monotonic_ns() + duration))
 
 
-def types_for(module_name: str):
-    """The wasi:http 0.2 types module of an export: spin-sdk 2.x/3.x's ``types``, 4.x/5.x's 0.2.0."""
-    import importlib
-
-    return importlib.import_module(TYPES[0] if module_name == "IncomingHandler" else TYPES[1])
+def types_for(export: str) -> ModuleType:
+    """The wasi:http 0.2 types module of an export: spin-sdk 2.x/3.x's ``types`` for
+    ``IncomingHandler``, 4.x/5.x's 0.2.0 for ``WasiHttpIncomingHandler020``."""
+    return importlib.import_module(TYPES[0] if export == "IncomingHandler" else TYPES[1])
 
 
 BINDINGS = {
