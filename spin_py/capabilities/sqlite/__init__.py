@@ -11,7 +11,10 @@ real, str: text, {"$bytes": base64}: blob, null: null):
   finish {stream}                        -> null, or the statement's error (the future)
   changes / last_insert_rowid {connection} -> int
   close {connection}                     -> null (v1 close, resource drop)
-Errors are CapabilityError with Spin's variants (errors.py).
+Errors are CapabilityError with Spin's variants (errors.py). A statement keeps to
+its request's limits: one still running (or waiting for the file) when the time
+limit passes, the client leaves or the turn ends fails with Io(the reason), and
+lets go of the file (engine.py).
 """
 
 import threading
@@ -113,7 +116,7 @@ class SqliteAppCapability:
             handles.intersection_update(h for h in list(handles) if _is_open(instance, h))
             if len(handles) >= errors.MAX_CONNECTIONS:
                 raise CapabilityError(errors.IO, errors.TOO_MANY_CONNECTIONS)
-            handle = instance.add(CONNECTION, Connection(database.path, database.allow_attach_file))
+            handle = instance.add(CONNECTION, Connection(database.path, database.allow_attach_file, instance.ended))
             handles.add(handle)
         return handle
 

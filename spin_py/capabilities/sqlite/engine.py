@@ -15,7 +15,12 @@ SQLite) and failing with the texts rusqlite gives:
 - a statement that fails to compile says where, as rusqlite does
   (``{message} in {sql} at offset {n}``, src/error.rs ``error_with_offset``);
 - results are limited to Spin's MAX_HOST_BUFFERED_BYTES, counted as Spin counts
-  them (crates/world/src/lib.rs ``memory_size``).
+  them (crates/world/src/lib.rs ``memory_size``);
+- a connection opened for a request keeps to its limits (``ended``, seam.Instance.ended):
+  a statement is interrupted between its steps (SQLite's progress handler), a wait
+  for a lock (busy handler, the file's turn) gives up, once the request's time limit
+  has passed, its client has gone or its turn has ended, and the call fails with
+  that reason, so the file's turn is free for the next request at once.
 
 APSW is the SQLite binding because it reports the error offset, which
 Python's sqlite3 module does not, and it bundles a current SQLite as rusqlite does.
@@ -23,16 +28,24 @@ Python's sqlite3 module does not, and it bundles a current SQLite as rusqlite do
 
 import contextlib
 import threading
+import time
 from pathlib import Path
+from typing import Callable
 
 import apsw
 import apsw.ext
 
 from spin_py.capabilities.errors import CapabilityError
+from spin_py.capabilities.limits import acquire
 from spin_py.capabilities.sqlite.errors import IO
 
 MAX_RESULT_BYTES = 128 << 20  # crates/world/src/lib.rs MAX_HOST_BUFFERED_BYTES
 BUSY_TIMEOUT_MS = 5000  # rusqlite src/inner_connection.rs: sqlite3_busy_timeout(db, 5000)
+# sqlite3.c sqliteDefaultBusyCallback: the waits of sqlite3_busy_timeout, in ms, the last one repeated.
+BUSY_DELAYS_MS = (1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100)
+# VM steps between two looks at the request: a look (a clock read) costs about as much as
+# a few hundred steps, so a statement runs within 1% of its speed and stops within a millisecond.
+PROGRESS_STEPS = 20_000
 # std::mem::size_of of Spin's Rust types, which its result limit counts.
 VALUE_SIZE = 32  # sqlite::Value
 QUERY_RESULT_SIZE = 48  # sqlite::QueryResult
@@ -68,14 +81,28 @@ def result_limit_error(limit: int) -> SqliteError:
     return SqliteError(f"query result exceeds limit of {limit} bytes")
 
 
+Ended = Callable[[], str | None] | None  # seam.Instance.ended: why the request is over, or None
+
+
+def failure(error: apsw.Error, sql: str | None = None, ended: Ended = None) -> SqliteError:
+    """The SqliteError for ``error``: the request's end when that is what interrupted the
+    statement or gave up its wait for a lock, else rusqlite's text."""
+    if ended is not None and isinstance(error, (apsw.InterruptError, apsw.BusyError)):
+        reason = ended()
+        if reason is not None:
+            return SqliteError(reason)
+    return SqliteError(describe(error, sql))
+
+
 class Statement:
     """The first statement of a text, compiled and checked, ready to run."""
 
-    def __init__(self, connection: apsw.Connection, sql: str, params: list):
+    def __init__(self, connection: apsw.Connection, sql: str, params: list, ended: Ended = None):
+        self.ended = ended
         try:
             details = apsw.ext.query_info(connection, sql)
         except apsw.Error as error:
-            raise SqliteError(describe(error, sql)) from None
+            raise failure(error, sql, ended) from None
         self.columns = [column[0] for column in details.description or ()]
         self.sql = details.first_query
         self.params = params
@@ -93,7 +120,7 @@ class Statement:
         try:
             yield from cursor.execute(self.sql, self.params)
         except apsw.Error as error:
-            raise SqliteError(describe(error)) from None
+            raise failure(error, ended=self.ended) from None
         finally:
             cursor.close(force=True)
 
@@ -106,13 +133,35 @@ def _check_parameter_count(given: int, expected: int):
 
 
 class Connection:
-    """A connection to the database at ``path`` (None: a private in-memory database)."""
+    """A connection to the database at ``path`` (None: a private in-memory database);
+    ``ended`` (a request's Instance.ended) bounds every statement and wait."""
 
-    def __init__(self, path: Path | None, allow_attach_file: bool = False):
+    def __init__(self, path: Path | None, allow_attach_file: bool = False, ended: Ended = None):
         self.path = path
         self.allow_attach_file = allow_attach_file
+        self.ended = ended
         self._db = None
         self._lock = threading.Lock()  # Spin's Mutex around the rusqlite connection
+
+    @contextlib.contextmanager
+    def _locked(self):
+        """Spin's Mutex, given up when the request ends (a close from another thread waits
+        for the statement, which its progress handler stops)."""
+        self._check()
+        reason = acquire(self._lock, self.ended)
+        if reason is not None:
+            raise SqliteError(reason)
+        try:
+            yield
+        finally:
+            self._lock.release()
+
+    def _check(self) -> None:
+        """A call that starts after its request ended fails at once, even one too short
+        for the progress handler to look."""
+        reason = self.ended() if self.ended is not None else None
+        if reason is not None:
+            raise SqliteError(reason)
 
     def _connection(self) -> apsw.Connection:
         if self._db is None:
@@ -124,18 +173,40 @@ class Connection:
                 raise SqliteError(f"{describe(error)}: {target}") from None
             except apsw.Error as error:
                 raise SqliteError(describe(error)) from None
-            db.set_busy_timeout(BUSY_TIMEOUT_MS)
+            if self.ended is None:
+                db.set_busy_timeout(BUSY_TIMEOUT_MS)
+            else:
+                db.set_busy_handler(self._busy)
+                db.set_progress_handler(self._interrupt, PROGRESS_STEPS)
             if not self.allow_attach_file:
                 db.authorizer = _deny_attaching_files
             self._db = db
         return self._db
 
+    def _interrupt(self) -> bool:
+        return self.ended() is not None
+
+    def _busy(self, count: int) -> bool:
+        """sqlite3_busy_timeout's waits (SQLite's default busy handler), given up when the request ends."""
+        if self.ended() is not None:
+            return False
+        if count < len(BUSY_DELAYS_MS):
+            delay, waited = BUSY_DELAYS_MS[count], sum(BUSY_DELAYS_MS[:count])
+        else:
+            delay = BUSY_DELAYS_MS[-1]
+            waited = sum(BUSY_DELAYS_MS) + delay * (count - len(BUSY_DELAYS_MS))
+        delay = min(delay, BUSY_TIMEOUT_MS - waited)
+        if delay <= 0:
+            return False
+        time.sleep(delay / 1000)
+        return True
+
     def query(self, sql: str, params: list, limit: int = MAX_RESULT_BYTES) -> tuple[list, list]:
         """(columns, rows), the whole result at once (Connection::query)."""
-        with self._lock:
+        with self._locked():
             db = self._connection()
-            with _turn(self.path, db):
-                statement = Statement(db, sql, params)
+            with _turn(self.path, db, self.ended):
+                statement = Statement(db, sql, params, self.ended)
                 size = QUERY_RESULT_SIZE
                 rows = []
                 for row in statement.rows(db):
@@ -147,28 +218,28 @@ class Connection:
 
     def query_stream(self, sql: str, params: list, limit: int = MAX_RESULT_BYTES) -> "RowStream":
         """The columns now, the rows as they are read, the error at the end (Connection::query_async)."""
-        with self._lock:
+        with self._locked():
             db = self._connection()
-        with _turn(self.path, db):
+        with _turn(self.path, db, self.ended):
             return RowStream(self, db, sql, params, limit)
 
     def execute_batch(self, sql: str) -> None:
         """Every statement of ``sql`` in turn (rusqlite's execute_batch); the error names the failing rest."""
-        with self._lock:
+        with self._locked():
             db = self._connection()
             rest = sql
             while rest:
                 try:
                     details = apsw.ext.query_info(db, rest)
                 except apsw.Error as error:
-                    raise SqliteError(describe(error, rest)) from None
+                    raise failure(error, rest, self.ended) from None
                 if details.has_vdbe:
                     cursor = db.cursor()
                     try:
                         for _ in cursor.execute(details.first_query):
                             pass
                     except apsw.Error as error:
-                        raise SqliteError(describe(error)) from None
+                        raise failure(error, ended=self.ended) from None
                     finally:
                         cursor.close(force=True)
                 if not details.query_remaining:
@@ -178,11 +249,11 @@ class Connection:
                 rest = rest[len(details.first_query.rstrip()) :]
 
     def changes(self) -> int:
-        with self._lock:
+        with self._locked():
             return self._connection().changes()
 
     def last_insert_rowid(self) -> int:
-        with self._lock:
+        with self._locked():
             return self._connection().last_insert_rowid()
 
     def close(self) -> None:
@@ -205,7 +276,7 @@ class RowStream:
         self._rows = iter(())
         self._first = []
         try:
-            statement = Statement(db, sql, params)
+            statement = Statement(db, sql, params, connection.ended)
         except SqliteError as error:
             self.error = error
             return
@@ -218,7 +289,7 @@ class RowStream:
     def read(self, count: int) -> list:
         """Up to ``count`` rows; [] once the statement is done (or failed)."""
         rows, self._first = self._first[:count], self._first[count:]
-        with self.connection._lock:
+        with self.connection._locked():
             while len(rows) < count and self.error is None:
                 try:
                     row = next(self._rows)
@@ -253,7 +324,7 @@ _file_locks_lock = threading.Lock()
 
 
 @contextlib.contextmanager
-def _turn(path, db):
+def _turn(path, db, ended: Ended = None):
     """Hold this database file's lock while a statement outside a transaction compiles and runs.
 
     SQLite's busy handler polls with growing sleeps, so under a burst of requests
@@ -269,8 +340,15 @@ def _turn(path, db):
         return
     with _file_locks_lock:
         lock = _file_locks.setdefault(str(path), threading.Lock())
-    with lock:
+    # A request that ends while it waits gives up its place; the holder's own request
+    # ending interrupts its statement, so no request holds the turn past its end.
+    reason = acquire(lock, ended)
+    if reason is not None:
+        raise SqliteError(reason)
+    try:
         yield
+    finally:
+        lock.release()
 
 
 def _deny_attaching_files(action, name, _2, _database, _trigger):
