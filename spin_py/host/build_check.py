@@ -28,6 +28,7 @@ py2wasm`` without Spin's py2wasm plugin) is not run: what is missing and how to 
 is said once, until it is there.
 """
 
+import hashlib
 import os
 import re
 import shutil
@@ -48,6 +49,7 @@ DEBOUNCE = 0.5  # seconds of quiet after a change before a build starts
 NICENESS = 10  # as `nice` with no -n: the build yields the CPU to serving
 _TAIL_BYTES = 64 * 1024  # how much of the build's output is read back for its outcome
 _TAIL_LINES = 40  # kept in an outcome's text for people to read (the log file has it all)
+_MOST_COMPARED = 4 * 1024 * 1024  # a changed file up to this size is compared by content
 # A Python exception's last line, a Rust `Error: ...`, a shell's `...: not found`.
 _ERROR_LINE = re.compile(r"^(?:[A-Za-z_][\w.]*(?:Error|Exception|Exit)\b.*|(?:error|Error|ERROR)\b.*|.*: not found)$")
 
@@ -88,6 +90,7 @@ class BuildCheck:
         self._cancelled = False  # the running build was superseded
         self._outcomes: dict[str, BuildOutcome] = {}
         self._missing: dict[str, str] = {}  # component id -> the missing-tool line said for it
+        self._contents: dict[Path, bytes] = {}  # a component's changed file -> its SHA-256 when last reported
         self._closed = False
         self._thread = threading.Thread(target=self._loop, name="build-check", daemon=True)
 
@@ -103,18 +106,37 @@ class BuildCheck:
         self._thread.start()
 
     def outputs_dropped(self, changes: dict) -> dict:
-        """``changes`` ({key: {paths}}, as the watcher reports them) without the files the
-        components' builds write (the local ``source``, the build commands' ``-o``, caches' folders):
-        `spin watch` too takes a component's source as the build's artifact, not its input
-        (src/commands/watch/filters.rs, ArtifactFilterFactory)."""
+        """``changes`` ({key: {paths}}, as the watcher reports them) without what the components'
+        builds write: the local ``source`` and the build commands' ``-o`` (`spin watch` too takes a
+        component's source as the build's artifact, not its input: src/commands/watch/filters.rs,
+        ArtifactFilterFactory), ignored folders themselves (componentize-py makes the app's
+        __pycache__), and a component's file written again with the bytes it had (a build that
+        regenerates bindings or reinstalls packages among its watched files would otherwise be
+        superseded by its own writes, and run forever)."""
         outputs = self._outputs()
-        kept = {}
+        keys: dict = {}
         for key, paths in changes.items():
-            # An ignored folder itself (componentize-py makes the app's __pycache__ as it imports it) is not an edit either.
-            left = {path for path in paths if Path(path).resolve() not in outputs and not ignored_dir(path)}
-            if left:
-                kept[key] = left
-        return kept
+            for path in paths:
+                keys.setdefault(path, []).append(key)
+        dropped = {
+            path for path, its_keys in keys.items()
+            if Path(path).resolve() in outputs or ignored_dir(path)
+            or (all(key[0] == "component" for key in its_keys) and self._same_content(Path(path)))
+        }  # fmt: skip
+        return {key: set(paths) - dropped for key, paths in changes.items() if set(paths) - dropped}
+
+    def _same_content(self, path: Path) -> bool:
+        """Whether ``path`` holds what it held when last reported (False the first time)."""
+        try:
+            if path.stat().st_size > _MOST_COMPARED:
+                return False
+            digest = hashlib.sha256(path.read_bytes()).digest()
+        except OSError:
+            self._contents.pop(path, None)
+            return False
+        same = self._contents.get(path) == digest
+        self._contents[path] = digest
+        return same
 
     def changed(self, changes: dict) -> None:
         """Files changed: cancel the build they supersede, and build again once they are quiet."""

@@ -249,3 +249,42 @@ def test_a_superseded_build_is_cancelled(tmp_path, monkeypatch, capsys):
         app.stop()
     _wait_for(lambda: not _group_alive(second), timeout=5)  # stopping the server stops its build
     assert "Build check" not in capsys.readouterr().err
+
+
+def test_what_a_build_writes_is_not_an_edit(tmp_path):
+    folder = tmp_path / "app"
+    manifest = write_app(folder, """
+        spin_manifest_version = 2
+
+        [application]
+        name = "gen"
+
+        [[trigger.http]]
+        route = "/..."
+        component = "gen"
+
+        [component.gen]
+        source = "dist/gen.wasm"
+        [component.gen.build]
+        command = "componentize-py -d wit -w x bindings . && componentize-py componentize app -o ../out.wasm"
+        workdir = "py"
+        watch = ["**/*"]
+    """, {"py/app.py": ORIGINAL, "py/bindings.py": "X = 1\n"})
+    app = start_app(manifest, build_check=True)
+    try:
+        assert app.get("/").body == b"original"  # serving: the checker has started
+        check, key = app.server.build_check, ("component", "gen")
+        bindings = folder / "py" / "bindings.py"
+        outputs = {folder / "dist" / "gen.wasm", folder / "out.wasm", folder / "py" / "__pycache__"}
+        assert check.outputs_dropped({key: outputs}) == {}
+        assert check.outputs_dropped({key: {bindings}}) == {key: {bindings}}  # first seen: an edit
+        bindings.write_text("X = 1\n")  # generated again, the same bytes
+        assert check.outputs_dropped({key: {bindings}}) == {}
+        bindings.write_text("X = 2\n")
+        assert check.outputs_dropped({key: {bindings}}) == {key: {bindings}}
+        # spin.toml saved unchanged still counts: the manifest is not the build's to write.
+        spin_toml = folder / "spin.toml"
+        assert check.outputs_dropped({("manifest",): {spin_toml}}) == {("manifest",): {spin_toml}}
+        assert check.outputs_dropped({("manifest",): {spin_toml}}) == {("manifest",): {spin_toml}}
+    finally:
+        app.stop()
