@@ -30,6 +30,7 @@ import os
 import struct
 import threading
 import zlib
+from collections.abc import Iterator
 
 import brotli
 
@@ -149,7 +150,7 @@ WHOLE_UP_TO = 1024 * 1024
 PIECE = 1024 * 1024
 
 
-def _pieces(file, encoding):
+def _pieces(file, encoding: str | None) -> Iterator[bytes]:
     """The body as sent (compressed when ``encoding``), in pieces, from ``file``'s start."""
     file.seek(0)
     encoder = STREAM_ENCODERS[encoding]() if encoding is not None else None

@@ -7,18 +7,14 @@ a connection that goes on serving."""
 
 import socket
 import struct
-import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 from apps import sdk4_python, write_app
-from trigger_clients import exchange, host_rss_mib, parse, wait_for
+from trigger_clients import exchange, host_rss_mib, parse
 
 from spin_py import server as dev_server
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 ORIGINAL_MANIFEST = """
     spin_manifest_version = 2
