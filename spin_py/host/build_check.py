@@ -410,10 +410,16 @@ def _tail(path: Path) -> str:
 
 
 def _error_lines(output: str, status: int) -> str:
-    """The build's own last error line (a Python exception's last line, a tool's `error:` line),
-    else its last line, else its exit status."""
+    """The build's own last error line that says something (a Python exception's last line, a tool's
+    `error:` line), else its last line, else its exit status. An exception whose message starts on
+    the next line (numpy's ``ImportError:`` and its advice) and componentize-py's wrapping
+    ``AssertionError: Traceback ...`` say less than the error under them: for numpy it is
+    ``ModuleNotFoundError: No module named 'numpy._core._multiarray_umath'``."""
     lines = output.splitlines()
-    errors = [line.strip() for line in lines if _ERROR_LINE.match(line.strip())]
+    errors = [
+        line.strip() for line in lines
+        if _ERROR_LINE.match(line.strip()) and not line.rstrip().endswith((":", "(most recent call last):"))
+    ]  # fmt: skip
     if errors:
         return errors[-1]
     if lines:

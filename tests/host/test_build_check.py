@@ -288,3 +288,18 @@ def test_what_a_build_writes_is_not_an_edit(tmp_path):
         assert check.outputs_dropped({("manifest",): {spin_toml}}) == {("manifest",): {spin_toml}}
     finally:
         app.stop()
+
+
+def test_the_line_a_failed_build_ends_in(tmp_path):
+    """componentize-py 0.23.0's own output for an app importing numpy 2.5.5 (spin-sdk 4.0.0), captured:
+    its error is under numpy's multi-line ImportError and above a Rust backtrace."""
+    from spin_py.host.build_check import _error_lines, _tail
+
+    output = _tail(Path(__file__).parent / "data" / "componentize_py_numpy_build.txt")
+    assert "Stack backtrace" not in output and "pymain_run_file" not in output
+    assert _error_lines(output, 1) == "ModuleNotFoundError: No module named 'numpy._core._multiarray_umath'"
+    log = tmp_path / "build.txt"
+    log.write_text("sh: 1: uv: not found\n")
+    assert _error_lines(_tail(log), 127) == "sh: 1: uv: not found"
+    log.write_text("")
+    assert _error_lines(_tail(log), -9) == "killed by signal 9"
