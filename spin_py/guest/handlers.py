@@ -66,8 +66,9 @@ def find_handlers(module) -> Handlers:
     if http is None and redis is None:
         raise LoadError(
             f"{where} has no HTTP handler and no Redis handler: spin-py looks for a class HttpHandler (spin-sdk 4 "
-            "and later), a class IncomingHandler (spin-sdk 2 and 3) or a function handle_request (the original "
-            "spin_http API); and for a class RedisHandler (spin-sdk 4 and later) or InboundRedis (spin-sdk 2 and 3)."
+            "and later), a class IncomingHandler (spin-sdk 2 and 3), a class WasiHttpIncomingHandler020 (spin-sdk 4 "
+            "and later's wasi:http 0.2 export) or a function handle_request (the original spin_http API); and for a "
+            "class RedisHandler (spin-sdk 4 and later) or InboundRedis (spin-sdk 2 and 3)."
         )
     return Handlers(http or NoHttpHandler(where), redis or NoRedisHandler(module))
 
@@ -262,7 +263,8 @@ class NoHttpHandler:
     def __init__(self, where):
         self.text = (
             f"{where} has no HTTP handler: spin-py looks for a class HttpHandler (spin-sdk 4 and later), "
-            "a class IncomingHandler (spin-sdk 2 and 3) or a function handle_request (the original spin_http API)."
+            "a class IncomingHandler (spin-sdk 2 and 3), a class WasiHttpIncomingHandler020 (spin-sdk 4 and later's "
+            "wasi:http 0.2 export) or a function handle_request (the original spin_http API)."
         )
 
     def __call__(self, method, uri, headers, body):

@@ -18,6 +18,9 @@ The incoming request's body stream pulls pieces from the host as the handler rea
 them (guest/bodies.py); the response's stream is read by the worker piece by piece
 and sent on as it comes (``outgoing_response``). Trailers are not carried: an
 incoming request has none, and a response's trailers future is not read.
+
+wasi:http 0.2 (the raw ``handle(request, response_out)`` export and its outgoing handler)
+is wasi_http_02.py, which shares this module's ``fields``.
 """
 
 import asyncio
