@@ -17,6 +17,7 @@ from spin_py.capabilities.seam import HostContext
 from spin_py.host.app_python import AppPython
 from spin_py.host.output import write_terminal
 from spin_py.host.runtime import AppRuntime
+from spin_py.host.instances import stop_all as stop_all_bases
 from spin_py.host.worker import stop_all as stop_all_workers
 from spin_py.manifest import check_trigger_types, load_manifest
 from spin_py.runtime_config import RuntimeConfig, load_runtime_config
@@ -387,6 +388,7 @@ class DevServer:
             for capability in self.capabilities:
                 capability.close()
             stop_all_workers()  # any a reload started meanwhile
+            stop_all_bases()  # the components' base processes and their zygotes
 
     def shutdown(self):
         self.http.shutdown()

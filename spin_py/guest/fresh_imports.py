@@ -38,6 +38,17 @@ def install(roots):
     return roots
 
 
+def _in_app(path, roots):
+    real = os.path.realpath(path)
+    return any(real.startswith(root + os.sep) for root in roots) and "site-packages" not in real.split(os.sep)
+
+
+def is_app_module(name, roots):
+    """Is the module ``name`` (imported) one of the app's own, from its folders?"""
+    path = getattr(sys.modules.get(name), "__file__", None)
+    return bool(path) and _in_app(path, roots)
+
+
 def app_files(roots):
     """The source files of the app's modules imported so far: what a reload should watch."""
     files = set()
@@ -45,7 +56,6 @@ def app_files(roots):
         path = getattr(module, "__file__", None)
         if not path:
             continue
-        real = os.path.realpath(path)
-        if any(real.startswith(root + os.sep) for root in roots) and "site-packages" not in real.split(os.sep):
-            files.add(real)
+        if _in_app(path, roots):
+            files.add(os.path.realpath(path))
     return sorted(files)

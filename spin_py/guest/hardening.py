@@ -7,20 +7,16 @@ model), but it stops the accidents a Wasm component could not commit:
   processes of the same user, sibling workers included, cannot read its
   /proc/<pid>/environ or memory, nor take its channel with pidfd_getfd;
 - the app's manifest and runtime config file cannot be written, renamed or
-  removed through Python's file APIs (an audit hook refuses them);
-- the worker never outlives its host: a watchdog thread ends the worker and
-  the rest of its process group (what its handlers forked) once the host's end
-  of the channel is closed, whether the host stopped it or died (the host's
-  own thread-bound PR_SET_PDEATHSIG would fire when the thread that started
-  the worker ends, so it is not used).
+  removed through Python's file APIs (an audit hook refuses them).
+
+A worker never outlives its host: the base exits when its control channel
+closes, and each zygote and instance is killed when its parent exits
+(forks.py).
 """
 
 import ctypes
 import os
-import select
-import signal
 import sys
-import threading
 
 PR_SET_DUMPABLE = 4
 
@@ -108,46 +104,3 @@ def protect(paths):
                         protected.refuse(path, "remove the folder holding")
 
     sys.addaudithook(hook)
-
-
-def end_group():
-    """Kill the other processes of the worker's group: what its handlers forked.
-    (The worker leads its own session and group; the host kills the group too
-    when it stops a worker, but not when the host itself died.)"""
-    me, group = os.getpid(), os.getpgrp()
-    if group != me:
-        return  # not started by spin-py's host: the group is not ours
-    for _ in range(5):  # a child may fork while we look
-        found = False
-        for name in os.listdir("/proc"):
-            if not name.isdigit() or int(name) == me:
-                continue
-            try:
-                with open(f"/proc/{name}/stat", "rb") as stat:
-                    fields = stat.read().rsplit(b")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[2]) == group:
-                found = True
-                try:
-                    os.kill(int(name), signal.SIGKILL)
-                except OSError:
-                    pass
-        if not found:
-            return
-
-
-def _watch(fd, end):
-    poller = select.poll()
-    poller.register(fd, select.POLLRDHUP)
-    while True:
-        events = poller.poll()
-        if any(event & (select.POLLHUP | select.POLLRDHUP | select.POLLERR | select.POLLNVAL) for _, event in events):
-            break
-    end_group()
-    end(0)
-
-
-def die_with_host(fd, end):
-    """Start the watchdog on the worker's end of its channel (``fd``); ``end(code)`` exits."""
-    threading.Thread(target=_watch, args=(fd, end), name="spin-py-watchdog", daemon=True).start()

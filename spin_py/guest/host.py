@@ -14,7 +14,8 @@ import os
 import threading
 import time
 
-from .protocol import PROGRESS
+from . import forks
+from .protocol import PROGRESS, QUIET_FIRST
 
 # A run of quiet turns is told to the host at least this often (seconds), so that the
 # host's time limit for a Redis message stays a limit on that message.
@@ -47,11 +48,16 @@ def connect(channel, progress=None):
     _progress = progress
 
 
+_own_fork = False  # fork_turn is forking: the child is the worker's, not the handler's
+
+
 def _forked():
     """In a child the handler forked: the channel belongs to the worker, not to it.
     Its copy of the descriptor is closed, so nothing the child does (returning
     from the handler included) can write into the worker's conversation."""
     global _channel, _turn, _lock, _progress, _quiet
+    if _own_fork:
+        return
     channel, _channel, _turn = _channel, None, None
     _progress = _quiet = None  # the worker's progress is its own
     _lock = threading.Lock()  # another thread may have held it at the fork
@@ -63,6 +69,41 @@ def _forked():
 
 
 os.register_at_fork(after_in_child=_forked)
+
+
+def fork_turn() -> int:
+    """Fork the process that serves the next turn of a batch (worker.py): it keeps the
+    channel, and the run of quiet turns so far, which it may extend; 0 in the child."""
+    global _own_fork, _pid
+    parent = os.getpid()
+    _own_fork = True
+    try:
+        pid = forks._fork()
+    finally:
+        _own_fork = False
+    if pid == 0:
+        forks.die_with_parent(parent)
+        _pid = os.getpid()
+    return pid
+
+
+def flush_quiet_to_parent() -> None:
+    """In a turn's own process, before it ends: leave the run of quiet turns not yet told
+    to the host in the progress map's second slot, for the parent to carry on."""
+    if _progress is not None:
+        QUIET_FIRST.pack_into(_progress, PROGRESS.size, _quiet[0] if _quiet is not None else 0)
+
+
+def after_turn_fork(turn: int) -> None:
+    """In the batch's parent, once the process of ``turn`` has ended cleanly: take over its run of quiet turns."""
+    global _quiet, _quiet_since
+    first = QUIET_FIRST.unpack_from(_progress, PROGRESS.size)[0] if _progress is not None else 0
+    if not first:
+        _quiet = None
+        return
+    if _quiet is None or _quiet[0] != first:
+        _quiet_since = time.monotonic()
+    _quiet = (first, turn)
 
 
 def _require_channel():

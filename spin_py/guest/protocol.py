@@ -64,6 +64,10 @@ HEADER = struct.Struct(">II")
 # The host reads it only within the batch it sent that worker: a worker that writes nonsense
 # there can only lose its own messages, as a handler that ignores them would.
 PROGRESS = struct.Struct("<q")
+# The map's second slot is the guest's own: the first turn of a run of quiet turns not yet
+# told to the host, handed from a turn's process to its parent (guest/host.py, fork_turn).
+QUIET_FIRST = struct.Struct("<q")
+PROGRESS_MAP_SIZE = PROGRESS.size + QUIET_FIRST.size
 MAX_JSON = 64 * 1024 * 1024
 PIECE = 1024 * 1024  # the most one body piece carries, and the largest body sent in one frame
 # The largest body a frame may announce. What the guest sends the host never carries more

@@ -4,7 +4,9 @@ the app. Plain text, so it reads the same in a terminal and in a browser."""
 
 import asyncio
 import importlib
+import linecache
 import os
+import tokenize
 import traceback
 
 _HIDDEN = (
@@ -32,3 +34,16 @@ def describe(error):
     summary = traceback.TracebackException.from_exception(error)
     _trim(summary, set())
     return "".join(summary.format())
+
+
+def keep_sources(paths):
+    """Keep the source lines of ``paths`` for tracebacks, once an instance's filesystem no
+    longer has them. linecache drops an entry whose file it cannot stat, except one with no
+    modification time (the kind a module's loader provides), so that is how they are kept."""
+    for path in paths:
+        try:
+            with tokenize.open(path) as file:
+                lines = file.readlines()
+        except (OSError, SyntaxError, UnicodeDecodeError):
+            continue
+        linecache.cache[path] = (sum(map(len, lines)), None, lines, path)

@@ -1,10 +1,20 @@
-"""A worker's life: import the component's module, say ready, then serve one
-request (an HTTP request or a Redis message) at a time until the host closes
-the channel. Each request is a turn (see protocol.py): the response (for a
-Redis message, ``handled``), then whatever the handler spawned, then ``done``.
-A handler that raises or exits ends the worker: its module state may be
-broken, and the host starts a fresh one."""
+"""A component's processes, after Spin's instance model (forks.py):
 
+- the *base* (``main``): the process the host starts; it imports the guest, hooks
+  the SDK's generated bindings, and forks a zygote for each load of the app's code;
+- a *zygote* (``_zygote``): imports the component's module once (componentize-py's
+  pre-initialization), builds the component's filesystem (mounts.py), then forks
+  an instance for each request;
+- an *instance* (``_instance``): a fresh copy of the post-import state, in the
+  world WebAssembly gives it (wasm_world.py), that serves one request and exits.
+  Nothing a request does survives it.
+
+A request is a turn (see protocol.py): the response (for a Redis message,
+``handled``), then whatever the handler spawned, then ``done``. Redis messages
+that cross together are one instance's batch, each turn served by a process of its
+own forked from it."""
+
+import gc
 import importlib
 import json
 import mmap
@@ -13,9 +23,15 @@ import signal
 import socket
 import sys
 
-from . import async_support, bindings, bodies, fresh_imports, handlers, hardening, host, network_guard, protocol, tracebacks
+from . import (
+    async_support, bindings, bodies, forks, fresh_imports, handlers, hardening, host, mounts, network_guard, protocol,
+    tracebacks, wasm_world,
+)
 
 GUEST_DIR = os.path.dirname(os.path.abspath(__file__))
+# Kept before the app's world takes them away (wasm_world.py): the guest still needs them.
+_setsid = os.setsid
+_kill = os.kill
 SHIMS = os.path.join(GUEST_DIR, "shims")
 
 
@@ -65,12 +81,21 @@ def _load_error(settings, error):
     return f"Component '{settings['component']}' failed to load module '{module}':\n{detail}"
 
 
-def _load(settings):
+def _prepare(settings):
+    """What every load shares, in the base: the guest's hooks around the SDK, the
+    component's network rules."""
     network_guard.install(settings)  # the component's sockets reach only its allowed_outbound_hosts
     bindings.install()
     async_support.install()
+
+
+def _load(settings):
     module = importlib.import_module(settings["module"])
-    return handlers.find_handlers(module)
+    found = handlers.find_handlers(module)
+    # What the guest's bindings import while they serve, imported with the app (an instance imports nothing).
+    if "componentize_py_async_support" in sys.modules:
+        forks.preload(["componentize_py_async_support.futures", "componentize_py_async_support.streams"])
+    return found
 
 
 def _serve(found, message, body):
@@ -137,46 +162,108 @@ def _fail(text):
     _end(1)
 
 
-def main(fd, settings_json, progress_fd):
+def main(control_fd, settings_json):
+    """The base: imports the guest, the SDK's hooks and what earlier loads imported from
+    outside the app's folders, then forks a zygote for each load of the app's code
+    (forks.py)."""
     settings = json.loads(settings_json)
     # Before any app code: siblings cannot read this process, and the app's configuration is not writable.
     hardening.not_dumpable()
     hardening.protect(settings.get("protected", []))
-    hardening.die_with_host(fd, _end)
-    channel = protocol.Channel(socket.socket(fileno=fd))
-    host.connect(channel, mmap.mmap(progress_fd, protocol.PROGRESS.size))
-    os.close(progress_fd)  # the map stays; a process the handler starts does not get the descriptor
     # Ctrl-C in the developer's terminal reaches the whole process group: the host
     # decides when workers stop (it closes the channel), so a worker never dumps a
     # KeyboardInterrupt traceback in the middle of the host's shutdown.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # As in a Spin component, the app sees no command line (ours carries our settings).
+    # As in a Spin component, the app sees no command line (ours carries our settings), and an
+    # environment of what the host passed only (not the LC_CTYPE that CPython's locale coercion adds).
     sys.argv[:] = []
+    if "environment_names" in settings:
+        for name in set(os.environ) - set(settings["environment_names"]):
+            del os.environ[name]
     _set_path(settings)
     roots = fresh_imports.install([settings["workdir"], *settings.get("paths", [])])
+    _prepare(settings)
+    forks.preload(settings.get("preload", ()))
+    control = forks.control_from_fd(control_fd)
+    control.send({"op": "ready"})
+    forks.ForkServer(control, lambda message, fds: _zygote(settings, roots, fds)).serve()
+
+
+def _zygote(settings, roots, fds):
+    """A load of the app's code: import it (the pre-initialization), build the
+    component's filesystem, then fork an instance per request."""
+    control = forks.control_from_fd(fds[0])
+    known = set(sys.modules)
+    wasm_world.before_load()
     try:
         found = _load(settings)
     except BaseException as error:
-        channel.send({"op": "load-failed", "error": _load_error(settings, error)})
+        control.send({"op": "load-failed", "error": _load_error(settings, error)})
         _end(1)
-    channel.send({"op": "ready", "files": fresh_imports.app_files(roots)})
-    while True:
-        try:
-            message, body = channel.recv()
-        except (EOFError, OSError, ValueError):
-            hardening.end_group()
+    files = fresh_imports.app_files(roots)
+    tracebacks.keep_sources(files)  # the instance's filesystem no longer has them
+    isolation = None
+    if settings.get("root"):
+        isolation = mounts.enter(settings.get("mounts", []), settings["root"])
+    wasm_world.after_load()
+    # Instances live for one request: the collector need not walk (and so copy) what they share.
+    gc.freeze()
+    control.send({
+        "op": "ready",
+        "files": files,
+        "modules": [name for name in sys.modules if name not in known and not fresh_imports.is_app_module(name, roots)],
+        "isolation": isolation,
+    })
+    forks.ForkServer(control, lambda message, channels: _instance(found, channels)).serve()
+
+
+def _instance(found, fds):
+    """One request (or one batch of Redis messages), then the process ends."""
+    channel_fd, progress_fd = fds
+    _setsid()  # its own process group: the host stops it and all it started with one kill
+    channel = protocol.Channel(socket.socket(fileno=channel_fd))
+    host.connect(channel, mmap.mmap(progress_fd, protocol.PROGRESS_MAP_SIZE))
+    os.close(progress_fd)
+    channel.send({"op": "ready", "pid": os.getpid()})
+    try:
+        message, body = channel.recv()
+    except (EOFError, OSError, ValueError):
+        _end(0)
+    turns = _turns(message, body)
+    if turns is None:
+        # Only the host writes here, and it sends nothing else: the channel is not ours any more.
+        print(f"spin-py worker: unexpected {message.get('op')!r} frame from the host; stopping", file=sys.stderr)
+        _end(1)
+    try:
+        if len(turns) == 1:
+            wasm_world.enter_instance()
+            _serve(found, *turns[0])
+        else:
+            _serve_batch(found, turns)
+        host.flush()
+    except OSError:
+        _end(0)  # the channel closed under us: the host stopped the instance
+    _end(0)
+
+
+def _serve_batch(found, turns):
+    """Redis messages that crossed together: each turn in a fresh instance of its own,
+    forked from this one, which runs no app code. A turn whose process fails ends the
+    batch with the same status, so the host sees what it would see for one message."""
+    for turn in turns:
+        pid = host.fork_turn()
+        if pid == 0:
+            wasm_world.enter_instance()
+            _serve(found, *turn)
+            host.flush_quiet_to_parent()
             _end(0)
-        turns = _turns(message, body)
-        if turns is None:
-            # Only the host writes here, and it sends nothing else: the channel is not ours any more.
-            print(f"spin-py worker: unexpected {message.get('op')!r} frame from the host; stopping", file=sys.stderr)
-            _end(1)
-        try:
-            for turn in turns:
-                _serve(found, *turn)
-            host.flush()
-        except OSError:
-            _end(0)  # the channel closed under us (the host stopped the worker), or a forked child returned here
+        _pid, status = forks._waitpid(pid, 0)
+        host.after_turn_fork(turn[0]["turn"])
+        if os.WIFSIGNALED(status):
+            sys.stdout.flush()
+            _kill(os.getpid(), os.WTERMSIG(status))
+        if os.WEXITSTATUS(status) != 0:
+            _end(os.WEXITSTATUS(status))
 
 
 def _turns(message, body):

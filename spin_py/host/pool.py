@@ -1,11 +1,12 @@
-"""The workers of one component.
+"""The workers of one component: its instances.
 
 Spin gives every request a fresh instance, so requests to one component run
-concurrently. Here a worker serves one request at a time, so the pool starts
-workers on demand up to ``max_workers``, keeps one spare started ahead so that
-a request never waits for an interpreter to boot, retires extra workers that
-sit idle for ``idle_timeout`` seconds, and beyond the limit queues requests in
-arrival order. A queued request whose client has gone is dropped.
+concurrently. Here a worker is an instance forked from the component's zygote
+(host/instances.py), which serves one request and exits. The pool loads the
+zygote of the current code on first need, forks instances up to
+``max_workers`` at once, keeps one spare forked ahead so that a request never
+waits for a fork, and beyond the limit queues requests in arrival order. A
+queued request whose client has gone is dropped.
 
 A worker comes back only once its turn has ended cleanly (spin_py/host/worker.py):
 the response goes to the client at once, and what the handler spawned is
@@ -36,11 +37,16 @@ class _Waiter:
 
 
 class ComponentPool:
-    def __init__(self, component_id, spawn, max_workers=8, idle_timeout=30.0, report=print):
-        """``spawn()`` returns a ready Worker or raises LoadFailed; ``report(text)`` shows the
-        load error of a worker started ahead, which no request is there to show."""
+    def __init__(self, component_id, source, max_workers=8, idle_timeout=30.0, report=print, make_worker=None):
+        """``source`` loads the component's code (an InstanceSource: ``load()`` returns a
+        zygote or raises LoadFailed); ``report(text)`` shows the load error of a worker
+        started ahead, which no request is there to show."""
         self.component_id = component_id
-        self._spawn = spawn
+        self._source = source
+        self._make_worker = make_worker  # (zygote) -> Worker
+        self._zygote = None  # the load of the current generation's code, once made
+        self._zygote_generation = -1
+        self._load_lock = threading.Lock()
         self._report = report
         self.max_workers = max_workers
         self.idle_timeout = idle_timeout
@@ -53,6 +59,9 @@ class ComponentPool:
         self._load_error = None  # the last load failure: no spare is started while it stands
         self._started = threading.Event()  # the first spare is ready, or its load error reported
         self._generation = 0  # bumped by reload(); workers of older generations serve no new request
+        # How many instances are kept forked ahead: one more each time a request finds none,
+        # one fewer each time the reaper retires one that idled (a fork costs a millisecond or more).
+        self._spares = 1
         self.files = None  # the app's source files the current code imports, once a worker has loaded it
         self._reaper = threading.Thread(target=self._retire_idle, name=f"{component_id}-reaper", daemon=True)
         self._reaper.start()
@@ -116,9 +125,12 @@ class ComponentPool:
                         return worker
                     unfit = worker  # killed from outside, or it wrote while idle
                 elif self._starting > len(self._waiters) or self._total >= self.max_workers:
+                    self._spares = min(self._spares + 1, self.max_workers)
                     waiter = _Waiter()
                     self._waiters.append(waiter)
                 else:
+                    # A request found no instance forked ahead: fork one more ahead from now on.
+                    self._spares = min(self._spares + 1, self.max_workers)
                     self._total += 1
             if unfit is not None:
                 self._retire(unfit)
@@ -149,10 +161,27 @@ class ComponentPool:
 
     def _spawn_current(self):
         generation = self._generation
-        worker = self._spawn()
+        worker = self._make_worker(self._zygote_for(generation))
         worker.generation = generation
-        self.files = worker.files
         return worker
+
+    def _zygote_for(self, generation):
+        """The zygote of ``generation``'s code, loaded on first need; the one it replaces
+        exits once the requests it serves have ended."""
+        with self._load_lock:
+            if self._zygote is not None and self._zygote_generation == generation and not self._zygote.closed:
+                return self._zygote
+            zygote = self._source.load()
+            if zygote.isolation:
+                self._report(f"warning: {zygote.isolation}")
+            with self._lock:
+                old, self._zygote, self._zygote_generation = self._zygote, zygote, generation
+                self.files = zygote.files
+            if old is not None:
+                old.close()
+                if old.source is not zygote.source:
+                    old.source.close()
+            return zygote
 
     def _spawn_reserved(self):
         """Start a worker for a place already counted in _total; a load failure gives the place back."""
@@ -171,14 +200,17 @@ class ComponentPool:
             self._start_spare_locked()
         return worker
 
-    def _release(self, worker, healthy):
-        """A worker whose turn is over: back to work when it is fit, else replaced."""
-        healthy = healthy and worker.healthy()
+    def _release(self, worker, ok):
+        """A worker whose turn is over. An instance serves one request: one whose turn
+        ended cleanly exits by itself; any other is stopped. Either way a fresh one
+        takes its place."""
+        if ok and not worker.in_turn and not worker.retiring:
+            worker.close()
+        else:
+            worker.stop()
         with self._lock:
-            if healthy and not self._closed and worker.generation == self._generation:
-                self._hand_over_locked(worker)
-                return
-        self._retire(worker)
+            self._total -= 1
+            self._start_spare_locked()
 
     def _hand_over_locked(self, worker):
         if self._waiters:
@@ -189,19 +221,35 @@ class ComponentPool:
             self._idle.append((worker, time.monotonic()))
 
     def _start_spare_locked(self):
-        """Start a worker for each waiter no worker is coming for, else keep one
-        spare booting or idle beyond the busy ones (not while the code fails to load)."""
-        if self._closed or self._total >= self.max_workers:
-            return
-        if self._waiters:
-            needed = self._starting < len(self._waiters)
-        else:
-            needed = not self._idle and self._starting == 0 and self._load_error is None
-        if not needed:
-            return
+        """Start a worker for each waiter no worker is coming for, else keep ``spares``
+        instances forked ahead of the busy ones (not while the code fails to load)."""
+        while not self._closed and self._total < self.max_workers:
+            if self._waiters:
+                needed = self._starting < len(self._waiters)
+            else:
+                needed = len(self._idle) + self._starting < self._spares and self._load_error is None
+            if not needed or not self._fork_ahead_locked():
+                return
+
+    def _fork_ahead_locked(self) -> bool:
+        """Start one worker: forked at once when the code is loaded (a message to the zygote,
+        no thread), else loaded on a thread. False when no more should be tried now."""
+        zygote = self._zygote
+        if zygote is not None and self._zygote_generation == self._generation and not zygote.closed:
+            try:
+                worker = self._make_worker(zygote)
+            except LoadFailed:
+                return False
+            worker.generation = self._generation
+            self._total += 1
+            self._hand_over_locked(worker)
+            return True
+        if self._starting:
+            return False  # one load at a time: the instances come once it is done
         self._total += 1
         self._starting += 1
         threading.Thread(target=self._spawn_spare, name=f"{self.component_id}-spawn", daemon=True).start()
+        return False
 
     def _spawn_spare(self):
         try:
@@ -239,9 +287,10 @@ class ComponentPool:
                 if self._closed:
                     return
                 now = time.monotonic()
-                # The most recently used worker stays: it is the spare.
+                # The most recently forked instance stays: it is the spare.
                 while len(self._idle) > 1 and now - self._idle[0][1] > self.idle_timeout:
                     retired.append(self._idle.pop(0)[0])
+                    self._spares = max(1, self._spares - 1)
             for worker in retired:
                 self._retire(worker)
 
@@ -253,18 +302,24 @@ class ComponentPool:
             return True
         return any(str(path) in self.files for path in paths)
 
-    def set_spawn(self, spawn):
-        """Start future workers with ``spawn`` (a changed manifest entry); call reload() to apply."""
-        self._spawn = spawn
+    def set_source(self, source):
+        """Load future code with ``source`` (a changed manifest entry); call reload() to apply."""
+        source.inherit(self._source)
+        self._source = source
 
-    def reload(self):
+    def reload(self, packages_changed=False):
         """New code: from now on requests get workers started after this call.
+        ``packages_changed``: the app's installed packages changed too, so the base
+        process, which holds them imported, is replaced as well.
 
         Busy workers finish their request on the old code and then stop.
         Returns once a worker with the new code is ready, or raises LoadFailed;
         returns at once when every place is taken by busy workers (one comes free
         for the new code as the first of them ends its turn).
         """
+        if packages_changed:
+            with self._load_lock:
+                self._source = self._source.renewed()
         with self._lock:
             self._generation += 1
             self._load_error = None
@@ -298,3 +353,7 @@ class ComponentPool:
             waiter.event.set()
         for worker in idle:
             self._retire(worker)
+        with self._load_lock:
+            if self._zygote is not None:
+                self._zygote.close()
+            self._source.close()

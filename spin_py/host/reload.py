@@ -105,13 +105,13 @@ class Reloader:
             return False
         for component in runtime.components.values():
             if component.pool is not None:
-                self._reload_component(component, paths, runtime.app.dir)
+                self._reload_component(component, paths, runtime.app.dir, packages_changed=True)
         return True
 
-    def _reload_component(self, component, paths, app_dir):
+    def _reload_component(self, component, paths, app_dir, packages_changed=False):
         started = time.perf_counter()
         try:
-            component.pool.reload()
+            component.pool.reload(packages_changed)
         except LoadFailed as error:
             # The error text names the component and module itself.
             self.server.say(f"{_names(paths, app_dir)} changed: {error}")

@@ -12,11 +12,13 @@ from pathlib import Path
 
 from spin_py.capabilities.seam import ConfigureError, Instance
 from spin_py.host.app_python import AppPython
+from spin_py.host.instances import InstanceSource
 from spin_py.host.launch import WorkerSettings
 from spin_py.host.output import ComponentOutput
 from spin_py.host.pool import ComponentPool
 from spin_py.host.worker import Worker
 from spin_py.manifest import ManifestError, NotPython, python_entry
+from spin_py.manifest.file_mounts import FileMounts, MountError
 from spin_py.manifest.frozen import EMPTY
 from spin_py.manifest.python_source import file_server_release
 from spin_py.runtime_config import RuntimeConfig
@@ -105,16 +107,23 @@ class AppRuntime:
         if isinstance(entry, NotPython):
             return ComponentRuntime(component.id, None, not_python=entry.reason)
         output = old.output if old and old.output else ComponentOutput(component.id, self.logs_dir, self.terminal)
-        spawn = self._spawner(component, entry, output)
+        source = self._source(component, entry, output)
         if old and old.pool:
-            old.pool.set_spawn(spawn)
+            old.pool.set_source(source)
             self.changed.append(component.id)
             return ComponentRuntime(component.id, old.pool, output=output, entry=entry)
         self.added.append(component.id)
-        pool = ComponentPool(component.id, spawn, self.config.max_workers, self.config.idle_timeout, report=output.write)
+        pool = ComponentPool(component.id, source, self.config.max_workers, self.config.idle_timeout, report=output.write,
+                             make_worker=lambda zygote: Worker(zygote, output))
         return ComponentRuntime(component.id, pool, output=output, entry=entry)
 
-    def _spawner(self, component, entry, output):
+    def _source(self, component, entry, output):
+        try:
+            mounts = FileMounts(self.app.dir, component.files, component.exclude_files).bind_plan()
+        except MountError as error:
+            raise ManifestError(self.app.path, str(error), key=f"component.{component.id}.files") from None
+        root = self.state_dir / "instance-root"
+        root.mkdir(parents=True, exist_ok=True)
         settings = WorkerSettings(
             component=component.id,
             module=entry.module,
@@ -124,20 +133,12 @@ class AppRuntime:
             protected=[str(Path(file).resolve()) for file in (self.app.path, self.config.runtime_config_file) if file],
             # The component's sockets reach only what its allowed_outbound_hosts allows (spin_py/guest/network_guard.py).
             allowed_outbound_hosts=next((c.socket_rules(component.id) for c in self.capabilities.values() if hasattr(c, "socket_rules")), []),
+            mounts=[list(pair) for pair in mounts],
+            root=str(root),
+            environment_names=sorted({**component.environment, **self.config.env}),
         )
         environment = {**component.environment, **self.config.env}
-        python = self.python
-
-        def spawn():
-            worker = Worker(python.executable(), settings, environment, output)
-            try:
-                worker.wait_ready()
-            except Exception:
-                worker.stop()
-                raise
-            return worker
-
-        return spawn
+        return InstanceSource(self.python.executable, settings, environment, output)
 
     def start(self):
         """Start the first worker of each new component ahead of any request."""

@@ -1,5 +1,8 @@
-"""The host's handle on one worker subprocess: start it, hand it requests (HTTP
-requests, Redis messages), and answer the host calls it makes while it serves one.
+"""The host's handle on one instance of a component (a worker): hand it a request
+(an HTTP request, or Redis messages), and answer the host calls it makes while it
+serves it. The instance is a process forked from the component's zygote
+(host/instances.py): it serves that one request and exits, as Spin instantiates a
+component afresh for every request.
 
 Each request is a *turn* (spin_py/guest/protocol.py): every frame carries the
 turn's number, and the turn ends with ``done``. The client gets its response as
@@ -26,7 +29,6 @@ import select
 import signal
 import socket
 import struct
-import subprocess
 import threading
 import time
 import traceback
@@ -36,9 +38,8 @@ from typing import Protocol
 from spin_py.capabilities.errors import CapabilityError
 from spin_py.guest import protocol
 from spin_py.guest.async_support import FINISH_LIMIT
-from spin_py.host.launch import start_worker
 
-# How long a worker may take to import the app and say ready.
+# How long an instance may take to say ready once forked.
 LOAD_LIMIT = 120.0
 # How often (seconds) a request waiting for its worker looks whether its client is still there
 # and its time is up.
@@ -181,11 +182,17 @@ def stop_all() -> None:
 
 
 class Worker:
-    def __init__(self, python, settings, environment, output):
-        self.component_id = settings.component
+    """One instance of a component: a process forked from its zygote (host/instances.py)
+    that serves one request (or one batch of Redis messages) and exits."""
+
+    def __init__(self, zygote, output):
+        self.component_id = zygote.component_id
         self.output = output
-        self.files = ()  # the app's source files the worker imported
+        self.files = zygote.files  # the app's source files its code imported
         self.generation = 0  # set by the pool
+        self.pid = None  # the instance's process (and process group), once its ``ready`` frame is read
+        self._zygote = zygote
+        self._used = False  # an instance serves one turn (a batch of Redis turns): then it is done
         self._turn = 0  # the number of the last turn started
         self._last_quiet = 0  # the last turn a ``handled`` frame may end with the ones before it (deliver)
         self._in_turn = False  # between ``http`` and ``done``
@@ -203,11 +210,7 @@ class Worker:
         self._resyncs = 0
         self._stopped = False
         self._stop_lock = threading.Lock()
-        try:
-            self.process, sock, self._progress = start_worker(python, settings, environment, stdout=subprocess.PIPE,
-                                                              stderr=subprocess.PIPE)
-        except OSError as error:
-            raise LoadFailed(f"cannot start a worker for component '{self.component_id}' with {python}: {error.strerror or error}") from None
+        sock, self._progress = zygote.fork_instance()
         with _live_lock:
             _live.add(self)
         # Waiting for a frame is one read that gives up after WATCH seconds without a byte, to look at
@@ -215,27 +218,32 @@ class Worker:
         # server's other threads take the interpreter lock, and getting it back costs more than the call.
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", 0, int(WATCH * 1_000_000)))
         self.channel = protocol.Channel(sock)
-        output.follow(self.process)
 
-    def wait_ready(self):
-        """Block until the handler module imported; raise LoadFailed otherwise."""
+    def _ready(self, message) -> bool:
+        """Is ``message`` the instance's first frame, which says its process id?"""
+        if self.pid is None and message.get("op") == "ready" and "turn" not in message:
+            pid = message.get("pid")
+            if isinstance(pid, int) and not isinstance(pid, bool) and pid > 1:
+                self.pid = pid
+                return True
+            raise ChannelBroken("its ready frame has no process id")
+        return False
+
+    def wait_ready(self, limit=LOAD_LIMIT) -> None:
+        """Block until the instance has said ready (it is forked at once: a few milliseconds)."""
         try:
-            message, _ = self._next(time.monotonic() + LOAD_LIMIT, None)
+            message, _ = self._next_frame(time.monotonic() + limit, None)
         except (EOFError, OSError):
-            raise LoadFailed(f"worker for component '{self.component_id}' {self._exit_status()} while loading") from None
+            raise LoadFailed(f"the worker for component '{self.component_id}' {self._exit_status()} as it started") from None
         except RequestCancelled:
             self.stop()
-            raise LoadFailed(f"worker for component '{self.component_id}' did not load within {LOAD_LIMIT:g} s") from None
+            raise LoadFailed(f"the worker for component '{self.component_id}' did not start within {limit:g} s") from None
         except protocol.ProtocolError as error:
             self.stop()
-            raise LoadFailed(f"worker for component '{self.component_id}' broke the channel protocol while loading: {error}") from None
-        if message.get("op") == "load-failed":
+            raise LoadFailed(f"the worker for component '{self.component_id}' broke the channel protocol as it started: {error}") from None
+        if not self._ready(message):
             self.stop()
-            raise LoadFailed(str(message.get("error", "the component failed to load")))
-        if message.get("op") != "ready":
-            self.stop()
-            raise LoadFailed(f"worker for component '{self.component_id}' sent {message.get('op')!r} before ready")
-        self.files = frozenset(message.get("files", ()))
+            raise LoadFailed(f"the worker for component '{self.component_id}' sent {message.get('op')!r} before ready")
 
     # --- one turn --------------------------------------------------------------------------
 
@@ -310,6 +318,7 @@ class Worker:
         batch already sent), call ``sent()`` once it is sent, and return the ``answer``
         frame ``(message, payload)``."""
         self._turn += 1
+        self._used = True
         self._in_turn, self._responded, self._instance, self._answer_op = True, False, instance, answer
         if instance is not None and client is not None:  # watched by host calls that wait long (capabilities/llm)
             instance.client = client
@@ -557,7 +566,10 @@ class Worker:
             client = None
         while True:
             try:
-                return self._next_frame(deadline, client)
+                frame = self._next_frame(deadline, client)
+                if self._ready(frame[0]):
+                    continue
+                return frame
             except protocol.ProtocolError as error:
                 # A writer left over from an earlier turn (see _stray) also wrote bytes that are
                 # no frame: they are its, not this request's. Skip to the next whole frame;
@@ -588,31 +600,47 @@ class Worker:
         """Fit to take a request, as far as the host knows without a system call: not stopped,
         idle, nothing unasked-for read from its channel. (A worker that died since is found when
         its request is sent: WorkerGone; one that wrote while idle, when its turn reads it.)"""
-        return not (self._stopped or self.retiring or self._in_turn or self._pending is not None
+        return not (self._used or self._stopped or self.retiring or self._in_turn or self._pending is not None
                     or self.channel.has_data() or self.channel.fileno() < 0)
 
     def _exit_status(self):
         if self._stopped:
             return "was stopped by spin-py (shutting down, or the component was removed)"
-        try:
-            code = self.process.wait(timeout=2)
-        except subprocess.TimeoutExpired:
-            return "stopped answering"
-        if code < 0:
-            return f"was killed by signal {-code}"
-        return f"exited with status {code}"
+        if self.pid is None:
+            try:
+                self.wait_ready(limit=2.0)
+            except LoadFailed:
+                return "stopped answering"
+        return self._zygote.exit_status(self.pid)
 
-    def stop(self):
-        """Kill the worker's process group (what its handlers forked goes too) and reap it."""
+    def close(self) -> None:
+        """The instance's turn ended cleanly: it exits by itself; let go of its channel."""
         with self._stop_lock:
             if self._stopped:
                 return
             self._stopped = True
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)  # the worker leads its own session and group
-        except (ProcessLookupError, PermissionError):
-            pass
-        self.process.wait()
+        self.channel.close()
+        self._progress.close()
+        with _live_lock:
+            _live.discard(self)
+
+    def stop(self):
+        """Kill the instance's process group (what it started goes too; its zygote reaps it)."""
+        with self._stop_lock:
+            if self._stopped:
+                return
+            self._stopped = True
+        if self.pid is None:
+            try:
+                message, _ = self._next_frame(time.monotonic() + 1.0, None)
+                self._ready(message)
+            except (EOFError, OSError, RequestCancelled, protocol.ProtocolError, ChannelBroken):
+                pass  # it never started, or already ended: its channel closing ends it
+        if self.pid is not None:
+            try:
+                os.killpg(self.pid, signal.SIGKILL)  # the instance leads its own session and group
+            except (ProcessLookupError, PermissionError):
+                pass
         self.channel.close()
         with _live_lock:
             _live.discard(self)

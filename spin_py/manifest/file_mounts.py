@@ -230,3 +230,35 @@ class FileMounts:
             if found is not None:
                 return found
         return None
+
+    def bind_plan(self) -> list[tuple[str | None, str]]:
+        """How an instance's filesystem is built (spin_py/guest/mounts.py): ``(host path, guest
+        path)`` pairs in order, a host folder or file bound at its guest path, or ``(None, guest
+        folder)`` for a folder made empty. A folder is bound whole unless ``exclude_files``
+        applies to it or another mount lies inside it: then file by file, as Spin copies them."""
+        entries: list[tuple[Path | None, tuple[str, ...]]] = []
+        for mount in self._mounts:
+            if isinstance(mount, _Tree):
+                entries.append((mount.host, mount.guest))
+            elif isinstance(mount, _File):
+                entries.append((mount.host, mount.guest) if mount.host.is_file() else (None, mount.guest[:-1]))
+            else:
+                for host in sorted(self.app_dir.rglob("*")):
+                    relative = self._app_relative(host)
+                    if host.is_file() and relative and mount.regex.fullmatch(relative) and not self.excluded(host):
+                        entries.append((host, tuple(relative.split("/"))))
+        plan: dict[tuple[str, ...], Path | None] = {}
+        for index, (host, guest) in enumerate(entries):
+            whole = host is not None and host.is_dir()
+            nested = any(other[:len(guest)] == guest and other != guest for _, other in entries[index + 1:]) or \
+                any(other[:len(guest)] == guest and other != guest for _, other in entries[:index])
+            if whole and (self._excludes or nested):
+                plan[guest] = None
+                for file in sorted(host.rglob("*")):
+                    if file.is_file() and not self.excluded(file):
+                        plan[guest + file.relative_to(host).parts] = file
+            else:
+                plan[guest] = host
+        # Parents before children: a folder bound whole never has a later mount inside it.
+        return [(None if host is None else str(host), "/" + "/".join(guest))
+                for guest, host in sorted(plan.items(), key=lambda item: (len(item[0]), item[0]))]

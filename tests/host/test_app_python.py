@@ -32,9 +32,11 @@ SDK3_VERSION_APP = """
     from importlib.metadata import version
     from spin_sdk.http import IncomingHandler, Request, Response
 
+    VERSION = version("spin-sdk")  # read while the app is imported: an instance sees no site-packages
+
     class IncomingHandler(IncomingHandler):
         def handle_request(self, request: Request) -> Response:
-            return Response(200, {"content-type": "text/plain"}, version("spin-sdk").encode())
+            return Response(200, {"content-type": "text/plain"}, VERSION.encode())
 """
 
 SDK5_APP = """
