@@ -133,7 +133,7 @@ RAW = '''
     import hashlib
     from spin_sdk.wit import exports
     from spin_sdk.wit.types import Ok, Err
-    from spin_sdk.wit.imports import outgoing_handler
+    from spin_sdk.wit.imports import monotonic_clock, outgoing_handler
     from spin_sdk.wit.imports.types import (
         ErrorCode_InternalError, Fields, IncomingBody, Method_Get, Method_Post, OutgoingBody, OutgoingRequest,
         OutgoingResponse, ResponseOutparam, Scheme_Http,
@@ -216,6 +216,16 @@ RAW = '''
                 respond(response_out, 200, f"{answer} {hashlib.sha256(data).hexdigest()}".encode())
             elif path == "/denied":
                 respond(response_out, 200, fetch(Method_Get(), "example.invalid", "/").encode())
+            elif path == "/sleep":
+                start = monotonic_clock.now()
+                monotonic_clock.subscribe_duration(50_000_000).block()
+                respond(response_out, 200, str(monotonic_clock.now() - start).encode())
+            elif path == "/stuck":
+                outgoing = OutgoingRequest(Fields())
+                outgoing.set_scheme(Scheme_Http())
+                outgoing.set_authority(target)
+                body = outgoing.body()  # never finished: the request can never be made
+                outgoing_handler.handle(outgoing, None).subscribe().block()
             elif path == "/after":
                 respond(response_out, 200, b"sent before the handler ends")
                 print("after the response:", fetch(Method_Get(), target, "/wait"), flush=True)
@@ -334,3 +344,11 @@ def test_spin_sdk_5_runs_the_wasi_http_02_export_too(tmp_path, spin_up, origin):
     status, headers, body = server.request("POST", "/", body=b"olleh",
                                            headers={"target": f"127.0.0.1:{origin.server_address[1]}"})
     assert (status, headers["x-fetched"], body) == (200, "200", b"hello " + KNOWN[:16].hex().encode())
+
+
+def test_a_raw_handler_polls_the_clock_and_a_poll_that_can_never_end_is_an_error(tmp_path, spin_up):
+    server = spin_up(raw_app(tmp_path), "--python", str(sdk3_python()))
+    status, _, body = server.get("/sleep")
+    assert status == 200 and int(body) >= 50_000_000
+    status, _, body = server.get("/stuck", headers={"target": f"127.0.0.1:{server.port}"})
+    assert status == 500 and b"HandlerDeadlock: poll would wait forever" in body
