@@ -162,3 +162,42 @@ def test_an_outbound_call_to_a_server_that_never_answers_ends_with_its_request(t
     assert caught.value.kind == "ConnectionTimeout"
     silent.close()
     capability.close()
+
+
+ORIGINAL_APP = """
+    from spin_http import Request, Response, http_send
+
+    def handle_request(request):
+        try:
+            answer = http_send(Request("GET", request.headers["x-target"], {}, None))
+        except AssertionError as error:
+            return Response(200, {"content-type": "text/plain"}, str(error).encode())
+        return Response(200, {"content-type": "text/plain"}, b"reached %d" % answer.status)
+"""
+
+
+@pytest.mark.parametrize("trick", ["#@", "?@", "\\@"])
+def test_a_component_cannot_talk_its_way_around_its_allowed_hosts(tmp_path, spin_up, servers, trick):
+    from apps import write_app
+
+    allowed, other = servers
+    manifest = f"""
+        spin_manifest_version = 2
+        [application]
+        name = "around"
+        [[trigger.http]]
+        route = "/..."
+        component = "fetch"
+        [component.fetch]
+        source = "app.wasm"
+        allowed_outbound_hosts = ["{allowed.url}"]
+        [component.fetch.build]
+        command = "spin py2wasm app -o app.wasm"
+    """
+    server = spin_up(write_app(tmp_path / "app", manifest, {"app.py": ORIGINAL_APP}), "--no-watch")
+    target = f"http://127.0.0.1:{other.port}{trick}127.0.0.1:{allowed.port}/"
+    status, _, body = server.get("/", headers={"x-target": target})
+    assert status == 200 and body in (b"destination-not-allowed (error 1)", b"invalid-url (error 2)"), body
+    assert other.requests == 0
+    status, _, body = server.get("/", headers={"x-target": allowed.url + "/fine"})
+    assert body == b"reached 200" and allowed.paths == ["/fine"]
