@@ -4,6 +4,7 @@ and all-MiniLM-L6-v2 (BERT), run in the model process."""
 import os
 import shutil
 import threading
+import time
 
 import numpy
 import pytest
@@ -197,3 +198,88 @@ def test_model_names_that_resolve_to_one_file_share_one_copy(pool):
     assert stats["loads"][(str(packaged.smollm2_file()), "inferencing")] == 1  # one copy in the model process
     assert pool.load_counts[("some-other-chat-model", "inferencing")] == 0
     assert any("some-other-chat-model uses the copy of" in line for line in pool.lines)
+
+
+PROMPTS = ["Once upon a time, in a small village by the sea, there lived", "The capital of France is",
+           "def fibonacci(n):", "My favourite recipe for soup starts with", "In 1969, the first man on the moon",
+           "The three laws of robotics are", "Here is a poem about autumn:", "To install Python on Linux, you"]
+
+
+def test_temperature_zero_answers_alone_and_beside_seven_others_are_the_same(real_model_dir):
+    """The batching must not change answers: each prompt alone, then all 8 decoded together."""
+    pool = LocalModelPool(real_model_dir, stand_ins=False, log=lambda line: None)
+    params = InferencingParams(max_tokens=24, temperature=0.0)
+    try:
+        alone = [pool.infer("llama2-chat", prompt, params) for prompt in PROMPTS]
+        together = {}
+        barrier = threading.Barrier(len(PROMPTS))
+
+        def infer(index):
+            barrier.wait()
+            together[index] = pool.infer("llama2-chat", PROMPTS[index], params)
+
+        threads = [threading.Thread(target=infer, args=(index,)) for index in range(len(PROMPTS))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        for index, result in enumerate(alone):
+            assert together[index] == result, PROMPTS[index]
+        decode_steps = pool.stats()["decode_batch_sizes"][str(real_model_dir / "ai-models" / "llama2-chat")]
+        assert max(decode_steps) >= 4  # they were decoded together
+    finally:
+        pool.close()
+
+
+def test_a_cancelled_call_frees_its_sequence_at_once(real_model_dir):
+    pool = LocalModelPool(real_model_dir, stand_ins=False, log=lambda line: None)
+    path = str(real_model_dir / "ai-models" / "llama2-chat")
+    counting = InferencingParams(max_tokens=1900, temperature=0.0, repeat_penalty=1.0)
+    try:
+        expected = pool.infer("llama2-chat", "Hi", GREEDY)
+        client_left = threading.Event()
+        failures = []
+
+        def infer():
+            try:
+                pool.infer("llama2-chat", "1, 2, 3, 4, 5,", counting, client_left.is_set)
+            except LlmError as error:
+                failures.append(error)
+
+        call = threading.Thread(target=infer)
+        call.start()
+        while not pool.stats()["running"].get(path):
+            time.sleep(0.01)
+        client_left.set()
+        call.join(30)
+        assert failures and failures[0].kind == "RuntimeError"
+        assert failures[0].message.startswith("the call was cancelled while running infer on 'llama2-chat'")
+        deadline = time.monotonic() + 10
+        while pool.stats()["running"][path]:  # the model process drops the sequence at its next step
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        assert pool.infer("llama2-chat", "Hi", GREEDY) == expected
+    finally:
+        pool.close()
+
+
+def test_the_model_process_stderr_reaches_the_terminal_bounded_under_one_prefix():
+    from spin_py.capabilities.llm.supervisor import STDERR_LINES_SHOWN, ModelProcess
+
+    lines = []
+    process = ModelProcess(log=lines.append)
+    read, write = os.pipe()
+    with os.fdopen(write, "wb") as writer:
+        writer.write(b"".join(b"llama.cpp said %d\n" % index for index in range(STDERR_LINES_SHOWN + 30)))
+    process._keep_stderr(os.fdopen(read, "rb"))
+    assert lines[0] == "model process: llama.cpp said 0"
+    assert len(lines) == STDERR_LINES_SHOWN + 1 and all(line.startswith("model process: ") for line in lines)
+    assert "more output not shown" in lines[-1]
+    assert process._last_words() == f"llama.cpp said {STDERR_LINES_SHOWN + 29}"
+
+
+def test_a_bad_progress_bound_is_one_line_naming_the_variable(monkeypatch, tmp_path):
+    monkeypatch.setenv("SPIN_PY_MODEL_PROGRESS_SECONDS", "soon")
+    with pytest.raises(LlmError) as error:
+        LocalModelPool(tmp_path, log=lambda line: None)
+    assert error.value.message == "SPIN_PY_MODEL_PROGRESS_SECONDS must be a number of seconds greater than 0, got 'soon'"

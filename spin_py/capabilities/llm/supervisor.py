@@ -51,7 +51,7 @@ from spin_py.capabilities.llm.engines.base import INVALID_INPUT, RUNTIME_ERROR, 
 from spin_py.capabilities.llm.model_process import MAX_MESSAGE_BYTES
 
 STDERR_LINES_KEPT = 20
-STDERR_LINES_SHOWN = 50
+STDERR_LINES_SHOWN = 20
 STDERR_LINE_BYTES = 400
 STOP_SECONDS = 5
 PROGRESS_SECONDS = 120.0
@@ -137,6 +137,7 @@ class ModelProcess:
         self._start_failure = None
         self._thread = None
         self._stderr = collections.deque(maxlen=STDERR_LINES_KEPT)
+        self._stderr_thread = None
 
     @property
     def pid(self) -> int | None:
@@ -264,7 +265,8 @@ class ModelProcess:
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
-                env={**os.environ, "PYTHONPATH": os.pathsep.join(paths)},
+                # GGML_NO_BACKTRACE: an abort says its GGML_ASSERT line, without a page of gdb backtrace.
+                env={**os.environ, "PYTHONPATH": os.pathsep.join(paths), "GGML_NO_BACKTRACE": "1"},
             )
         except BaseException:
             host_end.close()
@@ -272,7 +274,9 @@ class ModelProcess:
         finally:
             child_end.close()
         self._stderr.clear()
-        threading.Thread(target=self._keep_stderr, args=(process.stderr,), name="model-process-stderr", daemon=True).start()
+        self._stderr_thread = threading.Thread(target=self._keep_stderr, args=(process.stderr,),
+                                               name="model-process-stderr", daemon=True)
+        self._stderr_thread.start()
         return process, Connection(host_end.detach())
 
     def _keep_stderr(self, stream):
@@ -315,6 +319,7 @@ class ModelProcess:
     def _ended(self, process, connection):
         returncode = process.wait()
         connection.close()
+        self._stderr_thread.join(STOP_SECONDS)  # its last words first (a GGML_ASSERT), then ours
         with self._lock:
             calls = list(self._calls.values())
             self._calls.clear()

@@ -89,6 +89,8 @@ def test_a_gguf_that_aborts_llama_cpp_is_a_runtime_error_and_the_server_goes_on(
     assert output.count("Serverless AI: the model process") == 1
     line = next(line for line in output.splitlines() if "Serverless AI: the model process" in line)
     assert str(broken) in line and "What to do:" in line
+    said = [line for line in output.splitlines() if line.startswith("model process: ")]
+    assert said and any("error" in line.lower() or "GGML_ASSERT" in line for line in said), output  # its stderr
 
     answered = ask(server, "llama2-chat")  # a fresh model process, the stand-in loads in it
     assert answered["generated"] > 0 and answered["text"].strip()

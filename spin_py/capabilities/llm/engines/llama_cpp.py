@@ -112,7 +112,9 @@ class LlamaCppEngine:
         self.ll = llama_cpp
         _errors_only(llama_cpp)
         llama_cpp.llama_backend_init()
-        self.model = LlamaModel(path_model=str(path), params=llama_cpp.llama_model_default_params(), verbose=False)
+        # verbose: LlamaModel would otherwise send fds 1 and 2 to /dev/null while loading, and with them
+        # the GGML_ASSERT that says why a file aborts the load (llama.cpp's log is filtered above instead).
+        self.model = LlamaModel(path_model=str(path), params=llama_cpp.llama_model_default_params(), verbose=True)
         self.vocab = self.model.vocab
         self.n_vocab = llama_cpp.llama_vocab_n_tokens(self.vocab)
         self.sequences = max(1, min(sequences, KV_BUDGET_BYTES // max(1, self._kv_bytes_per_sequence())))
