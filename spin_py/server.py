@@ -3,6 +3,7 @@ and (unless --no-watch) reload what changes."""
 
 import collections
 import io
+import re
 import signal
 import socket
 import struct
@@ -139,9 +140,15 @@ def _header_problem(headers) -> str | None:
         line = str(headers.get_payload()).split("\r\n", 1)[0].split("\n", 1)[0]
         return f"invalid HTTP header line {line[:80]!r}"
     for name, value in headers.items():
+        if not _TOKEN.fullmatch(name):
+            return f"invalid HTTP header name {name[:80]!r}"
         if "\n" in value or "\r" in value:
             return f"invalid HTTP header {name!r}: a folded (multi-line) value"
     return None
+
+
+# RFC 9110 5.6.2: a header name is a token (httparse refuses anything else).
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
 
 class _TimedSocketIO(socket.SocketIO):

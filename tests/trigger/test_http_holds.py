@@ -88,6 +88,9 @@ def test_a_header_with_a_space_before_its_colon_is_refused_as_hyper_refuses_it(h
     assert ("connection", b"close") in headers
     folded = b"GET /x HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n folded\r\n\r\n"
     assert parse(exchange(holds_server.port, folded, half_close=True))[0] == 400
+    not_a_token = b"GET /x HTTP/1.1\r\nHost: x\r\nX(A): 1\r\n\r\n"
+    status, _, body = parse(exchange(holds_server.port, not_a_token, half_close=True))
+    assert status == 400 and b"invalid HTTP header name 'X(A)'" in body
     assert holds_server.get("/x")[0] == 200
 
 
