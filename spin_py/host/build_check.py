@@ -236,7 +236,11 @@ class BuildCheck:
         failed = None
         with open(log_path, "wb") as log:
             for command in component.build.commands:
-                status = self._run(component_id, command, workdir, environment, log)
+                try:
+                    status = self._run(component_id, command, workdir, environment, log)
+                except OSError as error:  # Spin: "Cannot spawn build process ..."
+                    log.write(f"Cannot spawn build process in {workdir}: {error.strerror or error}\n".encode())
+                    status = -1
                 if status != 0:
                     failed = status
                     break
