@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from apps import sdk3_python, sdk5_python, write_app
-from test_streaming_bodies import chunked, dechunk, echo
+from test_streaming_bodies import chunked, dechunk, echo, high_water_mib
 from venvs import venv_python
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests/trigger: the raw HTTP clients
@@ -103,10 +103,14 @@ def test_the_v2_streaming_example_runs_unchanged(tmp_path, spin_up, origin, sdk)
 
 def test_a_64_mib_echo_through_the_v2_example_comes_back_identical(tmp_path, spin_up):
     server = spin_up(example(tmp_path, "2.0.0"), "--python", str(sdk_python("2.0.0")))
+    assert server.request("POST", "/echo", body=b"warm")[2] == b"warm"
+    before = high_water_mib(server.process.pid)
     size, block = 64 * 1024 * 1024, os.urandom(256 * 1024)
     sent, echoed = echo(server.port, size, block, timeout=120)
     assert echoed.done, f"the connection closed after {echoed.size} bytes"
     assert echoed.size == size and echoed.digest.hexdigest() == sent.hexdigest()
+    grew = high_water_mib(server.process.pid) - before
+    assert grew < 24, f"the host peaked {grew:.0f} MiB higher during a 64 MiB echo"
 
 
 def test_the_v2_example_echoes_while_the_client_is_still_sending(tmp_path, spin_up):
