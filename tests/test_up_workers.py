@@ -9,7 +9,7 @@ import time
 from apps import ECHO_SDK3, component, manifest, sdk3_python, write_app
 
 CRASHY = """
-    import os, signal, sys
+    import ctypes, os, signal, sys
     from spin_sdk.http import IncomingHandler, Request, Response
 
     class IncomingHandler(IncomingHandler):
@@ -23,24 +23,25 @@ CRASHY = """
             if request.uri == "/crash/os-exit":
                 os._exit(7)
             if request.uri == "/crash/kill":
-                os.kill(os.getpid(), signal.SIGKILL)
+                ctypes.CDLL(None).kill(os.getpid(), signal.SIGKILL)  # os.kill: not in WASI
             return Response(200, {}, str(os.getpid()).encode())
 """
 
 # Each request waits at a barrier until ``expected`` requests are inside handlers at once,
-# which can only happen when they run in separate workers.
+# which can only happen when they run in separate instances. (They meet in the key-value
+# store: an instance sees no host folder.)
 BARRIER = """
     import os, time
-    from pathlib import Path
+    from spin_sdk import key_value
     from spin_sdk.http import IncomingHandler, Request, Response
 
     class IncomingHandler(IncomingHandler):
         def handle_request(self, request: Request) -> Response:
-            room = Path(os.environ["ROOM"])
             expected = int(request.uri.rsplit("/", 1)[1])
-            (room / f"{os.getpid()}-{time.monotonic_ns()}").touch()
+            store = key_value.open_default()
+            store.set(f"in-{os.getpid()}", b"here")
             deadline = time.monotonic() + 20
-            while len(list(room.iterdir())) < expected:
+            while len(store.get_keys()) < expected:
                 if time.monotonic() > deadline:
                     return Response(504, {}, b"alone")
                 time.sleep(0.01)
@@ -48,14 +49,12 @@ BARRIER = """
 """
 
 ORDERED = """
-    import os, time
-    from pathlib import Path
+    import time
     from spin_sdk.http import IncomingHandler, Request, Response
 
     class IncomingHandler(IncomingHandler):
         def handle_request(self, request: Request) -> Response:
-            with open(os.environ["ORDER_FILE"], "a") as order:
-                order.write(request.uri.rsplit("/", 1)[1] + "\\n")
+            print("serving", request.uri.rsplit("/", 1)[1], flush=True)
             time.sleep(0.2)
             return Response(200, {}, b"ok")
 """
@@ -89,10 +88,27 @@ def test_handler_failures_give_500_and_the_server_goes_on(tmp_path, spin_up):
     assert "Traceback" in server.get("/crash/raise")[2].decode()
 
 
+def _component_processes(server, marker):
+    """The zygote and instances of the component whose settings name ``marker``: not the host,
+    nor the base process the host started."""
+    found = []
+    for name in os.listdir("/proc"):
+        try:
+            command = open(f"/proc/{name}/cmdline", "rb").read()
+            parent = int(open(f"/proc/{name}/stat").read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError):
+            continue
+        if marker.encode() in command and b"spin_py_guest" in command and parent != server.process.pid:
+            found.append(int(name))
+    return found
+
+
 def test_idle_workers_killed_from_outside_cost_no_request(tmp_path, spin_up):
     server = _start_two(tmp_path, spin_up, CRASHY, "--max-workers", "2")
     pids = {int(server.get("/crash/fine")[2])}
-    for pid in pids:
+    killed = _component_processes(server, '"crashy"')
+    assert killed  # the zygote and the instance forked ahead
+    for pid in killed:
         os.kill(pid, signal.SIGKILL)
     time.sleep(0.2)
     for _ in range(4):  # each finds a dead worker first, or a fresh one
@@ -145,10 +161,8 @@ def _concurrently(server, paths):
 
 
 def test_requests_to_one_component_run_concurrently_in_separate_workers(tmp_path, spin_up):
-    room = tmp_path / "room"
-    room.mkdir()
     path = write_app(
-        tmp_path, manifest(component("barrier", route="/...", extra=f'environment = {{ ROOM = "{room}" }}')),
+        tmp_path, manifest(component("barrier", route="/...", extra='key_value_stores = ["default"]')),
         {"app.py": BARRIER},
     )
     server = spin_up(path, "--python", str(sdk3_python()))
@@ -158,12 +172,7 @@ def test_requests_to_one_component_run_concurrently_in_separate_workers(tmp_path
 
 
 def test_beyond_the_limit_requests_queue_in_arrival_order(tmp_path, spin_up):
-    order_file = tmp_path / "order.txt"
-    path = write_app(
-        tmp_path,
-        manifest(component("ordered", route="/...", extra=f'environment = {{ ORDER_FILE = "{order_file}" }}')),
-        {"app.py": ORDERED},
-    )
+    path = write_app(tmp_path, manifest(component("ordered", route="/...")), {"app.py": ORDERED})
     server = spin_up(path, "--python", str(sdk3_python()), "--max-workers", "1")
     results = [None] * 4
 
@@ -179,7 +188,8 @@ def test_beyond_the_limit_requests_queue_in_arrival_order(tmp_path, spin_up):
     for thread in threads:
         thread.join()
     assert [r[0] for r in results] == [200] * 4
-    assert order_file.read_text().split() == ["0", "1", "2", "3"]
+    served = [line.split()[-1] for line in server.output().splitlines() if line.startswith("[ordered] serving")]
+    assert served == ["0", "1", "2", "3"]
 
 
 def test_a_component_that_does_not_load_says_so_at_startup_and_the_rest_serves(tmp_path, spin_up):

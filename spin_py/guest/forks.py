@@ -105,16 +105,19 @@ class ForkServer:
         self.statuses = collections.OrderedDict()
 
     def _reap(self) -> None:
-        for pid in list(self.children):
+        """Collect the children that have exited (one system call when none has)."""
+        while self.children:
             try:
-                done, status = _waitpid(pid, os.WNOHANG)
+                pid, status = _waitpid(-1, os.WNOHANG)
             except ChildProcessError:
-                done, status = pid, 0
-            if done:
-                self.children.discard(pid)
-                self.statuses[pid] = _code(status)
-                if len(self.statuses) > _MOST_STATUSES:
-                    self.statuses.popitem(last=False)
+                self.children.clear()
+                return
+            if not pid:
+                return
+            self.children.discard(pid)
+            self.statuses[pid] = _code(status)
+            if len(self.statuses) > _MOST_STATUSES:
+                self.statuses.popitem(last=False)
 
     def serve(self) -> None:
         """Answer the host until it closes the channel; then exit (never returns)."""

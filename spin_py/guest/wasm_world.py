@@ -138,18 +138,52 @@ def _seccomp() -> bool:
     return _libc.prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctypes.byref(_FILTER[1]), 0, 0) == 0
 
 
+_WRITES = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
+_CHANGES = ("os.mkdir", "os.rmdir", "os.remove", "os.rename", "os.truncate", "os.chmod", "os.link", "os.symlink",
+            "os.utime")  # fmt: skip
+
+
+def _writes(event, args):
+    if event == "open":
+        path, mode, flags = args
+        if isinstance(mode, str):
+            return path if any(letter in mode for letter in "wax+") else None
+        return path if isinstance(flags, int) and flags & _WRITES else None
+    return args[0] if event in _CHANGES else None
+
+
+def _read_only(event, args):
+    """WASI refuses a change to a read-only mount with EPERM where Linux says EROFS; a path
+    outside every mount is not found, as before."""
+    path = _writes(event, args)
+    if path is None or isinstance(path, int):
+        return
+    try:
+        parent = os.path.dirname(os.path.abspath(os.fsdecode(path)))
+    except (TypeError, ValueError):
+        return
+    if os.path.isdir(parent):
+        raise PermissionError(errno.EPERM, "Operation not permitted", os.fsdecode(path))
+
+
 def before_load() -> None:
     """In the zygote, before the app's module is imported: componentize-py pre-initializes
     the app inside WebAssembly too, so threads, processes and signal handlers are refused
-    from its first line on (the guest keeps what it needs: forks.py)."""
+    from its first line on (the guest keeps what it needs: forks.py), and the interpreter
+    reports what WASI's does (no executable, one CPU)."""
     _no_threads()
     _no_processes()
     _no_signals()
+    sys.executable = ""
+    os.cpu_count = lambda: 1
 
 
-def after_load() -> None:
-    """In the zygote, once the app is imported: the snapshot is complete."""
+def after_load(isolated: bool) -> None:
+    """In the zygote, once the app is imported: the snapshot is complete; with the
+    component's files mounted (``isolated``), they are read-only as WASI says it."""
     _no_new_modules()
+    if isolated:
+        sys.addaudithook(_read_only)
 
 
 def enter_instance() -> bool:

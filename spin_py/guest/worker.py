@@ -202,10 +202,10 @@ def _zygote(settings, roots, fds):
         _end(1)
     files = fresh_imports.app_files(roots)
     tracebacks.keep_sources(files)  # the instance's filesystem no longer has them
-    isolation = None
+    isolation = "the component's files are not isolated (no folder to build them on)"
     if settings.get("root"):
         isolation = mounts.enter(settings.get("mounts", []), settings["root"])
-    wasm_world.after_load()
+    wasm_world.after_load(isolated=isolation is None)
     # Instances live for one request: the collector need not walk (and so copy) what they share.
     gc.freeze()
     control.send({

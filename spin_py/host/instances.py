@@ -10,6 +10,7 @@ costs only the import of the app's own modules.
 """
 
 import os
+import select
 import signal
 import subprocess
 import threading
@@ -81,11 +82,23 @@ class Zygote:
                 self._control.send({"op": "fork"}, (guest_end.fileno(), progress_fd))
         except OSError as error:
             sock.close()
+            self.closed = True  # the next load replaces it
             raise LoadFailed(f"the processes of component '{self.component_id}' are gone ({error.strerror or error})") from None
         finally:
             guest_end.close()
             os.close(progress_fd)
         return sock, progress
+
+    def alive(self) -> bool:
+        """Is the zygote still there? (Its control channel hangs up when it dies.) Never waits."""
+        if self.closed:
+            return False
+        poller = select.poll()
+        poller.register(self._control.fileno(), select.POLLHUP | select.POLLERR)
+        if poller.poll(0):
+            self.closed = True
+            return False
+        return True
 
     def exit_status(self, pid, timeout=2.0):
         """How instance ``pid`` ended, as text ("exited with status 3", "was killed by signal 9")."""

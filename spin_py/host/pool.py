@@ -47,6 +47,7 @@ class ComponentPool:
         self._zygote = None  # the load of the current generation's code, once made
         self._zygote_generation = -1
         self._load_lock = threading.Lock()
+        self._isolation_said = None
         self._report = report
         self.max_workers = max_workers
         self.idle_timeout = idle_timeout
@@ -172,7 +173,8 @@ class ComponentPool:
             if self._zygote is not None and self._zygote_generation == generation and not self._zygote.closed:
                 return self._zygote
             zygote = self._source.load()
-            if zygote.isolation:
+            if zygote.isolation and zygote.isolation != self._isolation_said:
+                self._isolation_said = zygote.isolation  # said once, not at every reload
                 self._report(f"warning: {zygote.isolation}")
             with self._lock:
                 old, self._zygote, self._zygote_generation = self._zygote, zygote, generation
@@ -208,8 +210,16 @@ class ComponentPool:
             worker.close()
         else:
             worker.stop()
+        orphans = []
+        if not ok and not worker.zygote.alive():
+            # Its zygote died (killed from outside): so did the instances it had forked ahead.
+            with self._lock:
+                orphans = [idle for idle, _ in self._idle if idle.zygote is worker.zygote]
+                self._idle = [(idle, since) for idle, since in self._idle if idle.zygote is not worker.zygote]
+        for orphan in orphans:
+            orphan.stop()
         with self._lock:
-            self._total -= 1
+            self._total -= 1 + len(orphans)
             self._start_spare_locked()
 
     def _hand_over_locked(self, worker):

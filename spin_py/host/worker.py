@@ -191,7 +191,7 @@ class Worker:
         self.files = zygote.files  # the app's source files its code imported
         self.generation = 0  # set by the pool
         self.pid = None  # the instance's process (and process group), once its ``ready`` frame is read
-        self._zygote = zygote
+        self.zygote = zygote
         self._used = False  # an instance serves one turn (a batch of Redis turns): then it is done
         self._turn = 0  # the number of the last turn started
         self._last_quiet = 0  # the last turn a ``handled`` frame may end with the ones before it (deliver)
@@ -611,7 +611,7 @@ class Worker:
                 self.wait_ready(limit=2.0)
             except LoadFailed:
                 return "stopped answering"
-        return self._zygote.exit_status(self.pid)
+        return self.zygote.exit_status(self.pid)
 
     def close(self) -> None:
         """The instance's turn ended cleanly: it exits by itself; let go of its channel."""
