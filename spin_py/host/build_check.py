@@ -50,6 +50,7 @@ NICENESS = 10  # as `nice` with no -n: the build yields the CPU to serving
 _TAIL_BYTES = 64 * 1024  # how much of the build's output is read back for its outcome
 _TAIL_LINES = 40  # kept in an outcome's text for people to read (the log file has it all)
 _MOST_COMPARED = 4 * 1024 * 1024  # a changed file up to this size is compared by content
+_LONGEST_SAID = 400  # characters of the build's error line said (the log has it whole)
 # A Python exception's last line, a Rust `Error: ...`, a shell's `...: not found`.
 _ERROR_LINE = re.compile(r"^(?:[A-Za-z_][\w.]*(?:Error|Exception|Exit)\b.*|(?:error|Error|ERROR)\b.*|.*: not found)$")
 
@@ -253,7 +254,9 @@ class BuildCheck:
         if failed is None:
             text = f"passed in {seconds:.1f} s"
         else:
-            text = f"failed in {seconds:.1f} s: {_error_lines(output, failed)} (full output: {shown(log_path)})"
+            error = _error_lines(output, failed)
+            error = error if len(error) <= _LONGEST_SAID else error[: _LONGEST_SAID - 1] + "…"
+            text = f"failed in {seconds:.1f} s: {error} (full output: {shown(log_path)})"
         self._record(BuildOutcome(component_id, "passed" if failed is None else "failed", seconds, text,
                                   "\n".join(output.splitlines()[-_TAIL_LINES:]), time.time()))
 
