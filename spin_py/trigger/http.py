@@ -9,6 +9,7 @@ wrapper objects cost more than the routing itself.
 """
 
 import json
+import socket
 import sys
 import time
 import traceback
@@ -72,6 +73,10 @@ def _close(body) -> None:
     close = getattr(body, "close", None)
     if close is not None:
         close()
+
+
+# A socket nothing is ever sent to: what a chained request's PacedClient watches (it has no client).
+_NOBODY, _NOBODY_PEER = socket.socketpair()
 
 
 class PacedClient:
@@ -277,7 +282,8 @@ class HttpTrigger:
             host = next((value for name, value in sent if name == "host"), None)
             sent += spin_headers(match, client_addr=CHAINED_CLIENT_ADDR, path_and_query=path_and_query,
                                  scheme="http", host=host, base="/")
-            answer = self._run(component, runtime, method, path_and_query, sent, body, None)
+            # No client to watch, but its streamed response is paced as a client's is.
+            answer = self._run(component, runtime, method, path_and_query, sent, body, PacedClient(_NOBODY))
         try:
             status, wire, pieces = wire_response(answer.status, answer.headers, answer.body, method=method,
                                                  max_body=min(max_body, self.max_response_body))

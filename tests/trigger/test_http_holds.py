@@ -134,6 +134,7 @@ STALLING_APP = """
     import componentize_py_async_support
     from componentize_py_types import Ok, Result
     from spin_sdk import wit
+    from spin_sdk.http import Request as SdkRequest, send
     from spin_sdk.wit import exports
     from spin_sdk.wit.imports.wasi_http_types_0_3_0_rc_2026_03_15 import ErrorCode, Fields, Response
 
@@ -155,16 +156,34 @@ STALLING_APP = """
                 await asyncio.sleep(1.0)
 
 
+    async def text(tx, data):
+        with tx:
+            await tx.write_all(data)
+
+
+    async def call_stalling():
+        # Service chaining to this component's own stalling stream.
+        try:
+            answer = await send(SdkRequest("GET", "http://holds.spin.internal/stall", {}, None))
+            return b"got %d" % answer.status
+        except Exception as error:
+            return f"{type(error).__name__}: {type(getattr(error, 'value', error)).__name__}".encode()
+
+
     class HttpHandler(exports.HttpHandler):
         async def handle(self, request):
             tx, rx = wit.byte_stream()
-            stalls = request.get_path_with_query() == "/stall"
-            componentize_py_async_support.spawn(first_piece_then_nothing(tx) if stalls else steady(tx))
+            path = request.get_path_with_query()
+            if path == "/call":
+                componentize_py_async_support.spawn(text(tx, await call_stalling()))
+            else:
+                componentize_py_async_support.spawn(first_piece_then_nothing(tx) if path == "/stall" else steady(tx))
             return Response.new(Fields.from_list([("content-type", b"text/plain")]), rx, trailers())[0]
 """
 
-STALLING_MANIFEST = ORIGINAL_MANIFEST.replace("spin py2wasm app -o app.wasm",
-                                              "componentize-py -w wasi:http/service@0.3.0-rc-2026-03-15 componentize app -o app.wasm")
+STALLING_MANIFEST = ORIGINAL_MANIFEST.replace(
+    "spin py2wasm app -o app.wasm", "componentize-py -w wasi:http/service@0.3.0-rc-2026-03-15 componentize app -o app.wasm"
+).replace('source = "app.wasm"', 'source = "app.wasm"\n    allowed_outbound_hosts = ["http://holds.spin.internal"]')
 
 
 def test_a_stream_that_stalls_after_its_first_piece_is_cut_by_the_request_timeout(tmp_path, spin_up):
@@ -179,6 +198,11 @@ def test_a_stream_that_stalls_after_its_first_piece_is_cut_by_the_request_timeou
     assert b"first piece" in received and not received.endswith(b"0\r\n\r\n")  # cut, not ended
     server.wait_for_output("sent no piece of its streamed response for 2 s (--request-timeout)")
     assert server.get("/steady")[0] == 200
+    # A stream served to another component (service chaining) is paced alike: its caller gets the SDK's error.
+    started = time.monotonic()
+    status, _, body = server.get("/call", timeout=30)
+    assert (status, body) == (200, b"Err: ErrorCode_HttpProtocolError")
+    assert time.monotonic() - started < 10
 
 
 # --- a client that stops reading ---------------------------------------------------------------
