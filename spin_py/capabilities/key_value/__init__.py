@@ -25,7 +25,9 @@ The host calls, as they cross the channel (bytes as seam.encode_bytes):
 
 Errors are CapabilityError with the kinds in errors.py, checked as
 crates/factor-key-value/src/host.rs checks them: AccessDenied before anything
-else, a handle this request did not open is InvalidStore.
+else, a handle this request did not open is InvalidStore. A store keeps to its
+request's limits: a call still waiting when the time limit passes, the client
+leaves or the turn ends fails with Other(the reason) (sqlite_store.py, redis_store.py).
 """
 
 import threading
@@ -138,7 +140,7 @@ class KeyValueApp:
         manager = self.managers.get(label)
         if manager is None:
             raise CapabilityError(NO_SUCH_STORE)
-        return instance.add(STORE, manager.store(label))
+        return instance.add(STORE, manager.store(label, instance))
 
     def _get(self, instance, args):
         value = _store(instance, args).get(text_arg(args, "key"))

@@ -7,6 +7,11 @@ As in Spin, one connection per file behind one lock: writes from concurrent
 requests are serialized and each statement is atomic, so no write is lost and
 no reader sees half a value. A busy timeout lets another process (a `spin up`
 on the same state dir) hold the file for a moment.
+
+A store opened for a request keeps to its limits (seam.Instance.ended): its wait
+for the lock gives up, a statement is interrupted between its steps, and the busy
+timeout is cut to what is left of the time limit, once the request has ended; the
+call fails with Other(the reason).
 """
 
 import sqlite3
@@ -15,6 +20,7 @@ from pathlib import Path
 
 from spin_py.capabilities.errors import CapabilityError
 from spin_py.capabilities.key_value.errors import OTHER
+from spin_py.capabilities.limits import acquire
 
 # crates/key-value-spin/src/store.rs, word for word.
 SCHEMA = """CREATE TABLE IF NOT EXISTS spin_key_value (
@@ -28,6 +34,12 @@ SCHEMA = """CREATE TABLE IF NOT EXISTS spin_key_value (
 UPSERT = """INSERT INTO spin_key_value (store, key, value) VALUES (?1, ?2, ?3)
                      ON CONFLICT(store, key) DO UPDATE SET value=?3"""
 BUSY_TIMEOUT_MS = 5000
+PROGRESS_STEPS = 20_000  # VM steps between two looks at the request (see sqlite/engine.py)
+
+
+
+def _never() -> None:
+    return None
 
 
 class SqliteStoreManager:
@@ -37,23 +49,45 @@ class SqliteStoreManager:
         self.path = path
         self._lock = threading.Lock()
         self._connection = None
+        self._ended = _never  # the request whose call holds the lock, for the progress handler
+        self._busy_ms = BUSY_TIMEOUT_MS
 
     def summary(self) -> str:
         """crates/key-value-spin/src/store.rs `summary`."""
         return "a temporary in-memory store" if self.path is None else f'"{self.path}"'
 
-    def store(self, label: str) -> "SqliteStore":
-        return SqliteStore(self, label)
+    def store(self, label: str, request=None) -> "SqliteStore":
+        """``label``'s rows, for ``request`` (a seam.Instance, whose limits bound each call; None: none)."""
+        return SqliteStore(self, label, request)
 
-    def run(self, work):
+    def run(self, work, request=None):
         """``work(connection)`` under the file's lock; SQLite errors become Spin's `Other`."""
-        with self._lock:
-            try:
-                if self._connection is None:
-                    self._connection = self._connect()
-                return work(self._connection)
-            except sqlite3.Error as error:
-                raise CapabilityError(OTHER, f"{type(error).__name__}: {error}") from None
+        ended = request.ended if request is not None else None
+        reason = ended() if ended is not None else None
+        if reason is None:
+            reason = acquire(self._lock, ended)
+        if reason is not None:
+            raise CapabilityError(OTHER, reason)
+        try:
+            if self._connection is None:
+                self._connection = self._connect()
+            self._ended = ended or _never
+            self._keep_busy_within(self._connection, request)
+            return work(self._connection)
+        except sqlite3.Error as error:
+            reason = ended() if ended is not None else None
+            raise CapabilityError(OTHER, reason or f"{type(error).__name__}: {error}") from None
+        finally:
+            self._ended = _never
+            self._lock.release()
+
+    def _keep_busy_within(self, connection, request) -> None:
+        """Wait for another process's lock no longer than the request's time limit allows."""
+        seconds = request.seconds_left() if request is not None else None
+        wanted = BUSY_TIMEOUT_MS if seconds is None else max(1, min(BUSY_TIMEOUT_MS, int(seconds * 1000)))
+        if wanted != self._busy_ms:
+            connection.execute(f"PRAGMA busy_timeout = {wanted}")
+            self._busy_ms = wanted
 
     def _connect(self):
         if self.path is None:
@@ -62,6 +96,7 @@ class SqliteStoreManager:
             connection = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         connection.execute(SCHEMA)
+        connection.set_progress_handler(lambda: self._ended() is not None, PROGRESS_STEPS)
         return connection
 
     def close(self) -> None:
@@ -76,7 +111,8 @@ def _transaction(connection, work):
     try:
         result = work()
     except BaseException:
-        connection.execute("ROLLBACK")
+        if connection.in_transaction:  # an interrupted write has rolled its transaction back already
+            connection.execute("ROLLBACK")
         raise
     connection.execute("COMMIT")
     return result
@@ -85,28 +121,32 @@ def _transaction(connection, work):
 class SqliteStore:
     """One label's rows."""
 
-    def __init__(self, manager: SqliteStoreManager, label: str):
+    def __init__(self, manager: SqliteStoreManager, label: str, request=None):
         self.manager = manager
         self.label = label
+        self.request = request
+
+    def _run(self, work):
+        return self.manager.run(work, self.request)
 
     def get(self, key: str) -> bytes | None:
         def work(db):
             row = db.execute("SELECT value FROM spin_key_value WHERE store=?1 AND key=?2", (self.label, key)).fetchone()
             return None if row is None else bytes(row[0])
 
-        return self.manager.run(work)
+        return self._run(work)
 
     def set(self, key: str, value: bytes) -> None:
-        self.manager.run(lambda db: db.execute(UPSERT, (self.label, key, value)))
+        self._run(lambda db: db.execute(UPSERT, (self.label, key, value)))
 
     def delete(self, key: str) -> None:
-        self.manager.run(lambda db: db.execute("DELETE FROM spin_key_value WHERE store=?1 AND key=?2", (self.label, key)))
+        self._run(lambda db: db.execute("DELETE FROM spin_key_value WHERE store=?1 AND key=?2", (self.label, key)))
 
     def exists(self, key: str) -> bool:
         return self.get(key) is not None
 
     def get_keys(self) -> list[str]:
-        return self.manager.run(
+        return self._run(
             lambda db: [row[0] for row in db.execute("SELECT key FROM spin_key_value WHERE store=?1", (self.label,))]
         )
 
@@ -116,21 +156,24 @@ class SqliteStore:
         def work(db):
             found = {}
             for key in dict.fromkeys(keys):
+                reason = self.request.ended() if self.request is not None else None
+                if reason is not None:  # each statement is too short for the progress handler to look
+                    raise CapabilityError(OTHER, reason)
                 row = db.execute("SELECT value FROM spin_key_value WHERE store=?1 AND key=?2", (self.label, key)).fetchone()
                 if row is not None:
                     found[key] = bytes(row[0])
             return list(found.items())
 
-        return self.manager.run(work)
+        return self._run(work)
 
     def set_many(self, pairs: list[tuple[str, bytes]]) -> None:
-        self.manager.run(lambda db: _transaction(db, lambda: db.executemany(UPSERT, [(self.label, k, v) for k, v in pairs])))
+        self._run(lambda db: _transaction(db, lambda: db.executemany(UPSERT, [(self.label, k, v) for k, v in pairs])))
 
     def delete_many(self, keys: list[str]) -> None:
         def work(db):
             db.executemany("DELETE FROM spin_key_value WHERE store=?1 AND key=?2", [(self.label, k) for k in keys])
 
-        self.manager.run(lambda db: _transaction(db, lambda: work(db)))
+        self._run(lambda db: _transaction(db, lambda: work(db)))
 
     def increment(self, key: str, delta: int) -> int:
         """Spin keeps the counter as 8 little-endian bytes (crates/key-value-spin/src/store.rs `increment`)."""
@@ -147,7 +190,7 @@ class SqliteStore:
             db.execute(UPSERT, (self.label, key, value.to_bytes(8, "little", signed=True)))
             return value
 
-        return self.manager.run(lambda db: _transaction(db, lambda: work(db)))
+        return self._run(lambda db: _transaction(db, lambda: work(db)))
 
     def compare_and_swap(self, key: str) -> "SqliteCas":
         return SqliteCas(self, key)
@@ -181,4 +224,4 @@ class SqliteCas:
                 {"new_value": value, "name": label, "key": key, "old_value": seen},
             ).rowcount
 
-        return self.store.manager.run(work) == 1
+        return self.store._run(work) == 1

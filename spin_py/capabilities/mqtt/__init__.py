@@ -11,25 +11,35 @@ has the message at the QoS asked for. The connection is this request's own.
   ``open``     ``{"address", "username", "password", "keep_alive"}`` -> connection handle
   ``publish``  ``{"connection", "topic", "payload", "qos": 0 | 1 | 2}``
   ``close``    ``{"connection"}``
+
+A publish keeps to its request's limits (seam.Instance.ended): its waits for the
+broker (to connect, to acknowledge) give up when the time limit passes, the
+client leaves or the turn ends, and it fails with Other(the reason); the
+connection closes with the request.
 """
 
 import threading
+import time
+from typing import Callable
 from urllib.parse import parse_qsl, urlsplit
 
 from spin_py.capabilities.errors import CapabilityError
 from spin_py.capabilities.outbound_access import OutboundApp, OutboundCapability
-from spin_py.capabilities.seam import UnknownHandle, decode_bytes
+from spin_py.capabilities.seam import CLIENT_CHECK_INTERVAL, UnknownHandle, decode_bytes
 
 NAME = "mqtt"
 CONNECTION = "mqtt.connection"
 INVALID_ADDRESS, TOO_MANY_CONNECTIONS, CONNECTION_FAILED, OTHER = (
     "InvalidAddress", "TooManyConnections", "ConnectionFailed", "Other")
 TIMEOUT = 30  # seconds to connect, or for the broker to acknowledge
+SOCKET_CONNECT_TIMEOUT = 5.0  # paho's own
 
 
 class MqttConnection:
-    def __init__(self, host, port, client_id, tls, username, password, keep_alive):
+    def __init__(self, host, port, client_id, tls, username, password, keep_alive, request=None):
+        """``request``: the seam.Instance whose limits bound each publish (None: none)."""
         self.settings = (host, port, client_id, tls, username, password, keep_alive)
+        self.request = request
         self.client = None
         self._connected = threading.Event()
         self._refused = None
@@ -49,19 +59,22 @@ class MqttConnection:
             self._connected.set()
 
         client.on_connect = on_connect
+        left = self.request.seconds_left() if self.request is not None else None
+        client.connect_timeout = SOCKET_CONNECT_TIMEOUT if left is None else max(0.001, min(SOCKET_CONNECT_TIMEOUT, left))
         try:
             client.connect(host, port, keepalive=keep_alive)
         except OSError as error:
+            self._stop_if_ended()
             raise CapabilityError(CONNECTION_FAILED, f"I/O: {error.strerror or error} (os error {error.errno})") from None
         client.loop_start()
         self.client = client
-        if not self._connected.wait(TIMEOUT):
-            raise CapabilityError(CONNECTION_FAILED, "Timeout")
+        self._wait(self._connected.is_set, self._connected.wait)
         if self._refused is not None:
             # rumqttc ConnectionError::ConnectionRefused
             raise CapabilityError(CONNECTION_FAILED, f"Connection refused, return code: `{_return_code(self._refused)}`")
 
     def publish(self, topic, payload, qos):
+        self._stop_if_ended()
         if self.client is None or self._refused is not None:
             self._refused = None
             self._connected.clear()
@@ -69,11 +82,25 @@ class MqttConnection:
             self._connect()
         info = self.client.publish(topic, payload, qos=qos)
         try:
-            info.wait_for_publish(TIMEOUT)
+            self._wait(info.is_published, info.wait_for_publish)
         except (RuntimeError, ValueError) as error:
             raise CapabilityError(CONNECTION_FAILED, str(error)) from None
-        if not info.is_published():
-            raise CapabilityError(CONNECTION_FAILED, "Timeout")
+
+    def _wait(self, done: Callable[[], bool], wait: Callable[[float], object]) -> None:
+        """``wait(seconds)`` until ``done()``: at most TIMEOUT ("Timeout", as rumqttc says), and
+        no longer than the request lasts."""
+        limit = time.monotonic() + TIMEOUT
+        while not done():
+            self._stop_if_ended()
+            left = limit - time.monotonic()
+            if left <= 0:
+                raise CapabilityError(CONNECTION_FAILED, "Timeout")
+            wait(min(left, CLIENT_CHECK_INTERVAL))
+
+    def _stop_if_ended(self) -> None:
+        reason = self.request.ended() if self.request is not None else None
+        if reason is not None:
+            raise CapabilityError(OTHER, reason)
 
     def close(self) -> None:
         if self.client is not None:
@@ -111,7 +138,7 @@ class MqttApp(OutboundApp):
             raise CapabilityError(INVALID_ADDRESS)  # rumqttc MqttOptions::parse_url
         tls = parts.scheme == "mqtts"
         connection = MqttConnection(parts.hostname, port or (8883 if tls else 1883), client_id, tls,
-                                    username, password, keep_alive)
+                                    username, password, keep_alive, instance)
         return instance.add(CONNECTION, connection)
 
     def call_publish(self, instance, args):

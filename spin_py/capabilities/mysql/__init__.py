@@ -16,6 +16,13 @@ describes):
 Columns and values follow client.rs: numeric and character columns map to
 their cases, any other column type (DATE, DECIMAL, JSON ...) is Other, and a
 value in an Other column fails the query with ValueConversionFailed.
+
+A call keeps to its request's limits (seam.Instance.ended): `open` waits for the
+server no longer than the time limit allows, and a statement still running when
+the time limit passes, the client leaves or the turn ends is stopped on the
+server (KILL QUERY from a connection of its own, so the server lets go of what
+the statement holds; the connection is cut if that does not end it,
+capabilities/limits.py) and the call fails with QueryFailed(the reason).
 """
 
 import json
@@ -23,6 +30,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from spin_py.capabilities import rdbms
 from spin_py.capabilities.errors import CapabilityError
+from spin_py.capabilities.limits import GRACE, cut_socket, watched
 from spin_py.capabilities.outbound_access import OutboundApp, OutboundCapability
 from spin_py.capabilities.rdbms import CONNECTION_FAILED, OTHER, QUERY_FAILED, VALUE_CONVERSION_FAILED
 from spin_py.capabilities.seam import decode_bytes, encode_bytes, text_arg
@@ -30,6 +38,7 @@ from spin_py.capabilities.seam import decode_bytes, encode_bytes, text_arg
 NAME = "mysql"
 CONNECTION = "mysql.connection"
 MAX_RESULT_BYTES = 128 << 20  # spin_world::MAX_HOST_BUFFERED_BYTES
+CONNECT_TIMEOUT = 10  # seconds
 
 # MySQL column types (mysql_common::constants::ColumnType) and flags.
 NUMERIC = {0: None, 1: "Int8", 2: "Int16", 3: "Int32", 4: "Floating32", 5: "Floating64", 8: "Int64", 9: "Int32",
@@ -41,9 +50,24 @@ UNSIGNED_FLAG, BINARY_FLAG = 32, 128
 
 
 class MyConnection:
-    def __init__(self, connection, cases):
+    def __init__(self, connection, cases, options):
         self.connection = connection
         self.cases = cases
+        self.options = options  # how it was opened, for a connection that stops its statement
+
+    def kill_query(self) -> None:
+        """Stop the statement this connection runs (the connection itself stays)."""
+        import pymysql
+
+        thread_id = self.connection.thread_id()
+        with pymysql.connect(**self.options, connect_timeout=GRACE, read_timeout=GRACE, write_timeout=GRACE) as killer:
+            with killer.cursor() as cursor:
+                cursor.execute(f"KILL QUERY {int(thread_id)}")
+
+    def cut(self) -> None:
+        sock = getattr(self.connection, "_sock", None)
+        if sock is not None:
+            cut_socket(sock.fileno())
 
     def close(self) -> None:
         self.connection.close()
@@ -60,12 +84,15 @@ class MysqlApp(OutboundApp):
             raise CapabilityError(CONNECTION_FAILED, f"address {address} is not permitted")
         import pymysql
 
+        _stop_if_ended(instance, CONNECTION_FAILED)
+        left = instance.seconds_left()
+        timeout = CONNECT_TIMEOUT if left is None else max(0.001, min(CONNECT_TIMEOUT, left))
         try:
             options = connect_options(address)
-            connection = pymysql.connect(**options, autocommit=True, connect_timeout=10, charset="utf8mb4")
+            connection = pymysql.connect(**options, autocommit=True, connect_timeout=timeout, charset="utf8mb4")
         except (ValueError, pymysql.Error) as error:
-            raise CapabilityError(CONNECTION_FAILED, _text(error)) from None
-        return instance.add(CONNECTION, MyConnection(connection, cases))
+            raise CapabilityError(CONNECTION_FAILED, instance.ended() or _text(error)) from None
+        return instance.add(CONNECTION, MyConnection(connection, cases, {**options, "charset": "utf8mb4"}))
 
     def call_query(self, instance, args):
         return self._run(instance, "query", args)
@@ -79,28 +106,45 @@ class MysqlApp(OutboundApp):
         my = rdbms.connection(instance, CONNECTION, args)
         statement = text_arg(args, "statement")
         values = [to_sql(param) for param in rdbms.params(args)]
+        _stop_if_ended(instance)
         try:
             sql = placeholders(statement, len(values))
-            with my.connection.cursor() as cursor:
-                cursor.execute(sql, values if values else None)
-                if function == "execute":
-                    return None
-                fields = cursor._result.fields if cursor._result and cursor._result.fields else []
-                columns = [{"name": field.name, "type": data_type(field)} for field in fields]
-                rows, size = [], 0
-                for row in cursor.fetchall():
-                    converted = [rdbms.narrowed(convert(value, column, field), my.cases)
-                                 for value, column, field in zip(row, columns, fields)]
-                    size += sum(len(json.dumps(value)) for value in converted)
-                    if size > MAX_RESULT_BYTES:
-                        raise CapabilityError(OTHER, f"query result exceeds limit of {MAX_RESULT_BYTES} bytes")
-                    rows.append(converted)
+            with watched(instance.ended, my.kill_query, my.cut) as call:
+                result = _statement(my, function, sql, values)
         except pymysql.Error as error:
+            _stop_if_ended(instance)
             raise CapabilityError(QUERY_FAILED, _text(error)) from None
         except _Placeholders as error:
             raise CapabilityError(QUERY_FAILED, str(error)) from None
-        return {"columns": [{"name": c["name"], "type": rdbms.narrowed_type(c["type"], my.cases)} for c in columns],
-                "rows": rows}
+        if call is not None and call.reason is not None:
+            # KILL QUERY can end a statement without an error (SLEEP returns 1): it still did not finish.
+            raise CapabilityError(QUERY_FAILED, call.reason)
+        return result
+
+
+def _statement(my, function, sql, values):
+    with my.connection.cursor() as cursor:
+        cursor.execute(sql, values if values else None)
+        if function == "execute":
+            return None
+        fields = cursor._result.fields if cursor._result and cursor._result.fields else []
+        columns = [{"name": field.name, "type": data_type(field)} for field in fields]
+        rows, size = [], 0
+        for row in cursor.fetchall():
+            converted = [rdbms.narrowed(convert(value, column, field), my.cases)
+                         for value, column, field in zip(row, columns, fields)]
+            size += sum(len(json.dumps(value)) for value in converted)
+            if size > MAX_RESULT_BYTES:
+                raise CapabilityError(OTHER, f"query result exceeds limit of {MAX_RESULT_BYTES} bytes")
+            rows.append(converted)
+    return {"columns": [{"name": c["name"], "type": rdbms.narrowed_type(c["type"], my.cases)} for c in columns],
+            "rows": rows}
+
+
+def _stop_if_ended(instance, kind: str = QUERY_FAILED) -> None:
+    reason = instance.ended()
+    if reason is not None:
+        raise CapabilityError(kind, reason)
 
 
 class MysqlCapability(OutboundCapability):

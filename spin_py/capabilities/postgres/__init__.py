@@ -15,12 +15,21 @@ calls (values as spin_py/capabilities/rdbms.py describes):
 ``cases`` are the value cases the guest's interface has (its DbValue classes).
 As in Spin, the columns of a query come from its first row, so a
 query that returns no rows has no columns.
+
+A call keeps to its request's limits (seam.Instance.ended): `open` waits for the
+server no longer than the time limit allows, and a statement still running when
+the time limit passes, the client leaves or the turn ends is cancelled on the
+server (PostgreSQL's cancel request, so the server lets go of what it holds; the
+connection is cut if the server does not answer, capabilities/limits.py) and the
+call fails with QueryFailed(the reason).
 """
 
 import json
+import math
 
 from spin_py.capabilities import rdbms
 from spin_py.capabilities.errors import CapabilityError
+from spin_py.capabilities.limits import GRACE, cut_socket, watched
 from spin_py.capabilities.outbound_access import OutboundApp, OutboundCapability
 from spin_py.capabilities.rdbms import BAD_PARAMETER, CONNECTION_FAILED, QUERY_FAILED, VALUE_CONVERSION_FAILED
 from spin_py.capabilities.seam import text_arg
@@ -28,6 +37,7 @@ from spin_py.capabilities.seam import text_arg
 NAME = "postgres"
 CONNECTION = "postgres.connection"
 MAX_RESULT_BYTES = 128 << 20  # spin_world::MAX_HOST_BUFFERED_BYTES
+CONNECT_TIMEOUT = 10  # seconds
 
 
 class PgConnection:
@@ -51,11 +61,16 @@ class PostgresApp(OutboundApp):
 
         from spin_py.capabilities.postgres.values import register
 
+        _stop_if_ended(instance, CONNECTION_FAILED)
+        left = instance.seconds_left()
+        # libpq takes whole seconds, and treats less than 2 as 2.
+        timeout = CONNECT_TIMEOUT if left is None else max(1, min(CONNECT_TIMEOUT, math.ceil(left)))
         try:
             # RawCursor: the statement goes as written, with PostgreSQL's own $1 placeholders.
-            connection = psycopg.connect(address, autocommit=True, connect_timeout=10, cursor_factory=psycopg.RawCursor)
+            connection = psycopg.connect(address, autocommit=True, connect_timeout=timeout, cursor_factory=psycopg.RawCursor)
         except psycopg.Error as error:
-            raise CapabilityError(CONNECTION_FAILED, str(error).strip()) from None
+            reason = instance.ended()
+            raise CapabilityError(CONNECTION_FAILED, reason or str(error).strip()) from None
         register(connection)
         return instance.add(CONNECTION, PgConnection(connection, interface))
 
@@ -86,7 +101,7 @@ class PostgresApp(OutboundApp):
     def _run(self, instance, function, args):
         import psycopg
 
-        from spin_py.capabilities.postgres.values import ConversionError, data_type, from_sql, to_sql
+        from spin_py.capabilities.postgres.values import ConversionError, to_sql
 
         pg = rdbms.connection(instance, CONNECTION, args)
         statement = text_arg(args, "statement")
@@ -99,29 +114,53 @@ class PostgresApp(OutboundApp):
         except (ConversionError, TypeError, ValueError, KeyError, IndexError) as error:
             kind = VALUE_CONVERSION_FAILED if function == "execute" else BAD_PARAMETER
             raise CapabilityError(kind, str(error)) from None
+        _stop_if_ended(instance)
+        connection = pg.connection
         try:
-            with pg.connection.cursor(binary=True) as cursor:
-                cursor.execute(statement, values or None, prepare=False)
-                if function == "execute":
-                    return max(cursor.rowcount, 0)
-                if cursor.description is None:
-                    return {"columns": [], "rows": []}
-                oids = [(column.type_code, _type_name(pg.connection, column.type_code)) for column in cursor.description]
-                names = [column.name for column in cursor.description]
-                rows, size = [], 0
-                for row in cursor:
-                    converted = [rdbms.narrowed(from_sql(oid, value), pg.interface) for (oid, _), value in zip(oids, row)]
-                    size += sum(len(json.dumps(value)) for value in converted)
-                    if size > MAX_RESULT_BYTES:
-                        raise CapabilityError(QUERY_FAILED, json.dumps({"text": f"query result exceeds limit of {MAX_RESULT_BYTES} bytes"}))
-                    rows.append(converted)
+            with watched(instance.ended, lambda: connection.cancel_safe(timeout=GRACE),
+                         lambda: cut_socket(connection.fileno())) as call:
+                result = _statement(pg, function, statement, values)
         except psycopg.Error as error:
             from spin_py.capabilities.postgres.errors import query_failed
 
+            _stop_if_ended(instance)
             raise query_failed(error) from None
-        columns = [{"name": name, "type": rdbms.narrowed_type(data_type(oid, type_name), pg.interface)}
-                   for name, (oid, type_name) in zip(names, oids)] if rows else []
-        return {"columns": columns, "rows": rows}
+        if call is not None and call.reason is not None:
+            raise _ended_error(call.reason)  # stopped, though the statement's answer came first
+        return result
+
+
+def _statement(pg, function, statement, values):
+    from spin_py.capabilities.postgres.values import data_type, from_sql
+
+    with pg.connection.cursor(binary=True) as cursor:
+        cursor.execute(statement, values or None, prepare=False)
+        if function == "execute":
+            return max(cursor.rowcount, 0)
+        if cursor.description is None:
+            return {"columns": [], "rows": []}
+        oids = [(column.type_code, _type_name(pg.connection, column.type_code)) for column in cursor.description]
+        names = [column.name for column in cursor.description]
+        rows, size = [], 0
+        for row in cursor:
+            converted = [rdbms.narrowed(from_sql(oid, value), pg.interface) for (oid, _), value in zip(oids, row)]
+            size += sum(len(json.dumps(value)) for value in converted)
+            if size > MAX_RESULT_BYTES:
+                raise CapabilityError(QUERY_FAILED, json.dumps({"text": f"query result exceeds limit of {MAX_RESULT_BYTES} bytes"}))
+            rows.append(converted)
+    columns = [{"name": name, "type": rdbms.narrowed_type(data_type(oid, type_name), pg.interface)}
+               for name, (oid, type_name) in zip(names, oids)] if rows else []
+    return {"columns": columns, "rows": rows}
+
+
+def _ended_error(reason: str, kind: str = QUERY_FAILED) -> CapabilityError:
+    return CapabilityError(kind, json.dumps({"text": reason}) if kind == QUERY_FAILED else reason)
+
+
+def _stop_if_ended(instance, kind: str = QUERY_FAILED) -> None:
+    reason = instance.ended()
+    if reason is not None:
+        raise _ended_error(reason, kind)
 
 
 class PostgresCapability(OutboundCapability):

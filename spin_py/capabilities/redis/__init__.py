@@ -21,9 +21,17 @@ seam.encode_bytes):
 Errors are CapabilityError with the kinds in errors.py and Spin's texts: a
 denied or unparsable address is InvalidAddress, everything the server or the
 socket says is Other(text).
+
+A call keeps to its request's limits (seam.Instance.ended): `open` waits for the
+server no longer than the time limit allows, and a command still waiting for its
+reply when the time limit passes, the client leaves or the turn ends (a BLPOP
+with no timeout, say) has its connection cut by the host's watcher
+(capabilities/limits.py), which the server takes as the end of the command, and
+fails with Other(the reason).
 """
 
 from spin_py.capabilities.errors import CapabilityError
+from spin_py.capabilities.limits import watched
 from spin_py.capabilities.outbound_access import OutboundApp, OutboundCapability
 from spin_py.capabilities.redis.errors import INVALID_ADDRESS, NO_CONNECTION_TEXT, OTHER
 from spin_py.capabilities.seam import UnknownHandle, decode_bytes, encode_bytes, text_arg, texts_arg
@@ -45,11 +53,13 @@ class RedisApp(OutboundApp):
             raise CapabilityError(INVALID_ADDRESS)
         from spin_py.capabilities.redis.client import RedisConnection
 
+        _stop_if_ended(instance)
         try:
-            connection = RedisConnection(address)
+            connection = RedisConnection(address, instance)
         except ValueError:
             raise CapabilityError(INVALID_ADDRESS) from None  # redis::Client::open refused the URL
         except Exception as error:
+            _stop_if_ended(instance)
             raise _other(error) from None
         return instance.add(CONNECTION, connection)
 
@@ -139,12 +149,24 @@ def _run(instance, args, *command):
         connection = instance.get(CONNECTION, args.get("connection"))
     except UnknownHandle:
         raise CapabilityError(OTHER, NO_CONNECTION_TEXT) from None
+    _stop_if_ended(instance)
     try:
-        return connection.command(*command)
+        with watched(instance.ended, connection.cut) as call:
+            reply = connection.command(*command)
     except CapabilityError:
         raise
     except Exception as error:
+        _stop_if_ended(instance)
         raise _other(error) from None
+    if call is not None and call.reason is not None:
+        raise CapabilityError(OTHER, call.reason)
+    return reply
+
+
+def _stop_if_ended(instance):
+    reason = instance.ended()
+    if reason is not None:
+        raise CapabilityError(OTHER, reason)
 
 
 def _other(error):

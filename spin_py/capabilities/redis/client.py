@@ -4,9 +4,15 @@ response callbacks, so `execute` can tell a status reply from a bulk string
 as Spin's RedisResult does. redis-py does the URL parsing, AUTH, SELECT and TLS."""
 
 from redis._parsers.resp2 import _RESP2Parser
+from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as _ClosedError
 from redis.exceptions import InvalidResponse
+from redis.retry import Retry
 from redis.utils import SENTINEL
+
+from spin_py.capabilities.limits import cut_socket, watched
+
+CONNECT_TIMEOUT = 10  # seconds
 
 # redis-rs's names for the error codes it knows (redis/src/types.rs); any other code is an extension error.
 KNOWN_CODES = {
@@ -58,16 +64,26 @@ class RawParser(_RESP2Parser):
 
 
 class RedisConnection:
-    def __init__(self, address: str):
+    def __init__(self, address: str, request=None):
+        """Connects at once, for ``request`` (a seam.Instance: the connect and the handshake
+        end with it; None: at most CONNECT_TIMEOUT and the socket timeout)."""
         import redis
 
+        left = request.seconds_left() if request is not None else None
+        timeout = CONNECT_TIMEOUT if left is None else max(0.001, min(CONNECT_TIMEOUT, left))
+        # No retries: a command on a broken connection fails, as with redis-rs, and is not sent again.
         self._pool = redis.ConnectionPool.from_url(
-            address, parser_class=RawParser, protocol=2, socket_connect_timeout=10, socket_timeout=60
+            address, parser_class=RawParser, protocol=2, socket_connect_timeout=timeout, socket_timeout=60,
+            retry=Retry(NoBackoff(), 0),
         )
+        # The connection is made apart from the pool (which only parses the URL), so that the
+        # watcher can reach its socket while the handshake waits for the server.
+        self._connection = self._pool.make_connection()
         try:
-            self._connection = self._pool.get_connection()
+            with watched(request.ended if request is not None else None, self.cut):
+                self._connection.connect()
         except BaseException:
-            self._pool.disconnect()
+            self.close()
             raise
 
     def command(self, *args):
@@ -78,5 +94,12 @@ class RedisConnection:
             raise reply
         return reply
 
+    def cut(self) -> None:
+        """Shut the socket, so a command waiting for its reply in another thread fails at once."""
+        sock = getattr(self._connection, "_sock", None)
+        if sock is not None:
+            cut_socket(sock.fileno())
+
     def close(self) -> None:
+        self._connection.disconnect()
         self._pool.disconnect()

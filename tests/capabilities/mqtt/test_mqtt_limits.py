@@ -1,0 +1,115 @@
+"""An outbound MQTT host call belongs to its request: a publish still waiting for
+the broker (to accept the connection, to acknowledge) when the request's time
+limit passes or its client leaves fails with Other saying why, instead of
+waiting out its own 30 s. Host functions over a per-request Instance, with an
+inline manifest, against a broker that accepts connections and never answers,
+and a real mosquitto."""
+
+import socket
+import threading
+import time
+from types import SimpleNamespace
+
+import pytest
+
+from servers import mosquitto_service  # noqa: F401 (a fixture)
+from spin_py.capabilities.errors import CapabilityError
+from spin_py.capabilities.mqtt import MqttCapability
+from spin_py.capabilities.seam import CLIENT_GONE_TEXT, TIME_LIMIT_TEXT, HostContext, Instance, encode_bytes
+from spin_py.manifest import load_manifest
+from spin_py.runtime_config import RuntimeConfig
+
+SOON = 0.4  # seconds: a time limit that passes while the publish waits
+PROMPT = 3.0  # seconds within which a stopped call answers (the publish would wait 30 s)
+
+
+@pytest.fixture
+def silent_broker():
+    """The port of a listener that accepts MQTT connections and never says a word."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted = []
+    stop = threading.Event()
+
+    def accept():
+        listener.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                accepted.append(listener.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1]
+    stop.set()
+    thread.join()
+    for connection in accepted:
+        connection.close()
+    listener.close()
+
+
+@pytest.fixture
+def mqtt(tmp_path):
+    """``mqtt(**limits)``: an Instance of component `web`, which may reach any MQTT broker on loopback."""
+    (tmp_path / "spin.toml").write_text(
+        'spin_manifest_version = 2\n[application]\nname = "limits"\n'
+        '[[trigger.http]]\nroute = "/..."\ncomponent = "web"\n'
+        '[component.web]\nsource = "app.wasm"\nallowed_outbound_hosts = ["mqtt://127.0.0.1:*"]\n'
+    )
+    host = HostContext(config=SimpleNamespace(), say=lambda line: None)
+    configured = MqttCapability(host).configure(load_manifest(tmp_path / "spin.toml"), RuntimeConfig(), tmp_path)
+    instances = []
+
+    def request(**limits):
+        instance = Instance("web", lambda: {"mqtt": configured}, **limits)
+        instances.append(instance)
+        return instance
+
+    yield request
+    for instance in instances:
+        instance.close()
+
+
+def publish(instance, port, qos=1):
+    connection = instance.call("mqtt", "open", {"address": f"mqtt://127.0.0.1:{port}?client_id=limits",
+                                                 "username": "", "password": "", "keep_alive": 30})
+    args = {"connection": connection, "topic": "limits", "payload": encode_bytes(b"hello"), "qos": qos}
+    return instance.call("mqtt", "publish", args)
+
+
+def failure(call):
+    """(kind, message, seconds) of a call that must fail within PROMPT seconds (in a daemon
+    thread, so one that never ends fails the test instead of hanging it)."""
+    outcome = {}
+
+    def target():
+        try:
+            outcome["value"] = call()
+        except CapabilityError as error:
+            outcome["error"] = error
+
+    started = time.monotonic()
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(PROMPT)
+    assert not thread.is_alive(), "the call was not stopped"
+    assert "error" in outcome, outcome
+    return outcome["error"].kind, outcome["error"].message, time.monotonic() - started
+
+
+@pytest.mark.parametrize("limit", ["time", "client"])
+def test_a_publish_the_broker_never_answers_ends_with_its_request(mqtt, silent_broker, limit):
+    if limit == "time":
+        instance, text = mqtt(deadline=time.monotonic() + SOON), TIME_LIMIT_TEXT
+    else:
+        left = threading.Event()
+        threading.Timer(SOON, left.set).start()
+        instance, text = mqtt(client_gone=left.is_set), CLIENT_GONE_TEXT
+    kind, message, took = failure(lambda: publish(instance, silent_broker))
+    assert (kind, message) == ("Other", text) and took < PROMPT
+
+
+def test_a_publish_within_the_limit_reaches_the_broker_and_one_past_it_does_not(mqtt, mosquitto_service):  # noqa: F811
+    assert publish(mqtt(deadline=time.monotonic() + 30), mosquitto_service.port, qos=2) is None
+    late = mqtt(deadline=time.monotonic() - 1)
+    assert failure(lambda: publish(late, mosquitto_service.port))[:2] == ("Other", TIME_LIMIT_TEXT)

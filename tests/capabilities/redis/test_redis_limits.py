@@ -1,0 +1,106 @@
+"""An outbound Redis host call belongs to its request: a command still waiting for
+its reply when the request's time limit passes or its client leaves (a BLPOP with
+no timeout) has its connection cut, which the server takes as the end of the
+command, and the call fails with Other saying why. Host functions over a
+per-request Instance, with an inline manifest, against a real redis-server."""
+
+import threading
+import time
+from types import SimpleNamespace
+
+import pytest
+
+from servers import redis_server  # noqa: F401 (a fixture)
+from spin_py.capabilities.errors import CapabilityError
+from spin_py.capabilities.redis import RedisCapability
+from spin_py.capabilities.seam import CLIENT_GONE_TEXT, TIME_LIMIT_TEXT, HostContext, Instance, decode_bytes, encode_bytes
+from spin_py.manifest import load_manifest
+from spin_py.runtime_config import RuntimeConfig
+
+SOON = 0.4  # seconds: a time limit that passes while the command waits
+PROMPT = 3.0  # seconds within which a stopped call answers (the command would wait forever)
+
+
+@pytest.fixture
+def redis_requests(tmp_path, redis_server):  # noqa: F811
+    """``redis_requests(**limits)``: an Instance of component `web`, which may reach the server."""
+    port = redis_server.rsplit(":", 1)[1]
+    (tmp_path / "spin.toml").write_text(
+        'spin_manifest_version = 2\n[application]\nname = "limits"\n'
+        '[[trigger.http]]\nroute = "/..."\ncomponent = "web"\n'
+        f'[component.web]\nsource = "app.wasm"\nallowed_outbound_hosts = ["redis://127.0.0.1:{port}"]\n'
+    )
+    host = HostContext(config=SimpleNamespace(), say=lambda line: None)
+    configured = RedisCapability(host).configure(load_manifest(tmp_path / "spin.toml"), RuntimeConfig(), tmp_path)
+    instances = []
+
+    def request(**limits):
+        instance = Instance("web", lambda: {"redis": configured}, **limits)
+        instances.append(instance)
+        return instance
+
+    yield request
+    for instance in instances:
+        instance.close()
+
+
+def failure(call):
+    """(kind, message, seconds) of a call that must fail within PROMPT seconds (in a daemon
+    thread, so one that never ends fails the test instead of hanging it)."""
+    outcome = {}
+
+    def target():
+        try:
+            outcome["value"] = call()
+        except CapabilityError as error:
+            outcome["error"] = error
+
+    started = time.monotonic()
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(PROMPT)
+    assert not thread.is_alive(), "the call was not stopped"
+    assert "error" in outcome, outcome
+    return outcome["error"].kind, outcome["error"].message, time.monotonic() - started
+
+
+def blpop_forever(instance, connection):
+    arguments = [["binary", encode_bytes(b"never-pushed")], ["int64", 0]]
+    return instance.call("redis", "execute", {"connection": connection, "command": "BLPOP", "arguments": arguments})
+
+
+def blocked_clients(instance, connection):
+    reply = instance.call("redis", "execute", {"connection": connection, "command": "INFO",
+                                                "arguments": [["binary", encode_bytes(b"clients")]]})
+    text = b"".join(decode_bytes(value) for kind, value in reply if kind == "binary").decode()
+    return int(text.split("blocked_clients:")[1].split()[0])
+
+
+@pytest.mark.parametrize("limit", ["time", "client"])
+def test_a_command_waiting_past_its_request_is_cut(redis_requests, redis_server, limit):  # noqa: F811
+    if limit == "time":
+        instance, text = redis_requests(deadline=time.monotonic() + SOON), TIME_LIMIT_TEXT
+    else:
+        left = threading.Event()
+        threading.Timer(SOON, left.set).start()
+        instance, text = redis_requests(client_gone=left.is_set), CLIENT_GONE_TEXT
+    connection = instance.call("redis", "open", {"address": redis_server})
+    kind, message, took = failure(lambda: blpop_forever(instance, connection))
+    assert (kind, message) == ("Other", text) and took < PROMPT
+    # The server no longer holds a client blocked on the list.
+    observer = redis_requests()
+    watching = observer.call("redis", "open", {"address": redis_server})
+    deadline = time.monotonic() + PROMPT
+    while blocked_clients(observer, watching):
+        assert time.monotonic() < deadline, "the server still holds the BLPOP"
+        time.sleep(0.05)
+    # Every later call of the ended request fails the same way.
+    get = {"connection": connection, "key": "k"}
+    assert failure(lambda: instance.call("redis", "get", get))[:2] == ("Other", text)
+
+
+def test_a_request_already_past_its_time_limit_opens_nothing(redis_requests, redis_server):  # noqa: F811
+    late = redis_requests(deadline=time.monotonic() - 1)
+    with pytest.raises(CapabilityError) as caught:
+        late.call("redis", "open", {"address": redis_server})
+    assert (caught.value.kind, caught.value.message) == ("Other", TIME_LIMIT_TEXT)
