@@ -148,6 +148,11 @@ def up(manifest, listen, python, **flags):
     config = UpConfig(manifest=manifest_file(manifest), host=host, port=port, python=python, **settings)
     if python is not None and not (python.is_file() and os.access(python, os.X_OK)):
         raise InputError("--python", f"{python} is not an executable file")
+    from spin_py.guest.hardening import not_dumpable
+
+    # Other processes of the developer (a component where its files are not isolated among them)
+    # cannot read the host's memory or environment through /proc.
+    not_dumpable()
     try:
         server = DevServer(config)
     except (ManifestError, RuntimeConfigError, StateDirError, ListenError) as error:

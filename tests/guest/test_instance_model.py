@@ -40,6 +40,8 @@ def probe(path):
         ("host_file", lambda: open(HOST_FILE).read()),
         ("app_source", lambda: open(os.path.join(APP_DIR, "app.py")).read()),
         ("proc", lambda: os.listdir("/proc")),
+        ("other_environ", lambda: open(f"/proc/{os.getppid()}/environ", "rb").read()),
+        ("first_process_memory", lambda: open("/proc/1/mem", "rb").read(1)),
         ("cwd", lambda: os.getcwd()),
         ("environ", lambda: dict(os.environ)),
     ]:
@@ -145,5 +147,8 @@ def test_the_components_files_are_at_their_guest_paths_and_nothing_else(server):
     assert seen["host_file"].startswith("FileNotFoundError")
     assert seen["app_source"].startswith("FileNotFoundError")
     assert seen["proc"].startswith("FileNotFoundError")
+    # Neither the host's nor a sibling's environment or memory: there is no /proc to read them in.
+    assert seen["other_environ"].startswith("FileNotFoundError")
+    assert seen["first_process_memory"].startswith("FileNotFoundError")
     assert seen["cwd"] == "ok: '/'"
 
