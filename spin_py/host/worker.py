@@ -325,6 +325,12 @@ class Worker:
         self._body, self._body_ended, self.body_error = source, source is None, None
         self._streaming = self._stream_ended = False
         deadline = time.monotonic() + timeout if timeout else None
+        if instance is not None:
+            # A host call belongs to its request: it stops at the request's time limit, or once its
+            # client has left (capabilities/seam.py, Instance.ended).
+            instance.deadline = deadline
+            if client is not None:
+                instance.client_gone = lambda: client_gone(client)
         try:
             if request is not None:
                 try:

@@ -8,7 +8,6 @@ import socket
 import sqlite3
 import time
 
-import pytest
 
 from apps import component, manifest, sdk3_python, write_app
 
@@ -31,13 +30,6 @@ ENDLESS_APP = """
 """
 
 PROMPT = 5.0  # seconds: the most the next request may take once the first one has ended
-
-pytestmark = pytest.mark.xfail(
-    strict=False,
-    reason="needs the host's worker to give each request's Instance its deadline and client_gone "
-    "(spin_py/host/worker.py); until then a host call runs on past its request",
-)
-
 
 def serve(tmp_path, spin_up, timeout):
     path = write_app(tmp_path / "app", manifest(component("db", route="/...", extra='sqlite_databases = ["default"]')),
