@@ -162,7 +162,13 @@ class ComponentPool:
 
     def _spawn_current(self):
         generation = self._generation
-        worker = self._make_worker(self._zygote_for(generation))
+        zygote = self._zygote_for(generation)
+        try:
+            worker = self._make_worker(zygote)
+        except LoadFailed:
+            if not zygote.closed:
+                raise
+            worker = self._make_worker(self._zygote_for(generation))  # it died: a new load, once
         worker.generation = generation
         return worker
 

@@ -152,3 +152,28 @@ def test_the_components_files_are_at_their_guest_paths_and_nothing_else(server):
     assert seen["first_process_memory"].startswith("FileNotFoundError")
     assert seen["cwd"] == "ok: '/'"
 
+
+
+SPAWNS_AN_INFER = """
+    import componentize_py_async_support
+    from spin_sdk import llm
+    from spin_sdk.http import Handler, Request, Response
+
+    async def afterwards(prompt):
+        result = llm.infer("llama2-chat", prompt)
+        print(f"after the response: {result.text!r}", flush=True)
+
+    class HttpHandler(Handler):
+        async def handle_request(self, request: Request) -> Response:
+            componentize_py_async_support.spawn(afterwards("tell me later"))
+            return Response(202, {}, b"accepted")
+"""
+
+
+def test_a_task_spawned_after_the_response_calls_the_llm_in_its_own_instance(tmp_path, spin_up):
+    path = write_app(tmp_path, manifest(component("later", route="/...", extra='ai_models = ["llama2-chat"]')),
+                     {"app.py": SPAWNS_AN_INFER})
+    server = spin_up(path, "--python", str(sdk5_python()), "--ai-engine", "deterministic")
+    assert server.get("/")[:1] == (202,)
+    server.wait_for_output("[later] after the response: ")
+    assert "tell me later" in server.output()
