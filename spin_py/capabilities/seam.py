@@ -99,6 +99,8 @@ class Instance:
         self._capabilities = capabilities
         self._resources = {}  # handle -> (kind, resource)
         self.closed = False
+        # Set by whoever runs the request (the worker, as the request's turn starts); every host
+        # call waits no longer than the deadline and stops once the client has gone (``ended``).
         self.deadline = deadline
         self.client_gone = client_gone
         self.cancelled = threading.Event()  # set once the request's turn is over (close())
@@ -127,9 +129,6 @@ class Instance:
         if self.deadline is None:
             return None
         return max(0.0, self.deadline - time.monotonic())
-        # When the request's time limit ends (a time.monotonic() value), set by whoever runs the
-        # request; None: no limit. A host call waits no longer than this (outbound HTTP's timeouts).
-        self.deadline: float | None = None
 
     def call(self, capability: str, function: str, args: dict) -> Any:
         handler = self._capabilities().get(capability)

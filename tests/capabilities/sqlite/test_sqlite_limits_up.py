@@ -8,7 +8,6 @@ import socket
 import sqlite3
 import time
 
-
 from apps import component, manifest, sdk3_python, write_app
 
 ENDLESS_APP = """
@@ -30,6 +29,7 @@ ENDLESS_APP = """
 """
 
 PROMPT = 5.0  # seconds: the most the next request may take once the first one has ended
+
 
 def serve(tmp_path, spin_up, timeout):
     path = write_app(tmp_path / "app", manifest(component("db", route="/...", extra='sqlite_databases = ["default"]')),
