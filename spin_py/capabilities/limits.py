@@ -53,13 +53,14 @@ def cut_socket(fd: int) -> None:
 
 
 class _Call:
-    __slots__ = ("ended", "steps", "lock", "done", "stopped_at", "reason")
+    __slots__ = ("ended", "steps", "lock", "done", "busy", "stopped_at", "reason")
 
     def __init__(self, ended: Callable[[], str | None], steps: tuple):
         self.ended = ended
         self.steps = list(steps)
-        self.lock = threading.Lock()
+        self.lock = threading.Lock()  # held while a step runs: the call's owner waits for it before going on
         self.done = False
+        self.busy = False  # a step is under way
         self.stopped_at = None
         self.reason = None  # why the watcher stopped the call, once it has
 
@@ -94,24 +95,40 @@ class _Watcher:
 
 
 def _look(call: _Call) -> None:
-    with call.lock:  # the call's owner waits here before going on, so a step never hits a later call
-        if call.done or not call.steps:
+    """Start the call's next step when it is due, in a thread of its own: a step talks to a
+    server (PostgreSQL's cancel request waits up to GRACE), and the other calls are not kept
+    waiting meanwhile."""
+    if not call.lock.acquire(blocking=False):
+        return  # a step is under way, or the call is returning
+    try:
+        if call.done or call.busy or not call.steps:
             return
         now = time.monotonic()
         if call.stopped_at is None:
             reason = call.ended()
             if reason is None:
                 return
-            call.reason, call.stopped_at = reason, now
+            call.reason = reason
         elif now - call.stopped_at < GRACE:
             return
-        else:
-            call.stopped_at = now
+        call.stopped_at = now
+        call.busy = True
         step = call.steps.pop(0)
+    finally:
+        call.lock.release()
+    threading.Thread(target=_take, args=(call, step), name="spin-py host call stop", daemon=True).start()
+
+
+def _take(call: _Call, step: Callable[[], None]) -> None:
+    with call.lock:
         try:
-            step()
+            if not call.done:  # a call that ended meanwhile has nothing left to stop (its connection may serve another)
+                step()
         except Exception:  # the next step (or the driver's own timeout) still ends the call
             pass
+        finally:
+            call.busy = False
+            call.stopped_at = time.monotonic()
 
 
 _watcher = _Watcher()
