@@ -107,6 +107,7 @@ SLOW_CALLER = """
     class IncomingHandler(IncomingHandler):
         def handle_request(self, request: Request) -> Response:
             first = llm.infer("llama2-chat", "one").text
+            print("first call made", flush=True)
             while not os.path.exists(os.environ["GO_FILE"]):
                 time.sleep(0.05)
             try:
@@ -118,18 +119,18 @@ SLOW_CALLER = """
 
 
 def test_a_permission_revoked_mid_request_fails_on_the_next_call(tmp_path, spin_up):
-    go = tmp_path / "go"
-    env = f'environment = {{ GO_FILE = "{go}" }}\n'
+    # The request waits for a file in a folder mounted into the component: the test makes it.
+    go = tmp_path / "app" / "signal" / "go"
+    go.parent.mkdir(parents=True)
+    env = 'environment = { GO_FILE = "/signal/go" }\nfiles = [{ source = "signal", destination = "/signal" }]\n'
     allowed = manifest(component("slow", route="/...", extra=env + 'ai_models = ["llama2-chat"]'))
     path = write_app(tmp_path / "app", allowed, {"app.py": SLOW_CALLER})
     server = spin_up(path, "--python", str(sdk3_python()), "--ai-engine", "deterministic")
     result = {}
     request = threading.Thread(target=lambda: result.update(answer=server.get("/")))
     request.start()
-    try:
-        server.wait_for_output("GET / ", timeout=0.5)  # never: the request is still running
-    except TimeoutError:
-        pass
+    server.wait_for_output("[slow] first call made")
+    assert "GET / " not in server.output()  # the request is still running
     path.write_text(manifest(component("slow", route="/...", extra=env)))
     server.wait_for_output("Reloaded spin.toml")
     go.write_text("")
