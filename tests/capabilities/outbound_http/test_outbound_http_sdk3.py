@@ -11,6 +11,9 @@ from http_origins import origin  # noqa: F401  (fixture)
 
 APP = """
     import http.client, json, socket, urllib.request
+    # socket resolves host names through the idna codec, which, as under componentize-py, an
+    # instance cannot import after the app's import: the app imports it with itself.
+    import encodings.idna
     from spin_sdk.http import IncomingHandler, Request, Response, send
     from spin_sdk.wit.types import Err
 
