@@ -32,6 +32,7 @@ GUEST_DIR = os.path.dirname(os.path.abspath(__file__))
 # Kept before the app's world takes them away (wasm_world.py): the guest still needs them.
 _setsid = os.setsid
 _kill = os.kill
+_EXECUTABLE = sys.executable  # the app sees "" as under WASI; load errors name the real one
 SHIMS = os.path.join(GUEST_DIR, "shims")
 
 
@@ -69,7 +70,7 @@ def _load_error(settings, error):
     elif sdk := _sdk_too_new(error):
         v = sys.version_info
         detail = (f"spin-sdk {sdk} needs Python {v.major}.{v.minor + 1} or newer; "
-                  f"the app runs on Python {v.major}.{v.minor}.{v.micro} ({sys.executable})\n")
+                  f"the app runs on Python {v.major}.{v.minor}.{v.micro} ({_EXECUTABLE})\n")
     else:
         detail = tracebacks.describe(error)
         if isinstance(error, ModuleNotFoundError) and error.name:
@@ -77,7 +78,7 @@ def _load_error(settings, error):
                 places = dict.fromkeys([*settings.get("paths", []), settings["workdir"]])  # sys.path order, once each
                 detail += f"(looked for it in: {', '.join(places)})\n"
             else:
-                detail += f"(is '{error.name}' installed in the app's Python environment, {sys.executable}?)\n"
+                detail += f"(is '{error.name}' installed in the app's Python environment, {_EXECUTABLE}?)\n"
     return f"Component '{settings['component']}' failed to load module '{module}':\n{detail}"
 
 
