@@ -343,6 +343,9 @@ class Worker:
             while True:
                 message, payload = self._next(deadline, client)
                 if self._turn_frame(message) == answer:
+                    if instance is not None:
+                        # Answered: what the handler spawned goes on without the client (finish()).
+                        instance.client_gone = None
                     if message.get("done") is True and not self._streaming:
                         self._end_turn()  # the usual case: nothing goes on after the answer
                     elif not self._streaming:
@@ -385,6 +388,8 @@ class Worker:
         True when the turn ended cleanly; otherwise the worker is stopped and the
         reason goes to the component's output (the client already has its answer)."""
         deadline = time.monotonic() + limit
+        if self._instance is not None:
+            self._instance.deadline = deadline  # the host calls of spawned work share its limit
         try:
             while self._in_turn:
                 message, _ = self._next(deadline, None)

@@ -4,7 +4,6 @@ the client closing its connection does not end it. Through `spin-py up`."""
 
 import time
 
-import pytest
 
 from apps import component, manifest, sdk5_python, write_app
 
@@ -33,11 +32,6 @@ LATER_APP = """
 """
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="needs the host's worker to stop looking at the client once the response is sent "
-    "(spin_py/host/worker.py sets the Instance's client_gone for the whole turn)",
-)
 def test_a_call_after_the_response_outlives_the_clients_connection(tmp_path, spin_up):
     path = write_app(tmp_path / "app", manifest(component("kv", route="/...", extra='key_value_stores = ["default"]')),
                      {"app.py": LATER_APP})
