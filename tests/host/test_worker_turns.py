@@ -12,22 +12,19 @@ import time
 import pytest
 from apps import sdk5_python, write_app
 
+from spin_py.host.instances import InstanceSource, stop_all
 from spin_py.host.launch import WorkerSettings
 from spin_py.host.output import ComponentOutput
 from spin_py.host.pool import ComponentPool
 from spin_py.host.worker import ChannelBroken, ClientGone, RequestCancelled, Worker, WorkerGone
 
 # An original-API app (any Python) that misbehaves on the channel on purpose. It
-# writes through a copy of the channel's descriptor, as a stray thread or forked
-# child of a careless app could, bypassing the guest's own checks.
+# writes through a copy of the channel's descriptor, as native code could, bypassing
+# the guest's own checks.
 ROGUE = """
-    import os, struct, threading, time
+    import os, struct, time
     from spin_http import Response
     from spin_py_guest import host, protocol
-
-    def later(fd, data, delay):
-        time.sleep(delay)
-        os.write(fd, data)
 
     def frame(op, turn, **fields):
         return protocol.encode({"op": op, "turn": turn, **fields}, b"stale")
@@ -37,14 +34,7 @@ ROGUE = """
         fd = os.dup(host._channel.fileno())
         turn = host._turn
         stale = frame("response", turn, status=200, headers=[])
-        if what == "thread-after":
-            threading.Thread(target=later, args=(fd, stale, 0.1)).start()
-        elif what == "fork-after":
-            if os.fork() == 0:
-                time.sleep(0.1)
-                os.write(fd, stale)
-                os._exit(0)
-        elif what == "two-responses":
+        if what == "two-responses":
             os.write(fd, stale)
             os.write(fd, frame("response", turn, status=201, headers=[]))
             time.sleep(3600)
@@ -62,35 +52,28 @@ ROGUE = """
         elif what == "half":
             os.write(fd, struct.pack(">II", 100, 0) + b'{"op": "resp')
             time.sleep(3600)
-        elif what.startswith("stale-and-garbage-later"):
-            junk = stale + struct.pack(">II", 5, 0x67617262) + b"garbage-after-a-header"
+        elif what.startswith("stale-and-garbage"):
+            # A frame of an earlier turn, as a writer left over from it would send one, then bytes that are no frame.
+            junk = frame("response", turn - 1, status=200, headers=[]) + struct.pack(">II", 5, 0x67617262) \
+                + b"garbage-after-a-header"
             if what.endswith("-then-stale"):
-                junk += stale
-            threading.Thread(target=later, args=(fd, junk, 0.4)).start()
-        elif what == "other-turn-later":
-            threading.Thread(target=later, args=(fd, frame("call", turn, capability="kv", function="get", args={}), 0.4)).start()
+                junk += frame("response", turn - 1, status=200, headers=[])
+            os.write(fd, junk)
+            time.sleep(0.2)
+        elif what == "other-turn":
+            os.write(fd, frame("call", turn - 1, capability="kv", function="get", args={}))
+            time.sleep(0.2)
         elif what == "args-list":
             try:
                 host.call("kv", "get", [1, 2])
             except host.HostError as error:
                 return Response(200, {}, f"{error.kind}: {error.message}".encode())
-        elif what == "call-after":
-            def call_later():
-                time.sleep(0.2)
-                try:
-                    host.call("llm", "infer", {"model": "m", "prompt": "p"})
-                except RuntimeError as error:
-                    print("refused:", error)
-            threading.Thread(target=call_later).start()
         elif what == "sleep":
             time.sleep(1.0)
         elif what == "loop":
             while True:
                 pass
-        elif what == "fork-and-loop":
-            if os.fork() == 0:
-                time.sleep(3600)
-                os._exit(0)
+        elif what == "wait-forever":
             while True:
                 time.sleep(0.01)
         return Response(200, {}, f"{what} {os.getpid()}".encode())
@@ -137,13 +120,12 @@ def make_pool(folder, source, python=sys.executable, **kwargs):
     output = ComponentOutput("turns", folder)
     spawned = []
 
-    def spawn():
-        worker = Worker(python, settings, {}, output)
-        worker.wait_ready()
+    def make_worker(zygote):
+        worker = Worker(zygote, output)
         spawned.append(worker)
         return worker
 
-    pool = ComponentPool("turns", spawn, **kwargs)
+    pool = ComponentPool("turns", InstanceSource(lambda: python, settings, {}, output), make_worker=make_worker, **kwargs)
     pool.start()
     return pool, spawned
 
@@ -161,6 +143,7 @@ def pools():
     for spawned in made:
         for worker in spawned:
             worker.stop()
+    stop_all()
 
 
 def serve(pool, uri, instance=None, timeout=10, client=None):
@@ -192,10 +175,10 @@ def test_a_task_spawned_after_the_response_calls_the_host_within_its_own_request
     response, worker = serve(pool, "/spawn", first)
     assert response.body == b"/spawn"
     assert time.monotonic() - started < 0.3  # the client does not wait for the spawned task
-    # The next request (same worker: the limit is one) waits for the turn to end, then gets its own answer.
+    # The next request (the limit is one) waits for the turn to end, then gets its own instance.
     second = Recorder("second")
     response, again = serve(pool, "/next", second)
-    assert again is worker and response.body == b"/next"
+    assert again is not worker and response.body == b"/next"
     assert first.calls == [("kv", "set", {"uri": "/spawn"})]
     assert second.calls == []
     assert first.closed_at is not None and first.closed_at <= time.monotonic()
@@ -203,20 +186,15 @@ def test_a_task_spawned_after_the_response_calls_the_host_within_its_own_request
     pool.close()
 
 
-@pytest.mark.parametrize("what", ["thread-after", "fork-after"])
-def test_a_frame_written_while_the_worker_is_idle_never_reaches_the_next_request(tmp_path, pools, what):
-    pool, spawned = pools(tmp_path, ROGUE, max_workers=1)
-    response, first = serve(pool, f"/{what}")
-    assert response.body.startswith(what.encode())
-    time.sleep(0.4)  # the stray response arrives while the worker is idle
+def test_every_request_gets_a_fresh_instance_and_the_last_one_exits(tmp_path, pools):
+    pool, _ = pools(tmp_path, ROGUE, max_workers=1)
     served_by = []
     for index in range(3):
         response, worker = serve(pool, f"/n{index}")
-        assert response.body.startswith(f"n{index} ".encode()), response  # each request gets its own answer
+        assert response.body.startswith(f"n{index} ".encode()), response
         served_by.append(worker)
-    # The next request read the stray frame, dropped it and retired the worker once it ended (the
-    # host looks at an idle channel only then: no system call on every request's path).
-    assert first not in served_by[1:]
+        wait_until(lambda: not alive(worker.pid))  # its request over, its process ends
+    assert len({worker.pid for worker in served_by}) == 3
     pool.close()
 
 
@@ -224,37 +202,36 @@ def test_two_responses_retire_the_worker_and_the_next_request_gets_its_own(tmp_p
     pool, _ = pools(tmp_path, ROGUE, max_workers=1)
     response, first = serve(pool, "/two-responses")
     assert response.body == b"stale"  # the first response answers the request
-    wait_until(lambda: not alive(first.process.pid))  # the second one ended the worker
+    wait_until(lambda: not alive(first.pid))  # the second one ended the worker
     response, worker = serve(pool, "/after")
     assert response.body.startswith(b"after ") and worker is not first
     pool.close()
 
 
-def test_a_stale_frame_during_the_next_request_is_dropped_and_the_worker_retired_after_it(tmp_path, pools, capsys):
+def test_a_frame_of_an_earlier_turn_is_dropped_and_the_request_goes_on(tmp_path, pools, capsys):
     pool, _ = pools(tmp_path, ROGUE, max_workers=1)
-    _, first = serve(pool, "/other-turn-later")
-    recorder = Recorder("second")
-    response, worker = serve(pool, "/sleep", recorder)  # the stale call of turn 1 arrives during turn 2
-    assert worker is first and response.status == 200 and response.body.startswith(b"sleep ")
+    recorder = Recorder("this one")
+    response, worker = serve(pool, "/other-turn", recorder)  # a call of turn 0 arrives during turn 1
+    assert response.status == 200 and response.body.startswith(b"other-turn ")
     assert recorder.calls == []  # the stale call reached no capability
     said = capsys.readouterr().err
-    assert said.count("[turns] the worker for component 'turns' sent a 'call' frame of turn 1 during turn 2") == 1
-    response, third = serve(pool, "/fine")
-    assert response.body.startswith(b"fine ") and third is not first  # replaced once its turn ended
-    wait_until(lambda: not alive(first.process.pid))
+    assert said.count("[turns] the worker for component 'turns' sent a 'call' frame of turn 0 during turn 1") == 1
+    response, again = serve(pool, "/fine")
+    assert response.body.startswith(b"fine ") and again is not worker
+    wait_until(lambda: not alive(worker.pid))
     pool.close()
 
 
 @pytest.mark.parametrize("then", ["", "-then-stale"])
 def test_bytes_that_are_no_frame_after_a_stale_frame_are_skipped_and_the_request_goes_on(tmp_path, pools, capsys, then):
     pool, _ = pools(tmp_path, ROGUE, max_workers=1)
-    _, first = serve(pool, f"/stale-and-garbage-later{then}")
-    response, worker = serve(pool, "/sleep")  # stale response, a header over the limits, another stale response
-    assert worker is first and response.status == 200 and response.body.startswith(b"sleep ")
+    # A stale response, a header over the limits, maybe another stale response: then its own answer.
+    response, worker = serve(pool, f"/stale-and-garbage{then}")
+    assert response.status == 200 and response.body.startswith(f"stale-and-garbage{then} ".encode())
     said = capsys.readouterr().err
-    assert "sent a 'response' frame of turn 1 during turn 2" in said and "also wrote bytes that are no frame" in said
+    assert "sent a 'response' frame of turn 0 during turn 1" in said and "also wrote bytes that are no frame" in said
     response, again = serve(pool, "/fine")
-    assert response.body.startswith(b"fine ") and again is not first
+    assert response.body.startswith(b"fine ") and again is not worker
     pool.close()
 
 
@@ -282,19 +259,6 @@ def test_a_host_call_with_list_arguments_gets_an_error_answer(tmp_path, pools):
     pool.close()
 
 
-def test_a_host_call_from_a_thread_after_the_turn_is_refused_in_the_guest(tmp_path, pools):
-    pool, _ = pools(tmp_path, ROGUE, max_workers=1)
-    recorder = Recorder("r")
-    serve(pool, "/call-after", recorder)
-    time.sleep(0.4)
-    response, _ = serve(pool, "/fine")
-    assert response.body.startswith(b"fine ")
-    assert recorder.calls == []
-    wait_until(lambda: "refused: host functions are only available while spin-py serves a request"
-               in (tmp_path / "turns_stdout.txt").read_text())
-    pool.close()
-
-
 def test_half_a_frame_then_silence_times_out_and_the_worker_is_replaced(tmp_path, pools):
     pool, _ = pools(tmp_path, ROGUE, max_workers=1)
     started = time.monotonic()
@@ -306,7 +270,7 @@ def test_half_a_frame_then_silence_times_out_and_the_worker_is_replaced(tmp_path
     pool.close()
 
 
-def test_a_request_whose_client_left_is_cancelled_with_what_its_handler_forked(tmp_path, pools):
+def test_a_request_whose_client_left_is_cancelled_and_its_instance_stopped(tmp_path, pools):
     pool, _ = pools(tmp_path, ROGUE, max_workers=1)
     client, far_end = socket.socketpair()
     failures, workers = [], []
@@ -315,18 +279,18 @@ def test_a_request_whose_client_left_is_cancelled_with_what_its_handler_forked(t
         try:
             with pool.lease(client) as worker:
                 workers.append(worker)
-                worker.serve("GET", "/fork-and-loop", [], b"", None, client=client, timeout=60)
+                worker.serve("GET", "/wait-forever", [], b"", None, client=client, timeout=60)
         except ClientGone as error:
             failures.append(error)
 
     thread = threading.Thread(target=request)
     thread.start()
-    wait_until(lambda: workers and len(group_members(workers[0].process.pid)) == 2)
+    wait_until(lambda: workers and workers[0].pid is not None and len(group_members(workers[0].pid)) == 1)
     far_end.close()  # the client goes away
     thread.join(5)
     assert not thread.is_alive()
     assert "went away" in str(failures[0])
-    wait_until(lambda: group_members(workers[0].process.pid) == [])
+    wait_until(lambda: group_members(workers[0].pid) == [])
     assert serve(pool, "/fine")[0].body.startswith(b"fine ")
     client.close()
     pool.close()
@@ -361,8 +325,10 @@ def test_a_queued_request_whose_client_left_is_dropped(tmp_path, pools):
 
 def test_an_idle_worker_killed_from_outside_is_found_when_a_request_is_sent_and_replaced(tmp_path, pools):
     pool, spawned = pools(tmp_path, ROGUE, max_workers=1)
-    _, worker = serve(pool, "/first")
-    os.kill(worker.process.pid, signal.SIGKILL)
+    serve(pool, "/first")
+    worker = pool._idle[-1][0]  # the instance forked ahead for the next request
+    worker.wait_ready()
+    os.kill(worker.pid, signal.SIGKILL)
     time.sleep(0.1)
     # Nothing of the request reached it: the trigger sends it to another worker (WorkerGone).
     with pytest.raises(WorkerGone, match="'turns' was killed by signal 9 before the request reached it"):
@@ -392,14 +358,14 @@ def test_workers_never_exceed_the_limit_plus_one_across_reloads(tmp_path, pools)
     most = 0
     for _ in range(3):
         pool.reload()
-        most = max(most, pool.size, len([worker for worker in spawned if alive(worker.process.pid)]))
+        most = max(most, pool.size, len([worker for worker in spawned if alive(worker.pid)]))
         time.sleep(0.3)
-        most = max(most, pool.size, len([worker for worker in spawned if alive(worker.process.pid)]))
+        most = max(most, pool.size, len([worker for worker in spawned if alive(worker.pid)]))
     assert most <= 3
     for thread in threads:
         thread.join(20)
     assert sorted(map(str, outcomes)) == ["200", "200", "200", "cancelled", "cancelled"]
-    assert len([worker for worker in spawned if alive(worker.process.pid)]) <= 3
+    assert len([worker for worker in spawned if alive(worker.pid)]) <= 3
     assert serve(pool, "/fine")[0].body.startswith(b"fine ")
     pool.close()
 
