@@ -37,19 +37,22 @@ def test_a_worker_cannot_import_the_host_packages(tmp_path):
     (werkzeug, click, spin_py itself) are not importable."""
     (tmp_path / "app.py").write_text(
         "import importlib.util\nfrom spin_http import Response\n"
+        "SEEN = [m for m in ('werkzeug', 'spin_py', 'click') if importlib.util.find_spec(m)]  # while imported\n"
         "def handle_request(request):\n"
-        "    seen = [m for m in ('werkzeug', 'spin_py', 'click') if importlib.util.find_spec(m)]\n"
-        "    return Response(200, {}, ','.join(seen).encode())\n"
+        "    return Response(200, {}, ','.join(SEEN).encode())\n"
     )
+    from spin_py.host.instances import InstanceSource
     from spin_py.host.launch import WorkerSettings
     from spin_py.host.output import ComponentOutput
     from spin_py.host.worker import Worker
 
-    worker = Worker(sdk3_python(), WorkerSettings("iso", "app", str(tmp_path)), {}, ComponentOutput("iso", tmp_path))
-    worker.wait_ready()
+    output = ComponentOutput("iso", tmp_path)
+    source = InstanceSource(sdk3_python, WorkerSettings("iso", "app", str(tmp_path)), {}, output)
+    worker = Worker(source.load(), output)
     try:
         answer = worker.serve("GET", "/", [], b"", None)
         assert answer.status == 200
         assert answer.body == b""
     finally:
         worker.stop()
+        source.stop()
