@@ -1,4 +1,5 @@
-"""A component's worker pool, with real worker processes."""
+"""A component's pool of instances, with real processes: forked from one zygote per load of
+its code, one request each, forked ahead of the requests."""
 
 import sys
 import threading
@@ -7,6 +8,7 @@ import time
 import pytest
 
 from apps import write_app
+from spin_py.host.instances import InstanceSource
 from spin_py.host.launch import WorkerSettings
 from spin_py.host.output import ComponentOutput
 from spin_py.host.pool import ComponentPool
@@ -26,13 +28,13 @@ def make_pool(tmp_path, source, **kwargs):
     output = ComponentOutput("pooled", tmp_path)
     spawned = []
 
-    def spawn():
-        worker = Worker(sys.executable, settings, {}, output)
-        worker.wait_ready()
+    def make_worker(zygote):
+        worker = Worker(zygote, output)
         spawned.append(worker)
         return worker
 
-    return ComponentPool("pooled", spawn, **kwargs), spawned
+    source = InstanceSource(lambda: sys.executable, settings, {}, output)
+    return ComponentPool("pooled", source, make_worker=make_worker, **kwargs), spawned
 
 
 def wait_until(condition, timeout=10):
@@ -42,19 +44,22 @@ def wait_until(condition, timeout=10):
         time.sleep(0.02)
 
 
-def test_one_worker_is_started_ahead_and_reused(tmp_path):
+def test_an_instance_is_forked_ahead_and_each_request_gets_a_fresh_one(tmp_path):
     pool, spawned = make_pool(tmp_path, HELLO)
     pool.start()
     wait_until(lambda: len(spawned) == 1)
+    served = []
     for _ in range(5):
         with pool.lease() as worker:
             assert worker.serve("GET", "/", [], b"", None).body == b"hi"
-    # Sequential requests use one worker and keep one spare ready beside it.
-    assert len(spawned) <= 2
+            served.append(worker)
+    assert len({id(worker) for worker in served}) == 5
+    # Sequential requests keep one instance forked ahead, no more.
+    assert len(spawned) == 6 and pool.size == 1
     pool.close()
 
 
-def test_workers_grow_to_the_limit_then_extra_idle_ones_retire(tmp_path):
+def test_instances_grow_to_the_limit_then_extra_idle_ones_retire(tmp_path):
     pool, spawned = make_pool(tmp_path, HELLO, max_workers=3, idle_timeout=0.5)
     pool.start()
     leases = [pool.lease() for _ in range(3)]
@@ -70,11 +75,12 @@ def test_workers_grow_to_the_limit_then_extra_idle_ones_retire(tmp_path):
     assert not queued  # at the limit: the fourth request waits
     leases[0].__exit__(None, None, None)
     thread.join(5)
-    assert queued == [workers[0]]  # handed over directly
+    assert queued and queued[0] not in workers  # a fresh instance took the freed place
 
     for lease in [*leases[1:], fourth]:
         lease.__exit__(None, None, None)
-    wait_until(lambda: pool.size == 1)  # idle extras retired, the spare stays
+    # More were forked ahead while requests found none waiting; the idle extras retire, one stays.
+    wait_until(lambda: pool.size == 1)
     pool.close()
 
 
