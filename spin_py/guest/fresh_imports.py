@@ -43,19 +43,15 @@ def _in_app(path, roots):
     return any(real.startswith(root + os.sep) for root in roots) and "site-packages" not in real.split(os.sep)
 
 
-def is_app_module(name, roots):
-    """Is the module ``name`` (imported) one of the app's own, from its folders?"""
-    path = getattr(sys.modules.get(name), "__file__", None)
-    return bool(path) and _in_app(path, roots)
-
-
-def app_files(roots):
-    """The source files of the app's modules imported so far: what a reload should watch."""
-    files = set()
-    for module in list(sys.modules.values()):
-        path = getattr(module, "__file__", None)
-        if not path:
-            continue
-        if _in_app(path, roots):
+def split_new(names, roots):
+    """The modules ``names`` (imported) as ``(app files, other module names)``: the source
+    files of the app's own modules, what a reload should watch, and the rest, what a base
+    process may import ahead (worker.py)."""
+    files, others = set(), []
+    for name in names:
+        path = getattr(sys.modules.get(name), "__file__", None)
+        if path and _in_app(path, roots):
             files.add(os.path.realpath(path))
-    return sorted(files)
+        else:
+            others.append(name)
+    return sorted(files), others

@@ -201,7 +201,8 @@ def _zygote(settings, roots, fds):
     except BaseException as error:
         control.send({"op": "load-failed", "error": _load_error(settings, error)})
         _end(1)
-    files = fresh_imports.app_files(roots)
+    # Only what this load imported: the base imports none of the app's own modules.
+    files, others = fresh_imports.split_new([name for name in sys.modules if name not in known], roots)
     tracebacks.keep_sources(files)  # the instance's filesystem no longer has them
     isolation = "the component's files are not isolated (no folder to build them on)"
     if settings.get("root"):
@@ -212,7 +213,7 @@ def _zygote(settings, roots, fds):
     control.send({
         "op": "ready",
         "files": files,
-        "modules": [name for name in sys.modules if name not in known and not fresh_imports.is_app_module(name, roots)],
+        "modules": others,
         "isolation": isolation,
     })
     forks.ForkServer(control, lambda message, channels: _instance(found, channels)).serve()
