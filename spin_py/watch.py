@@ -111,8 +111,9 @@ class ChangeWatcher:
     there (thousands of folders made and removed) would flood the watcher. New folders
     are watched as they appear, unless ignored."""
 
-    def __init__(self, targets, settle=0.05, max_delay=0.5):
-        """``settle``: quiet time that ends a burst; ``max_delay``: the longest a burst is held."""
+    def __init__(self, targets, settle=0.03, max_delay=0.5):
+        """``settle``: quiet time that ends a burst (an editor's save, a write and a rename, takes a few
+        milliseconds); ``max_delay``: the longest a burst is held."""
         from watchdog.events import FileSystemEventHandler
         from watchdog.observers import Observer
 
