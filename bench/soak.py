@@ -7,9 +7,9 @@ Loopback only; every loop is bounded in time.
 
 The app runs in spin-sdk 4's Python (the `stall` component is a wasi:http 0.3 handler;
 the others use the original API). `steady` answers well-formed requests only;
-`chaos` answers them too, and also raises, calls os._exit, sleeps forever, leaves
-a thread that writes extra frames into the worker's channel after its response,
-or writes a frame announcing a 1000 MiB body; `bulk` streams 24 MiB; `stall`
+`chaos` answers them too, and also raises, calls os._exit, sleeps forever, writes
+a frame of another turn and bytes that are no frame into its channel before its
+response, or writes a frame announcing a 1000 MiB body; `bulk` streams 24 MiB; `stall`
 streams one piece and then nothing; `files` is Spin's file server with a 128 MiB
 file. The 200 connections are:
   140 well-formed (90 to steady, 50 to chaos), each checks its answer's body;
@@ -19,15 +19,18 @@ file. The 200 connections are:
    15 chaos (raise, os._exit, hang, extra frames, huge frames);
 and beside them: --max-workers clients that read the head of bulk's response and
 then nothing (cut at the I/O limit, 30 s: they outlive --seconds), 4 stalled
-streams in a loop (cut by --request-timeout, 5 s here), and 4 downloads of the
-large file in a loop (identity, gzip, br, deflate).
+streams in a loop (cut by --request-timeout, 5 s here), 4 downloads of the
+large file in a loop (identity, gzip, br, deflate), and 2 clients of `runaway`, whose
+SQLite query never ends (the request's time limit must end the call).
 
 Prints well-formed requests served and lost, answers by kind, host RSS at the
 start, its peak and the end, workers per component at the end, and p99 latency of
 well-formed requests at 50 connections. Targets: no well-formed request lost,
 RSS end within 100 MB of start, workers at end <= --max-workers + 1 per
 component, clients that stopped reading cut and bulk serving again after the
-I/O limit, p99 < 1 s at 50 connections. Exit status 1 when a target is missed.
+I/O limit, runaway host calls ended by --request-timeout, p99 < 1 s at 50
+connections, no process of the app left once the host has had SIGTERM. Exit
+status 1 when a target is missed.
 """
 
 import argparse
@@ -77,6 +80,16 @@ command = "spin py2wasm steady -o steady.wasm"
 source = "chaos.wasm"
 [component.chaos.build]
 command = "spin py2wasm chaos -o chaos.wasm"
+
+[[trigger.http]]
+route = "/runaway/..."
+component = "runaway"
+
+[component.runaway]
+source = "runaway.wasm"
+sqlite_databases = ["default"]
+[component.runaway.build]
+command = "spin py2wasm runaway -o runaway.wasm"
 
 [[trigger.http]]
 route = "/bulk/..."
@@ -140,6 +153,18 @@ class HttpHandler(exports.HttpHandler):
         return Response.new(Fields.from_list([("content-type", b"text/plain")]), rx, trailers)[0]
 """
 
+RUNAWAY = """
+from spin_http import Response
+from spin_sqlite import sqlite_open_default
+
+ENDLESS = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c"
+
+
+def handle_request(request):
+    sqlite_open_default().execute(ENDLESS, [])
+    return Response(200, {}, b"the endless query ended by itself")
+"""
+
 STEADY = """
 from spin_http import Response
 
@@ -149,7 +174,7 @@ def handle_request(request):
 """
 
 CHAOS = """
-import json, os, stat, struct, threading, time
+import json, os, stat, struct, time
 from spin_http import Response
 
 
@@ -172,7 +197,6 @@ def _huge_frame():
 
 
 def _stray_frames():
-    time.sleep(0.02)  # after the response went out
     forged = json.dumps({"op": "response", "status": 200, "headers": [], "turn": 0}).encode()
     for fd in _channel_fds():
         try:
@@ -194,7 +218,7 @@ def handle_request(request):
         _huge_frame()
         time.sleep(60)
     if path == "/chaos/extra":
-        threading.Thread(target=_stray_frames, daemon=True).start()
+        _stray_frames()  # a frame of another turn and bytes that are no frame, before the response
         return Response(200, {}, b"extra")
     return Response(200, {"content-type": "text/plain"}, f"ok {query.partition('n=')[2]}".encode())
 """
@@ -441,6 +465,33 @@ def downloads(port, deadline, tally, index):
                   f"{'' if whole else ' SHORT'}")
 
 
+def runaway(port, deadline, tally):
+    """A handler whose SQLite query never ends: the request's time limit must end the call."""
+    while time.monotonic() < deadline:
+        started = time.monotonic()
+        try:
+            status, _ = exchange(port, b"GET /runaway/ HTTP/1.1\r\nHost: x\r\n\r\n", REQUEST_TIMEOUT + 20)
+        except OSError:
+            tally.add("runaway host call: connection failed")
+            continue
+        ended = status == 500 and time.monotonic() - started < REQUEST_TIMEOUT + 5
+        tally.add("runaway host call: ended by --request-timeout" if ended else "runaway host call: NOT ENDED in time")
+
+
+def app_processes(marker):
+    """Live processes whose command line names ``marker`` (the app's folder)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker.encode() in (entry / "cmdline").read_bytes() and \
+                        (entry / "stat").read_text().rpartition(")")[2].split()[0] != "Z":
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
 def rss_mb(pid, field="VmRSS"):
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(f"{field}:"):
@@ -449,30 +500,29 @@ def rss_mb(pid, field="VmRSS"):
 
 
 def workers_by_component(host_pid):
-    """Live child processes of the host that are workers, by the component in their command line."""
-    counts = collections.Counter()
+    """Live instances of each component: the processes its zygotes forked (the host starts a base
+    process per component, which forks a zygote per load of the code)."""
+    children = collections.defaultdict(list)
+    commands = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            stat = (entry / "stat").read_text()
-            cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
+            fields = (entry / "stat").read_text().rpartition(")")[2].split()
+            commands[int(entry.name)] = (entry / "cmdline").read_bytes().decode(errors="replace")
         except OSError:
             continue
-        fields = stat.rpartition(")")[2].split()
-        state, ppid = fields[0], int(fields[1])
-        if ppid != host_pid or state == "Z":
-            continue
-        for component in COMPONENTS:
-            if f'"component": "{component}"' in cmdline or f'"component":"{component}"' in cmdline:
-                counts[component] += 1
-                break
-        else:
-            counts["other"] += 1
+        if fields[0] != "Z":
+            children[int(fields[1])].append(int(entry.name))
+    counts = collections.Counter()
+    for base in children[host_pid]:
+        component = next((c for c in COMPONENTS if f'"component": "{c}"' in commands.get(base, "")), "other")
+        for zygote in children[base]:
+            counts[component] += len(children[zygote])
     return counts
 
 
-COMPONENTS = ("steady", "chaos", "bulk", "stall")
+COMPONENTS = ("steady", "chaos", "bulk", "stall", "runaway")
 
 
 def run_threads(targets):
@@ -494,7 +544,7 @@ def main():
 
     with tempfile.TemporaryDirectory() as folder:
         app = write_app(Path(folder) / "app", MANIFEST, {"steady.py": STEADY, "chaos.py": CHAOS, "bulk.py": BULK,
-                                                         "stall.py": STALL})
+                                                         "stall.py": STALL, "runaway.py": RUNAWAY})
         (app.parent / "static").mkdir()
         with open(app.parent / "static" / "big.bin", "wb") as file:  # half random, half repetitive
             file.write(random.randbytes(FILE_BYTES // 2) + b"spin-py soak " * (FILE_BYTES // 2 // 13 + 1))
@@ -504,14 +554,23 @@ def main():
             "--state-dir", str(Path(folder) / "state"), log_path=Path(folder) / "spin-py.log",
         ).wait_ready()
         try:
-            report = soak(server, seconds, latency_seconds, options)
+            checks = soak(server, seconds, latency_seconds, options)
         finally:
             log_tail = server.output().splitlines()[-5:]
-            server.stop()
+            server.stop()  # SIGTERM
+        deadline = time.monotonic() + 5
+        while app_processes(folder) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        left = app_processes(folder)
+        checks.append(("no process of the app left after SIGTERM", not left))
     print("\nlast lines of the host's terminal:")
     for line in log_tail:
         print("  " + line[:200])
-    sys.exit(0 if report else 1)
+    print(f"processes of the app left after SIGTERM: {len(left)}")
+    print("\ntargets:")
+    for name, ok in checks:
+        print(f"  {'PASS' if ok else 'FAIL'}  {name}")
+    sys.exit(0 if all(ok for _, ok in checks) else 1)
 
 
 def soak(server, seconds, latency_seconds, options):
@@ -535,6 +594,7 @@ def soak(server, seconds, latency_seconds, options):
     targets += [(bulk_probe, (port, started, tally, freed))]
     targets += [(stalled, (port, deadline, tally)) for _ in range(4)]
     targets += [(downloads, (port, deadline, tally, i)) for i in range(4)]
+    targets += [(runaway, (port, deadline, tally)) for _ in range(2)]
     print(f"soak: {len(targets)} connections for {seconds:.0f} s on port {port} "
           f"(the non-reading clients for {IO_LIMIT + 8} s) ...", flush=True)
     threads = run_threads(targets)
@@ -587,11 +647,11 @@ def soak(server, seconds, latency_seconds, options):
         ("bulk served again once the I/O limit had passed", freed == [True]),
         ("p99 < 1 s at 50 connections", p99 < 1.0),
         ("host still serving", alive),
+        ("runaway host calls ended by the request's time limit",
+         tally.counts["runaway host call: ended by --request-timeout"] > 0
+         and not tally.counts["runaway host call: NOT ENDED in time"]),
     ]
-    print("\ntargets:")
-    for name, ok in checks:
-        print(f"  {'PASS' if ok else 'FAIL'}  {name}")
-    return all(ok for _, ok in checks)
+    return checks
 
 
 if __name__ == "__main__":
