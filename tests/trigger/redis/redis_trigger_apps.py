@@ -1,7 +1,8 @@
-"""Shared pieces of the Redis trigger tests: apps whose Redis handler appends each
-message to the file named by its OUT environment variable (so the test reads back
-what the handler saw), a publisher, and a redis-server that can be stopped and
-started again on the same port."""
+"""Shared pieces of the Redis trigger tests: apps whose Redis handler prints each
+message it handled behind ``handled: `` (the host writes a component's output to
+``.spin/logs/<id>_stdout.txt``, where the test reads back what the handler saw: an
+instance can write no host file), a publisher, and a redis-server that can be
+stopped and started again on the same port."""
 
 import contextlib
 import subprocess
@@ -16,7 +17,7 @@ from servers import _wait_listening, ensure_debian_package
 
 # spin-sdk 2 and 3: fermyon:spin/inbound-redis as the class InboundRedis.
 SDK3_APP = """
-    import os
+    import os, sys
     from spin_sdk.wit import exports
     from spin_sdk.wit.types import Err
     from spin_sdk.wit.imports.redis_types import Error
@@ -27,8 +28,8 @@ SDK3_APP = """
                 raise ValueError("the handler raised on purpose")
             if message == b"err":
                 raise Err(Error.ERROR)
-            with open(os.environ["OUT"], "ab") as out:
-                out.write(message + b"\\n")
+            sys.stdout.buffer.write(b"handled: " + message + b"\\n")
+            sys.stdout.flush()
 """
 
 # spin-sdk 4 and 5: spin:redis/inbound-redis@3.0.0 as the class RedisHandler, awaited.
@@ -45,18 +46,22 @@ SDK5_APP = """
                 raise ValueError("the handler raised on purpose")
             if message == b"err":
                 raise Err(Error_Other("refused on purpose"))
-            with open(os.environ["OUT"], "ab") as out:
-                out.write(message + b" " + ".".join(map(str, sys.version_info[:2])).encode() + b"\\n")
+            sys.stdout.buffer.write(b"handled: " + message + b" " + ".".join(map(str, sys.version_info[:2])).encode() + b"\\n")
+            sys.stdout.flush()
 """
 
 
-def redis_component(component_id, channel, out, address=None, world="spin-redis", route=None, module="app"):
+def redis_component(component_id, channel, address=None, world="spin-redis", route=None, module="app", extra=""):
     """A ``[[trigger.redis]]`` (and an HTTP trigger when ``route`` is given) and its component."""
     trigger = f'[[trigger.redis]]\nchannel = "{channel}"\ncomponent = "{component_id}"\n'
     if address:
         trigger += f'address = "{address}"\n'
-    extra = f'environment = {{ OUT = "{out}" }}'
     return trigger + "\n" + component(component_id, module=module, route=route, extra=extra, world=world)
+
+
+def handled_log(app_folder, component_id="listener"):
+    """Where the host writes what ``component_id`` printed (Spin's log layout)."""
+    return Path(app_folder) / ".spin" / "logs" / f"{component_id}_stdout.txt"
 
 
 def redis_manifest(address, *components):
@@ -66,10 +71,9 @@ def redis_manifest(address, *components):
 
 
 def write_redis_app(folder, address, source, channel="messages", world="spin-redis"):
-    out = Path(folder) / "out.txt"
-    path = write_app(folder, redis_manifest(address, redis_component("listener", channel, out, world=world)),
+    path = write_app(folder, redis_manifest(address, redis_component("listener", channel, world=world)),
                      {"app.py": source})
-    return path, out
+    return path, handled_log(folder)
 
 
 def publish(url, channel, *messages):
@@ -85,10 +89,11 @@ def publish(url, channel, *messages):
 
 
 def wait_lines(path, count, timeout=20):
-    """The file's lines once it has at least ``count`` of them."""
+    """The messages a component said it handled, from its log ``path``, once there are ``count``."""
     deadline = time.monotonic() + timeout
     while True:
-        lines = Path(path).read_bytes().splitlines() if Path(path).exists() else []
+        text = Path(path).read_bytes() if Path(path).exists() else b""
+        lines = [line[len(b"handled: "):] for line in text.split(b"\n") if line.startswith(b"handled: ")]
         if len(lines) >= count:
             return lines
         if time.monotonic() > deadline:

@@ -7,17 +7,17 @@ down, whether or not the worker had told the host of the messages before it."""
 import redis
 
 from apps import sdk3_python, write_app
-from redis_trigger_apps import redis_component, redis_manifest, wait_lines
+from redis_trigger_apps import handled_log, redis_component, redis_manifest, wait_lines
 from servers import redis_server  # noqa: F401 (a fixture)
 
 APP = """
-    import os, time
+    import os, sys, time
     from spin_sdk import key_value
     from spin_sdk.wit import exports
 
     def note(text):
-        with open(os.environ["OUT"], "ab") as out:
-            out.write(text + b"\\n")
+        sys.stdout.buffer.write(b"handled: " + text + b"\\n")
+        sys.stdout.flush()
 
     class InboundRedis(exports.InboundRedis):
         def handle_message(self, message: bytes) -> None:
@@ -39,10 +39,8 @@ APP = """
 
 
 def _app(tmp_path, address):
-    out = tmp_path / "out.txt"
-    text = redis_manifest(address, redis_component("listener", "burst", out))
-    text = text.replace('environment = { OUT', 'key_value_stores = ["default"]\nenvironment = { OUT')
-    return write_app(tmp_path, text, {"app.py": APP}), out
+    text = redis_manifest(address, redis_component("listener", "burst", extra='key_value_stores = ["default"]'))
+    return write_app(tmp_path, text, {"app.py": APP}), handled_log(tmp_path)
 
 
 def _publish_at_once(url, messages):

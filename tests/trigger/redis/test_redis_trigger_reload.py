@@ -7,7 +7,9 @@ import time
 
 from apps import sdk3_python, write_app
 from live import run_cli
-from redis_trigger_apps import SDK3_APP, publish, redis_component, redis_manifest, wait_lines, write_redis_app
+from redis_trigger_apps import (
+    SDK3_APP, handled_log, publish, redis_component, redis_manifest, wait_lines, write_redis_app,
+)
 from servers import redis_server  # noqa: F401 (a fixture)
 
 
@@ -25,22 +27,22 @@ def test_a_code_edit_reaches_the_next_message(tmp_path, spin_up, redis_server): 
     publish(redis_server, "messages", b"old")
     assert wait_lines(out, 1) == [b"old"]
 
-    (tmp_path / "app.py").write_text((tmp_path / "app.py").read_text().replace("message + b", "b'edited ' + message + b"))
+    (tmp_path / "app.py").write_text((tmp_path / "app.py").read_text().replace('b"handled: " + message', 'b"handled: edited " + message'))
     server.wait_for_output("Reloaded component 'listener' (app.py changed)")
     publish(redis_server, "messages", b"new")
     assert wait_lines(out, 2) == [b"old", b"edited new"]
 
 
 def test_a_manifest_edit_resubscribes(tmp_path, spin_up, redis_server):  # noqa: F811
-    out, second = tmp_path / "out.txt", tmp_path / "second.txt"
-    path = write_app(tmp_path, redis_manifest(redis_server, redis_component("listener", "before", out)),
+    out, second = handled_log(tmp_path, "listener"), handled_log(tmp_path, "second")
+    path = write_app(tmp_path, redis_manifest(redis_server, redis_component("listener", "before")),
                      {"app.py": SDK3_APP})
     server = spin_up(path, "--python", str(sdk3_python()))
     port = redis_server.rsplit(":", 1)[1]
     server.wait_for_output(f"\t127.0.0.1:{port}/before: [listener]\n")
 
-    path.write_text(redis_manifest(redis_server, redis_component("listener", "after", out),
-                                   redis_component("second", "after", second)))
+    path.write_text(redis_manifest(redis_server, redis_component("listener", "after"),
+                                   redis_component("second", "after")))
     server.wait_for_output(f"\t127.0.0.1:{port}/after: [listener,second]\n")
     assert publish(redis_server, "before", b"lost") == 0  # unsubscribed
     _publish_until_heard(redis_server, "after", b"moved")
@@ -48,7 +50,7 @@ def test_a_manifest_edit_resubscribes(tmp_path, spin_up, redis_server):  # noqa:
     assert wait_lines(second, 1) == [b"moved"]
 
     # An address no variable resolves: the last good manifest keeps serving.
-    path.write_text(redis_manifest("redis://{{ nowhere }}", redis_component("listener", "after", out)))
+    path.write_text(redis_manifest("redis://{{ nowhere }}", redis_component("listener", "after")))
     server.wait_for_output("Still serving the last good manifest:")
     assert 'failed to resolve redis trigger default address "redis://{{ nowhere }}"' in server.output()
     publish(redis_server, "after", b"still")
@@ -63,7 +65,7 @@ def test_address_errors_at_startup_are_one_line(tmp_path):
                                   "\"redis://{{ missing }}\""),
     ):
         folder = tmp_path / str(abs(hash(address)))
-        path = write_app(folder, redis_manifest(address, redis_component("listener", "c", folder / "out.txt")),
+        path = write_app(folder, redis_manifest(address, redis_component("listener", "c")),
                          {"app.py": SDK3_APP})
         result = run_cli("up", "-f", str(path), "--listen", "127.0.0.1:0", "--python", str(sdk3_python()), timeout=30)
         assert result.returncode == 1, result.stdout + result.stderr

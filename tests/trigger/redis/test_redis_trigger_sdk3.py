@@ -11,6 +11,7 @@ import time
 from apps import sdk3_python, write_app
 from redis_trigger_apps import (
     SDK3_APP,
+    handled_log,
     publish,
     redis_component,
     redis_manifest,
@@ -90,17 +91,16 @@ BOTH = SDK3_APP + """
 
     class IncomingHandler(IncomingHandler):
         def handle_request(self, request: Request) -> Response:
-            with open(os.environ["OUT"], "rb") as out:
-                return Response(200, {"content-type": "text/plain"}, out.read())
+            return Response(200, {"content-type": "text/plain"}, b"the HTTP side")
 """
 
 
 def test_http_and_redis_side_by_side_and_two_components_on_one_channel(tmp_path, spin_up, redis_server):  # noqa: F811
-    both_out, other_out = tmp_path / "both.txt", tmp_path / "other.txt"
+    both_out, other_out = handled_log(tmp_path, "both"), handled_log(tmp_path, "other")
     text = redis_manifest(
         redis_server,
-        redis_component("both", "orders", both_out, route="/orders"),
-        redis_component("other", "orders", other_out, module="other"),
+        redis_component("both", "orders", route="/orders"),
+        redis_component("other", "orders", module="other"),
     )
     path = write_app(tmp_path, text, {"app.py": BOTH, "other.py": SDK3_APP})
     server = spin_up(path, "--python", str(sdk3_python()))
@@ -112,7 +112,7 @@ def test_http_and_redis_side_by_side_and_two_components_on_one_channel(tmp_path,
     assert wait_lines(both_out, 2) == [b"first", b"second"]
     assert wait_lines(other_out, 2) == [b"first", b"second"]
     status, _, body = server.get("/orders")
-    assert (status, body) == (200, b"first\nsecond\n")
+    assert (status, body) == (200, b"the HTTP side")
 
 
 ORIGINAL_APP = """
@@ -127,7 +127,7 @@ ORIGINAL_APP = """
 
 
 def test_the_original_api_has_no_redis_export(tmp_path, spin_up, redis_server):  # noqa: F811
-    text = redis_manifest(redis_server, redis_component("legacy", "messages", tmp_path / "out.txt", route="/legacy"))
+    text = redis_manifest(redis_server, redis_component("legacy", "messages", route="/legacy"))
     path = write_app(tmp_path, text.replace("componentize-py -w spin-redis componentize app", "spin py2wasm app"),
                      {"app.py": ORIGINAL_APP})
     server = spin_up(path)
@@ -142,13 +142,13 @@ def test_the_original_api_has_no_redis_export(tmp_path, spin_up, redis_server): 
 def test_addresses_and_channels_are_resolved_from_variables(tmp_path, spin_up, redis_server):  # noqa: F811
     port = _port(redis_server)
     text = redis_manifest("redis://{{ redis_host }}:" + str(port),
-                          redis_component("listener", "{{ channel }}", tmp_path / "out.txt"))
+                          redis_component("listener", "{{ channel }}"))
     text += '[variables]\nredis_host = { default = "127.0.0.1" }\nchannel = { required = true }\n'
     path = write_app(tmp_path, text, {"app.py": SDK3_APP})
     server = spin_up(path, "--python", str(sdk3_python()), env={"SPIN_VARIABLE_CHANNEL": "from-env"})
     server.wait_for_output(f"\t127.0.0.1:{port}/from-env: [listener]\n")
     publish(redis_server, "from-env", b"resolved")
-    assert wait_lines(tmp_path / "out.txt", 1) == [b"resolved"]
+    assert wait_lines(handled_log(tmp_path), 1) == [b"resolved"]
 
 
 def test_shutdown_stops_the_subscription_promptly(tmp_path, spin_up, redis_server):  # noqa: F811

@@ -24,13 +24,13 @@ def test_sdk5_redis_handler(tmp_path, spin_up, redis_server):  # noqa: F811
 
 
 FERMYON_APP = """
-    import os
+    import sys
     from spin_sdk.wit import exports
 
     class FermyonSpinInboundRedis(exports.FermyonSpinInboundRedis):
         def handle_message(self, message: bytes) -> None:
-            with open(os.environ["OUT"], "ab") as out:
-                out.write(message.upper() + b"\\n")
+            sys.stdout.buffer.write(b"handled: " + message.upper() + b"\\n")
+            sys.stdout.flush()
 """
 
 
