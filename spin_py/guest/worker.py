@@ -178,6 +178,10 @@ def main(control_fd, settings_json):
     # As in a Spin component, the app sees no command line (ours carries our settings), and an
     # environment of what the host passed only (not the LC_CTYPE that CPython's locale coercion adds).
     sys.argv[:] = []
+    # Every instance of the component writes to the same pipes: a line goes out in one write
+    # (atomic up to PIPE_BUF), never cut by another instance's (python -u writes each piece).
+    for stream in (sys.stdout, sys.stderr):
+        stream.reconfigure(line_buffering=True, write_through=False)
     if "environment_names" in settings:
         for name in set(os.environ) - set(settings["environment_names"]):
             del os.environ[name]

@@ -245,6 +245,14 @@ class Worker:
             self.stop()
             raise LoadFailed(f"the worker for component '{self.component_id}' sent {message.get('op')!r} before ready")
 
+    def _learn_pid(self, limit: float) -> bool:
+        """Read the instance's ready frame, if it sent one within ``limit`` seconds."""
+        try:
+            message, _ = self._next_frame(time.monotonic() + limit, None)
+            return self._ready(message)
+        except (EOFError, OSError, RequestCancelled, protocol.ProtocolError, ChannelBroken):
+            return False
+
     # --- one turn --------------------------------------------------------------------------
 
     def serve(self, method, uri, headers, body, instance=None, client=None, timeout=None) -> HttpResponse:
@@ -617,11 +625,8 @@ class Worker:
     def _exit_status(self):
         if self._stopped:
             return "was stopped by spin-py (shutting down, or the component was removed)"
-        if self.pid is None:
-            try:
-                self.wait_ready(limit=2.0)
-            except LoadFailed:
-                return "stopped answering"
+        if self.pid is None and not self._learn_pid(2.0):
+            return "ended before it started (its zygote was gone)"
         return self.zygote.exit_status(self.pid)
 
     def close(self) -> None:
@@ -642,11 +647,7 @@ class Worker:
                 return
             self._stopped = True
         if self.pid is None:
-            try:
-                message, _ = self._next_frame(time.monotonic() + 1.0, None)
-                self._ready(message)
-            except (EOFError, OSError, RequestCancelled, protocol.ProtocolError, ChannelBroken):
-                pass  # it never started, or already ended: its channel closing ends it
+            self._learn_pid(1.0)  # else it never started, or already ended: its channel closing ends it
         if self.pid is not None:
             try:
                 os.killpg(self.pid, signal.SIGKILL)  # the instance leads its own session and group
