@@ -56,7 +56,8 @@ _PR_SET_PDEATHSIG = 1
 
 class ModelThread:
     """Loads one inferencing model and runs all its work on one long-lived
-    thread, in arrival order.
+    thread, in arrival order (a transformers model; GGUF models are batched
+    by GenerationBatcher).
 
     llama.cpp (OpenMP) and torch keep a thread team per calling thread: a new
     thread per call would build a fresh team for every call and leave the old

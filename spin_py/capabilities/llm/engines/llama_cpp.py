@@ -124,7 +124,9 @@ class LlamaCppEngine:
         params.n_seq_max = self.sequences
         params.kv_unified = False
         params.n_threads = params.n_threads_batch = max(1, os.cpu_count() or 1)
-        params.flash_attn_type = llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED  # as Llama(flash_attn=False)
+        # Flash attention reads only a sequence's own cells: measured on this project's 2-core machine,
+        # 4 and 8 calls decoded together ran 1.41x and 1.65x the same calls in a row, 1.19x and 1.28x without.
+        params.flash_attn_type = llama_cpp.LLAMA_FLASH_ATTN_TYPE_ENABLED
         self.ctx = llama_cpp.llama_init_from_model(self.model.model, params)
         if not self.ctx:
             self.model.close()
