@@ -14,13 +14,12 @@ from types import SimpleNamespace
 import pytest
 
 from servers import redis_server  # noqa: F401 (a fixture)
-from spin_py.capabilities.errors import CapabilityError
 from spin_py.capabilities.key_value import KeyValueCapability
 from spin_py.capabilities.seam import CLIENT_GONE_TEXT, TIME_LIMIT_TEXT, HostContext, Instance, encode_bytes
 from spin_py.runtime_config import RuntimeConfig
+from stopped_calls import PROMPT, failure
 
 SOON = 0.4  # seconds: a time limit that passes while the call waits
-PROMPT = 3.0  # seconds within which a stopped call answers (it would wait 5 s or 30 s otherwise)
 
 
 @pytest.fixture
@@ -53,26 +52,6 @@ def key_value(tmp_path):
         for instance in instances:
             instance.close()
         capability.close()
-
-
-def failure(call):
-    """(kind, message, seconds) of a call that must fail within PROMPT seconds (run in a
-    daemon thread, so one that never ends fails the test instead of hanging it)."""
-    outcome = {}
-
-    def run():
-        try:
-            outcome["value"] = call()
-        except CapabilityError as error:
-            outcome["error"] = error
-
-    started = time.monotonic()
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    thread.join(PROMPT)
-    assert not thread.is_alive(), "the call was not stopped"
-    assert "error" in outcome, outcome
-    return outcome["error"].kind, outcome["error"].message, time.monotonic() - started
 
 
 def kv(instance, function, **args):

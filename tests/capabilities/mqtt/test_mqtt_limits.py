@@ -13,14 +13,13 @@ from types import SimpleNamespace
 import pytest
 
 from servers import mosquitto_service  # noqa: F401 (a fixture)
-from spin_py.capabilities.errors import CapabilityError
 from spin_py.capabilities.mqtt import MqttCapability
 from spin_py.capabilities.seam import CLIENT_GONE_TEXT, TIME_LIMIT_TEXT, HostContext, Instance, encode_bytes
 from spin_py.manifest import load_manifest
 from spin_py.runtime_config import RuntimeConfig
+from stopped_calls import PROMPT, failure
 
 SOON = 0.4  # seconds: a time limit that passes while the publish waits
-PROMPT = 3.0  # seconds within which a stopped call answers (the publish would wait 30 s)
 
 
 @pytest.fixture
@@ -75,26 +74,6 @@ def publish(instance, port, qos=1):
                                                  "username": "", "password": "", "keep_alive": 30})
     args = {"connection": connection, "topic": "limits", "payload": encode_bytes(b"hello"), "qos": qos}
     return instance.call("mqtt", "publish", args)
-
-
-def failure(call):
-    """(kind, message, seconds) of a call that must fail within PROMPT seconds (in a daemon
-    thread, so one that never ends fails the test instead of hanging it)."""
-    outcome = {}
-
-    def target():
-        try:
-            outcome["value"] = call()
-        except CapabilityError as error:
-            outcome["error"] = error
-
-    started = time.monotonic()
-    thread = threading.Thread(target=target, daemon=True)
-    thread.start()
-    thread.join(PROMPT)
-    assert not thread.is_alive(), "the call was not stopped"
-    assert "error" in outcome, outcome
-    return outcome["error"].kind, outcome["error"].message, time.monotonic() - started
 
 
 @pytest.mark.parametrize("limit", ["time", "client"])

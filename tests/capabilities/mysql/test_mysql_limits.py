@@ -16,9 +16,9 @@ from spin_py.capabilities.mysql import MysqlCapability
 from spin_py.capabilities.seam import CLIENT_GONE_TEXT, TIME_LIMIT_TEXT, HostContext, Instance
 from spin_py.manifest import load_manifest
 from spin_py.runtime_config import RuntimeConfig
+from stopped_calls import PROMPT, failure
 
 SOON = 0.4  # seconds: a time limit that passes while the statement runs
-PROMPT = 3.0  # seconds within which a stopped call answers (the statement sleeps a minute)
 CASES = ["Int32", "Int64", "Str"]  # the DbValue cases of the guest's interface
 
 
@@ -50,26 +50,6 @@ def open_connection(instance, service):
 
 def run(instance, function, connection, statement):
     return instance.call("mysql", function, {"connection": connection, "statement": statement, "params": []})
-
-
-def failure(call):
-    """(kind, message, seconds) of a call that must fail within PROMPT seconds (in a daemon
-    thread, so one that never ends fails the test instead of hanging it)."""
-    outcome = {}
-
-    def target():
-        try:
-            outcome["value"] = call()
-        except CapabilityError as error:
-            outcome["error"] = error
-
-    started = time.monotonic()
-    thread = threading.Thread(target=target, daemon=True)
-    thread.start()
-    thread.join(PROMPT)
-    assert not thread.is_alive(), "the call was not stopped"
-    assert "error" in outcome, outcome
-    return outcome["error"].kind, outcome["error"].message, time.monotonic() - started
 
 
 def wait_until_the_server_stops(instance, connection, tag):

@@ -16,9 +16,9 @@ from spin_py.capabilities.redis import RedisCapability
 from spin_py.capabilities.seam import CLIENT_GONE_TEXT, TIME_LIMIT_TEXT, HostContext, Instance, decode_bytes, encode_bytes
 from spin_py.manifest import load_manifest
 from spin_py.runtime_config import RuntimeConfig
+from stopped_calls import PROMPT, failure
 
 SOON = 0.4  # seconds: a time limit that passes while the command waits
-PROMPT = 3.0  # seconds within which a stopped call answers (the command would wait forever)
 
 
 @pytest.fixture
@@ -42,26 +42,6 @@ def redis_requests(tmp_path, redis_server):  # noqa: F811
     yield request
     for instance in instances:
         instance.close()
-
-
-def failure(call):
-    """(kind, message, seconds) of a call that must fail within PROMPT seconds (in a daemon
-    thread, so one that never ends fails the test instead of hanging it)."""
-    outcome = {}
-
-    def target():
-        try:
-            outcome["value"] = call()
-        except CapabilityError as error:
-            outcome["error"] = error
-
-    started = time.monotonic()
-    thread = threading.Thread(target=target, daemon=True)
-    thread.start()
-    thread.join(PROMPT)
-    assert not thread.is_alive(), "the call was not stopped"
-    assert "error" in outcome, outcome
-    return outcome["error"].kind, outcome["error"].message, time.monotonic() - started
 
 
 def blpop_forever(instance, connection):
