@@ -32,6 +32,7 @@ Standard library only.
 import array
 import collections
 import ctypes
+import importlib
 import json
 import os
 import select
@@ -46,8 +47,9 @@ _MOST_FDS = 8
 _MESSAGE = 64 * 1024
 PR_SET_PDEATHSIG = 1
 
-_fork = os.fork  # kept: an instance has no os.fork (wasm_world.py)
-_waitpid = os.waitpid
+# Kept: the app's world has neither (wasm_world.py), the guest still forks and reaps.
+fork_process = os.fork
+wait_process = os.waitpid
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
@@ -108,7 +110,7 @@ class ForkServer:
         """Collect the children that have exited (one system call when none has)."""
         while self.children:
             try:
-                pid, status = _waitpid(-1, os.WNOHANG)
+                pid, status = wait_process(-1, os.WNOHANG)
             except ChildProcessError:
                 self.children.clear()
                 return
@@ -142,7 +144,7 @@ class ForkServer:
 
     def _fork(self, message: dict, fds: list) -> None:
         parent = os.getpid()
-        pid = _fork()
+        pid = fork_process()
         if pid == 0:
             try:
                 die_with_parent(parent)
@@ -174,8 +176,6 @@ class ForkServer:
 def preload(modules) -> None:
     """Import what the app's code imported from outside its own folders, so that later
     loads find it imported (a failure here only means the app's own import will show it)."""
-    import importlib
-
     for name in modules:
         if isinstance(name, str) and name not in sys.modules:
             try:

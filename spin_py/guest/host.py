@@ -78,7 +78,7 @@ def fork_turn() -> int:
     parent = os.getpid()
     _own_fork = True
     try:
-        pid = forks._fork()
+        pid = forks.fork_process()
     finally:
         _own_fork = False
     if pid == 0:

@@ -263,7 +263,7 @@ def _serve_batch(found, turns):
             _serve(found, *turn)
             host.flush_quiet_to_parent()
             _end(0)
-        _pid, status = forks._waitpid(pid, 0)
+        _pid, status = forks.wait_process(pid, 0)
         host.after_turn_fork(turn[0]["turn"])
         if os.WIFSIGNALED(status):
             sys.stdout.flush()
