@@ -44,8 +44,9 @@ def stop_all() -> None:
         source.stop()
 
 
-def _receive(control, deadline, what):
-    """The next message on ``control``, waiting until ``deadline``; LoadFailed when none comes."""
+def _receive(control, deadline) -> dict | None:
+    """The next message on ``control`` (None: the peer is gone), waiting until ``deadline``
+    (TimeoutError past it)."""
     remaining = deadline - time.monotonic()
     if remaining <= 0:
         raise TimeoutError
@@ -108,7 +109,7 @@ class Zygote:
                 with self._lock:
                     self._control.send({"op": "status", "pid": pid})
                     while True:
-                        message = _receive(self._control, deadline, "status")
+                        message = _receive(self._control, deadline)
                         if message is None:
                             return "was stopped with its component's processes"
                         if message.get("op") == "status" and message.get("pid") == pid:
@@ -159,7 +160,7 @@ class InstanceSource:
             _live.add(self)
         self.output.follow(self._process)
         try:
-            message = _receive(self._control, deadline, "ready")
+            message = _receive(self._control, deadline)
         except TimeoutError:
             self.stop()
             raise LoadFailed(f"worker for component '{self.settings.component}' did not start within {LOAD_LIMIT:g} s") from None
@@ -189,7 +190,7 @@ class InstanceSource:
             finally:
                 guest_end.close()
         try:
-            message = _receive(control, deadline, "ready")
+            message = _receive(control, deadline)
         except TimeoutError:
             control.close()
             raise LoadFailed(f"worker for component '{self.settings.component}' did not load within {LOAD_LIMIT:g} s") from None
