@@ -37,10 +37,11 @@ class _Waiter:
 
 
 class ComponentPool:
-    def __init__(self, component_id, source, max_workers=8, idle_timeout=30.0, report=print, make_worker=None):
+    def __init__(self, component_id, source, max_workers=8, idle_timeout=30.0, report=print, *, make_worker):
         """``source`` loads the component's code (an InstanceSource: ``load()`` returns a
-        zygote or raises LoadFailed); ``report(text)`` shows the load error of a worker
-        started ahead, which no request is there to show."""
+        zygote or raises LoadFailed); ``make_worker(zygote)`` forks an instance of it (a
+        Worker); ``report(text)`` shows the load error of a worker started ahead, which no
+        request is there to show."""
         self.component_id = component_id
         self._source = source
         self._make_worker = make_worker  # (zygote) -> Worker
