@@ -6,6 +6,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from live import LiveServer  # noqa: E402
+# Real servers from Debian's packages, started on free ports for the tests that name them.
+from servers import mariadb_service, mosquitto_service, postgres_service, redis_server, redis_service  # noqa: E402, F401
 
 
 @pytest.fixture
@@ -21,3 +23,15 @@ def spin_up(tmp_path):
     yield start
     for server in servers:
         server.stop()
+
+
+# What makes a test live: it starts `spin-py up`, a Debian server, a local origin or the
+# pytest plugin's app. `pytest -m "not live"` leaves those out (README, "Development").
+_LIVE_FIXTURES = {"spin_up", "spin_app", "redis_server", "redis_service", "postgres_service", "mariadb_service",
+                  "mosquitto_service", "origin", "tls_origin"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if _LIVE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.live)

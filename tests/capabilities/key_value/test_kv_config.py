@@ -9,7 +9,6 @@ import textwrap
 from apps import component
 from kv_apps import spin_rows, write_kv_app
 from live import LiveServer, run_cli
-from servers import redis_server  # noqa: F401 (a fixture)
 
 # /<label>/<op>/<key>, the body as the value.
 APP = """
@@ -145,7 +144,7 @@ def test_concurrent_writers_lose_nothing(tmp_path, spin_up):
     assert {k: v for (_, k), v in rows.items()} == rewrites
 
 
-def test_redis_store(tmp_path, spin_up, redis_server):  # noqa: F811
+def test_redis_store(tmp_path, spin_up, redis_server):
     import redis
 
     port = redis_server.rsplit(":", 1)[1]

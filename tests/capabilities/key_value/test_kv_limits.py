@@ -13,7 +13,6 @@ from types import SimpleNamespace
 
 import pytest
 
-from servers import redis_server  # noqa: F401 (a fixture)
 from spin_py.capabilities.key_value import KeyValueCapability
 from spin_py.capabilities.seam import CLIENT_GONE_TEXT, TIME_LIMIT_TEXT, HostContext, Instance, encode_bytes
 from spin_py.runtime_config import RuntimeConfig
@@ -87,7 +86,7 @@ def test_a_wait_for_another_processs_lock_ends_with_the_time_limit(key_value, tm
     assert sorted(kv(after, "get_keys", store=again)) == ["a", "b", "k"]
 
 
-def test_a_redis_store_call_the_server_does_not_answer_ends_with_the_time_limit(key_value, redis_server):  # noqa: F811
+def test_a_redis_store_call_the_server_does_not_answer_ends_with_the_time_limit(key_value, redis_server):
     import redis
 
     request = key_value(f'[key_value_store.cache]\ntype = "redis"\nurl = "{redis_server}"\n')

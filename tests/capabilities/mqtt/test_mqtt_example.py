@@ -6,7 +6,6 @@ spin-sdk == 4.0.0), with only the broker's port changed."""
 import queue
 
 from apps import sdk4_python, write_app
-from servers import mosquitto_service  # noqa: F401 (a fixture)
 
 # examples/spin-outbound-mqtt/app.py: `localhost:1883` became `localhost:PORT`
 APP = '''

@@ -12,7 +12,6 @@ from types import SimpleNamespace
 
 import pytest
 
-from servers import mosquitto_service  # noqa: F401 (a fixture)
 from spin_py.capabilities.mqtt import MqttCapability
 from spin_py.capabilities.seam import CLIENT_GONE_TEXT, TIME_LIMIT_TEXT, HostContext, Instance, encode_bytes
 from spin_py.manifest import load_manifest
@@ -88,7 +87,7 @@ def test_a_publish_the_broker_never_answers_ends_with_its_request(mqtt, silent_b
     assert (kind, message) == ("Other", text) and took < PROMPT
 
 
-def test_a_publish_within_the_limit_reaches_the_broker_and_one_past_it_does_not(mqtt, mosquitto_service):  # noqa: F811
+def test_a_publish_within_the_limit_reaches_the_broker_and_one_past_it_does_not(mqtt, mosquitto_service):
     assert publish(mqtt(deadline=time.monotonic() + 30), mosquitto_service.port, qos=2) is None
     late = mqtt(deadline=time.monotonic() - 1)
     assert failure(lambda: publish(late, mosquitto_service.port))[:2] == ("Other", TIME_LIMIT_TEXT)

@@ -10,7 +10,6 @@ import pytest
 
 from apps import component, manifest, sdk3_python, sdk5_python, write_app
 from live import LiveServer
-from servers import mosquitto_service  # noqa: F401 (a fixture)
 
 SDK5_APP = """
     import json

@@ -9,7 +9,6 @@ import time
 import pymysql
 
 from apps import sdk4_python, write_app
-from servers import mariadb_service  # noqa: F401 (a fixture)
 
 # examples/spin-mysql/app.py: `127.0.0.1` became `127.0.0.1:PORT`
 APP = '''

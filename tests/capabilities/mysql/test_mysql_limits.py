@@ -10,7 +10,6 @@ from types import SimpleNamespace
 
 import pytest
 
-from servers import mariadb_service  # noqa: F401 (a fixture)
 from spin_py.capabilities.errors import CapabilityError
 from spin_py.capabilities.mysql import MysqlCapability
 from spin_py.capabilities.seam import CLIENT_GONE_TEXT, TIME_LIMIT_TEXT, HostContext, Instance
@@ -23,7 +22,7 @@ CASES = ["Int32", "Int64", "Str"]  # the DbValue cases of the guest's interface
 
 
 @pytest.fixture
-def mysql(tmp_path, mariadb_service):  # noqa: F811
+def mysql(tmp_path, mariadb_service):
     """``mysql(**limits)``: an Instance of component `web`, which may reach the server."""
     (tmp_path / "spin.toml").write_text(
         'spin_manifest_version = 2\n[application]\nname = "limits"\n'
@@ -65,7 +64,7 @@ def wait_until_the_server_stops(instance, connection, tag):
 
 
 @pytest.mark.parametrize("limit", ["time", "client"])
-def test_a_statement_past_its_request_is_stopped_on_the_server(mysql, mariadb_service, limit):  # noqa: F811
+def test_a_statement_past_its_request_is_stopped_on_the_server(mysql, mariadb_service, limit):
     if limit == "time":
         instance, text = mysql(deadline=time.monotonic() + SOON), TIME_LIMIT_TEXT
     else:
@@ -82,7 +81,7 @@ def test_a_statement_past_its_request_is_stopped_on_the_server(mysql, mariadb_se
     assert failure(lambda: run(instance, "query", connection, "SELECT 1"))[:2] == ("QueryFailed", text)
 
 
-def test_a_statement_holding_a_lock_lets_go_of_it_when_stopped(mysql, mariadb_service):  # noqa: F811
+def test_a_statement_holding_a_lock_lets_go_of_it_when_stopped(mysql, mariadb_service):
     setup = mysql()
     admin = open_connection(setup, mariadb_service)
     run(setup, "execute", admin, "DROP TABLE IF EXISTS held")
@@ -101,7 +100,7 @@ def test_a_statement_holding_a_lock_lets_go_of_it_when_stopped(mysql, mariadb_se
     assert run(after, "query", again, "SELECT v FROM held")["rows"] == [[["Int32", 7]]]
 
 
-def test_a_request_already_past_its_time_limit_opens_nothing(mysql, mariadb_service):  # noqa: F811
+def test_a_request_already_past_its_time_limit_opens_nothing(mysql, mariadb_service):
     late = mysql(deadline=time.monotonic() - 1)
     with pytest.raises(CapabilityError) as caught:
         open_connection(late, mariadb_service)

@@ -5,7 +5,6 @@ engine's AssertionError and prints Spin's two lines; redirects are followed (req
 import json
 
 from apps import write_app
-from http_origins import origin  # noqa: F401  (fixture)
 
 APP = """
     import json
@@ -44,7 +43,7 @@ def ask(server, target, method="GET", body=None):
     return json.loads(payload)
 
 
-def test_http_send_allowed_denied_and_redirects(tmp_path, spin_up, origin):  # noqa: F811
+def test_http_send_allowed_denied_and_redirects(tmp_path, spin_up, origin):
     path = write_app(tmp_path / "app", manifest([f"http://127.0.0.1:{origin.port}"]), {"app.py": APP})
     server = spin_up(path)
     seen = ask(server, origin.url + "/hello?x=1", method="POST", body=b"payload")

@@ -7,7 +7,6 @@ service chaining allowed and routed; and the component's own sockets
 import json
 
 from apps import component, manifest, sdk3_python, write_app
-from http_origins import origin  # noqa: F401  (fixture)
 
 APP = """
     import http.client, json, socket, urllib.request
@@ -70,7 +69,7 @@ def ask(server, path, target="", method="GET", body=None):
     return json.loads(payload)
 
 
-def test_sdk3_send_self_and_sockets(tmp_path, spin_up, origin):  # noqa: F811
+def test_sdk3_send_self_and_sockets(tmp_path, spin_up, origin):
     allowed = json.dumps([f"http://127.0.0.1:{origin.port}", "http://self", "http://other.spin.internal"])
     server = spin_up(write(tmp_path, allowed), "--python", str(sdk3_python()))
 
@@ -103,7 +102,7 @@ def test_sdk3_send_self_and_sockets(tmp_path, spin_up, origin):  # noqa: F811
     server.wait_for_output("disallowed destination 'tcp://127.0.0.1:1'")
 
 
-def test_sdk3_without_permission(tmp_path, spin_up, origin):  # noqa: F811
+def test_sdk3_without_permission(tmp_path, spin_up, origin):
     server = spin_up(write(tmp_path, "[]"), "--python", str(sdk3_python()))
     assert ask(server, "/send", origin.url + "/") == {"error": "ErrorCode_HttpRequestDenied"}
     assert ask(server, "/send", "/me") == {"error": "ErrorCode_HttpRequestDenied"}

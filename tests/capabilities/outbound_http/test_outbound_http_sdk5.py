@@ -5,7 +5,6 @@ as Spin refuses it: TlsProtocolError), and Spin's manifest errors at startup."""
 import json
 
 from apps import component, manifest, sdk5_python, write_app
-from http_origins import origin, tls_origin  # noqa: F401  (fixtures)
 from live import LiveServer
 
 WORLD = "spin:up/http-trigger@4.0.0"
@@ -38,7 +37,7 @@ def ask(server, path, target):
     return json.loads(payload)
 
 
-def test_sdk5_send_v1_and_tls(tmp_path, spin_up, origin, tls_origin):  # noqa: F811
+def test_sdk5_send_v1_and_tls(tmp_path, spin_up, origin, tls_origin):
     allowed = json.dumps([f"http://127.0.0.1:{origin.port}", f"https://127.0.0.1:{tls_origin.port}"])
     path = write_app(tmp_path / "app", manifest(component("fetch", route="/...", world=WORLD,
                                                           extra=f"allowed_outbound_hosts = {allowed}")), {"app.py": APP})

@@ -7,7 +7,6 @@ default port)."""
 import psycopg
 
 from apps import sdk4_python, write_app
-from servers import postgres_service  # noqa: F401 (a fixture)
 
 # examples/spin-postgres/app.py: `host=localhost` became `host=localhost port=PORT`
 APP = '''

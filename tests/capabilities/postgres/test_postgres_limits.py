@@ -11,7 +11,6 @@ from types import SimpleNamespace
 
 import pytest
 
-from servers import postgres_service  # noqa: F401 (a fixture)
 from spin_py.capabilities.errors import CapabilityError
 from spin_py.capabilities.postgres import PostgresCapability
 from spin_py.capabilities.seam import CLIENT_GONE_TEXT, TIME_LIMIT_TEXT, HostContext, Instance
@@ -24,7 +23,7 @@ CASES = ["Int32", "Int64", "Str"]  # the DbValue cases of the guest's interface
 
 
 @pytest.fixture
-def postgres(tmp_path, postgres_service):  # noqa: F811
+def postgres(tmp_path, postgres_service):
     """``postgres(**limits)``: an Instance of component `web`, which may reach the server."""
     (tmp_path / "spin.toml").write_text(
         'spin_manifest_version = 2\n[application]\nname = "limits"\n'
@@ -69,7 +68,7 @@ def wait_until_none_sleep(instance, connection, tag):
 
 
 @pytest.mark.parametrize("limit", ["time", "client"])
-def test_a_statement_past_its_request_is_cancelled_on_the_server(postgres, postgres_service, limit):  # noqa: F811
+def test_a_statement_past_its_request_is_cancelled_on_the_server(postgres, postgres_service, limit):
     if limit == "time":
         instance, text = postgres(deadline=time.monotonic() + SOON), TIME_LIMIT_TEXT
     else:
@@ -89,7 +88,7 @@ def test_a_statement_past_its_request_is_cancelled_on_the_server(postgres, postg
     assert kind == "QueryFailed" and json.loads(message) == {"text": text}
 
 
-def test_a_statement_holding_a_lock_lets_go_of_it_when_cancelled(postgres, postgres_service):  # noqa: F811
+def test_a_statement_holding_a_lock_lets_go_of_it_when_cancelled(postgres, postgres_service):
     setup = postgres()
     admin = open_connection(setup, postgres_service)
     query(setup, admin, "DROP TABLE IF EXISTS held")
@@ -105,7 +104,7 @@ def test_a_statement_holding_a_lock_lets_go_of_it_when_cancelled(postgres, postg
     assert query(after, again, "DROP TABLE held") == {"columns": [], "rows": []}
 
 
-def test_a_request_already_past_its_time_limit_opens_nothing(postgres, postgres_service):  # noqa: F811
+def test_a_request_already_past_its_time_limit_opens_nothing(postgres, postgres_service):
     late = postgres(deadline=time.monotonic() - 1)
     with pytest.raises(CapabilityError) as caught:
         open_connection(late, postgres_service)

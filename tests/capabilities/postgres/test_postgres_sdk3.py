@@ -11,7 +11,6 @@ import pytest
 
 from apps import component, manifest, sdk3_python, write_app
 from live import LiveServer
-from servers import postgres_service  # noqa: F401 (a fixture)
 
 APP = """
     import json

@@ -13,7 +13,6 @@ import redis
 
 from apps import sdk4_python, write_app
 from redis_apps import act, next_message, subscribed, write_redis_app
-from servers import redis_service  # noqa: F401 (a fixture)
 
 # spinframework/spin-python-sdk, branch old-sdk, examples/outbound_redis/app.py (unchanged)
 OUTBOUND_REDIS_APP = '''

@@ -10,7 +10,6 @@ from types import SimpleNamespace
 
 import pytest
 
-from servers import redis_server  # noqa: F401 (a fixture)
 from spin_py.capabilities.errors import CapabilityError
 from spin_py.capabilities.redis import RedisCapability
 from spin_py.capabilities.seam import CLIENT_GONE_TEXT, TIME_LIMIT_TEXT, HostContext, Instance, decode_bytes, encode_bytes
@@ -22,7 +21,7 @@ SOON = 0.4  # seconds: a time limit that passes while the command waits
 
 
 @pytest.fixture
-def redis_requests(tmp_path, redis_server):  # noqa: F811
+def redis_requests(tmp_path, redis_server):
     """``redis_requests(**limits)``: an Instance of component `web`, which may reach the server."""
     port = redis_server.rsplit(":", 1)[1]
     (tmp_path / "spin.toml").write_text(
@@ -57,7 +56,7 @@ def blocked_clients(instance, connection):
 
 
 @pytest.mark.parametrize("limit", ["time", "client"])
-def test_a_command_waiting_past_its_request_is_cut(redis_requests, redis_server, limit):  # noqa: F811
+def test_a_command_waiting_past_its_request_is_cut(redis_requests, redis_server, limit):
     if limit == "time":
         instance, text = redis_requests(deadline=time.monotonic() + SOON), TIME_LIMIT_TEXT
     else:
@@ -79,7 +78,7 @@ def test_a_command_waiting_past_its_request_is_cut(redis_requests, redis_server,
     assert failure(lambda: instance.call("redis", "get", get))[:2] == ("Other", text)
 
 
-def test_a_request_already_past_its_time_limit_opens_nothing(redis_requests, redis_server):  # noqa: F811
+def test_a_request_already_past_its_time_limit_opens_nothing(redis_requests, redis_server):
     late = redis_requests(deadline=time.monotonic() - 1)
     with pytest.raises(CapabilityError) as caught:
         late.call("redis", "open", {"address": redis_server})

@@ -7,7 +7,6 @@ import pytest
 from apps import sdk3_python
 from live import LiveServer
 from redis_apps import act, next_message, subscribed, write_redis_app
-from servers import redis_service  # noqa: F401 (a fixture)
 
 SDK3_APP = """
     import json

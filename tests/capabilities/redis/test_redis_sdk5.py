@@ -10,7 +10,6 @@ import pytest
 from apps import sdk5_python
 from live import LiveServer
 from redis_apps import act, next_message, subscribed, write_redis_app
-from servers import redis_service  # noqa: F401 (a fixture)
 
 SDK5_APP = """
     import json

@@ -8,7 +8,6 @@ import redis
 
 from apps import sdk3_python, write_app
 from redis_trigger_apps import handled_log, redis_component, redis_manifest, wait_lines
-from servers import redis_server  # noqa: F401 (a fixture)
 
 APP = """
     import os, sys, time
@@ -54,7 +53,7 @@ def _publish_at_once(url, messages):
         client.close()
 
 
-def test_a_burst_is_handled_once_each_in_order_with_host_calls_between(tmp_path, spin_up, redis_server):  # noqa: F811
+def test_a_burst_is_handled_once_each_in_order_with_host_calls_between(tmp_path, spin_up, redis_server):
     path, out = _app(tmp_path, redis_server)
     server = spin_up(path, "--python", str(sdk3_python()))
     server.wait_for_output("/burst: [listener]")
@@ -67,7 +66,7 @@ def test_a_burst_is_handled_once_each_in_order_with_host_calls_between(tmp_path,
     assert "handler failed" not in server.output()
 
 
-def test_a_handler_that_fails_mid_burst_takes_only_its_message_down(tmp_path, spin_up, redis_server):  # noqa: F811
+def test_a_handler_that_fails_mid_burst_takes_only_its_message_down(tmp_path, spin_up, redis_server):
     path, out = _app(tmp_path, redis_server)
     server = spin_up(path, "--python", str(sdk3_python()))
     server.wait_for_output("/burst: [listener]")

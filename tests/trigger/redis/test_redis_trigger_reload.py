@@ -10,7 +10,6 @@ from live import run_cli
 from redis_trigger_apps import (
     SDK3_APP, handled_log, publish, redis_component, redis_manifest, wait_lines, write_redis_app,
 )
-from servers import redis_server  # noqa: F401 (a fixture)
 
 
 def _publish_until_heard(url, channel, message, timeout=10):
@@ -20,7 +19,7 @@ def _publish_until_heard(url, channel, message, timeout=10):
         time.sleep(0.05)
 
 
-def test_a_code_edit_reaches_the_next_message(tmp_path, spin_up, redis_server):  # noqa: F811
+def test_a_code_edit_reaches_the_next_message(tmp_path, spin_up, redis_server):
     path, out = write_redis_app(tmp_path, redis_server, SDK3_APP)
     server = spin_up(path, "--python", str(sdk3_python()))
     server.wait_for_output("/messages: [listener]")
@@ -33,7 +32,7 @@ def test_a_code_edit_reaches_the_next_message(tmp_path, spin_up, redis_server): 
     assert wait_lines(out, 2) == [b"old", b"edited new"]
 
 
-def test_a_manifest_edit_resubscribes(tmp_path, spin_up, redis_server):  # noqa: F811
+def test_a_manifest_edit_resubscribes(tmp_path, spin_up, redis_server):
     out, second = handled_log(tmp_path, "listener"), handled_log(tmp_path, "second")
     path = write_app(tmp_path, redis_manifest(redis_server, redis_component("listener", "before")),
                      {"app.py": SDK3_APP})

@@ -19,14 +19,13 @@ from redis_trigger_apps import (
     wait_lines,
     write_redis_app,
 )
-from servers import redis_server  # noqa: F401 (a fixture)
 
 
 def _port(url):
     return int(url.rsplit(":", 1)[1])
 
 
-def test_messages_in_order_and_failures_logged_as_spin_logs_them(tmp_path, spin_up, redis_server):  # noqa: F811
+def test_messages_in_order_and_failures_logged_as_spin_logs_them(tmp_path, spin_up, redis_server):
     path, out = write_redis_app(tmp_path, redis_server, SDK3_APP)
     server = spin_up(path, "--python", str(sdk3_python()))
     port = _port(redis_server)
@@ -95,7 +94,7 @@ BOTH = SDK3_APP + """
 """
 
 
-def test_http_and_redis_side_by_side_and_two_components_on_one_channel(tmp_path, spin_up, redis_server):  # noqa: F811
+def test_http_and_redis_side_by_side_and_two_components_on_one_channel(tmp_path, spin_up, redis_server):
     both_out, other_out = handled_log(tmp_path, "both"), handled_log(tmp_path, "other")
     text = redis_manifest(
         redis_server,
@@ -126,7 +125,7 @@ ORIGINAL_APP = """
 """
 
 
-def test_the_original_api_has_no_redis_export(tmp_path, spin_up, redis_server):  # noqa: F811
+def test_the_original_api_has_no_redis_export(tmp_path, spin_up, redis_server):
     text = redis_manifest(redis_server, redis_component("legacy", "messages", route="/legacy"))
     path = write_app(tmp_path, text.replace("componentize-py -w spin-redis componentize app", "spin py2wasm app"),
                      {"app.py": ORIGINAL_APP})
@@ -139,7 +138,7 @@ def test_the_original_api_has_no_redis_export(tmp_path, spin_up, redis_server): 
     assert server.get("/legacy")[2] == b"http only"  # the same worker serves HTTP on
 
 
-def test_addresses_and_channels_are_resolved_from_variables(tmp_path, spin_up, redis_server):  # noqa: F811
+def test_addresses_and_channels_are_resolved_from_variables(tmp_path, spin_up, redis_server):
     port = _port(redis_server)
     text = redis_manifest("redis://{{ redis_host }}:" + str(port),
                           redis_component("listener", "{{ channel }}"))
@@ -151,7 +150,7 @@ def test_addresses_and_channels_are_resolved_from_variables(tmp_path, spin_up, r
     assert wait_lines(handled_log(tmp_path), 1) == [b"resolved"]
 
 
-def test_shutdown_stops_the_subscription_promptly(tmp_path, spin_up, redis_server):  # noqa: F811
+def test_shutdown_stops_the_subscription_promptly(tmp_path, spin_up, redis_server):
     path, out = write_redis_app(tmp_path, redis_server, SDK3_APP)
     server = spin_up(path, "--python", str(sdk3_python()))
     server.wait_for_output("/messages: [listener]")

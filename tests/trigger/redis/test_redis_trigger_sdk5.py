@@ -7,12 +7,11 @@ from pathlib import Path
 
 from apps import sdk4_python, sdk5_python
 from redis_trigger_apps import SDK5_APP, publish, wait_lines, write_redis_app
-from servers import redis_server  # noqa: F401 (a fixture)
 
 HERE = Path(__file__).resolve().parent
 
 
-def test_sdk5_redis_handler(tmp_path, spin_up, redis_server):  # noqa: F811
+def test_sdk5_redis_handler(tmp_path, spin_up, redis_server):
     path, out = write_redis_app(tmp_path, redis_server, SDK5_APP, world="spin:up/redis-trigger@4.0.0")
     server = spin_up(path, "--python", str(sdk5_python()))
     server.wait_for_output("/messages: [listener]")
@@ -34,7 +33,7 @@ FERMYON_APP = """
 """
 
 
-def test_sdk5_fermyon_inbound_redis(tmp_path, spin_up, redis_server):  # noqa: F811
+def test_sdk5_fermyon_inbound_redis(tmp_path, spin_up, redis_server):
     path, out = write_redis_app(tmp_path, redis_server, FERMYON_APP, world="fermyon:spin/redis-trigger")
     server = spin_up(path, "--python", str(sdk5_python()))
     server.wait_for_output("/messages: [listener]")
@@ -42,7 +41,7 @@ def test_sdk5_fermyon_inbound_redis(tmp_path, spin_up, redis_server):  # noqa: F
     assert wait_lines(out, 1) == [b"SYNC"]
 
 
-def test_public_redis_trigger_example(tmp_path, spin_up, redis_server):  # noqa: F811
+def test_public_redis_trigger_example(tmp_path, spin_up, redis_server):
     """spin-python-sdk's examples/redis-trigger (Apache-2.0; see example_redis_trigger/ORIGIN.md),
     with only its Redis address changed."""
     example = tmp_path / "redis-trigger"
