@@ -203,6 +203,8 @@ class HttpTrigger:
             body.on_problem = lambda text: self._refused(component, f"{text}; the connection was cut")
         start_response(status, headers)
         elapsed = (time.perf_counter() - started) * 1000
+        if component is not None and component.output is not None:
+            component.output.catch_up()  # what the handler printed comes before its request's line
         self.log(f"{method} {path_and_query} -> {component.id if component else '-'} {status.split()[0]} {elapsed:.1f}ms")
         return body
 

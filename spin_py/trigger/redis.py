@@ -227,7 +227,7 @@ class RedisTrigger:
                 if isinstance(failure, WorkerGone) and gone < _RETRIES_WHEN_GONE:
                     gone += 1
                     continue  # it died while idle, before the messages reached it: another worker takes them
-                self._report(component_id, failure.handled)
+                self._report(component, failure.handled, failed=True)
                 if self.closed:
                     return
                 text = str(failure).rstrip("\n")
@@ -235,13 +235,15 @@ class RedisTrigger:
                 self._failed(component_id, text.splitlines()[-1] if text else type(failure).__name__)
                 payloads = payloads[len(failure.handled) + 1:]
                 continue
-            self._report(component_id, results)
+            self._report(component, results)
             payloads = payloads[len(results):]  # not all: the worker stopped after the last one handled
 
-    def _report(self, component_id, results):
+    def _report(self, component, results, failed=False) -> None:
+        if failed or any(error is not None for error in results):
+            component.output.catch_up()  # what the handlers printed comes before the lines saying they failed
         for error in results:
             if error is not None:
-                self._failed(component_id, error)
+                self._failed(component.id, error)
 
     def _failed(self, component_id, why):
         if self.closed:
