@@ -25,6 +25,7 @@ from spin_py.runtime_config import RuntimeConfig, load_runtime_config
 from spin_py.trigger.body import PIECE
 from spin_py.trigger.http import RAW_HEADERS, RAW_INPUT, HttpTrigger
 from spin_py.trigger.redis import RedisTrigger, redis_plan
+from spin_py.trigger.routes import WELL_KNOWN_PREFIX
 
 
 def _interrupt(signum, frame):
@@ -293,7 +294,21 @@ def bind_server(host, port, app, **options):
     return server
 
 
-def banner(runtime, base_url):
+# `spin up` starts only the trigger types an app has (spin src/commands/up.rs,
+# trigger_commands_for_trigger_types), and only the HTTP trigger prints "Serving" and
+# "Available Routes:" (crates/trigger-http/src/server.rs, print_startup_msgs): an app without
+# an HTTP trigger prints neither. spin-py keeps its socket bound all the same, for its own
+# endpoints only (a component's routes are none, so every other path is a 404): one process
+# serves any app the same way, a reload that adds an HTTP trigger needs no new socket, and
+# the health endpoint still tells a script or test that the server is up. This line says so
+# in the words of neither Spin banner line, and carries the address for those that need it
+# (tests/live.py waits for it as for "Serving").
+NO_HTTP_TRIGGER = "Ready: the app has no HTTP trigger; only spin-py's own {prefix} endpoints answer, on {base_url}"
+
+
+def banner(runtime, base_url: str) -> str:
+    if not runtime.app.http_triggers:
+        return NO_HTTP_TRIGGER.format(prefix=WELL_KNOWN_PREFIX, base_url=base_url)
     lines = [f"Serving {base_url}", "Available Routes:"]
     lines += [route.banner_line(base_url) for route in runtime.router.routes()]
     return "\n".join(lines)
