@@ -94,7 +94,7 @@ class OutboundHttpApp:
             return self._send(instance, api, args)
         except CapabilityError as error:
             if api == "spin":
-                raise CapabilityError(errors.spin_kind(error.kind), error.message) from None
+                raise CapabilityError(errors.spin_kind(error.kind), f"{error.kind}: {error.message}") from None
             raise
 
     def _send(self, instance, api, args):

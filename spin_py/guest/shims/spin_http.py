@@ -43,9 +43,20 @@ def http_send(request: Request) -> Response:
     try:
         status, headers, body = outbound_http.send("spin", request.method, request.uri, request.headers.items(), request.body)
     except host.HostError as error:
-        code = _HTTP_ERRORS.get(error.kind, 4)
-        raise AssertionError(f"{_kebab(error.kind if error.kind in _HTTP_ERRORS else 'RuntimeError')} (error {code})") from None
+        raise AssertionError(_error_text(error)) from None
     return Response(status, dict(headers), body)
+
+
+def _error_text(error: host.HostError) -> str:
+    """The old engine's text, and for a runtime-error what went wrong: Spin's guest learns only
+    ``runtime-error`` (crates/factor-outbound-http/src/spin.rs, log_reqwest_error, which says the
+    rest on the host's log as "Outbound HTTP connection error: URL ..., error detail ..."), where
+    spin-sdk 3's ``send`` names the wasi:http error-code (``DnsError``, ``ConnectionRefused``, ...).
+    The host's message is "<error-code>: <detail>" (spin_py/capabilities/outbound_http)."""
+    if error.kind not in _HTTP_ERRORS:  # refused in the guest (bindings/outbound_http.py), before the host
+        return f"runtime-error (error 4): {error.kind}: {error.message}"
+    text = f"{_kebab(error.kind)} (error {_HTTP_ERRORS[error.kind]})"
+    return f"{text}: {error.message}" if error.kind == "RuntimeError" and error.message else text
 
 
 # fermyon:spin/http-types http-error, in WIT order.
