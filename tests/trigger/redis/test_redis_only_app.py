@@ -8,7 +8,6 @@ import time
 
 from apps import sdk3_python
 from redis_trigger_apps import publish, write_redis_app
-from servers import redis_server  # noqa: F401 (a fixture)
 
 PRINT_THEN_FAIL = """
     import sys
@@ -24,7 +23,7 @@ PRINT_THEN_FAIL = """
 """
 
 
-def test_no_http_banner_and_output_before_failure_lines(tmp_path, spin_up, redis_server):  # noqa: F811
+def test_no_http_banner_and_output_before_failure_lines(tmp_path, spin_up, redis_server):
     path, _ = write_redis_app(tmp_path, redis_server, PRINT_THEN_FAIL)
     server = spin_up(path, "--python", str(sdk3_python()))
     server.wait_for_output("/messages: [listener]")
