@@ -41,7 +41,7 @@ def test_printed_lines_come_before_the_access_line(tmp_path, spin_up):
         server.wait_for_output(f"GET {path} -> printer 200 ")
     output = server.output()
     for path in paths:
-        access = re.search(rf"^GET {path} -> printer 200 [\d.]+ms$", output, re.M)
+        access = re.search(rf"^GET {path} -> printer 200 [\d.]+ms$", output, re.MULTILINE)
         assert access, output
         for stream in ("stdout", "stderr"):
             printed = output.find(f"[printer] {stream} of {path}\n")

@@ -30,7 +30,7 @@ def test_no_http_banner_and_output_before_failure_lines(tmp_path, spin_up, redis
     output = server.output()
     assert "Serving" not in output and "Available Routes" not in output, output
     ready = re.search(r"^Ready: the app has no HTTP trigger; only spin-py's own /\.well-known/spin/ endpoints "
-                      r"answer, on (http://127\.0\.0\.1:\d+)$", output, re.M)
+                      r"answer, on (http://127\.0\.0\.1:\d+)$", output, re.MULTILINE)
     assert ready and ready.group(1) == server.url, output
     assert server.get("/.well-known/spin/health")[0] == 200
     assert server.get("/")[0] == 404  # the app has no route
