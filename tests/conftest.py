@@ -31,7 +31,49 @@ _LIVE_FIXTURES = {"spin_up", "spin_app", "redis_server", "redis_service", "postg
                   "mosquitto_service", "origin", "tls_origin"}
 
 
+# Modules whose tests start processes themselves (a component's, a model's, pip's, componentize-py's)
+# or wait on real clocks: each takes half a second or more in all.
+_LIVE_MODULES = {
+    "tests/capabilities/key_value/test_kv_config.py",
+    "tests/capabilities/llm/test_batching.py",
+    "tests/capabilities/mqtt/test_mqtt_limits.py",
+    "tests/capabilities/outbound_http/test_outbound_destination.py",
+    "tests/capabilities/outbound_http/test_outbound_http_sdk5.py",
+    "tests/capabilities/sqlite/test_sqlite_examples.py",
+    "tests/capabilities/sqlite/test_sqlite_limits.py",
+    "tests/capabilities/sqlite/test_sqlite_live.py",
+    "tests/capabilities/test_limits.py",
+    "tests/capabilities/variables/test_variables_up.py",
+    "tests/guest/test_guest_hardening.py",
+    "tests/guest/test_wasm_world.py",
+    "tests/host/test_app_python.py",
+    "tests/host/test_build_check.py",
+    "tests/host/test_requirements_txt.py",
+    "tests/host/test_worker_turns.py",
+    "tests/manifest/test_environment_names.py",
+    "tests/manifest/test_missing_module.py",
+    "tests/manifest/test_trigger_types.py",
+    "tests/scaffold/test_wheel_install.py",
+    "tests/test_ai_models.py",
+    "tests/test_cli.py",
+    "tests/test_guest.py",
+    "tests/test_llm_pool.py",
+    "tests/test_llm_remote.py",
+    "tests/test_plugin.py",
+    "tests/test_pool.py",
+    "tests/test_scaffold.py",
+    "tests/test_up_app.py",
+    "tests/test_watch.py",
+    "tests/trigger/redis/test_redis_trigger_reload.py",
+    "tests/trigger/static/test_static_fileserver_recognised.py",
+    "tests/trigger/static/test_static_fileserver_up.py",
+    "tests/trigger/test_http_holds.py",
+    "tests/trigger/test_server_threads.py",
+}
+
+
 def pytest_collection_modifyitems(items):
     for item in items:
-        if _LIVE_FIXTURES & set(getattr(item, "fixturenames", ())):
+        module = item.nodeid.split("::", 1)[0]
+        if module in _LIVE_MODULES or _LIVE_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.live)
