@@ -146,11 +146,11 @@ def test_two_components_at_once_each_with_its_own_params_and_usage(server):
 
 
 def test_a_call_joins_a_running_generation_and_both_answer_as_alone(server):
-    long_alone = ask(server, "/a/", COUNTING, 60, repeat_penalty=1.0)
+    long_alone = ask(server, "/a/", COUNTING, 150, repeat_penalty=1.0)
     short_alone = ask(server, "/b/", STORY, 6)
     pid = model_process_pid(server)
     replies = []
-    long_call = threading.Thread(target=lambda: replies.append(ask(server, "/a/", COUNTING, 60, repeat_penalty=1.0)))
+    long_call = threading.Thread(target=lambda: replies.append(ask(server, "/a/", COUNTING, 150, repeat_penalty=1.0)))
     long_call.start()
     wait_generating(pid, replies)
     short = ask(server, "/b/", STORY, 6)
