@@ -70,11 +70,18 @@ def _no_processes() -> None:
         for module in (os, posix):
             if hasattr(module, name):
                 delattr(module, name)
+    _no_subprocess()
+
+
+def _no_subprocess() -> None:
+    """subprocess refuses to start anything, with CPython's own words on WASI (once the
+    module is imported: by the guest, or by the app while it was imported)."""
     subprocess = sys.modules.get("subprocess")
-    if subprocess is not None:
+    if subprocess is not None and not getattr(subprocess.Popen.__init__, "_spin_py_refuses", False):
         def refuse(self, *_args, **_kwargs):
             raise OSError(errno.ENOTSUP, _PROCESSES)
 
+        refuse._spin_py_refuses = True
         subprocess.Popen.__init__ = refuse
 
 
@@ -168,11 +175,11 @@ def _read_only(event, args):
 
 def before_load() -> None:
     """In the zygote, before the app's module is imported: componentize-py pre-initializes
-    the app inside WebAssembly too, so threads, processes and signal handlers are refused
-    from its first line on (the guest keeps what it needs: forks.py), and the interpreter
-    reports what WASI's does (no executable, one CPU)."""
+    the app inside WebAssembly too, so threads and signal handlers are refused from its
+    first line on, and the interpreter reports what WASI's does (no executable, one CPU).
+    (``os``'s process functions go once the app is imported: the standard library's
+    modules read them at import time unless ``sys.platform`` is WASI's.)"""
     _no_threads()
-    _no_processes()
     _no_signals()
     sys.executable = ""
     os.cpu_count = lambda: 1
@@ -181,6 +188,7 @@ def before_load() -> None:
 def after_load(isolated: bool) -> None:
     """In the zygote, once the app is imported: the snapshot is complete; with the
     component's files mounted (``isolated``), they are read-only as WASI says it."""
+    _no_processes()  # the guest keeps what it needs: forks.py
     _no_new_modules()
     if isolated:
         sys.addaudithook(_read_only)
