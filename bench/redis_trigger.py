@@ -4,14 +4,15 @@ calling the same function, against one redis-server in one run.
 
     .venv/bin/python bench/redis_trigger.py [--messages 20000] [--rounds 3]
 
-The function (work.py) counts what it is given and, on the message ``stop``,
-writes a file. Each round publishes the messages in pipelined batches and then
-``stop`` to one subscriber, and times from the first publish to the file: since
+The function (work.py) tells the message ``stop`` from the others; the subscriber
+then says so (spin-py's component prints a line, which the host writes to its log;
+the plain one writes a file). Each round publishes the messages in pipelined batches
+and then ``stop`` to one subscriber, and times from the first publish to that: since
 both handle one message after another in arrival order (as Spin does), that is
 the time to handle them all. Through spin-py each message crosses the trigger's
 read-ahead, the component's worker pool and the worker's channel, to a spin-sdk
 3.4.1 ``InboundRedis`` that calls the function (messages that have already
-arrived cross together, each still a turn of its own). Both subscribers speak
+arrived cross together, each still a turn of its own, in a fresh instance). Both subscribers speak
 RESP2, as spin-py's trigger does (redis-py 8 defaults to RESP3, whose parser is
 slower: the plain subscriber gets the same parser, not a slower one). Rounds alternate which
 subscriber goes first; figures are medians, and the ratio is spin-py / plain
@@ -38,37 +39,37 @@ from live import LiveServer  # noqa: E402
 from servers import running_redis  # noqa: E402
 
 WORK = '''
-import os
-
-COUNT = 0
-
 def handle(message):
-    global COUNT
-    COUNT += 1
-    if message == b"stop":
-        with open(os.environ["DONE"], "w") as done:
-            done.write(str(COUNT))
+    """The work both subscribers do: True for the message that ends a round."""
+    return message == b"stop"
 '''
 
+# Each message runs in a fresh instance, which writes no host file: the end of a round is a line
+# of the component's output, which the host writes to .spin/logs/listener_stdout.txt.
 APP = '''
 from spin_sdk.wit import exports
 from work import handle
 
 class InboundRedis(exports.InboundRedis):
     def handle_message(self, message: bytes) -> None:
-        handle(message)
+        if handle(message):
+            print("round handled", flush=True)
 '''
 
 PLAIN = '''
-import sys
+import os, sys
 import redis
 from work import handle
 
 pubsub = redis.Redis.from_url(sys.argv[1], protocol=2).pubsub(ignore_subscribe_messages=True)
 pubsub.subscribe(sys.argv[2])
 print("subscribed", flush=True)
+rounds = 0
 for message in pubsub.listen():
-    handle(message["data"])
+    if handle(message["data"]):
+        rounds += 1
+        with open(os.environ["DONE"], "w") as done:
+            done.write(str(rounds))
 '''
 
 MANIFEST = '''
@@ -84,15 +85,23 @@ component = "listener"
 
 [component.listener]
 source = "app.wasm"
-environment = {{ DONE = "{done}" }}
 [component.listener.build]
 command = "componentize-py -w spin-redis componentize app -o app.wasm"
 '''
 
 
-def timed_round(client, channel, done, messages):
-    """Messages per second: publish ``messages`` and ``stop``, wait for ``done``."""
-    done.unlink(missing_ok=True)
+def rounds_done(channel, folder):
+    """How many rounds the subscriber on ``channel`` has finished, by what it wrote."""
+    if channel == "spin":
+        log = folder / ".spin" / "logs" / "listener_stdout.txt"
+        return log.read_text().count("round handled") if log.exists() else 0
+    done = folder / "plain-done.txt"
+    return int(done.read_text() or 0) if done.exists() else 0
+
+
+def timed_round(client, channel, folder, messages):
+    """Messages per second: publish ``messages`` and ``stop``, wait for the subscriber to say it handled ``stop``."""
+    before = rounds_done(channel, folder)
     payloads = [f"message {n:08d}".encode() for n in range(messages)]
     started = time.perf_counter()
     for start in range(0, messages, 1000):
@@ -102,7 +111,7 @@ def timed_round(client, channel, done, messages):
         pipe.execute()
     client.publish(channel, b"stop")
     deadline = time.monotonic() + 300
-    while not done.exists() or not done.read_text():
+    while rounds_done(channel, folder) == before:
         if time.monotonic() > deadline:
             raise TimeoutError(f"{channel}: the subscriber did not finish")
         time.sleep(0.001)
@@ -129,30 +138,28 @@ def main():
         (folder / "work.py").write_text(textwrap.dedent(WORK))
         (folder / "app.py").write_text(textwrap.dedent(APP))
         (folder / "plain.py").write_text(textwrap.dedent(PLAIN))
-        spin_done, plain_done = folder / "spin-done.txt", folder / "plain-done.txt"
-        (folder / "spin.toml").write_text(MANIFEST.format(url=service.url, done=spin_done))
+        (folder / "spin.toml").write_text(MANIFEST.format(url=service.url))
         client = redis.Redis.from_url(service.url)
 
         server = LiveServer(folder / "spin.toml", "--python", str(sdk3_python()), "--no-watch",
                             log_path=folder / "spin-py.log")
         plain = subprocess.Popen([sys.executable, str(folder / "plain.py"), service.url, "plain"], cwd=folder,
-                                 env={**os.environ, "DONE": str(plain_done), "PYTHONPATH": str(folder)})
+                                 env={**os.environ, "DONE": str(folder / "plain-done.txt"), "PYTHONPATH": str(folder)})
         try:
             server.wait_ready(timeout=120)
             wait_subscribed(client, "spin")
             wait_subscribed(client, "plain")
-            timed_round(client, "spin", spin_done, 1000)  # warm up both
-            timed_round(client, "plain", plain_done, 1000)
+            timed_round(client, "spin", folder, 1000)  # warm up both
+            timed_round(client, "plain", folder, 1000)
             spin, direct = [], []
             for round_number in range(args.rounds):
-                order = [("spin", spin_done, spin), ("plain", plain_done, direct)]
-                for channel, done, results in order if round_number % 2 == 0 else reversed(order):
-                    results.append(timed_round(client, channel, done, args.messages))
+                order = [("spin", spin), ("plain", direct)]
+                for channel, results in order if round_number % 2 == 0 else reversed(order):
+                    results.append(timed_round(client, channel, folder, args.messages))
         finally:
             plain.kill()
             plain.wait()
             server.stop()
-        assert int(spin_done.read_text()) >= args.messages + 1, "spin-py's worker saw fewer messages than were sent"
 
     spin_median, plain_median = statistics.median(spin), statistics.median(direct)
     print(f"messages per round: {args.messages}, rounds: {args.rounds}")
