@@ -26,21 +26,19 @@ from loadgen import compare, load, report  # noqa: E402
 
 VALUE = "a value of some length, " * 8
 
+# Each request is a fresh instance: the direct side opens the file (mounted read-only, as
+# `files` are) for every request, as a Spin component would.
 APP = '''
 import os, sqlite3
 from spin_http import Response
 from spin_key_value import kv_open_default
 
-DB = None
-
 def handle_request(request):
-    global DB
     if request.uri.startswith("/kv"):
         value = kv_open_default().get("row")
     else:
-        if DB is None:
-            DB = sqlite3.connect(os.environ["KV_FILE"])
-        value = DB.execute("SELECT value FROM spin_key_value WHERE store=?1 AND key=?2", ("default", "row")).fetchone()[0]
+        db = sqlite3.connect(f"file:{os.environ['KV_FILE']}?mode=ro&immutable=1", uri=True)
+        value = db.execute("SELECT value FROM spin_key_value WHERE store=?1 AND key=?2", ("default", "row")).fetchone()[0]
     return Response(200, {"content-type": "text/plain"}, value)
 '''
 
@@ -66,7 +64,8 @@ command = "componentize-py -w spin-http componentize app -o app.wasm"
 
 [component.direct]
 source = "app.wasm"
-environment = {{ KV_FILE = "{db}" }}
+files = [{{ source = ".spin", destination = "/state" }}]
+environment = {{ KV_FILE = "/state/sqlite_key_value.db" }}
 [component.direct.build]
 command = "componentize-py -w spin-http componentize app -o app.wasm"
 '''
@@ -87,7 +86,8 @@ def main():
         folder = Path(folder)
         db = folder / ".spin" / "sqlite_key_value.db"
         (folder / "app.py").write_text(APP)
-        (folder / "spin.toml").write_text(textwrap.dedent(MANIFEST).format(db=db))
+        db.parent.mkdir()  # mounted into the direct component: it must be there when the manifest loads
+        (folder / "spin.toml").write_text(textwrap.dedent(MANIFEST).format())
         server = LiveServer(folder / "spin.toml", "--python", sys.executable, "--key-value", f"row={VALUE}",
                             "--max-workers", str(args.connections), "--no-watch", log_path=folder / "spin-py.log")
         try:

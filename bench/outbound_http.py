@@ -30,7 +30,7 @@ from loadgen import compare, load, report  # noqa: E402
 VALUE = "a value of some length, " * 8
 
 APP = '''
-import os, urllib3
+import encodings.idna, os, urllib3  # socket resolves names through the idna codec
 from spin_http import Request, Response, http_send
 
 POOL = urllib3.PoolManager()
