@@ -328,8 +328,6 @@ class Worker:
         self._turn += 1
         self._used = True
         self._in_turn, self._responded, self._instance, self._answer_op = True, False, instance, answer
-        if instance is not None and client is not None:  # watched by host calls that wait long (capabilities/llm)
-            instance.client = client
         self._body, self._body_ended, self.body_error = source, source is None, None
         self._streaming = self._stream_ended = False
         deadline = time.monotonic() + timeout if timeout else None

@@ -59,16 +59,12 @@ def parse_params(raw):
     return InferencingParams(**values)
 
 
-def client_left(instance):
-    """``() -> bool``: has the HTTP client of the instance's request gone away? None when the
-    instance has no client (a Redis message, a chained request): a generation then runs to its end.
-    A generation holds one of its model's few sequences, so one whose client left is stopped."""
-    client = getattr(instance, "client", None)
-    if client is None:
-        return None
-    from spin_py.host.worker import client_gone
-
-    return lambda: client_gone(client)
+def _client_gone(instance):
+    """``() -> bool``: has the HTTP client of the instance's request gone away? None when it has
+    none (a Redis message, a chained request, work spawned after the response): a generation then
+    runs to its end. A generation holds one of its model's few sequences, so one whose client
+    left is stopped. (The request's worker sets it: spin_py/host/worker.py.)"""
+    return getattr(instance, "client_gone", None)
 
 
 class LlmCapability:
@@ -142,7 +138,7 @@ class LlmAppCapability:
             prompt = args.get("prompt")
             if not isinstance(prompt, str):
                 raise LlmError(INVALID_INPUT, "the prompt must be a string")
-            result = self.pool().infer(model, prompt, parse_params(args.get("params")), client_left(instance))
+            result = self.pool().infer(model, prompt, parse_params(args.get("params")), _client_gone(instance))
             return {
                 "text": result.text,
                 "usage": {
