@@ -70,7 +70,8 @@ class _Protected:
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
 
 
-def _writes(mode, flags):
+def opens_to_write(mode, flags) -> bool:
+    """Does an ``open`` audit event with these ``mode`` and ``flags`` write?"""
     if isinstance(mode, str):
         return any(letter in mode for letter in "wax+")
     return isinstance(flags, int) and bool(flags & _WRITE_FLAGS)
@@ -86,7 +87,7 @@ def protect(paths):
     def hook(event, args):
         if event == "open":
             path, mode, flags = args
-            if _writes(mode, flags) and protected.match(path):
+            if opens_to_write(mode, flags) and protected.match(path):
                 protected.refuse(protected.match(path), "write")
         elif event == "os.rename":
             for path in args[:2]:

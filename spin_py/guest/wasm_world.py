@@ -37,6 +37,8 @@ import sys
 import threading
 from importlib.abc import MetaPathFinder
 
+from . import hardening
+
 _THREAD = "can't start new thread"
 _PROCESSES = "wasi does not support processes."
 
@@ -70,18 +72,11 @@ def _no_processes() -> None:
         for module in (os, posix):
             if hasattr(module, name):
                 delattr(module, name)
-    _no_subprocess()
-
-
-def _no_subprocess() -> None:
-    """subprocess refuses to start anything, with CPython's own words on WASI (once the
-    module is imported: by the guest, or by the app while it was imported)."""
-    subprocess = sys.modules.get("subprocess")
-    if subprocess is not None and not getattr(subprocess.Popen.__init__, "_spin_py_refuses", False):
+    subprocess = sys.modules.get("subprocess")  # imported by the guest (asyncio) or the app, if at all
+    if subprocess is not None:
         def refuse(self, *_args, **_kwargs):
             raise OSError(errno.ENOTSUP, _PROCESSES)
 
-        refuse._spin_py_refuses = True
         subprocess.Popen.__init__ = refuse
 
 
@@ -145,17 +140,15 @@ def _seccomp() -> bool:
     return _libc.prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctypes.byref(_FILTER[1]), 0, 0) == 0
 
 
-_WRITES = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
 _CHANGES = ("os.mkdir", "os.rmdir", "os.remove", "os.rename", "os.truncate", "os.chmod", "os.link", "os.symlink",
             "os.utime")  # fmt: skip
 
 
 def _writes(event, args):
+    """The path an audit event would change, or None."""
     if event == "open":
         path, mode, flags = args
-        if isinstance(mode, str):
-            return path if any(letter in mode for letter in "wax+") else None
-        return path if isinstance(flags, int) and flags & _WRITES else None
+        return path if hardening.opens_to_write(mode, flags) else None
     return args[0] if event in _CHANGES else None
 
 

@@ -59,7 +59,7 @@ def start_base(python, settings, environment, **popen_args):
     and process group of its own, and Ctrl-C in the terminal reaches only the
     host, which stops it.
     """
-    host_end, guest_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    control, guest_end = control_pair()
     try:
         process = subprocess.Popen(
             [str(python), "-I", "-u", "-c", BOOTSTRAP, str(GUEST_DIR), str(guest_end.fileno()), settings.to_json()],
@@ -71,11 +71,11 @@ def start_base(python, settings, environment, **popen_args):
             **popen_args,
         )
     except BaseException:
-        host_end.close()
+        control.close()
         raise
     finally:
         guest_end.close()
-    return process, Control(host_end)
+    return process, control
 
 
 def control_pair():
