@@ -4,14 +4,15 @@ Spin gives every request a fresh instance, so requests to one component run
 concurrently. Here a worker is an instance forked from the component's zygote
 (host/instances.py), which serves one request and exits. The pool loads the
 zygote of the current code on first need, forks instances up to
-``max_workers`` at once, keeps one spare forked ahead so that a request never
-waits for a fork, and beyond the limit queues requests in arrival order. A
+``max_workers`` at once, keeps instances forked ahead so that a request does not
+wait for a fork (one more each time a request finds none, one fewer as idle ones
+retire), and beyond the limit queues requests in arrival order. A
 queued request whose client has gone is dropped.
 
-A worker comes back only once its turn has ended cleanly (spin_py/host/worker.py):
+An instance's place comes back once its turn has ended (spin_py/host/worker.py):
 the response goes to the client at once, and what the handler spawned is
-finished in the background before the worker takes another request. Before a
-worker is handed out it is checked as far as the host knows without a system call
+finished in the background before the place goes to a fresh instance. Before an
+instance forked ahead is handed out it is checked as far as the host knows without a system call
 (not stopped, idle, nothing unasked-for already read from its channel); one that
 is not fit is replaced, and one found dead as a request is sent to it is the
 trigger's to replace (WorkerGone). There are never more than ``max_workers``
@@ -126,14 +127,14 @@ class ComponentPool:
                         self._start_spare_locked()
                         return worker
                     unfit = worker  # killed from outside, or it wrote while idle
-                elif self._starting > len(self._waiters) or self._total >= self.max_workers:
-                    self._spares = min(self._spares + 1, self.max_workers)
-                    waiter = _Waiter()
-                    self._waiters.append(waiter)
                 else:
                     # A request found no instance forked ahead: fork one more ahead from now on.
                     self._spares = min(self._spares + 1, self.max_workers)
-                    self._total += 1
+                    if self._starting > len(self._waiters) or self._total >= self.max_workers:
+                        waiter = _Waiter()
+                        self._waiters.append(waiter)
+                    else:
+                        self._total += 1
             if unfit is not None:
                 self._retire(unfit)
             elif waiter is not None:
