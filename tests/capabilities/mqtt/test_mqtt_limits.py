@@ -8,15 +8,12 @@ and a real mosquitto."""
 import socket
 import threading
 import time
-from types import SimpleNamespace
 
 import pytest
 
 from spin_py.capabilities.mqtt import MqttCapability
-from spin_py.capabilities.seam import CLIENT_GONE_TEXT, TIME_LIMIT_TEXT, HostContext, Instance, encode_bytes
-from spin_py.manifest import load_manifest
-from spin_py.runtime_config import RuntimeConfig
-from stopped_calls import PROMPT, failure
+from spin_py.capabilities.seam import CLIENT_GONE_TEXT, TIME_LIMIT_TEXT, encode_bytes
+from stopped_calls import PROMPT, failure, outbound_instances
 
 SOON = 0.4  # seconds: a time limit that passes while the publish waits
 
@@ -49,23 +46,8 @@ def silent_broker():
 @pytest.fixture
 def mqtt(tmp_path):
     """``mqtt(**limits)``: an Instance of component `web`, which may reach any MQTT broker on loopback."""
-    (tmp_path / "spin.toml").write_text(
-        'spin_manifest_version = 2\n[application]\nname = "limits"\n'
-        '[[trigger.http]]\nroute = "/..."\ncomponent = "web"\n'
-        '[component.web]\nsource = "app.wasm"\nallowed_outbound_hosts = ["mqtt://127.0.0.1:*"]\n'
-    )
-    host = HostContext(config=SimpleNamespace(), say=lambda line: None)
-    configured = MqttCapability(host).configure(load_manifest(tmp_path / "spin.toml"), RuntimeConfig(), tmp_path)
-    instances = []
-
-    def request(**limits):
-        instance = Instance("web", lambda: {"mqtt": configured}, **limits)
-        instances.append(instance)
-        return instance
-
-    yield request
-    for instance in instances:
-        instance.close()
+    with outbound_instances(tmp_path, MqttCapability, "mqtt://127.0.0.1:*") as request:
+        yield request
 
 
 def publish(instance, port, qos=1):

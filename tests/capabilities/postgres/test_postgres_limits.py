@@ -7,16 +7,13 @@ real PostgreSQL."""
 import json
 import threading
 import time
-from types import SimpleNamespace
 
 import pytest
 
 from spin_py.capabilities.errors import CapabilityError
 from spin_py.capabilities.postgres import PostgresCapability
-from spin_py.capabilities.seam import CLIENT_GONE_TEXT, TIME_LIMIT_TEXT, HostContext, Instance
-from spin_py.manifest import load_manifest
-from spin_py.runtime_config import RuntimeConfig
-from stopped_calls import PROMPT, failure
+from spin_py.capabilities.seam import CLIENT_GONE_TEXT, TIME_LIMIT_TEXT
+from stopped_calls import PROMPT, failure, outbound_instances
 
 SOON = 0.4  # seconds: a time limit that passes while the statement runs
 CASES = ["Int32", "Int64", "Str"]  # the DbValue cases of the guest's interface
@@ -25,23 +22,8 @@ CASES = ["Int32", "Int64", "Str"]  # the DbValue cases of the guest's interface
 @pytest.fixture
 def postgres(tmp_path, postgres_service):
     """``postgres(**limits)``: an Instance of component `web`, which may reach the server."""
-    (tmp_path / "spin.toml").write_text(
-        'spin_manifest_version = 2\n[application]\nname = "limits"\n'
-        '[[trigger.http]]\nroute = "/..."\ncomponent = "web"\n'
-        f'[component.web]\nsource = "app.wasm"\nallowed_outbound_hosts = ["postgres://127.0.0.1:{postgres_service.port}"]\n'
-    )
-    host = HostContext(config=SimpleNamespace(), say=lambda line: None)
-    configured = PostgresCapability(host).configure(load_manifest(tmp_path / "spin.toml"), RuntimeConfig(), tmp_path)
-    instances = []
-
-    def request(**limits):
-        instance = Instance("web", lambda: {"postgres": configured}, **limits)
-        instances.append(instance)
-        return instance
-
-    yield request
-    for instance in instances:
-        instance.close()
+    with outbound_instances(tmp_path, PostgresCapability, f"postgres://127.0.0.1:{postgres_service.port}") as request:
+        yield request
 
 
 def open_connection(instance, service):

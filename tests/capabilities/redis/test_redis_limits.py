@@ -6,16 +6,13 @@ per-request Instance, with an inline manifest, against a real redis-server."""
 
 import threading
 import time
-from types import SimpleNamespace
 
 import pytest
 
 from spin_py.capabilities.errors import CapabilityError
 from spin_py.capabilities.redis import RedisCapability
-from spin_py.capabilities.seam import CLIENT_GONE_TEXT, TIME_LIMIT_TEXT, HostContext, Instance, decode_bytes, encode_bytes
-from spin_py.manifest import load_manifest
-from spin_py.runtime_config import RuntimeConfig
-from stopped_calls import PROMPT, failure
+from spin_py.capabilities.seam import CLIENT_GONE_TEXT, TIME_LIMIT_TEXT, decode_bytes, encode_bytes
+from stopped_calls import PROMPT, failure, outbound_instances
 
 SOON = 0.4  # seconds: a time limit that passes while the command waits
 
@@ -23,24 +20,8 @@ SOON = 0.4  # seconds: a time limit that passes while the command waits
 @pytest.fixture
 def redis_requests(tmp_path, redis_server):
     """``redis_requests(**limits)``: an Instance of component `web`, which may reach the server."""
-    port = redis_server.rsplit(":", 1)[1]
-    (tmp_path / "spin.toml").write_text(
-        'spin_manifest_version = 2\n[application]\nname = "limits"\n'
-        '[[trigger.http]]\nroute = "/..."\ncomponent = "web"\n'
-        f'[component.web]\nsource = "app.wasm"\nallowed_outbound_hosts = ["redis://127.0.0.1:{port}"]\n'
-    )
-    host = HostContext(config=SimpleNamespace(), say=lambda line: None)
-    configured = RedisCapability(host).configure(load_manifest(tmp_path / "spin.toml"), RuntimeConfig(), tmp_path)
-    instances = []
-
-    def request(**limits):
-        instance = Instance("web", lambda: {"redis": configured}, **limits)
-        instances.append(instance)
-        return instance
-
-    yield request
-    for instance in instances:
-        instance.close()
+    with outbound_instances(tmp_path, RedisCapability, f"redis://127.0.0.1:{redis_server.rsplit(':', 1)[1]}") as request:
+        yield request
 
 
 def blpop_forever(instance, connection):
