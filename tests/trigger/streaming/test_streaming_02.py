@@ -12,14 +12,13 @@ import http.client
 import http.server
 import os
 import shutil
-import socket
 import sys
 import threading
 from pathlib import Path
 
 import pytest
 from apps import sdk3_python, sdk5_python, write_app
-from test_streaming_bodies import chunked, dechunk, echo, high_water_mib
+from test_streaming_bodies import chunked, dechunk, echo, high_water_mib, interleaved_echo
 from venvs import venv_python
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests/trigger: the raw HTTP clients
@@ -115,22 +114,7 @@ def test_a_64_mib_echo_through_the_v2_example_comes_back_identical(tmp_path, spi
 
 def test_the_v2_example_echoes_while_the_client_is_still_sending(tmp_path, spin_up):
     server = spin_up(example(tmp_path, "2.0.0"), "--python", str(sdk_python("2.0.0")))
-    with socket.create_connection(("127.0.0.1", server.port), timeout=20) as sock:
-        sock.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
-        received = b""
-        for piece in (b"first piece ", b"second piece ", b"third"):
-            sock.sendall(b"%x\r\n%s\r\n" % (len(piece), piece))
-            while piece not in received:  # echoed before the client sends anything more
-                data = sock.recv(65536)
-                assert data, received
-                received += data
-        sock.sendall(b"0\r\n\r\n")
-        while not received.endswith(b"0\r\n\r\n"):
-            data = sock.recv(65536)
-            assert data, received
-            received += data
-    status, _, body = parse(received)
-    assert status == 200 and dechunk(body) == b"first piece second piece third"
+    assert interleaved_echo(server.port) == b"first piece second piece third"
 
 
 RAW = '''
