@@ -87,7 +87,7 @@ def enter(plan: list, root: str) -> str | None:
         _own_namespace()
         _mount(None, "/", None, _MS_REC | _MS_PRIVATE)
         _mount("tmpfs", root, "tmpfs", _MS_NOSUID | _MS_NODEV, "mode=755,size=1m")
-    except (OSError, MountFailed) as error:
+    except OSError as error:  # MountFailed too
         return f"the component's files are not isolated (no mount namespace: {error})"
     for host, guest in plan:
         target = os.path.join(root, guest.lstrip("/"))

@@ -210,7 +210,12 @@ def _zygote(settings, roots, fds):
     tracebacks.keep_sources(files)  # the instance's filesystem no longer has them
     isolation = "the component's files are not isolated (no folder to build them on)"
     if settings.get("root"):
-        isolation = mounts.enter(settings.get("mounts", []), settings["root"])
+        try:
+            isolation = mounts.enter(settings.get("mounts", []), settings["root"])
+        except OSError as error:  # a mount the kernel refused, in a namespace made for it
+            control.send({"op": "load-failed",
+                          "error": f"Component '{settings['component']}': its files could not be mounted: {error}\n"})
+            _end(1)
     wasm_world.after_load(isolated=isolation is None)
     # Instances live for one request: the collector need not walk (and so copy) what they share.
     gc.freeze()
