@@ -89,7 +89,7 @@ def test_original_spin_http_api(tmp_path, spin_up):
 
 
 def test_example_hello_app_runs_unchanged(tmp_path, spin_up):
-    example = Path(__file__).resolve().parent.parent / "examples" / "hello"
+    example = Path(__file__).resolve().parents[2] / "examples" / "hello"
     server = spin_up(example, "--python", str(sdk3_python()), "--state-dir", str(tmp_path / "state"))
     status, _, body = server.get("/hello")
     assert (status, body) == (200, b"Hello from Python!\n")

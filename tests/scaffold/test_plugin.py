@@ -23,7 +23,7 @@ import spin_py
 from spin_py.cli import main
 
 VENV_BIN = Path(sys.executable).parent
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 # crates/plugins/src/manifest.rs: PluginManifest (camelCase) and PluginPackage, Os and Architecture.
 REQUIRED = {"name", "version", "spinCompatibility", "license", "packages"}
 OPTIONAL = {"description", "homepage"}
