@@ -16,9 +16,9 @@ from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 from spin_py.capabilities import load_capabilities
 from spin_py.capabilities.seam import HostContext
 from spin_py.host.app_python import AppPython
+from spin_py.host.instances import stop_all as stop_all_bases
 from spin_py.host.output import write_terminal
 from spin_py.host.runtime import AppRuntime
-from spin_py.host.instances import stop_all as stop_all_bases
 from spin_py.host.worker import stop_all as stop_all_workers
 from spin_py.manifest import check_trigger_types, load_manifest
 from spin_py.runtime_config import RuntimeConfig, load_runtime_config

@@ -5,9 +5,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from live import LiveServer  # noqa: E402
+from live import LiveServer
+
 # Real servers from Debian's packages, started on free ports for the tests that name them.
-from servers import mariadb_service, mosquitto_service, postgres_service, redis_server, redis_service  # noqa: E402, F401
+from servers import mariadb_service, mosquitto_service, postgres_service, redis_server, redis_service  # noqa: F401
 
 
 @pytest.fixture

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from live import free_port
 
 ROOT = Path(__file__).resolve().parent.parent

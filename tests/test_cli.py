@@ -4,7 +4,6 @@ import subprocess
 import sys
 
 import pytest
-
 from live import run_cli
 
 COMMANDS = [[], ["up"], ["new"], ["add"], ["templates"], ["templates", "list"], ["models"], ["models", "serve"],

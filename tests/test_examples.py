@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from apps import sdk3_python
+
 from spin_py.testing import assert_permission_error
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"

@@ -3,8 +3,8 @@
 from pathlib import Path
 
 import pytest
-
 from apps import component, manifest, sdk3_python, write_app
+
 from spin_py.testing import assert_permission_error, permission_error_text
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"

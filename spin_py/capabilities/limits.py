@@ -19,7 +19,7 @@ import os
 import socket
 import threading
 import time
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 from spin_py.capabilities.seam import CLIENT_CHECK_INTERVAL
 
@@ -53,7 +53,7 @@ def cut_socket(fd: int) -> None:
 
 
 class _Call:
-    __slots__ = ("ended", "steps", "lock", "done", "busy", "stopped_at", "reason")
+    __slots__ = ("busy", "done", "ended", "lock", "reason", "steps", "stopped_at")
 
     def __init__(self, ended: Callable[[], str | None], steps: tuple):
         self.ended = ended

@@ -22,9 +22,10 @@ import base64
 import itertools
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
 
 from spin_py.capabilities.errors import CapabilityError
 

@@ -180,5 +180,5 @@ def preload(modules) -> None:
         if isinstance(name, str) and name not in sys.modules:
             try:
                 importlib.import_module(name)
-            except BaseException:  # noqa: BLE001 - whatever it is, the app's own import reports it
+            except BaseException:  # whatever it is, the app's own import reports it
                 pass

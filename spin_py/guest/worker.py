@@ -24,8 +24,19 @@ import socket
 import sys
 
 from . import (
-    async_support, bindings, bodies, forks, fresh_imports, handlers, hardening, host, mounts, network_guard, protocol,
-    tracebacks, wasm_world,
+    async_support,
+    bindings,
+    bodies,
+    forks,
+    fresh_imports,
+    handlers,
+    hardening,
+    host,
+    mounts,
+    network_guard,
+    protocol,
+    tracebacks,
+    wasm_world,
 )
 
 GUEST_DIR = os.path.dirname(os.path.abspath(__file__))

@@ -162,7 +162,7 @@ def client_gone(client) -> bool:
         # Readable: peeking tells an orderly close (b"") from early data. (The socket may
         # have a timeout, which would make even a MSG_DONTWAIT recv wait: hence the poll first.)
         return client.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
-    except (BlockingIOError, InterruptedError, socket.timeout):
+    except (TimeoutError, BlockingIOError, InterruptedError):
         return False
     except OSError:
         return True

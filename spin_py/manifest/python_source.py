@@ -28,7 +28,7 @@ class NotPython:
     reason: str  # for people: why the component cannot be run as Python
 
 
-_REDIRECTS = frozenset("< > <> >> >& <& &> >| <<".split())
+_REDIRECTS = frozenset(["<", ">", "<>", ">>", ">&", "<&", "&>", ">|", "<<"])
 # componentize-py's options that take a value (global ones, then those of `componentize`),
 # so their values are not mistaken for the module name; the ones kept are named.
 _VALUE_OPTIONS = {

@@ -6,8 +6,8 @@ import json
 import threading
 
 import pytest
-
 from apps import component, manifest, sdk3_python, write_app
+
 from spin_py.capabilities.errors import CapabilityError
 from spin_py.capabilities.seam import Instance, UnknownHandle
 

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 from apps import sdk3_python
+
 from spin_py.host.launch import GUEST_DIR
 
 CHECK = f"""

@@ -133,7 +133,7 @@ def spin_py_answers(app_folder: Path) -> dict[str, str] | Exception:
 
     try:
         return wasm_oracle.run_probe_spin_py(start, app_folder, PROBES, {MOUNT: str(_mount_folder(app_folder))}, ENV)
-    except Exception as error:  # noqa: BLE001 (reported by each test that needs it)
+    except Exception as error:  # reported by each test that needs it
         return error
     finally:
         for server in servers:

@@ -6,8 +6,8 @@ import threading
 import time
 
 import pytest
-
 from apps import write_app
+
 from spin_py.host.instances import InstanceSource
 from spin_py.host.launch import WorkerSettings
 from spin_py.host.output import ComponentOutput
@@ -88,8 +88,7 @@ def test_a_module_that_does_not_import_fails_each_request_with_its_error(tmp_pat
     pool, _ = make_pool(tmp_path, "def broken(:\n    pass\n")
     pool.start()
     for _ in range(2):
-        with pytest.raises(LoadFailed) as failure:
-            with pool.lease():
-                pass
+        with pytest.raises(LoadFailed) as failure, pool.lease():
+            pass
         assert "app.py" in str(failure.value) and "line 1" in str(failure.value)
     pool.close()

@@ -2,7 +2,6 @@
 crates/build's ``Exec::shell``): quotes, escapes, operators, comments, redirections, and
 substitutions (``$(...)``, backticks, ``$NAME``), which are one word whose value is unknown."""
 
-from pathlib import Path
 
 import pytest
 

@@ -4,8 +4,8 @@ startup (file, key, line), never a worker that cannot start."""
 import textwrap
 
 import pytest
-
 from live import run_cli
+
 from spin_py.manifest import ManifestError, load_manifest
 
 APP = """\

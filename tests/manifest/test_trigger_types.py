@@ -5,8 +5,8 @@ import json
 import textwrap
 
 import pytest
-
 from live import run_cli
+
 from spin_py.manifest import ManifestError, check_trigger_types, load_manifest, unserved_triggers
 
 HEAD = 'spin_manifest_version = 2\n\n[application]\nname = "typo"\n\n'

@@ -272,7 +272,7 @@ def test_sdk_request_headers_are_utf8_text_and_come_back_as_utf8(tmp_path, spin_
     assert seen["x-text"] == "café ✓"
     assert seen["x-multi"] == "b"  # the SDKs build a dict: the last value stays
     assert "connection" not in seen
-    assert header(headers, "x-back") == "café ✓".encode("utf-8")
+    assert header(headers, "x-back") == "café ✓".encode()
 
 
 # --- the terminal ---------------------------------------------------------------------------

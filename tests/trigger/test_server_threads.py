@@ -9,7 +9,6 @@ import time
 
 from spin_py.server import THREAD_IDLE, _ThreadReusingServer
 
-
 SERVED_BY = []  # the thread that served each request
 
 

@@ -20,7 +20,7 @@ def _vector(text):
     numbers = []
     counter = 0
     while len(numbers) < DIMENSIONS:
-        digest = hashlib.sha256(f"{counter}:{text}".encode("utf-8")).digest()
+        digest = hashlib.sha256(f"{counter}:{text}".encode()).digest()
         numbers.extend(value / 2**31 - 1.0 for value in struct.unpack(">8I", digest))
         counter += 1
     numbers = numbers[:DIMENSIONS]

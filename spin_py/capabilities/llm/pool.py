@@ -123,7 +123,7 @@ class LocalModelPool:
         self.process.close()
 
 
-def ModelPool(state_dir, runtime_config=None, stand_ins=True, log=print):  # noqa: N802 (the old class name)
+def ModelPool(state_dir, runtime_config=None, stand_ins=True, log=print):  # the old class name
     """The pool for this runtime config: kept under its old name until its callers use
     pools.make_model_pool."""
     from spin_py.capabilities.llm.pools import make_model_pool

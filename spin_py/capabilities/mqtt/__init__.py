@@ -20,7 +20,7 @@ connection closes with the request.
 
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 from urllib.parse import parse_qsl, urlsplit
 
 from spin_py.capabilities.errors import CapabilityError

@@ -4,8 +4,8 @@ spin:postgres@4.2.0's DbError fields, from a psycopg error's diagnostics."""
 
 import json
 
-from spin_py.capabilities.rdbms import QUERY_FAILED
 from spin_py.capabilities.errors import CapabilityError
+from spin_py.capabilities.rdbms import QUERY_FAILED
 from spin_py.guest.rust_text import rust_debug
 
 _SEVERITIES = {"ERROR": "Error", "FATAL": "Fatal", "PANIC": "Panic", "WARNING": "Warning", "NOTICE": "Notice",

@@ -90,7 +90,7 @@ def to_sql(param):
         return datetime.datetime.combine(_date(year, month, day), _time(hour, minute, second, nanos))
     if case == "Timestamp":
         try:
-            return datetime.datetime.fromtimestamp(value, datetime.timezone.utc)
+            return datetime.datetime.fromtimestamp(value, datetime.UTC)
         except (OverflowError, OSError, ValueError):
             raise ConversionError(f"invalid epoch timestamp {value}") from None
     if case == "Uuid":
@@ -166,7 +166,7 @@ def from_sql(oid, value):
         return [case, encode_bytes(value)]
     if case == "Datetime":
         if value.tzinfo is not None:
-            value = value.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+            value = value.astimezone(datetime.UTC).replace(tzinfo=None)
         return [case, [value.year, value.month, value.day, value.hour, value.minute, value.second, value.microsecond * 1000]]
     if case == "Date":
         return [case, [value.year, value.month, value.day]]

@@ -23,12 +23,12 @@ import weakref
 from spin_py.capabilities.errors import CapabilityError
 from spin_py.capabilities.seam import ConfigureError, UnknownHandle, decode_bytes, encode_bytes
 from spin_py.capabilities.sqlite import errors
-from spin_py.capabilities.sqlite.engine import Connection
 from spin_py.capabilities.sqlite.databases import (
     DEFAULT_LABEL,
     read_databases,
     undefined_databases_text,
 )
+from spin_py.capabilities.sqlite.engine import Connection
 
 NAME = "sqlite"
 CONNECTION = "sqlite.connection"

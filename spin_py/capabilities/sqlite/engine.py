@@ -29,8 +29,8 @@ Python's sqlite3 module does not, and it bundles a current SQLite as rusqlite do
 import contextlib
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import apsw
 import apsw.ext

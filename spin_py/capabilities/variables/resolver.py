@@ -14,7 +14,6 @@ A Resolver is built from one manifest, one runtime config and the command line; 
 from pathlib import Path
 
 from spin_py.capabilities.variables.errors import INVALID_NAME, PROVIDER, UNDEFINED, VariablesError
-from spin_py.guest.rust_text import rust_debug
 from spin_py.capabilities.variables.expressions import Template, check_name, name_problem
 from spin_py.capabilities.variables.providers import (
     DEFAULT_DOTENV,
@@ -24,6 +23,7 @@ from spin_py.capabilities.variables.providers import (
     read_dotenv,
     runtime_config_providers,
 )
+from spin_py.guest.rust_text import rust_debug
 
 
 class ResolverConfigError(Exception):

@@ -268,7 +268,7 @@ def _install(cls, name, function, original):
         return function(*args, **kwargs)
 
     if inspect.iscoroutinefunction(function):
-        async def method(*args, **kwargs):  # noqa: F811 (the async twin)
+        async def method(*args, **kwargs):  # the async twin
             return await function(*args, **kwargs)
     method.__name__ = name
     method.__qualname__ = f"{cls.__name__}.{name}"

@@ -312,7 +312,7 @@ def _check_name(types, name):
 
 
 def _check_value(types, value):
-    if not isinstance(value, (bytes, bytearray)) or any(b < 0x20 and b != 0x09 or b == 0x7F for b in value):
+    if not isinstance(value, (bytes, bytearray)) or any((b < 0x20 and b != 0x09) or b == 0x7F for b in value):
         raise _header_error(types, "InvalidSyntax")
     return bytes(value)
 

@@ -34,8 +34,9 @@ and the ones a handler gives ``OutgoingBody.finish`` are dropped.
 import importlib
 import sys
 import time
+from collections.abc import Callable
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any
 
 from .. import host, protocol
 from . import outbound_http, wasi_http

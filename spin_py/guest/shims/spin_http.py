@@ -8,7 +8,6 @@ header sent more than once arrives once, its values joined with ", "), and
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Optional
 
 from spin_py_guest import host
 from spin_py_guest.bindings import outbound_http
@@ -21,7 +20,7 @@ class Request:
     method: str
     uri: str
     headers: Mapping[str, str]
-    body: Optional[bytes]
+    body: bytes | None
 
 
 @dataclass
@@ -32,7 +31,7 @@ class Response:
     headers: Mapping[str, str]
     # The old engine's pyo3 class took a trailing Option as optional: Response(404, {}) worked
     # (spin-python-sdk old-sdk: examples/KV/app.py relies on it).
-    body: Optional[bytes] = None
+    body: bytes | None = None
 
 
 def http_send(request: Request) -> Response:

@@ -9,7 +9,6 @@ returns None.
 """
 
 from collections.abc import Sequence
-from typing import Optional
 
 from spin_py_guest import host
 from spin_py_guest.bindings.key_value import Trap, call, decode, encode
@@ -42,7 +41,7 @@ class Store:
     def __init__(self, handle):
         self._handle = handle
 
-    def get(self, key: str) -> Optional[bytes]:
+    def get(self, key: str) -> bytes | None:
         """Get the value associated with the specified `key` from the specified `store`,
         or `None` if no such value exists.
 

@@ -4,7 +4,6 @@ the client closing its connection does not end it. Through `spin-py up`."""
 
 import time
 
-
 from apps import component, manifest, sdk5_python, write_app
 
 LATER_APP = """

@@ -12,11 +12,11 @@ import tomllib
 from types import SimpleNamespace
 
 import pytest
+from stopped_calls import PROMPT, failure
 
 from spin_py.capabilities.key_value import KeyValueCapability
 from spin_py.capabilities.seam import CLIENT_GONE_TEXT, TIME_LIMIT_TEXT, HostContext, Instance, encode_bytes
 from spin_py.runtime_config import RuntimeConfig
-from stopped_calls import PROMPT, failure
 
 SOON = 0.4  # seconds: a time limit that passes while the call waits
 

@@ -6,6 +6,7 @@ import sys
 
 from apps import component, manifest, sdk3_python, write_app
 from live import free_port, run_cli, running_server
+
 from spin_py.capabilities.llm import packaged
 
 APP = """

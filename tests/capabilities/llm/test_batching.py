@@ -13,12 +13,11 @@ import time
 from pathlib import Path
 
 import pytest
-
 from apps import component, manifest, sdk3_python, sdk5_python, write_app
 from live import LiveServer
-from spin_py.capabilities.llm import packaged
-
 from test_model_process_crash import cpu_seconds, model_process_pid
+
+from spin_py.capabilities.llm import packaged
 
 SDK3_APP = """
     import json

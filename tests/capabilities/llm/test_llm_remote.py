@@ -8,8 +8,8 @@ import threading
 import time
 
 import pytest
-
 from live import free_port, running_server
+
 from spin_py.capabilities.llm import packaged
 from spin_py.capabilities.llm.engines.base import InferencingParams, LlmError
 from spin_py.capabilities.llm.engines.remote import RemoteEngine

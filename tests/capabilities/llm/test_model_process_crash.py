@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from apps import component, manifest, sdk3_python, write_app
+
 from spin_py.capabilities.llm import packaged
 
 APP = """

@@ -10,10 +10,10 @@ import threading
 import time
 
 import pytest
+from stopped_calls import PROMPT, failure, outbound_instances
 
 from spin_py.capabilities.mqtt import MqttCapability
 from spin_py.capabilities.seam import CLIENT_GONE_TEXT, TIME_LIMIT_TEXT, encode_bytes
-from stopped_calls import PROMPT, failure, outbound_instances
 
 SOON = 0.4  # seconds: a time limit that passes while the publish waits
 

@@ -7,7 +7,6 @@ hard-codes the default port)."""
 import time
 
 import pymysql
-
 from apps import sdk4_python, write_app
 
 # examples/spin-mysql/app.py: `127.0.0.1` became `127.0.0.1:PORT`

@@ -7,7 +7,6 @@ import json
 from urllib.parse import quote
 
 import pytest
-
 from apps import component, manifest, sdk3_python, sdk5_python, write_app
 from live import LiveServer
 

@@ -3,8 +3,8 @@ self-signed certificate made here with the openssl CLI. Each answers with JSON n
 what it received; ``/redirect`` answers 302 to ``/landed``."""
 
 import json
-import subprocess
 import ssl
+import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 

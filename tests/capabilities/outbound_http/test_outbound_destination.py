@@ -16,10 +16,10 @@ import pytest
 from spin_py.capabilities.errors import CapabilityError
 from spin_py.capabilities.outbound_http import OutboundHttpCapability
 from spin_py.capabilities.outbound_http.request_uri import from_sdk_parts, parse_absolute
-from spin_py.runtime_config import RuntimeConfig
 from spin_py.capabilities.seam import HostContext, Instance
 from spin_py.config import UpConfig
 from spin_py.manifest import load_manifest
+from spin_py.runtime_config import RuntimeConfig
 
 
 class Origin:

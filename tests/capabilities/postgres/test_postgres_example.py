@@ -5,7 +5,6 @@ main, `examples/spin-postgres/{app.py,spin.toml}` (requirements.txt: spin-sdk ==
 default port)."""
 
 import psycopg
-
 from apps import sdk4_python, write_app
 
 # examples/spin-postgres/app.py: `host=localhost` became `host=localhost port=PORT`

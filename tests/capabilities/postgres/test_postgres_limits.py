@@ -9,11 +9,11 @@ import threading
 import time
 
 import pytest
+from stopped_calls import PROMPT, failure, outbound_instances
 
 from spin_py.capabilities.errors import CapabilityError
 from spin_py.capabilities.postgres import PostgresCapability
 from spin_py.capabilities.seam import CLIENT_GONE_TEXT, TIME_LIMIT_TEXT
-from stopped_calls import PROMPT, failure, outbound_instances
 
 SOON = 0.4  # seconds: a time limit that passes while the statement runs
 CASES = ["Int32", "Int64", "Str"]  # the DbValue cases of the guest's interface

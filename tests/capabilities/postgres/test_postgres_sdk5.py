@@ -9,7 +9,6 @@ import json
 from urllib.parse import quote
 
 import pytest
-
 from apps import component, manifest, sdk5_python, write_app
 from live import LiveServer
 

@@ -10,7 +10,6 @@ import sys
 import time
 
 import redis
-
 from apps import sdk4_python, write_app
 from redis_apps import act, next_message, subscribed, write_redis_app
 

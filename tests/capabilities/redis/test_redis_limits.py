@@ -8,11 +8,11 @@ import threading
 import time
 
 import pytest
+from stopped_calls import PROMPT, failure, outbound_instances
 
 from spin_py.capabilities.errors import CapabilityError
 from spin_py.capabilities.redis import RedisCapability
 from spin_py.capabilities.seam import CLIENT_GONE_TEXT, TIME_LIMIT_TEXT, decode_bytes, encode_bytes
-from stopped_calls import PROMPT, failure, outbound_instances
 
 SOON = 0.4  # seconds: a time limit that passes while the command waits
 

@@ -3,7 +3,6 @@ fermyon:spin/redis@2.0.0, sync) against a real redis-server: every operation,
 Spin's errors, allowed and denied."""
 
 import pytest
-
 from apps import sdk3_python
 from live import LiveServer
 from redis_apps import act, next_message, subscribed, write_redis_app

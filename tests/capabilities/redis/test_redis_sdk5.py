@@ -6,7 +6,6 @@ interfaces (fermyon:spin/redis@2.0.0 and the unversioned one)."""
 from urllib.parse import quote
 
 import pytest
-
 from apps import sdk5_python
 from live import LiveServer
 from redis_apps import act, next_message, subscribed, write_redis_app

@@ -16,8 +16,8 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from live import LiveServer
 from apps import sdk4_python
+from live import LiveServer
 
 DATA = Path(__file__).resolve().parent / "data"
 

@@ -10,7 +10,6 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-
 from apps import manifest, sdk3_python, sdk5_python, write_app
 from live import LiveServer, run_cli
 from sqlite_apps import ORIGINAL_APP, SDK3_APP, SDK3_DENIED, SDK5_APP

@@ -6,7 +6,7 @@ import pytest
 
 from spin_py.capabilities.variables.errors import VariablesError
 from spin_py.capabilities.variables.expressions import Template, name_problem
-from spin_py.capabilities.variables.providers import EnvProvider, StaticProvider, read_dotenv, ProviderConfigError
+from spin_py.capabilities.variables.providers import EnvProvider, ProviderConfigError, StaticProvider, read_dotenv
 from spin_py.capabilities.variables.resolver import Resolver, ResolverConfigError, resolver_for
 from spin_py.capabilities.variables.sources import VariableSourceError, parse_variable
 from spin_py.manifest import Variable, load_manifest

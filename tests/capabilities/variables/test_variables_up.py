@@ -6,7 +6,6 @@ import json
 import time
 
 import pytest
-
 from apps import component, manifest, sdk3_python, sdk5_python, write_app
 from live import run_cli
 

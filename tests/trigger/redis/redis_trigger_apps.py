@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 import redis
-
 from apps import component, manifest, write_app
 from live import free_port
 from servers import _wait_listening, ensure_debian_package

@@ -5,7 +5,6 @@ fails one message, by raising or by ending its process, takes only that one
 down, whether or not the worker had told the host of the messages before it."""
 
 import redis
-
 from apps import sdk3_python, write_app
 from redis_trigger_apps import handled_log, redis_component, redis_manifest, wait_lines
 

@@ -8,7 +8,13 @@ import time
 from apps import sdk3_python, write_app
 from live import run_cli
 from redis_trigger_apps import (
-    SDK3_APP, handled_log, publish, redis_component, redis_manifest, wait_lines, write_redis_app,
+    SDK3_APP,
+    handled_log,
+    publish,
+    redis_component,
+    redis_manifest,
+    wait_lines,
+    write_redis_app,
 )
 
 

@@ -22,7 +22,7 @@ from test_streaming_bodies import chunked, dechunk, echo, high_water_mib, interl
 from venvs import venv_python
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests/trigger: the raw HTTP clients
-from trigger_clients import exchange, header, parse, post_chunked  # noqa: E402
+from trigger_clients import exchange, header, parse, post_chunked
 
 HERE = Path(__file__).parent
 # spin-sdk 2.0.0, as the v2.0 example's requirements.txt pins it (it runs on Python 3.11).

@@ -10,17 +10,16 @@ import http.client
 import os
 import shutil
 import socket
+import sys
 import threading
 import time
 from pathlib import Path
-
-import sys
 
 import pytest
 from apps import sdk4_python, sdk5_python, write_app
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests/trigger: the raw HTTP clients
-from trigger_clients import exchange, header, parse, post_chunked  # noqa: E402
+from trigger_clients import exchange, header, parse, post_chunked
 
 EXAMPLE = Path(__file__).parent / "example_streaming"
 

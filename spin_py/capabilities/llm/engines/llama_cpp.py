@@ -294,7 +294,5 @@ class LlamaCppEngine:
             self._piece = ctypes.create_string_buffer(-size)
             size = ll.llama_token_to_piece(self.vocab, token, self._piece, len(self._piece), 0, False)
         sequence.text += self._piece.raw[:max(0, size)]
-        if len(sequence.generated) >= sequence.max_tokens:
-            sequence.done = True
-        elif sequence.stops and any(stop in sequence.text[-len(stop) - size:] for stop in sequence.stops):
+        if len(sequence.generated) >= sequence.max_tokens or (sequence.stops and any(stop in sequence.text[-len(stop) - size:] for stop in sequence.stops)):
             sequence.done = True

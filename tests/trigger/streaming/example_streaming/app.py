@@ -7,28 +7,27 @@ to thread I/O through coroutines.
 
 import asyncio
 import hashlib
-import componentize_py_async_support
+from urllib import parse
 
-from typing import Optional
-from componentize_py_types import Ok, Result
-from componentize_py_async_support.streams import ByteStreamWriter
+import componentize_py_async_support
 from componentize_py_async_support.futures import FutureReader
+from componentize_py_async_support.streams import ByteStreamWriter
+from componentize_py_types import Ok, Result
 from spin_sdk import wit
 from spin_sdk.wit import exports
 from spin_sdk.wit.imports import wasi_http_client_0_3_0_rc_2026_03_15 as client
 from spin_sdk.wit.imports.wasi_http_types_0_3_0_rc_2026_03_15 import (
+    ErrorCode,
+    Fields,
     Method_Get,
     Method_Post,
+    Request,
+    Response,
     Scheme,
     Scheme_Http,
     Scheme_Https,
     Scheme_Other,
-    Request,
-    Response,
-    Fields,
-    ErrorCode
 )
-from urllib import parse
 
 
 class HttpHandler(exports.HttpHandler):
@@ -36,7 +35,7 @@ class HttpHandler(exports.HttpHandler):
 
     async def handle(self, request: Request) -> Response:
         """Handle the specified `request`, returning a `Response`."""
-        
+
         method = request.get_method()
         path = request.get_path_with_query()
         headers = request.get_headers().copy_all()
@@ -85,8 +84,8 @@ async def hash_all(urls: list[str], tx: ByteStreamWriter) -> None:
         for result in asyncio.as_completed(map(sha256, urls)):
             url, sha = await result
             await tx.write_all(bytes(f"{url}: {sha}\n", "utf-8"))
-            
-            
+
+
 async def sha256(url: str) -> tuple[str, str]:
     """Download the contents of the specified URL, computing the SHA-256
     incrementally as the response body arrives.
@@ -116,7 +115,7 @@ async def sha256(url: str) -> tuple[str, str]:
         return url, f"unexpected status: {status}"
 
     rx = Response.consume_body(response, unit_future())[0]
-    
+
     hasher = hashlib.sha256()
     with rx:
         while not rx.writer_dropped:
@@ -126,7 +125,7 @@ async def sha256(url: str) -> tuple[str, str]:
     return url, hasher.hexdigest()
 
 
-def trailers_future() -> FutureReader[Result[Optional[Fields], ErrorCode]]:
+def trailers_future() -> FutureReader[Result[Fields | None, ErrorCode]]:
     return wit.result_option_wasi_http_types_0_3_0_rc_2026_03_15_fields_wasi_http_types_0_3_0_rc_2026_03_15_error_code_future(lambda: Ok(None))[1]
 
 

@@ -7,18 +7,27 @@ to thread I/O through coroutines.
 
 import asyncio
 import hashlib
-
-from spin_sdk.wit import exports
-from spin_sdk.wit.types import Ok
-from spin_sdk.wit.imports import types
-from spin_sdk.wit.imports.types import (
-    Method_Get, Method_Post, Scheme, Scheme_Http, Scheme_Https, Scheme_Other, IncomingRequest, ResponseOutparam,
-    OutgoingResponse, Fields, OutgoingBody, OutgoingRequest
-)
-from spin_sdk.http import poll_loop
-from spin_sdk.http.poll_loop import Stream, Sink, PollLoop
-from typing import Tuple
 from urllib import parse
+
+from spin_sdk.http import poll_loop
+from spin_sdk.http.poll_loop import PollLoop, Sink, Stream
+from spin_sdk.wit import exports
+from spin_sdk.wit.imports.types import (
+    Fields,
+    IncomingRequest,
+    Method_Get,
+    Method_Post,
+    OutgoingBody,
+    OutgoingRequest,
+    OutgoingResponse,
+    ResponseOutparam,
+    Scheme,
+    Scheme_Http,
+    Scheme_Https,
+    Scheme_Other,
+)
+from spin_sdk.wit.types import Ok
+
 
 class IncomingHandler(exports.IncomingHandler):
     """Implements the `export`ed portion of the `wasi-http` `proxy` world."""
@@ -87,7 +96,7 @@ async def handle_async(request: IncomingRequest, response_out: ResponseOutparam)
         ResponseOutparam.set(response_out, Ok(response))
         OutgoingBody.finish(body, None)
 
-async def sha256(url: str) -> Tuple[str, str]:
+async def sha256(url: str) -> tuple[str, str]:
     """Download the contents of the specified URL, computing the SHA-256
     incrementally as the response body arrives.
 
