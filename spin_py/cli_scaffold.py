@@ -43,7 +43,7 @@ def _ask(parameter):
         click.echo(f"Invalid value: {problem}", err=True)
 
 
-def _template_and_name(template, name, template_option):
+def _template_and_name(template, name, template_option) -> tuple[str, str]:
     """Spin 1 syntax `TEMPLATE NAME`, or Spin 2's `NAME -t TEMPLATE`; both are required."""
     if template_option is not None:
         if name is not None:

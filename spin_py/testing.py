@@ -91,7 +91,7 @@ class SpinApp:
 def start_app(manifest, *, ai_engine="deterministic", env=None, python=None, state_dir=None, watch=False, build_check=False):
     from spin_py.config import UpConfig
     from spin_py.manifest import manifest_file
-    from spin_py.server import DevServer
+    from spin_py.dev_server import DevServer
 
     config = UpConfig(
         manifest=manifest_file(manifest),

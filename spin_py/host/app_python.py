@@ -28,7 +28,7 @@ import sys
 import threading
 from pathlib import Path
 
-from spin_py.host.pythons import probe, pyenv_root, python_at_least
+from spin_py.host.pythons import Interpreter, probe, pyenv_root, python_at_least
 from spin_py.host.requirements import OLDEST_PYTHON, InstallFailed, pip_install, python_for_sdk, sdk_need
 from spin_py.host.worker import LoadFailed
 
@@ -66,7 +66,7 @@ class AppPython:
         self.say = say or (lambda line: print(line, file=sys.stderr, flush=True))
         self.problem = None  # one line while the environment cannot run the app: workers do not start
         self.blocking = True  # whether a failure stops workers (at startup) or leaves the last good state (later)
-        self.interpreter = None
+        self.interpreter: Interpreter | None = None  # probed by prepare()
         self._lock = threading.Lock()
         self._ready = threading.Event()
         self.origin, self.path, self.managed = self._choose(config.python)
@@ -94,7 +94,14 @@ class AppPython:
             self.prepare()
         if self.problem:
             raise LoadFailed(self.problem)
-        return self.interpreter.path
+        return self._probed.path
+
+    @property
+    def _probed(self) -> Interpreter:
+        """The interpreter, once prepare() found it (every caller runs after that)."""
+        if self.interpreter is None:
+            raise RuntimeError("the app's interpreter is used before it was probed")
+        return self.interpreter
 
     def prepare(self) -> None:
         """Make the environment ready, once, at startup: make, check, install, and say where it came from."""
@@ -136,8 +143,8 @@ class AppPython:
             self.say(self._using_line())
         installed = False
         if text is not None and self.managed:
-            if need and self.interpreter.version[:2] < need.python:
-                return self._fail(need.refusal(self.interpreter, shown(self.path)))
+            if need and self._probed.version[:2] < need.python:
+                return self._fail(need.refusal(self._probed, shown(self.path)))
             if self._stamp() != text:
                 if not self._install(text):
                     return False
@@ -180,31 +187,31 @@ class AppPython:
         return True
 
     def _made_here(self):
-        return (self.interpreter.prefix / MADE_HERE).is_file()
+        return (self._probed.prefix / MADE_HERE).is_file()
 
     def _install(self, text):
-        where = shown(self.interpreter.prefix)
+        where = shown(self._probed.prefix)
         self.say(f"Installing {self.requirements.name} into {where}")
         try:
             seconds = pip_install(self.path, self.requirements, lambda line: self.say(f"[pip] {line}"), self.app_dir)
         except InstallFailed as error:
             return self._fail(str(error))
-        (self.interpreter.prefix / STAMP).write_text(text)
+        (self._probed.prefix / STAMP).write_text(text)
         self.interpreter = probe(self.path) or self.interpreter  # it has a spin-sdk now
         self.say(f"Installed {self.requirements.name} into {where} in {seconds:.1f} s")
         return True
 
     def _installed_sdk_problem(self):
         """The spin-sdk already in the environment, held against its interpreter (whatever put it there)."""
-        sdk = self.interpreter.sdk
+        sdk = self._probed.sdk
         try:
             needed = python_for_sdk(sdk) if sdk else None
         except ValueError:
             needed = None
-        if needed is None or self.interpreter.version[:2] >= needed:
+        if needed is None or self._probed.version[:2] >= needed:
             return None
         return (f"spin-sdk {sdk} needs Python {needed[0]}.{needed[1]} or newer; "
-                f"the app runs on Python {self.interpreter.version_text} ({shown(self.path)})")  # fmt: skip
+                f"the app runs on Python {self._probed.version_text} ({shown(self.path)})")  # fmt: skip
 
     def _fail(self, line):
         """Say ``line``; at startup (or while the app could not run anyway) workers fail with it too."""
@@ -221,12 +228,12 @@ class AppPython:
 
     def _stamp(self):
         try:
-            return (self.interpreter.prefix / STAMP).read_text()
+            return (self._probed.prefix / STAMP).read_text()
         except OSError:
             return None
 
     def _using_line(self):
-        line = f"Using {self.origin}: {shown(self.path)} ({self.interpreter.version_text})"
+        line = f"Using {self.origin}: {shown(self.path)} ({self._probed.version_text})"
         if self.note:
             line += f", {self.note}"
         if not self.install and self.requirements.is_file():

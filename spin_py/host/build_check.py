@@ -40,10 +40,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from spin_py.host.app_python import shown
+from spin_py.host.app_python import AppPython, shown
 from spin_py.manifest.python_source import build_outputs, build_tool
-from spin_py.watch import ignored_dir
+from spin_py.host.watch import ignored_dir
+
+if TYPE_CHECKING:  # the runtime imports this module
+    from spin_py.host.runtime import AppRuntime
 
 DEBOUNCE = 0.5  # seconds of quiet after a change before a build starts
 NICENESS = 10  # as `nice` with no -n: the build yields the CPU to serving
@@ -74,8 +78,8 @@ class _Cancelled(Exception):
 class BuildCheck:
     def __init__(
         self,
-        runtime: Callable[[], object],
-        app_python: object,
+        runtime: Callable[[], "AppRuntime"],
+        app_python: AppPython,
         say: Callable[[str], None],
         debounce: float = DEBOUNCE,
     ) -> None:
@@ -254,9 +258,9 @@ class BuildCheck:
         if failed is None:
             text = f"passed in {seconds:.1f} s"
         else:
-            error = _error_lines(output, failed)
-            error = error if len(error) <= _LONGEST_SAID else error[: _LONGEST_SAID - 1] + "…"
-            text = f"failed in {seconds:.1f} s: {error} (full output: {shown(log_path)})"
+            reason = _error_lines(output, failed)
+            reason = reason if len(reason) <= _LONGEST_SAID else reason[: _LONGEST_SAID - 1] + "…"
+            text = f"failed in {seconds:.1f} s: {reason} (full output: {shown(log_path)})"
         self._record(BuildOutcome(component_id, "passed" if failed is None else "failed", seconds, text,
                                   "\n".join(output.splitlines()[-_TAIL_LINES:]), time.time()))
 

@@ -128,11 +128,13 @@ def pip_install(python, requirements: Path, show, cwd) -> float:
     except OSError as error:
         raise InstallFailed(f"{requirements.name}: cannot run {python} -m pip: {error.strerror or error}") from None
     # Errors are held back and summed up in one line; warnings of a good install are shown after it.
-    stderr_lines = []
-    reader = threading.Thread(target=lambda: stderr_lines.extend(process.stderr), daemon=True)
+    stderr_lines: list[str] = []
+    stderr, stdout = process.stderr, process.stdout
+    assert stderr is not None and stdout is not None  # both are PIPE
+    reader = threading.Thread(target=lambda: stderr_lines.extend(stderr), daemon=True)
     reader.start()
     stdout_lines = []
-    for line in process.stdout:
+    for line in stdout:
         line = line.rstrip()
         stdout_lines.append(line)
         if line:

@@ -82,7 +82,7 @@ def _v2_fields(reader, table, path):
     }
 
 
-def _v1_fields(reader, table, path):
+def _v1_fields(reader, table, path) -> dict:
     # A version 1 component without allowed_outbound_hosts could reach every database.
     database_access = "allowed_outbound_hosts" not in table
     allowed = reader.opt_string_list(table, "allowed_outbound_hosts", path)
@@ -115,7 +115,7 @@ def read_source(reader, value, path):
     reader.table(value, path, what)
     if "url" in value or "digest" in value:
         reader.keys(value, path, ("url", "digest"), ("url", "digest"))
-        names = ("url", "digest")
+        names: tuple[str, ...] = ("url", "digest")
     else:
         reader.keys(value, path, ("registry", "package", "version"), ("package", "version"))
         names = ("registry", "package", "version")
@@ -183,7 +183,7 @@ def read_files(reader, table, path):
     path = path + ("files",)
     if not isinstance(table["files"], list):
         raise reader.expected(path, "a list of glob patterns and { source, destination } tables", table["files"])
-    files = []
+    files: list[str | FrozenDict] = []
     for index, entry in enumerate(table["files"]):
         if isinstance(entry, str):
             files.append(entry)
@@ -226,7 +226,7 @@ def read_profile(reader, table, path):
     return override
 
 
-def _apply_profile(override, fields):
+def _apply_profile(override, fields) -> None:
     """Spin's apply_profile_overrides: source and build command replaced, the rest merged."""
     fields["source"] = override.get("source", fields["source"])
     fields["environment"] = {**fields["environment"], **override.get("environment", {})}

@@ -6,7 +6,7 @@ import re
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
-def format_key(path):
+def format_key(path) -> str:
     """``("component", "a b", "files", 0)`` -> ``component."a b".files[0]``: how TOML would spell it."""
     text = ""
     for part in path:
@@ -25,17 +25,17 @@ class ManifestError(Exception):
     ``key`` is "" when the problem is with the file as a whole.
     """
 
-    def __init__(self, file, message, key="", line=None):
+    def __init__(self, file, message, key="", line=None) -> None:
         self.file = str(file)
         self.message = message
         self.key = key
         self.line = line
         super().__init__(str(self))
 
-    def __str__(self):
+    def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
         return f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple:
         # Exceptions pickle their args; ours has keyword state too (workers report across processes).
         return (ManifestError, (self.file, self.message, self.key, self.line))

@@ -51,7 +51,7 @@ class MountError(Exception):
 def guest_parts(path: str) -> tuple[str, ...] | None:
     """An absolute guest path as its components; relative ones are from ``/`` (the guest's working
     folder). None when ``..`` would climb above ``/``: WASI refuses to leave the mounted root."""
-    parts = []
+    parts: list[str] = []
     for part in path.split("/"):
         if part in ("", "."):
             continue
@@ -243,16 +243,16 @@ class FileMounts:
             elif isinstance(mount, _File):
                 entries.append((mount.host, mount.guest) if mount.host.is_file() else (None, mount.guest[:-1]))
             else:
-                for host in sorted(self.app_dir.rglob("*")):
-                    relative = self._app_relative(host)
-                    if host.is_file() and relative and mount.regex.fullmatch(relative) and not self.excluded(host):
-                        entries.append((host, tuple(relative.split("/"))))
+                for file in sorted(self.app_dir.rglob("*")):
+                    relative = self._app_relative(file)
+                    if file.is_file() and relative and mount.regex.fullmatch(relative) and not self.excluded(file):
+                        entries.append((file, tuple(relative.split("/"))))
         plan: dict[tuple[str, ...], Path | None] = {}
         for index, (host, guest) in enumerate(entries):
             whole = host is not None and host.is_dir()
             nested = any(other[:len(guest)] == guest and other != guest for _, other in entries[index + 1:]) or \
                 any(other[:len(guest)] == guest and other != guest for _, other in entries[:index])
-            if whole and (self._excludes or nested):
+            if host is not None and whole and (self._excludes or nested):
                 plan[guest] = None
                 for file in sorted(host.rglob("*")):
                     if file.is_file() and not self.excluded(file):

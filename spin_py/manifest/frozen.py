@@ -8,6 +8,7 @@ class FrozenDict(dict):
     """
 
     __slots__ = ("_hash",)
+    _hash: int
 
     def _refuse(self, *args, **kwargs):
         raise TypeError("FrozenDict cannot be modified")
@@ -16,7 +17,7 @@ class FrozenDict(dict):
     clear = pop = popitem = setdefault = update = _refuse
     __ior__ = _refuse
 
-    def __hash__(self):
+    def __hash__(self) -> int:  # type: ignore[override]  # dict is unhashable; a frozen one is not
         try:
             return self._hash
         except AttributeError:
@@ -33,7 +34,7 @@ class FrozenDict(dict):
     def __deepcopy__(self, memo):
         return self
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"FrozenDict({dict.__repr__(self)})"
 
 

@@ -8,7 +8,7 @@ _DIGITS = frozenset("0123456789")
 _WRONG_DELIMITER = {"-": "_", "_": "-"}
 
 
-def id_problem(text, delimiter, lower):
+def id_problem(text, delimiter, lower) -> str | None:
     if not text:
         return "empty"
     wrong = _WRONG_DELIMITER.get(delimiter)
@@ -34,28 +34,28 @@ def id_problem(text, delimiter, lower):
     return None
 
 
-def kebab_problem(text):
+def kebab_problem(text) -> str | None:
     """Component ids (KebabId): note Spin also accepts all-UPPERCASE words."""
     return id_problem(text, "-", False)
 
 
-def snake_problem(text):
+def snake_problem(text) -> str | None:
     return id_problem(text, "_", False)
 
 
-def lower_snake_problem(text):
+def lower_snake_problem(text) -> str | None:
     """Variable names (LowerSnakeId)."""
     return id_problem(text, "_", True)
 
 
-def label_problem(text):
+def label_problem(text) -> str | None:
     """Key-value store and SQLite database labels: kebab-case or snake_case."""
     if kebab_problem(text) is None or snake_problem(text) is None:
         return None
     return "expected kebab-case or snake_case"
 
 
-def v1_component_id(text):
+def v1_component_id(text) -> tuple:
     """A version 1 component id made kebab-case the way Spin's compat layer does.
 
     Returns (id, problem): valid ids are kept; others get ``_`` -> ``-`` and lowercasing.

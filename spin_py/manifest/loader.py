@@ -11,7 +11,7 @@ from spin_py.manifest.v2 import read_v2
 MANIFEST_NAME = "spin.toml"
 
 
-def manifest_file(path):
+def manifest_file(path) -> Path:
     """``path`` itself, or the spin.toml in it when it is a folder."""
     path = Path(path)
     return path / MANIFEST_NAME if path.is_dir() else path

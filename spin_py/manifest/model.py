@@ -31,7 +31,7 @@ class Build:
     watch: tuple[str, ...] = ()
 
     @property
-    def commands(self):
+    def commands(self) -> tuple:
         return (self.command,) if isinstance(self.command, str) else self.command
 
 
@@ -56,11 +56,11 @@ class Component:
     targets: tuple | None = None
 
     @property
-    def source_url(self):
+    def source_url(self) -> str | None:
         return self.source.get("url") if isinstance(self.source, dict) else None
 
     @property
-    def source_path(self):
+    def source_path(self) -> str | None:
         """The local Wasm path (relative to the manifest's folder), or None."""
         return self.source if isinstance(self.source, str) else None
 
@@ -112,9 +112,9 @@ class App:
     trigger_places: FrozenDict = field(default=EMPTY, compare=False)
 
     @property
-    def dir(self):
+    def dir(self) -> Path:
         return self.path.parent
 
     @property
-    def redis_address(self):
+    def redis_address(self) -> str:
         return self.trigger_settings.get("redis", EMPTY).get("address")

@@ -6,10 +6,10 @@ from dataclasses import replace
 from spin_py.manifest import ids
 
 
-def normalize_ids(triggers):
+def normalize_ids(triggers) -> None:
     """Spin's normalize_trigger_ids: `<component>-<type>-trigger`, else `<type>-trigger<N>`."""
     taken = {trigger.id for trigger in triggers}
-    counters = {}
+    counters: dict[str, int] = {}
     for trigger in triggers:
         if trigger.id:
             continue
@@ -27,7 +27,7 @@ def normalize_ids(triggers):
         taken.add(trigger.id)
 
 
-def normalize_inline_components(triggers, components, origins):
+def normalize_inline_components(triggers, components, origins) -> None:
     """Spin's normalize_inline_components: an inline component gets the id
     `<trigger id>-component`, or `inline-component<N>` when the trigger has several
     components, that id is taken, or is not kebab-case."""

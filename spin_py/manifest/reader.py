@@ -7,7 +7,7 @@ import json
 from spin_py.manifest.errors import ManifestError, format_key
 
 
-def describe(value):
+def describe(value) -> str:
     """How an error message names what was found instead."""
     if isinstance(value, bool):
         return f"a boolean ({str(value).lower()})"
@@ -26,7 +26,7 @@ def describe(value):
     return type(value).__name__
 
 
-def toml_literal(value):
+def toml_literal(value) -> str:
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, str):
@@ -39,14 +39,14 @@ def toml_literal(value):
 class Reader:
     """Error reporting for one manifest: knows the file's display name and key lines."""
 
-    def __init__(self, file, document):
+    def __init__(self, file, document) -> None:
         self.file = file
         self.document = document
 
-    def error(self, path, message):
+    def error(self, path, message) -> ManifestError:
         return ManifestError(self.file, message, format_key(path), self.document.line_of(path))
 
-    def expected(self, path, what, value):
+    def expected(self, path, what, value) -> ManifestError:
         return self.error(path, f"expected {what}, found {describe(value)}")
 
     # -- shapes -----------------------------------------------------------------

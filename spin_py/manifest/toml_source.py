@@ -21,7 +21,7 @@ class Document:
     data: dict
     lines: dict = field(default_factory=dict)  # path tuple -> line
 
-    def line_of(self, path):
+    def line_of(self, path) -> int | None:
         """The line of ``path``, or of its nearest ancestor the parser placed."""
         path = tuple(path)
         while path:
@@ -32,28 +32,28 @@ class Document:
 
 
 class TomlSyntaxError(Exception):
-    def __init__(self, message, line=None):
+    def __init__(self, message, line=None) -> None:
         super().__init__(message)
         self.message = message
         self.line = line
 
 
 class _RecordingParser(Parser):
-    def __init__(self, text):
+    def __init__(self, text) -> None:
         super().__init__(text)
         self._newlines = [match.start() for match in re.finditer("\n", text)]
-        self.lines = {}
+        self.lines: dict[tuple, int] = {}
         self._table = ()  # the resolved path key/value lines belong to
-        self._aot_current = {}  # resolved array-of-tables path -> index of its latest element
+        self._aot_current: dict[tuple, int] = {}  # resolved array-of-tables path -> index of its latest element
         self._inline_depth = 0
 
-    def _line_here(self):
+    def _line_here(self) -> int:
         return bisect.bisect_left(self._newlines, self._idx) + 1
 
     def line_before(self):
         return bisect.bisect_left(self._newlines, max(self._idx - 1, 0)) + 1
 
-    def _resolve(self, names):
+    def _resolve(self, names) -> tuple:
         # A header naming an array of tables, or something under one, means its latest element.
         path = []
         for name in names:
@@ -63,7 +63,7 @@ class _RecordingParser(Parser):
                 path.append(index)
         return tuple(path)
 
-    def _record(self, path, line):
+    def _record(self, path, line) -> None:
         for depth in range(1, len(path)):
             self.lines.setdefault(path[:depth], line)
         self.lines.setdefault(path, line)

@@ -43,7 +43,7 @@ class RawTrigger:
                 found.append((spec, path, self._role_setter(role, index)))
         return found
 
-    def _set_component(self, value):
+    def _set_component(self, value) -> None:
         self.component = value
 
     def _role_setter(self, role, index):
@@ -118,7 +118,9 @@ def base_warnings(base):
 
 def typed_triggers(reader, triggers, components):
     """Check each trigger's references and type-specific config: (http, redis, others)."""
-    http, redis, others = [], [], {}
+    http: list[HttpTrigger] = []
+    redis: list[RedisTrigger] = []
+    others: dict[str, list] = {}
     for trigger in triggers:
         for spec, path, _ in trigger.specs():
             if spec not in components:
@@ -133,10 +135,10 @@ def typed_triggers(reader, triggers, components):
     return tuple(http), tuple(redis), freeze(others)
 
 
-def trigger_places(reader, triggers):
+def trigger_places(reader, triggers) -> FrozenDict:
     """type -> (key, line) where each trigger type is first written: ``[[trigger.<type>]]``,
     or a version 1 manifest's ``trigger.type``."""
-    places = {}
+    places: dict[str, tuple[str, int | None]] = {}
     for trigger in triggers:
         path = trigger.path[:2] if trigger.version == 2 else ("trigger", "type")
         places.setdefault(trigger.type, (format_key(path), reader.document.line_of(path)))
@@ -216,7 +218,7 @@ def _redis_trigger(reader, trigger):
     )
 
 
-def _other_trigger(trigger):
+def _other_trigger(trigger) -> FrozenDict:
     table = {"id": trigger.id}
     if trigger.component is not None:
         table["component"] = trigger.component

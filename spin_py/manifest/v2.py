@@ -25,7 +25,7 @@ def read_v2(reader, data, manifest_path, profile=None):
     details = read_application(reader, data["application"])
     variables = read_variables(reader, reader.opt_table(data, "variables", ()), ("variables",))
 
-    profiles_seen = set()
+    profiles_seen: set[str] = set()
     components, origins = {}, {}
     for component_id, table in reader.opt_table(data, "component", ()).items():
         component_path = ("component", component_id)

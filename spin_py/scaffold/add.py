@@ -8,6 +8,8 @@ after the user's text (which stays byte for byte, comments and all),
 
 import shutil
 import tomllib
+from pathlib import Path
+from typing import Any
 
 import tomlkit
 import tomlkit.exceptions
@@ -22,7 +24,7 @@ APPENDED = ("component", "application_trigger")
 
 
 def add_component(template_id, name, manifest="spin.toml", output=None, values=None, accept_defaults=False,
-                  ask=None):  # fmt: skip
+                  ask=None) -> Path:  # fmt: skip
     """Add component ``name`` from ``template_id`` to the app of ``manifest``; returns the component's folder.
 
     Every check runs, and the new manifest is rendered and parsed, before anything is written.
@@ -45,7 +47,8 @@ def add_component(template_id, name, manifest="spin.toml", output=None, values=N
     all_values = {**render.special_values(name, output_path), **chosen}
     files = render.render_content(template, variant, all_values)
     snippets = render.render_snippets(template, variant, all_values)
-    component_dirs, app_dirs = [], []
+    component_dirs: list[str] = []
+    app_dirs: list[str] = []
     for path, at in render.render_dirs(template, all_values):
         (app_dirs if at == "manifest" else component_dirs).append(path)
     new_text = _new_manifest_text(manifest_path, original, snippets)
@@ -63,7 +66,7 @@ def add_component(template_id, name, manifest="spin.toml", output=None, values=N
     return target
 
 
-def _manifest_path(manifest):
+def _manifest_path(manifest) -> Path:
     path = manifest_file(manifest)
     if not path.is_file():
         raise TemplateError(f"Can't add component to {path.absolute()}: file does not exist", param=MANIFEST_PARAM)
@@ -77,7 +80,7 @@ def _read_manifest(path):
         raise TemplateError(f"Can't add a component to {path}: it is not valid TOML: {error}", param=MANIFEST_PARAM) from None
 
 
-def _check_manifest_version(template, path, document):
+def _check_manifest_version(template, path, document) -> None:
     version = document.get("spin_manifest_version", document.get("spin_version"))
     if str(version) == "1":
         raise TemplateError("Components cannot be added to Spin manifest version 1 applications.", param=MANIFEST_PARAM)
@@ -86,7 +89,7 @@ def _check_manifest_version(template, path, document):
         raise TemplateError("This template is for a different version of the Spin manifest", param="TEMPLATE")
 
 
-def _new_manifest_text(path, document, snippets):
+def _new_manifest_text(path, document, snippets) -> str:
     text = document.as_string()
     existing_components = set(document.get("component", {}))
     for kind in APPENDED:
@@ -107,7 +110,7 @@ def _new_manifest_text(path, document, snippets):
     return text
 
 
-def _parse_snippet(kind, snippet):
+def _parse_snippet(kind, snippet) -> dict[str, dict[str, Any]]:
     try:
         return tomllib.loads(snippet)
     except tomllib.TOMLDecodeError as error:

@@ -10,7 +10,7 @@ def _env(*names):
     return next((os.environ[name] for name in names if name in os.environ), None)
 
 
-def _git_config():
+def _git_config() -> dict[str, str]:
     try:
         result = subprocess.run(["git", "config", "--list"], capture_output=True, text=True, timeout=10)
     except (OSError, subprocess.SubprocessError):
@@ -20,7 +20,7 @@ def _git_config():
     return dict(line.split("=", 1) for line in result.stdout.splitlines() if "=" in line)
 
 
-def authors():
+def authors() -> tuple[str, str]:
     """(authors, username): ``"Name <email>"`` (or just the name), and the name."""
     config = _git_config()
     name = _env("GIT_AUTHOR_NAME", "GIT_COMMITTER_NAME") or config.get("user.name") or _env("USER", "USERNAME", "NAME")

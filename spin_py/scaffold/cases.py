@@ -7,7 +7,7 @@ uppercase run followed by a lowercase letter (``HTTPServer`` -> ``HTTP Server``)
 """
 
 
-def words(text):
+def words(text) -> list[str]:
     found = []
     for chunk in _split_non_alphanumeric(text):
         found.extend(_split_camel(chunk))
@@ -27,7 +27,7 @@ def _split_non_alphanumeric(text):
         yield "".join(chunk)
 
 
-def _split_camel(word):
+def _split_camel(word) -> list[str]:
     result, start, mode = [], 0, None  # mode: the case of the last cased letter in this word
     for i, char in enumerate(word[:-1]):
         following = word[i + 1]
@@ -44,27 +44,27 @@ def _split_camel(word):
     return [part for part in result if part]
 
 
-def _capitalize(word):
+def _capitalize(word) -> str:
     return word[:1].upper() + word[1:].lower()
 
 
-def kebab_case(text):
+def kebab_case(text) -> str:
     return "-".join(word.lower() for word in words(text))
 
 
-def snake_case(text):
+def snake_case(text) -> str:
     return "_".join(word.lower() for word in words(text))
 
 
-def pascal_case(text):
+def pascal_case(text) -> str:
     return "".join(_capitalize(word) for word in words(text))
 
 
-def dotted_pascal_case(text):
+def dotted_pascal_case(text) -> str:
     return ".".join(pascal_case(part) for part in text.split("."))
 
 
-def http_wildcard(route):
+def http_wildcard(route) -> str:
     """A route made into a wildcard route: ``/api`` -> ``/api/...``."""
     if route.endswith("/..."):
         return route

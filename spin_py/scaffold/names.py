@@ -27,6 +27,6 @@ def name_problem(name):
     return None
 
 
-def path_safe(name):
+def path_safe(name) -> Path:
     """The default output folder for ``name``, as Spin makes it."""
     return Path(_PATH_UNSAFE.sub("_", name))

@@ -1,6 +1,7 @@
 """`spin-py new`: a new application from a template, as `spin new` makes it."""
 
 import subprocess
+from pathlib import Path
 
 from spin_py.scaffold import render
 from spin_py.scaffold.template import NEW_APPLICATION, TemplateError, find_template
@@ -10,7 +11,7 @@ SNIPPETS_FOR_ADD_ONLY = ("component", "application_trigger", "variables")
 
 
 def new_application(template_id, name, output=None, values=None, accept_defaults=False, ask=None,
-                    no_vcs=False, cwd=None):  # fmt: skip
+                    no_vcs=False, cwd=None) -> Path:  # fmt: skip
     """Render ``template_id`` into a new folder (``output``, default: ``name`` made path-safe).
 
     Returns the folder. Every check runs, and every file is rendered, before anything is written.

@@ -3,6 +3,7 @@ rendering its content files and snippets. Nothing here writes to disk, so a
 failure leaves nothing behind."""
 
 from pathlib import Path
+from typing import Any
 
 from spin_py.scaffold import liquid
 from spin_py.scaffold.authors import authors
@@ -11,7 +12,7 @@ from spin_py.scaffold.template import TemplateError
 VALUE_PARAM = "'-v' / '--value'"
 
 
-def parse_value_options(items):
+def parse_value_options(items) -> dict:
     """``-v name=value`` options -> {name: value}, later ones winning, as Spin merges them."""
     values = {}
     for item in items:
@@ -22,7 +23,7 @@ def parse_value_options(items):
     return values
 
 
-def check_values(template, values):
+def check_values(template, values) -> None:
     """Spin's checks on values given up front: known parameters, matching their patterns."""
     problems = []
     for name, value in values.items():
@@ -36,7 +37,7 @@ def check_values(template, values):
         raise TemplateError("; ".join(problems), param=VALUE_PARAM)
 
 
-def collect_values(template, variant, given, accept_defaults, ask):
+def collect_values(template, variant, given, accept_defaults, ask) -> dict:
     """A value for each parameter the variant uses: given, else the default (with
     ``accept_defaults``), else from ``ask(parameter)``; no ``ask`` means it is an error."""
     values = {}
@@ -54,7 +55,7 @@ def collect_values(template, variant, given, accept_defaults, ask):
     return values
 
 
-def special_values(name, output_path):
+def special_values(name, output_path) -> dict[str, str]:
     author, username = authors()
     return {"authors": author, "username": username, "project-name": name, "output-path": Path(output_path).as_posix()}
 
@@ -73,9 +74,9 @@ def render_text(template, label, raw, values):
         raise TemplateError(f"template {template.id}: {label}: {error}") from None
 
 
-def render_content(template, variant, values, no_vcs=False):
+def render_content(template, variant, values, no_vcs=False) -> dict[Path, bytes]:
     """{relative output path: bytes} for the template's content/ files the variant keeps."""
-    files = {}
+    files: dict[Path, bytes] = {}
     root = template.content_dir
     if not root.is_dir():
         return files
@@ -93,7 +94,7 @@ def render_content(template, variant, values, no_vcs=False):
     return files
 
 
-def render_snippets(template, variant, values):
+def render_snippets(template, variant, values) -> dict[str, str]:
     """{snippet kind: text} for the variant's snippets (component, application_trigger, variables)."""
     snippets = {}
     for kind, file_name in variant.snippets.items():
@@ -106,7 +107,7 @@ def render_snippets(template, variant, values):
     return snippets
 
 
-def render_dirs(template, values):
+def render_dirs(template, values) -> list[Any]:
     """(relative path, at) for each ``create_dir`` output."""
     dirs = []
     for output in template.outputs:

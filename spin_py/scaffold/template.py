@@ -20,7 +20,7 @@ class TemplateError(Exception):
     ``param`` names the command-line argument at fault (e.g. "NAME"), when there is one.
     """
 
-    def __init__(self, message, param=None):
+    def __init__(self, message, param=None) -> None:
         super().__init__(message)
         self.param = param
 
@@ -67,7 +67,7 @@ class Variant:
     snippets: dict = field(default_factory=dict)  # snippet kind -> file under metadata/snippets
     conditions: tuple[Conditional, ...] = ()
 
-    def resolved(self, manifest_table=None):
+    def resolved(self, manifest_table=None) -> "Variant":
         """This variant with the conditions that hold for ``manifest_table`` (the app's spin.toml) applied."""
         skip_files, skip_parameters, snippets = list(self.skip_files), list(self.skip_parameters), dict(self.snippets)
         for conditional in self.conditions:
@@ -97,18 +97,18 @@ class Template:
     replaces: Path | None = None  # the folder of a template with the same id that this one hides
 
     @property
-    def content_dir(self):
+    def content_dir(self) -> Path:
         return self.dir / "content"
 
     @property
-    def snippets_dir(self):
+    def snippets_dir(self) -> Path:
         return self.dir / "metadata" / "snippets"
 
-    def parameter(self, name):
+    def parameter(self, name: str) -> Parameter | None:
         return next((p for p in self.parameters if p.id == name), None)
 
 
-def load_template(folder):
+def load_template(folder) -> Template:
     folder = Path(folder)
     path = folder / "metadata" / "spin-template.toml"
     try:
@@ -144,13 +144,13 @@ def load_template(folder):
     )
 
 
-def _no_unknown_keys(table, allowed, where):
+def _no_unknown_keys(table, allowed, where) -> None:
     unknown = sorted(set(table) - allowed)
     if unknown:
         raise TemplateError(f"{where}: unknown field '{unknown[0]}'")
 
 
-def _variant(table, where):
+def _variant(table, where) -> Variant:
     conditions = []
     for name, raw in table.get("conditions", {}).items():
         _no_unknown_keys(raw, _CONDITION_KEYS, f"{where} condition {name}")
@@ -167,7 +167,7 @@ def _variant(table, where):
     )  # fmt: skip
 
 
-def _parameter(name, raw, where):
+def _parameter(name, raw, where) -> Parameter:
     _no_unknown_keys(raw, _PARAMETER_KEYS, f"{where}: parameter {name}")
     if raw.get("type") != "string":
         raise TemplateError(f"{where}: parameter {name}: Unrecognised data type '{raw.get('type')}'")
@@ -201,21 +201,21 @@ def _entry_exists(table, path):
 # --- where templates are found
 
 
-def builtin_templates_dir():
+def builtin_templates_dir() -> Path:
     """spin-py's own templates (the repository's top-level templates/, bundled into a wheel)."""
     return shipped("templates")
 
 
-def template_roots():
+def template_roots() -> list[Path]:
     """Folders holding one template per subfolder: $SPIN_PY_TEMPLATES (os.pathsep-separated) first,
     then the built-in ones. An earlier folder's template wins over a later one with the same id."""
     extra = [Path(p) for p in os.environ.get("SPIN_PY_TEMPLATES", "").split(os.pathsep) if p]
     return [*extra, builtin_templates_dir()]
 
 
-def discover():
+def discover() -> dict[str, Template]:
     """{id: Template} for every readable template; templates that fail to load are skipped, as Spin does."""
-    found = {}
+    found: dict[str, Template] = {}
     for root in template_roots():
         if not root.is_dir():
             continue
@@ -243,7 +243,7 @@ def replacement_note(template: Template) -> str | None:
             f"(SPIN_PY_TEMPLATES comes first)")  # fmt: skip
 
 
-def find_template(template_id):
+def find_template(template_id) -> Template:
     templates = discover()
     if template_id in templates:
         return templates[template_id]

@@ -11,7 +11,7 @@ from spin_py.scaffold.names import name_problem, path_safe
 from spin_py.scaffold.template import TemplateError
 
 
-def is_empty_dir(path):
+def is_empty_dir(path) -> bool:
     """True where Spin would generate without asking: nothing there, or an empty folder."""
     path = Path(path)
     if not path.exists():
@@ -19,7 +19,7 @@ def is_empty_dir(path):
     return path.is_dir() and not any(path.iterdir())
 
 
-def write_tree(target, files, dirs=()):
+def write_tree(target, files, dirs=()) -> None:
     """Create ``target`` holding ``files`` ({relative path: bytes}) and the empty ``dirs``."""
     target = Path(target)
     created_parent = _first_missing(target.parent)
@@ -45,7 +45,7 @@ def write_tree(target, files, dirs=()):
         raise TemplateError(f"Failed to write {target}: {error}") from None
 
 
-def replace_file(path, text):
+def replace_file(path, text) -> None:
     """Replace ``path``'s content in one step (a reader never sees half a manifest)."""
     path = Path(path)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
@@ -59,13 +59,13 @@ def replace_file(path, text):
         raise TemplateError(f"Can't save changes to {path}: {error}") from None
 
 
-def _umask():
+def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
 
 
-def _first_missing(path):
+def _first_missing(path) -> Path | None:
     path = Path(path).absolute()
     missing = None
     while not path.exists():
@@ -73,7 +73,7 @@ def _first_missing(path):
     return missing
 
 
-def target_folder(base, name, output):
+def target_folder(base, name, output) -> tuple[Path, Path]:
     """``(output path, folder)`` for a new app or component NAME under ``base``, as Spin checks them:
     a valid name, and a folder that is missing or empty."""
     problem = name_problem(name)
