@@ -53,7 +53,7 @@ MAX_SECONDS = 600
 REQUEST_LIMIT = "8M"  # --max-request-body for the soak: oversized clients cross it quickly
 REQUEST_LIMIT_BYTES = 8 * 1024 * 1024
 REQUEST_TIMEOUT = 5  # --request-timeout: how long a handler may take to respond, or between pieces
-IO_LIMIT = 30  # spin_py/server.py IO_TIMEOUT
+IO_LIMIT = 30  # spin_py/trigger/http_server.py IO_TIMEOUT
 BULK_BYTES = 24 * 1024 * 1024
 FILE_BYTES = 128 * 1024 * 1024
 

@@ -139,7 +139,7 @@ def up(manifest, listen, python, **flags):
     from spin_py.host.runtime import StateDirError
     from spin_py.manifest import ManifestError, manifest_file
     from spin_py.runtime_config import RuntimeConfigError
-    from spin_py.server import DevServer, ListenError
+    from spin_py.dev_server import DevServer, ListenError
 
     host, port = _parse_listen(listen)
     settings = {name: _UP_PARSERS.get(name, lambda value: value)(value) for name, value in flags.items()}

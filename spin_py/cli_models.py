@@ -67,7 +67,7 @@ def serve(listen, token, state_dir, stand_ins):
     """Serve this machine's models with Spin's remote protocol (api_type "default")."""
     from spin_py.capabilities.llm.serve import ModelServer
     from spin_py.cli import _parse_listen
-    from spin_py.server import ListenError, bind_server
+    from spin_py.trigger.http_server import ListenError, bind_server
 
     host, port = _parse_listen(listen)
     if not token:

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 # "Serving URL" (Spin's HTTP banner), or spin-py's line for an app without an HTTP trigger
-# (spin_py/server.py, NO_HTTP_TRIGGER), which ends with the address of spin-py's own endpoints.
+# (spin_py/dev_server.py, NO_HTTP_TRIGGER), which ends with the address of spin-py's own endpoints.
 SERVING = re.compile(r"^(?:Serving |Ready: .* on )(http://[\d.]+:(\d+))$", re.M)
 
 

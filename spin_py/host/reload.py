@@ -12,10 +12,10 @@ import os
 import threading
 import time
 
+from spin_py.host.watch import ChangeWatcher, WatchTarget
 from spin_py.host.worker import LoadFailed
 from spin_py.manifest import ManifestError
 from spin_py.runtime_config import RuntimeConfigError
-from spin_py.watch import ChangeWatcher, WatchTarget
 
 MANIFEST = ("manifest",)
 REQUIREMENTS = ("requirements",)

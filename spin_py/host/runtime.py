@@ -22,8 +22,6 @@ from spin_py.manifest.file_mounts import FileMounts, MountError
 from spin_py.manifest.frozen import EMPTY
 from spin_py.manifest.python_source import file_server_release
 from spin_py.runtime_config import RuntimeConfig
-from spin_py.trigger.routes import RouteError, Router
-from spin_py.trigger.static_files import static_files_for
 
 
 class StateDirError(Exception):
@@ -50,10 +48,14 @@ class ComponentRuntime:
 
 
 class AppRuntime:
-    def __init__(self, config, app, capabilities=(), runtime_config=None, terminal=None, previous=None, current=None, python=None):
+    def __init__(self, config, app, capabilities=(), runtime_config=None, terminal=None, previous=None, current=None, python=None,
+                 router=None, file_server=None):
         """``capabilities``: the server's Capability objects, configured here for ``app``.
         ``current()`` returns the runtime serving now: host calls are checked against its
-        manifest, so an edit that revokes a permission applies from the very next call."""
+        manifest, so an edit that revokes a permission applies from the very next call.
+        ``router`` (the HTTP trigger's, for ``app``) and ``file_server(runtime, component, release)``
+        (spin-fileserver, answered by the host) come from the triggers, which import the host
+        and not the other way round (spin_py/dev_server.py hands them over)."""
         self.config = config
         self.app = app
         self.terminal = terminal or sys.stderr
@@ -68,13 +70,8 @@ class AppRuntime:
         self.capabilities = self._configure(capabilities, self.runtime_config)
         # The app's Python environment (spin_py/host/app_python.py): the server keeps one across reloads.
         self.python = python if python is not None else AppPython(config, app.dir, say=self._say)
-        try:
-            self.router = Router.build(
-                [(None if t.private else t.route, t.component) for t in app.http_triggers if t.component is not None],
-                base=app.http_base,
-            )
-        except RouteError as error:
-            raise ManifestError(app.path, str(error), key="trigger.http.route") from None
+        self.router = router
+        self._file_server = file_server
         self.added, self.changed = [], []  # component ids, against ``previous``
         self.components = {
             component_id: self._component(component, previous) for component_id, component in app.components.items()
@@ -101,7 +98,7 @@ class AppRuntime:
             return old
         release = file_server_release(self.app, component)
         if release is not None:  # no worker: the host serves it
-            files = static_files_for(self, component, release)
+            files = self._file_server(self, component, release)
             return ComponentRuntime(component.id, None, output=files.output, file_server=files)
         entry = python_entry(self.app, component)
         if isinstance(entry, NotPython):

@@ -23,7 +23,7 @@ from spin_py.trigger.headers import HeaderEncodingError, client_headers, spin_he
 from spin_py.trigger.responses import MAX_RESPONSE_BODY, BadResponse, BodyCut, CountedBody, wire_response
 from spin_py.trigger.routes import WELL_KNOWN_PREFIX, RouteError
 
-# What spin-py's request handler (spin_py.server) adds to the WSGI environ: the
+# What spin-py's request handler (spin_py/trigger/http_server.py) adds to the WSGI environ: the
 # headers as the client sent them (names unchanged, repeats apart, none dropped)
 # and the connection's stream before any dechunking, so the trigger reads the
 # body with its own limits.

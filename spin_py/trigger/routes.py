@@ -12,6 +12,8 @@ percent-decoding it, and named segments and the trailing part are raw too.
 
 from dataclasses import dataclass, field
 
+from spin_py.manifest.errors import ManifestError
+from spin_py.manifest.model import App
 from spin_py.trigger.routefinder import PARAM, WILDCARD, BTreeOrder, RouteError, match_spec, parse_spec, spec_cmp
 
 WELL_KNOWN_PREFIX = "/.well-known/spin/"
@@ -198,3 +200,15 @@ class Router:
                     wildcard = value
             return RouteMatch(route, path, named, _trailing(wildcard, path), self.base)
         return None
+
+
+def router_for(app: App) -> Router:
+    """The router of ``app``'s HTTP triggers (private ones reachable only by service chaining);
+    a route Spin refuses is a ManifestError naming ``trigger.http.route``."""
+    try:
+        return Router.build(
+            [(None if t.private else t.route, t.component) for t in app.http_triggers if t.component is not None],
+            base=app.http_base,
+        )
+    except RouteError as error:
+        raise ManifestError(app.path, str(error), key="trigger.http.route") from None

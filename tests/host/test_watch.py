@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from spin_py.watch import ChangeWatcher, WatchTarget
+from spin_py.host.watch import ChangeWatcher, WatchTarget
 
 
 class Changes:
@@ -111,7 +111,7 @@ def test_a_file_replaced_by_rename_as_editors_save(tree):
 
 
 def test_glob_semantics_follow_spin_watch(tmp_path):
-    from spin_py.watch import _glob_regex
+    from spin_py.host.watch import _glob_regex
 
     assert _glob_regex("*.py").match("app.py") and _glob_regex("*.py").match("deep/er/app.py")
     assert _glob_regex("src/*.py").match("src/app.py")

@@ -14,7 +14,7 @@ import pytest
 from apps import sdk4_python, write_app
 from trigger_clients import exchange, host_rss_mib, parse
 
-from spin_py import server as dev_server
+from spin_py.trigger import http_server
 
 ORIGINAL_MANIFEST = """
     spin_manifest_version = 2
@@ -210,7 +210,7 @@ def test_a_stream_that_stalls_after_its_first_piece_is_cut_by_the_request_timeou
 
 def test_a_client_that_stops_reading_is_cut_at_the_io_limit_and_the_stream_closed(monkeypatch):
     limit = 2
-    monkeypatch.setattr(dev_server, "IO_TIMEOUT", limit)
+    monkeypatch.setattr(http_server, "IO_TIMEOUT", limit)
     closed = threading.Event()
 
     class Endless:
@@ -225,7 +225,7 @@ def test_a_client_that_stops_reading_is_cut_at_the_io_limit_and_the_stream_close
         start_response("200 OK", [("content-type", "application/octet-stream")])
         return Endless()
 
-    server = dev_server._ThreadReusingServer("127.0.0.1", 0, app, handler=dev_server._QuietRequestHandler)
+    server = http_server._ThreadReusingServer("127.0.0.1", 0, app, handler=http_server._QuietRequestHandler)
     timeout = struct.pack("ll", limit, 0)
     server.socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, timeout)
     server.socket.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeout)

@@ -7,7 +7,7 @@ import socket
 import threading
 import time
 
-from spin_py.server import THREAD_IDLE, _ThreadReusingServer
+from spin_py.trigger.http_server import THREAD_IDLE, _ThreadReusingServer
 
 SERVED_BY = []  # the thread that served each request
 

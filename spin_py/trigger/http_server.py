@@ -1,42 +1,25 @@
-"""`spin-py up`: load the app, bind the socket, print what Spin prints, serve,
-and (unless --no-watch) reload what changes."""
+"""The HTTP trigger's wire layer: HTTP/1.1 over a socket for the trigger's WSGI app
+(trigger/http.py), on werkzeug's threaded server with socketserver's connection
+handling. Response heads as hyper writes them under Spin, request heads refused
+where hyper refuses them, every read and write bounded in time.
+"""
 
 import collections
 import io
 import re
-import signal
 import socket
 import struct
-import sys
 import threading
 import time
+from typing import TYPE_CHECKING
 
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
-from spin_py.capabilities import load_capabilities
-from spin_py.capabilities.seam import HostContext
-from spin_py.host.app_python import AppPython
-from spin_py.host.instances import stop_all as stop_all_bases
-from spin_py.host.output import write_terminal
-from spin_py.host.runtime import AppRuntime
-from spin_py.host.worker import stop_all as stop_all_workers
-from spin_py.manifest import check_trigger_types, load_manifest
-from spin_py.runtime_config import RuntimeConfig, load_runtime_config
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication
+
 from spin_py.trigger.body import PIECE
-from spin_py.trigger.http import RAW_HEADERS, RAW_INPUT, HttpTrigger
-from spin_py.trigger.redis import RedisTrigger, redis_plan
-from spin_py.trigger.routes import WELL_KNOWN_PREFIX
-
-
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt
-
-
-def _stop_on_sigterm():
-    """SIGTERM stops the server as Ctrl-C does: every worker stopped, then exit."""
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _interrupt)
-
+from spin_py.trigger.http import RAW_HEADERS, RAW_INPUT
 
 # Seconds one socket read or write may wait: a client that stops sending or reading loses its
 # connection rather than holding a thread forever. (Spin sets no timer on hyper, whose connections
@@ -294,123 +277,12 @@ def bind_server(host, port, app, **options):
     return server
 
 
-# `spin up` starts only the trigger types an app has (spin src/commands/up.rs,
-# trigger_commands_for_trigger_types), and only the HTTP trigger prints "Serving" and
-# "Available Routes:" (crates/trigger-http/src/server.rs, print_startup_msgs): an app without
-# an HTTP trigger prints neither. spin-py keeps its socket bound all the same, for its own
-# endpoints only (a component's routes are none, so every other path is a 404): one process
-# serves any app the same way, a reload that adds an HTTP trigger needs no new socket, and
-# the health endpoint still tells a script or test that the server is up. This line says so
-# in the words of neither Spin banner line, and carries the address for those that need it
-# (tests/live.py waits for it as for "Serving").
-NO_HTTP_TRIGGER = "Ready: the app has no HTTP trigger; only spin-py's own {prefix} endpoints answer, on {base_url}"
-
-
-def banner(runtime, base_url: str) -> str:
-    if not runtime.app.http_triggers:
-        return NO_HTTP_TRIGGER.format(prefix=WELL_KNOWN_PREFIX, base_url=base_url)
-    lines = [f"Serving {base_url}", "Available Routes:"]
-    lines += [route.banner_line(base_url) for route in runtime.router.routes()]
-    return "\n".join(lines)
-
-
-class DevServer:
-    """The HTTP server, the app it serves, and the reloader; ``shutdown()`` stops them."""
-
-    def __init__(self, config, terminal=None):
-        self.config = config
-        self.terminal = terminal or sys.stderr
-        self.base_url = None  # known once the socket is bound; self requests need it only while serving
-        self.capabilities = load_capabilities(HostContext(config, self.say, origin=lambda: self.base_url))
-        self.app_python = None  # the app's Python environment: chosen with the first manifest, prepared before serving
-        self.runtime = self.load_runtime(None)
-        self.reloader = None
-        self.build_check = None  # spin_py/host/build_check.py, started once serving
-        # Spin prints its Redis subscriptions with println!, to stdout as the HTTP banner.
-        self.redis = RedisTrigger(lambda: self.runtime, self.say, lambda text: print(text, file=sys.stdout, flush=True))
-        try:
-            self.http = bind_server(
-                config.host,
-                config.port,
-                HttpTrigger(lambda: self.runtime, f"http://{config.host}:{config.port}", self.terminal),
-                handler=_QuietRequestHandler,
-            )
-        except ListenError:
-            self.runtime.close()
-            raise
-        # Every connection accepted inherits these from the listening socket (see _QuietRequestHandler).
-        limit = struct.pack("ll", IO_TIMEOUT, 0)
-        self.http.socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, limit)
-        self.http.socket.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, limit)
-        self.port = self.http.socket.getsockname()[1]
-        self.base_url = f"http://{config.host}:{self.port}"
-
-    def load_runtime(self, previous):
-        """Read the manifest and runtime config again and build the runtime that would replace ``previous``."""
-        app = load_manifest(self.config.manifest, self.config.profile)
-        if self.app_python is None:
-            self.app_python = AppPython(self.config, app.dir, say=self.say)
-        check_trigger_types(app)  # `spin up` refuses a trigger type it cannot run
-        file = self.config.runtime_config_file
-        runtime_config = load_runtime_config(file) if file else RuntimeConfig()
-        redis_plan(app, runtime_config, self.config)  # Spin refuses Redis addresses and channels it cannot resolve
-        return AppRuntime(
-            self.config,
-            app,
-            capabilities=self.capabilities,
-            runtime_config=runtime_config,
-            terminal=self.terminal,
-            previous=previous,
-            current=lambda: self.runtime,
-            python=self.app_python,
-        )
-
-    def replace_runtime(self, runtime):
-        previous, self.runtime = self.runtime, runtime
-        previous.close(keep=runtime)
-        runtime.start()
-        self.redis.apply(runtime)
-        for line in runtime.capability_lines():
-            if line not in previous.capability_lines():
-                self.say(line)
-        if banner(previous, self.base_url) != banner(runtime, self.base_url):
-            self.say(banner(runtime, self.base_url))
-
-    def say(self, text):
-        write_terminal(self.terminal, text)
-
-    def serve_forever(self):
-        self.app_python.prepare()  # as `spin build` before `spin up`: requirements.txt installed, or one line why not
-        for line in self.runtime.warnings() + self.runtime.capability_lines():
-            self.say(line)
-        self.say(f"Logging component stdio to \"{self.runtime.logs_dir}/\"")
-        _stop_on_sigterm()
-        try:
-            self.runtime.start()
-            if self.config.watch:
-                from spin_py.host.reload import Reloader
-
-                self.reloader = Reloader(self)
-            print(banner(self.runtime, self.base_url), file=sys.stdout, flush=True)
-            self.redis.apply(self.runtime)
-            if self.config.build_check:
-                from spin_py.host.build_check import BuildCheck
-
-                self.build_check = BuildCheck(lambda: self.runtime, self.app_python, self.say)
-                self.build_check.start()
-            self.http.serve_forever()  # returns on Ctrl-C (werkzeug takes the KeyboardInterrupt)
-        finally:
-            if self.build_check:
-                self.build_check.close()  # a build that runs is killed
-            self.redis.close()  # no new messages (one in hand stops with its worker)
-            self.runtime.close()  # the pools take no more requests and start no more workers
-            stop_all_workers()  # the busy ones too, and what their handlers forked
-            if self.reloader:
-                self.reloader.close()
-            for capability in self.capabilities:
-                capability.close()
-            stop_all_workers()  # any a reload started meanwhile
-            stop_all_bases()  # the components' base processes and their zygotes
-
-    def shutdown(self):
-        self.http.shutdown()
+def bind_trigger_server(host: str, port: int, app: "WSGIApplication") -> "_ThreadReusingServer":
+    """The HTTP trigger's server on HOST:PORT: ``bind_server`` with this module's request handler,
+    and every connection's reads and writes bounded by IO_TIMEOUT."""
+    server = bind_server(host, port, app, handler=_QuietRequestHandler)
+    # Every connection accepted inherits these from the listening socket (see _QuietRequestHandler.setup).
+    limit = struct.pack("ll", IO_TIMEOUT, 0)
+    server.socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, limit)
+    server.socket.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, limit)
+    return server
