@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
+from spin_py import observe
 from spin_py.capabilities.errors import CapabilityError
 
 
@@ -90,6 +91,7 @@ class Instance:
     """
 
     _handles = itertools.count(1)
+    observed: observe.Request | None = None  # the request observers follow (spin_py/observe.py), set by its trigger
 
     def __init__(self, component_id: str, capabilities: Callable[[], dict], deadline: float | None = None,
                  client_gone: Callable[[], bool] | None = None):
@@ -137,6 +139,8 @@ class Instance:
             raise CapabilityError("Other", f"spin-py has no host capability named '{capability}'")
         if not isinstance(function, str) or not isinstance(args, dict):
             raise CapabilityError("Other", "a host call needs a function name and an object of arguments")
+        if self.observed is not None:  # each host call of an observed request is told (spin_py/observe.py)
+            return observe.call(self.observed, self, handler, capability, function, args)
         return handler.handle(self, function, args)
 
     def add(self, kind: str, resource: Any) -> int:
@@ -159,6 +163,8 @@ class Instance:
         """The request's turn ended: stop a call still running (see ``ended``), then close
         what its calls opened, newest first."""
         self.cancelled.set()
+        if self.observed is not None:
+            observe.instance_closed(self)
         self.closed = True
         resources, self._resources = self._resources, {}
         for _, resource in reversed(list(resources.values())):
