@@ -10,7 +10,7 @@ from spin_py.cli_errors import InputError
 _SETTINGS = {"help_option_names": ["-h", "--help"]}
 
 
-def _fail(error):
+def _fail(error) -> click.ClickException:
     """A scaffolding error as one line naming the argument at fault."""
     message = str(error).replace("\n", " ")
     param = getattr(error, "param", None)
@@ -30,7 +30,7 @@ def _say_if_replaced(template_id: str) -> None:
         click.echo(note, err=True)
 
 
-def _ask(parameter):
+def _ask(parameter) -> str:
     """Prompt for a template parameter until its value passes the template's checks."""
     default = parameter.default
     choices = click.Choice(parameter.allowed_values) if parameter.allowed_values else None
@@ -73,7 +73,7 @@ _defaults_option = click.option("-a", "--accept-defaults", is_flag=True,
 @_value_option
 @_defaults_option
 @click.option("--no-vcs", is_flag=True, help="Leave out .gitignore and do not `git init`.")
-def new(template, name, template_option, output, values, accept_defaults, no_vcs):
+def new(template, name, template_option, output, values, accept_defaults, no_vcs) -> None:
     """Create a new app from TEMPLATE, named NAME, as `spin new` does."""
     from spin_py.scaffold import TemplateError, new_application, parse_value_options
     from spin_py.scaffold.next_steps import next_steps
@@ -100,7 +100,7 @@ def new(template, name, template_option, output, values, accept_defaults, no_vcs
               help="The component's folder, relative to the manifest's.  [default: NAME]")  # fmt: skip
 @_value_option
 @_defaults_option
-def add(template, name, template_option, manifest, output, values, accept_defaults):
+def add(template, name, template_option, manifest, output, values, accept_defaults) -> None:
     """Add component NAME from TEMPLATE to an app, as `spin add` does."""
     from spin_py.scaffold import TemplateError, add_component, parse_value_options
 
@@ -115,13 +115,13 @@ def add(template, name, template_option, manifest, output, values, accept_defaul
 
 
 @click.group(context_settings=_SETTINGS)
-def templates():
+def templates() -> None:
     """The templates `new` and `add` use (Spin's template format)."""
 
 
 @templates.command("list")
 @click.option("--verbose", is_flag=True, help="Show where each template comes from, and its tags.")
-def list_templates(verbose):
+def list_templates(verbose) -> None:
     """List the templates: id and description."""
     from spin_py.scaffold.template import discover, replacement_note
 
@@ -141,7 +141,7 @@ def list_templates(verbose):
 
 
 @click.group(context_settings=_SETTINGS)
-def plugin():
+def plugin() -> None:
     """spin-py as the Spin plugin `py` (`spin py up`)."""
 
 
@@ -155,7 +155,7 @@ def plugin():
               help="An architecture to list the package for (repeatable).  [default: all Spin knows]")  # fmt: skip
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), metavar="FILE",
               help="Where to write the JSON; the archive goes beside it.  [default: ./<name>.json]")  # fmt: skip
-def plugin_manifest(config, url, os_name, arch, output):
+def plugin_manifest(config, url, os_name, arch, output) -> None:
     """Build the plugin archive (launcher + license) and the plugin manifest JSON for `spin plugins install`.
 
     The launcher is a shell script, so the one archive is listed for every POSIX platform asked for.

@@ -20,13 +20,15 @@ Pass ``ai_engine="models"`` to use the real model pool.
 import http.client
 import json as jsonlib
 import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 
-def permission_error_text(model):
+def permission_error_text(model) -> str:
     """Spin's error text when a component calls a model its `ai_models` does not list."""
     from spin_py.capabilities.llm import access_denied
 
@@ -40,14 +42,14 @@ class Response:
     body: bytes
 
     @property
-    def text(self):
+    def text(self) -> str:
         return self.body.decode("utf-8", "replace")
 
-    def json(self):
+    def json(self) -> Any:
         return jsonlib.loads(self.body)
 
 
-def assert_permission_error(response, model):
+def assert_permission_error(response, model) -> None:
     """The response carries Spin's permission error for ``model`` (the app chose how to show it)."""
     expected = permission_error_text(model)
     assert expected in response.text, f"expected Spin's permission error for '{model}', got {response.status}: {response.text!r}"
@@ -62,7 +64,7 @@ class SpinApp:
         self._thread = threading.Thread(target=server.serve_forever, name="spin-py-app", daemon=True)
         self._thread.start()
 
-    def request(self, method, path, data=None, json=None, headers=None, timeout=120):
+    def request(self, method, path, data=None, json=None, headers=None, timeout=120) -> Response:
         headers = dict(headers or {})
         if json is not None:
             data = jsonlib.dumps(json).encode("utf-8")
@@ -77,21 +79,21 @@ class SpinApp:
         finally:
             connection.close()
 
-    def get(self, path, **kwargs):
+    def get(self, path, **kwargs) -> Response:
         return self.request("GET", path, **kwargs)
 
-    def post(self, path, data=None, **kwargs):
+    def post(self, path, data=None, **kwargs) -> Response:
         return self.request("POST", path, data=data, **kwargs)
 
-    def stop(self):
+    def stop(self) -> None:
         self.server.shutdown()
         self._thread.join(timeout=10)
 
 
-def start_app(manifest, *, ai_engine="deterministic", env=None, python=None, state_dir=None, watch=False, build_check=False):
+def start_app(manifest, *, ai_engine="deterministic", env=None, python=None, state_dir=None, watch=False, build_check=False) -> SpinApp:
     from spin_py.config import UpConfig
-    from spin_py.manifest import manifest_file
     from spin_py.dev_server import DevServer
+    from spin_py.manifest import manifest_file
 
     config = UpConfig(
         manifest=manifest_file(manifest),
@@ -107,12 +109,12 @@ def start_app(manifest, *, ai_engine="deterministic", env=None, python=None, sta
 
 
 @pytest.fixture
-def spin_app():
+def spin_app() -> Iterator[Callable[..., SpinApp]]:
     """``spin_app(manifest, ai_engine="deterministic", env=None, python=None, state_dir=None, watch=False,
     build_check=False)`` -> a running SpinApp."""
     apps = []
 
-    def start(manifest, **options):
+    def start(manifest, **options) -> SpinApp:
         app = start_app(manifest, **options)
         apps.append(app)
         return app

@@ -73,7 +73,7 @@ class AppPython:
         self.note = None  # said after the version on the startup line
         self.own = self.path == Path(sys.executable) and not config.python
 
-    def _choose(self, python):
+    def _choose(self, python) -> tuple[str, Path | None, bool]:
         """(where it came from, interpreter path or None for a .venv still to make, whether spin-py installs into it)."""
         if python:
             return "the --python interpreter", Path(python), False
@@ -121,7 +121,7 @@ class AppPython:
         with self._lock:
             return self._settle(startup=False)
 
-    def _settle(self, startup):
+    def _settle(self, startup) -> bool:
         blocked, before = self.problem, self.interpreter
         text = self._requirements_text()
         need = sdk_need(text) if text is not None else None
@@ -155,7 +155,7 @@ class AppPython:
         self.problem = None
         return installed or self.interpreter != before or blocked is not None
 
-    def _resolve(self, need):
+    def _resolve(self, need) -> bool:
         if self.path is None:
             return self._make_venv(need)
         self.interpreter = probe(self.path)
@@ -163,7 +163,7 @@ class AppPython:
             return self._fail(f"{self.origin} at {shown(self.path)} does not run")
         return True
 
-    def _make_venv(self, need, again=False):
+    def _make_venv(self, need, again=False) -> bool:
         """A new .venv with a Python the pinned spin-sdk runs on (spin-py's own when it fits)."""
         minimum = need.python if need else OLDEST_PYTHON
         base = python_at_least(minimum, preferred=sys.executable)
@@ -186,10 +186,10 @@ class AppPython:
         self.origin, self.note = "the app's Python", f"a new virtual environment from {base.path}"
         return True
 
-    def _made_here(self):
+    def _made_here(self) -> bool:
         return (self._probed.prefix / MADE_HERE).is_file()
 
-    def _install(self, text):
+    def _install(self, text) -> bool:
         where = shown(self._probed.prefix)
         self.say(f"Installing {self.requirements.name} into {where}")
         try:
@@ -201,7 +201,7 @@ class AppPython:
         self.say(f"Installed {self.requirements.name} into {where} in {seconds:.1f} s")
         return True
 
-    def _installed_sdk_problem(self):
+    def _installed_sdk_problem(self) -> str | None:
         """The spin-sdk already in the environment, held against its interpreter (whatever put it there)."""
         sdk = self._probed.sdk
         try:
@@ -213,26 +213,26 @@ class AppPython:
         return (f"spin-sdk {sdk} needs Python {needed[0]}.{needed[1]} or newer; "
                 f"the app runs on Python {self._probed.version_text} ({shown(self.path)})")  # fmt: skip
 
-    def _fail(self, line):
+    def _fail(self, line) -> bool:
         """Say ``line``; at startup (or while the app could not run anyway) workers fail with it too."""
         if self.blocking:
             self.problem = line
         self.say(line)
         return False
 
-    def _requirements_text(self):
+    def _requirements_text(self) -> str | None:
         try:
             return self.requirements.read_text()
         except (OSError, UnicodeDecodeError):
             return None
 
-    def _stamp(self):
+    def _stamp(self) -> str | None:
         try:
             return (self._probed.prefix / STAMP).read_text()
         except OSError:
             return None
 
-    def _using_line(self):
+    def _using_line(self) -> str:
         line = f"Using {self.origin}: {shown(self.path)} ({self._probed.version_text})"
         if self.note:
             line += f", {self.note}"

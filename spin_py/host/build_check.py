@@ -43,8 +43,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from spin_py.host.app_python import AppPython, shown
-from spin_py.manifest.python_source import build_outputs, build_tool
 from spin_py.host.watch import ignored_dir
+from spin_py.manifest.python_source import build_outputs, build_tool
 
 if TYPE_CHECKING:  # the runtime imports this module
     from spin_py.host.runtime import AppRuntime

@@ -45,7 +45,7 @@ def pyenv_root() -> Path:
     return Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv")
 
 
-def _version_key(path):
+def _version_key(path) -> tuple[int, ...]:
     folder = Path(path).parents[1].name  # <root>/versions/3.12.1/bin/python3.12
     return tuple(int(part) if part.isdigit() else -1 for part in re.split(r"[.]", folder))
 

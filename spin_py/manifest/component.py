@@ -3,6 +3,7 @@ trigger) or version 1 (``[[component]]``) form."""
 
 import re
 from dataclasses import replace
+from typing import Any
 
 from spin_py.manifest import ids
 from spin_py.manifest.dependencies import LABEL, read_dependencies
@@ -28,12 +29,12 @@ PROFILE_KEYS = ("source", "environment", "dependencies", "build")
 _PACKAGE_REF = re.compile(rf"{LABEL}:{LABEL}")
 
 
-def read_component(reader, table, path, component_id, version=2, profile=None, profiles_seen=None):
+def read_component(reader, table, path, component_id, version=2, profile=None, profiles_seen=None) -> Component:
     """A Component from its table. ``profile`` overrides are applied when the component
     defines them; the profile names it defines are added to ``profiles_seen``."""
     reader.table(table, path)
     reader.keys(table, path, V2_KEYS if version == 2 else V1_KEYS, ("source",))
-    fields = {
+    fields: dict[str, Any] = {
         "source": read_source(reader, table["source"], path + ("source",)),
         "environment": read_environment(reader, table, path),
         "build": read_build(reader, table["build"], path + ("build",)) if "build" in table else None,
@@ -69,7 +70,7 @@ def read_component(reader, table, path, component_id, version=2, profile=None, p
     )
 
 
-def _v2_fields(reader, table, path):
+def _v2_fields(reader, table, path) -> dict[str, Any]:
     for name, tool in reader.opt_table(table, "tool", path).items():
         reader.table(tool, path + ("tool", name))  # settings for other tools: only the shape is Spin's
     allowed = reader.opt_string_list(table, "allowed_outbound_hosts", path)
@@ -82,7 +83,7 @@ def _v2_fields(reader, table, path):
     }
 
 
-def _v1_fields(reader, table, path) -> dict:
+def _v1_fields(reader, table, path) -> dict[str, Any]:
     # A version 1 component without allowed_outbound_hosts could reach every database.
     database_access = "allowed_outbound_hosts" not in table
     allowed = reader.opt_string_list(table, "allowed_outbound_hosts", path)
@@ -94,7 +95,7 @@ def _v1_fields(reader, table, path) -> dict:
     }
 
 
-def _check_inherit_configuration(reader, table, dependencies, path):
+def _check_inherit_configuration(reader, table, dependencies, path) -> None:
     if "dependencies_inherit_configuration" not in table:
         return
     for name, dependency in dependencies.items():
@@ -105,7 +106,7 @@ def _check_inherit_configuration(reader, table, dependencies, path):
             )
 
 
-def read_source(reader, value, path):
+def read_source(reader, value, path) -> str | dict:
     if isinstance(value, str):
         return value
     what = (
@@ -127,7 +128,7 @@ def read_source(reader, value, path):
     return dict(value)
 
 
-def read_build(reader, table, path):
+def read_build(reader, table, path) -> Build:
     reader.table(table, path)
     reader.keys(table, path, BUILD_KEYS, ("command",))
     command = table["command"]
@@ -142,7 +143,7 @@ def read_build(reader, table, path):
     )
 
 
-def read_environment(reader, table, path):
+def read_environment(reader, table, path) -> dict[str, str]:
     """``environment``: a process environment cannot hold a name with ``=`` or a NUL
     anywhere, so a worker could never start with one; refuse it here, with its line."""
     environment = reader.opt_string_map(table, "environment", path)
@@ -157,7 +158,7 @@ def read_environment(reader, table, path):
     return environment
 
 
-def read_names(reader, table, path):
+def read_names(reader, table, path) -> dict:
     """Component or application variable names, which Spin wants in lower snake_case."""
     values = {}
     for name, value in table.items():
@@ -168,7 +169,7 @@ def read_names(reader, table, path):
     return values
 
 
-def read_labels(reader, table, key, path):
+def read_labels(reader, table, key, path) -> tuple[str, ...]:
     labels = reader.opt_string_list(table, key, path)
     for index, label in enumerate(labels):
         problem = ids.label_problem(label)
@@ -177,7 +178,7 @@ def read_labels(reader, table, key, path):
     return labels
 
 
-def read_files(reader, table, path):
+def read_files(reader, table, path) -> tuple:
     if "files" not in table:
         return ()
     path = path + ("files",)
@@ -196,7 +197,7 @@ def read_files(reader, table, path):
     return tuple(files)
 
 
-def read_targets(reader, value, path):
+def read_targets(reader, value, path) -> Any:
     if not isinstance(value, list):
         raise reader.expected(path, "a list of environments", value)
     for index, target in enumerate(value):
@@ -209,10 +210,10 @@ def read_targets(reader, value, path):
     return freeze(value)
 
 
-def read_profile(reader, table, path):
+def read_profile(reader, table, path) -> dict:
     reader.table(table, path)
     reader.keys(table, path, PROFILE_KEYS)
-    override = {}
+    override: dict[str, Any] = {}
     if "source" in table:
         override["source"] = read_source(reader, table["source"], path + ("source",))
     if "environment" in table:
@@ -236,7 +237,7 @@ def _apply_profile(override, fields) -> None:
         fields["build"] = Build(override["build"]) if build is None else replace(build, command=override["build"])
 
 
-def _converted_hosts(reader, table, path, allow_database_access):
+def _converted_hosts(reader, table, path, allow_database_access) -> tuple[str, ...]:
     entries = reader.opt_string_list(table, "allowed_http_hosts", path)
     try:
         return tuple(convert_allowed_http_hosts(entries, allow_database_access))

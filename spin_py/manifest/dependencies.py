@@ -24,7 +24,7 @@ _SURPRISES = (
 
 
 
-def read_dependencies(reader, table, path):
+def read_dependencies(reader, table, path) -> dict:
     path = path + ("dependencies",)
     dependencies = reader.opt_table(table, "dependencies", path[:-1])
     for name, dependency in dependencies.items():
@@ -32,7 +32,7 @@ def read_dependencies(reader, table, path):
     return dict(dependencies)
 
 
-def _check_dependency(reader, name, dependency, path):
+def _check_dependency(reader, name, dependency, path) -> None:
     package = _check_name(reader, name, path)
     fields = {"version"} if isinstance(dependency, str) else _check_table(reader, dependency, path)
     # Spin's ComponentDependencies::validate.
@@ -45,7 +45,7 @@ def _check_dependency(reader, name, dependency, path):
         )
 
 
-def _check_name(reader, name, path):
+def _check_name(reader, name, path) -> re.Match[str] | None:
     """A package name (``ns:pkg[/interface][@version]``) as a match, or None for a plain kebab-case name."""
     if ":" not in name and "/" not in name:
         problem = ids.kebab_problem(name)
@@ -59,7 +59,7 @@ def _check_name(reader, name, path):
     return package
 
 
-def _check_table(reader, dependency, path):
+def _check_table(reader, dependency, path) -> set[str]:
     reader.table(dependency, path, "a version requirement string or a dependency table")
     fields = set(dependency)
     if not any(set(required) <= fields <= set(required + optional) for required, optional in _VARIANTS):
@@ -79,7 +79,7 @@ def _check_table(reader, dependency, path):
     return fields
 
 
-def check_dependency_components(reader, components, origins):
+def check_dependency_components(reader, components, origins) -> None:
     """``{ component = "<id>" }`` dependencies must name a component that has no resources of its own."""
     for component_id, component in components.items():
         for name, dependency in component.dependencies.items():

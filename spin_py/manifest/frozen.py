@@ -1,5 +1,7 @@
 """Immutable, hashable containers for the loaded model, so equal manifests give equal objects."""
 
+from typing import Any, NoReturn
+
 
 class FrozenDict(dict):
     """A dict that cannot change after construction and therefore can be hashed.
@@ -10,7 +12,7 @@ class FrozenDict(dict):
     __slots__ = ("_hash",)
     _hash: int
 
-    def _refuse(self, *args, **kwargs):
+    def _refuse(self, *args, **kwargs) -> NoReturn:
         raise TypeError("FrozenDict cannot be modified")
 
     __setitem__ = __delitem__ = _refuse
@@ -24,14 +26,14 @@ class FrozenDict(dict):
             self._hash = hash(frozenset(self.items()))
             return self._hash
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple:
         # dict's default pickling calls __setitem__, which is refused.
         return (FrozenDict, (dict(self),))
 
-    def __copy__(self):
+    def __copy__(self) -> "FrozenDict":
         return self
 
-    def __deepcopy__(self, memo):
+    def __deepcopy__(self, memo) -> "FrozenDict":
         return self
 
     def __repr__(self) -> str:
@@ -41,7 +43,7 @@ class FrozenDict(dict):
 EMPTY = FrozenDict()
 
 
-def freeze(value):
+def freeze(value) -> Any:
     """Deep-convert TOML data (dicts, lists) into FrozenDicts and tuples."""
     if isinstance(value, dict):
         return FrozenDict({key: freeze(item) for key, item in value.items()})

@@ -13,7 +13,7 @@ class HostError(ValueError):
     pass
 
 
-def convert_allowed_http_hosts(entries, allow_database_access):
+def convert_allowed_http_hosts(entries, allow_database_access) -> list[str]:
     """Raises HostError naming every invalid entry."""
     hosts = list(DATABASE_HOSTS) if allow_database_access else []
     if ALLOW_ALL in entries:
@@ -35,7 +35,7 @@ def convert_allowed_http_hosts(entries, allow_database_access):
     return hosts
 
 
-def _parse(text):
+def _parse(text) -> tuple[str, int | None]:
     # Spin checks for "//" rather than parsing as a URL: `localhost:3001` would parse
     # with `localhost` as its scheme.
     if "//" in text:
@@ -61,7 +61,7 @@ def _parse(text):
     return host, port
 
 
-def _split(rest, scheme):
+def _split(rest, scheme) -> tuple[str, int | None, str]:
     end = min((rest.find(char) for char in "/?#" if char in rest), default=len(rest))
     authority, path = rest[:end], rest[end:].split("?")[0].split("#")[0]
     host_port = authority.rpartition("@")[2]

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from spin_py.manifest.errors import ManifestError
+from spin_py.manifest.model import App
 from spin_py.manifest.reader import Reader, describe, toml_literal
 from spin_py.manifest.toml_source import TomlSyntaxError, parse_toml
 from spin_py.manifest.v1 import read_v1
@@ -17,7 +18,7 @@ def manifest_file(path) -> Path:
     return path / MANIFEST_NAME if path.is_dir() else path
 
 
-def load_manifest(path, profile=None):
+def load_manifest(path, profile=None) -> App:
     """Load a Spin manifest (version 1 or 2) as a version 2 App.
 
     ``path`` is a spin.toml or a folder holding one; ``profile`` applies the components'
@@ -50,7 +51,7 @@ def load_manifest(path, profile=None):
     return read_v2(reader, document.data, manifest_path, profile)
 
 
-def detect_version(reader, data):
+def detect_version(reader, data) -> int:
     """Spin's ManifestVersion::detect: the string "1" or the integer 2, nothing else."""
     key = "spin_manifest_version" if "spin_manifest_version" in data or "spin_version" not in data else "spin_version"
     if key not in data:

@@ -12,6 +12,7 @@ it, and the host serves it itself.
 import hashlib
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -161,7 +162,7 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
 
 
-def _segments(command):
+def _segments(command) -> list[list[_Word]]:
     """Split a shell command into the word lists of its simple commands, reading it as
     `sh -c` does (Spin runs build commands through the shell: crates/build's
     ``Exec::shell(command)``). Substitutions are not run: their words are ``_Unknown``."""
@@ -185,7 +186,7 @@ def _segments(command):
     return [words for words in segments if words]
 
 
-def _tokens(command):
+def _tokens(command) -> Iterator[_Word | str]:
     """Words (``_Word``) and operators (plain ``str``, a newline included) of a shell command.
     ValueError for an unclosed quote or substitution."""
     text = command
@@ -194,7 +195,7 @@ def _tokens(command):
     raw: list[str] = []
     started, known = False, True
 
-    def word():
+    def word() -> _Word:
         token = (_Word if known else _Unknown)("".join(chars))
         token.raw = "".join(raw)
         return token
@@ -260,7 +261,7 @@ def _tokens(command):
         yield word()
 
 
-def _double_quoted(text, index):
+def _double_quoted(text, index) -> tuple[int, str, bool]:
     """(index after the closing quote, the text, whether it held a substitution)."""
     chars: list[str] = []
     unknown = False
@@ -285,7 +286,7 @@ def _double_quoted(text, index):
     raise ValueError("No closing quotation")
 
 
-def _substitution_end(text, index):
+def _substitution_end(text, index) -> int:
     """The index just after the substitution starting at ``index``: ``$(...)`` and ``$((...))``
     (nested, with quotes inside), ``${...}``, backticks, ``$NAME`` and ``$1``, ``$?``, ..."""
     if text[index] == "`":
@@ -422,7 +423,7 @@ def file_server_release(app, component) -> FileServerRelease | None:
             return None
         tag = (found and found.group("tag")) or tag
     elif isinstance(source, str) and source.endswith(".wasm"):
-        tag = FILE_SERVER_DIGESTS.get(_file_digest(Path(app.dir) / source))
+        tag = FILE_SERVER_DIGESTS.get(_file_digest(Path(app.dir) / source) or "")
         if tag is None:
             return None
     else:
@@ -434,7 +435,7 @@ def file_server_release(app, component) -> FileServerRelease | None:
     )
 
 
-def _file_digest(path):
+def _file_digest(path) -> str | None:
     """``sha256:<hex>`` of a local Wasm file, or None if it cannot be read."""
     try:
         if path.stat().st_size > 64 * 1024 * 1024:  # no release is near this; a big build output is not one

@@ -51,22 +51,22 @@ class Reader:
 
     # -- shapes -----------------------------------------------------------------
 
-    def table(self, value, path, what="a table"):
+    def table(self, value, path, what="a table") -> dict:
         if not isinstance(value, dict):
             raise self.expected(path, what, value)
         return value
 
-    def string(self, value, path):
+    def string(self, value, path) -> str:
         if not isinstance(value, str):
             raise self.expected(path, "a string", value)
         return value
 
-    def boolean(self, value, path):
+    def boolean(self, value, path) -> bool:
         if not isinstance(value, bool):
             raise self.expected(path, "a boolean (true or false)", value)
         return value
 
-    def string_list(self, value, path):
+    def string_list(self, value, path) -> tuple[str, ...]:
         if not isinstance(value, list):
             raise self.expected(path, "a list of strings", value)
         for index, item in enumerate(value):
@@ -74,7 +74,7 @@ class Reader:
                 raise self.expected(path + (index,), "a string", item)
         return tuple(value)
 
-    def string_map(self, value, path):
+    def string_map(self, value, path) -> dict[str, str]:
         """A table of string values, e.g. ``environment``."""
         self.table(value, path, "a table of strings")
         for key, item in value.items():
@@ -82,12 +82,12 @@ class Reader:
                 raise self.expected(path + (key,), "a string", item)
         return dict(value)
 
-    def table_list(self, value, path, what):
+    def table_list(self, value, path, what) -> list:
         if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
             raise self.expected(path, what, value)
         return value
 
-    def keys(self, table, path, allowed, required=()):
+    def keys(self, table, path, allowed, required=()) -> None:
         """Spin's ``deny_unknown_fields``: every key must be known, required ones present."""
         for key in table:
             if key not in allowed:
@@ -98,17 +98,17 @@ class Reader:
 
     # -- optional fields of a table -------------------------------------------
 
-    def opt_string(self, table, key, path, default=""):
+    def opt_string(self, table, key, path, default="") -> str | None:
         return self.string(table[key], path + (key,)) if key in table else default
 
-    def opt_bool(self, table, key, path, default=False):
+    def opt_bool(self, table, key, path, default=False) -> bool:
         return self.boolean(table[key], path + (key,)) if key in table else default
 
-    def opt_string_list(self, table, key, path):
+    def opt_string_list(self, table, key, path) -> tuple[str, ...]:
         return self.string_list(table[key], path + (key,)) if key in table else ()
 
-    def opt_string_map(self, table, key, path):
+    def opt_string_map(self, table, key, path) -> dict[str, str]:
         return self.string_map(table[key], path + (key,)) if key in table else {}
 
-    def opt_table(self, table, key, path, what="a table"):
+    def opt_table(self, table, key, path, what="a table") -> dict:
         return self.table(table[key], path + (key,), what) if key in table else {}

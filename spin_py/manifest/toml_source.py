@@ -50,7 +50,7 @@ class _RecordingParser(Parser):
     def _line_here(self) -> int:
         return bisect.bisect_left(self._newlines, self._idx) + 1
 
-    def line_before(self):
+    def line_before(self) -> int:
         return bisect.bisect_left(self._newlines, max(self._idx - 1, 0)) + 1
 
     def _resolve(self, names) -> tuple:
@@ -103,7 +103,7 @@ class _RecordingParser(Parser):
 _POSITION_SUFFIX = re.compile(r"\s+at line \d+ col \d+$")
 
 
-def parse_toml(text):
+def parse_toml(text) -> Document:
     """Parse TOML text into a Document of plain Python data; raises TomlSyntaxError."""
     try:
         parser = _RecordingParser(text)
@@ -122,7 +122,7 @@ def parse_toml(text):
     return Document(document.unwrap(), parser.lines)
 
 
-def _parse_without_lines(text):
+def _parse_without_lines(text) -> dict:
     try:
         return tomlkit.parse(text).unwrap()
     except ParseError as error:

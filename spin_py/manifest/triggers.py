@@ -1,7 +1,9 @@
 """Triggers: reading ``[[trigger.<type>]]`` tables and checking the HTTP and Redis
 triggers' own settings as those triggers do in Spin."""
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from spin_py.manifest import ids
 from spin_py.manifest.errors import format_key
@@ -53,7 +55,7 @@ class RawTrigger:
         return set_spec
 
 
-def read_triggers(reader, value, read_inline):
+def read_triggers(reader, value, read_inline) -> list[RawTrigger]:
     """The v2 ``trigger`` table; ``read_inline(table, path)`` reads an inline component."""
     path = ("trigger",)
     reader.table(value, path, "a table of [[trigger.<type>]] arrays")
@@ -98,7 +100,7 @@ def _read_trigger(reader, trigger_type, entry, path, read_inline):
     return trigger
 
 
-def read_settings(reader, trigger_type, table, path, also_allowed=()):
+def read_settings(reader, trigger_type, table, path, also_allowed=()) -> FrozenDict:
     """``[application.trigger.<type>]``; Spin's HTTP and Redis triggers refuse unknown keys."""
     allowed = SETTINGS_KEYS.get(trigger_type)
     if allowed is not None:
@@ -108,7 +110,7 @@ def read_settings(reader, trigger_type, table, path, also_allowed=()):
     return freeze({key: value for key, value in table.items() if key not in also_allowed})
 
 
-def base_warnings(base):
+def base_warnings(base) -> Iterator[str]:
     """Spin 3 warns about an HTTP base of "/" and refuses any other; spin-py still applies it."""
     if base == "/":
         yield 'the HTTP trigger base is deprecated; with the default "/" it can be removed'
@@ -116,7 +118,7 @@ def base_warnings(base):
         yield f"the HTTP trigger base is deprecated (Spin 3 refuses it): prepend {base!r} to each route instead"
 
 
-def typed_triggers(reader, triggers, components):
+def typed_triggers(reader, triggers, components) -> tuple[tuple[HttpTrigger, ...], tuple[RedisTrigger, ...], FrozenDict]:
     """Check each trigger's references and type-specific config: (http, redis, others)."""
     http: list[HttpTrigger] = []
     redis: list[RedisTrigger] = []
@@ -145,12 +147,12 @@ def trigger_places(reader, triggers) -> FrozenDict:
     return FrozenDict(places)
 
 
-def _config_keys(reader, trigger, own_keys):
+def _config_keys(reader, trigger, own_keys) -> None:
     allowed = own_keys if trigger.version == 1 else TRIGGER_KEYS + own_keys
     reader.keys(trigger.config, trigger.path, allowed)
 
 
-def _http_trigger(reader, trigger):
+def _http_trigger(reader, trigger) -> HttpTrigger:
     config, path = trigger.config, trigger.path
     _config_keys(reader, trigger, HTTP_KEYS)
     if "route" not in config:
@@ -180,7 +182,7 @@ def _http_trigger(reader, trigger):
     )
 
 
-def _executor(reader, value, path):
+def _executor(reader, value, path) -> Any:
     reader.table(value, path, '{ type = "http" } or { type = "wagi", ... }')
     if "type" not in value:
         raise reader.error(path + ("type",), "required key is missing")
@@ -193,7 +195,7 @@ def _executor(reader, value, path):
     return freeze(value)
 
 
-def _check_static_response(reader, value, path):
+def _check_static_response(reader, value, path) -> None:
     reader.table(value, path)
     if "status_code" in value:
         status = value["status_code"]
@@ -203,7 +205,7 @@ def _check_static_response(reader, value, path):
     reader.opt_string(value, "body", path)
 
 
-def _redis_trigger(reader, trigger):
+def _redis_trigger(reader, trigger) -> RedisTrigger:
     config, path = trigger.config, trigger.path
     _config_keys(reader, trigger, REDIS_KEYS)
     if trigger.component is None:

@@ -23,7 +23,7 @@ TOP_KEYS = (
 )  # fmt: skip
 
 
-def read_v1(reader, data, manifest_path):
+def read_v1(reader, data, manifest_path) -> App:
     if "spin_version" in data and "spin_manifest_version" in data:
         raise reader.error(("spin_version",), "duplicate of spin_manifest_version; keep only one")
     reader.keys(data, (), TOP_KEYS, ("name", "trigger"))

@@ -1,6 +1,9 @@
 """Version 2 manifests (``spin_manifest_version = 2``), read as Spin's schema::v2 and
 normalized as Spin's normalize.rs does."""
 
+from collections.abc import Iterator
+from typing import Any
+
 from spin_py.manifest import ids
 from spin_py.manifest.component import read_component, read_targets
 from spin_py.manifest.dependencies import check_dependency_components
@@ -15,7 +18,7 @@ APPLICATION_KEYS = ("name", "version", "description", "authors", "targets", "tri
 VARIABLE_KEYS = ("description", "required", "default", "secret")
 
 
-def read_v2(reader, data, manifest_path, profile=None):
+def read_v2(reader, data, manifest_path, profile=None) -> App:
     if "spin_version" in data:
         raise reader.error(
             ("spin_version",), "only version 1 manifests use spin_version; write spin_manifest_version = 2"
@@ -63,7 +66,7 @@ def read_v2(reader, data, manifest_path, profile=None):
     )
 
 
-def read_application(reader, value):
+def read_application(reader, value) -> dict:
     """``[application]`` as App fields."""
     path = ("application",)
     application = reader.table(value, path)
@@ -86,7 +89,7 @@ def read_application(reader, value):
     }
 
 
-def read_variables(reader, table, path):
+def read_variables(reader, table, path) -> FrozenDict:
     variables = {}
     for name, value in table.items():
         variable_path = path + (name,)
@@ -108,7 +111,7 @@ def read_variables(reader, table, path):
     return FrozenDict(variables)
 
 
-def deprecations(data, settings, origins):
+def deprecations(data, settings, origins) -> Iterator[str]:
     """What Spin warns about."""
     yield from base_warnings(settings.get("http", {}).get("base"))
     for component_id, path in origins.items():
@@ -117,7 +120,7 @@ def deprecations(data, settings, origins):
             yield f"component {component_id}: allowed_http_hosts is deprecated; use allowed_outbound_hosts"
 
 
-def _at(data, path):
+def _at(data, path) -> Any:
     for part in path:
         data = data[part]
     return data

@@ -73,7 +73,7 @@ def _manifest_path(manifest) -> Path:
     return path
 
 
-def _read_manifest(path):
+def _read_manifest(path) -> tomlkit.TOMLDocument:
     try:
         return tomlkit.parse(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomlkit.exceptions.TOMLKitError) as error:
@@ -117,7 +117,7 @@ def _parse_snippet(kind, snippet) -> dict[str, dict[str, Any]]:
         raise TemplateError(f"The template's {kind} snippet is not valid TOML: {error}") from None
 
 
-def _merge_variables(text, snippet):
+def _merge_variables(text, snippet) -> str:
     _parse_snippet("variables", snippet)
     document = tomlkit.parse(text)
     merging = tomlkit.parse(snippet)

@@ -6,7 +6,7 @@ import os
 import subprocess
 
 
-def _env(*names):
+def _env(*names) -> str | None:
     return next((os.environ[name] for name in names if name in os.environ), None)
 
 

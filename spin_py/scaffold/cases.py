@@ -6,6 +6,8 @@ followed by an uppercase one (``myApp``), and before the last capital of an
 uppercase run followed by a lowercase letter (``HTTPServer`` -> ``HTTP Server``).
 """
 
+from collections.abc import Iterator
+
 
 def words(text) -> list[str]:
     found = []
@@ -14,7 +16,7 @@ def words(text) -> list[str]:
     return found
 
 
-def _split_non_alphanumeric(text):
+def _split_non_alphanumeric(text) -> Iterator[str]:
     chunk = []
     for char in text:
         if char.isalnum():

@@ -14,7 +14,7 @@ from spin_py.manifest.ids import kebab_problem
 _PATH_UNSAFE = re.compile(r"[^-_.a-zA-Z0-9]")
 
 
-def name_problem(name):
+def name_problem(name) -> str | None:
     """Spin's reason ``name`` cannot name an application or component, or None."""
     bad = [segment for segment in re.split(r"[^\w]|_", name) if not segment[:1].isalpha()]
     if bad:

@@ -40,7 +40,7 @@ def new_application(template_id, name, output=None, values=None, accept_defaults
     return target
 
 
-def _maybe_git_init(folder):
+def _maybe_git_init(folder) -> None:
     """Like Spin: a git repository for the new app, unless it is inside one already or git is missing."""
     try:
         inside = subprocess.run(["git", "rev-parse", "--git-dir"], cwd=folder, capture_output=True, timeout=30)

@@ -51,14 +51,14 @@ class PluginConfig:
     license_file: Path | None
 
 
-def default_config_path():
+def default_config_path() -> Path:
     here = Path("plugin.toml")
     if here.is_file():
         return here
     return shipped("plugin.toml")
 
 
-def load_config(path=None):
+def load_config(path=None) -> PluginConfig:
     path = Path(path) if path is not None else default_config_path()
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -94,7 +94,7 @@ def load_config(path=None):
     )
 
 
-def launcher_script(config):
+def launcher_script(config) -> str:
     """The plugin's executable: a POSIX shell script handing over to spin-py."""
     module = shlex.quote(config.module)
     pythons = " ".join(shlex.quote(p) for p in config.pythons)
@@ -118,7 +118,7 @@ exit 127
 """
 
 
-def license_text(config):
+def license_text(config) -> bytes:
     if config.license_file is not None:
         try:
             return config.license_file.read_bytes()
@@ -130,24 +130,24 @@ def license_text(config):
     return f"SPDX-License-Identifier: {config.license}\n".encode()
 
 
-def build_archive(config):
+def build_archive(config) -> bytes:
     """The package as .tar.gz bytes: the launcher (named as the plugin) and LICENSE.
 
     Reproducible (fixed times and owners), so the same plugin.toml gives the same sha256.
     """
     buffer = io.BytesIO()
-    with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as compressed:
-        with tarfile.open(fileobj=compressed, mode="w", format=tarfile.PAX_FORMAT) as archive:
-            for name, data, mode in ((config.name, launcher_script(config).encode(), 0o755),
-                                     ("LICENSE", license_text(config), 0o644)):  # fmt: skip
-                info = tarfile.TarInfo(name)
-                info.size, info.mode, info.mtime = len(data), mode, 0
-                info.uname = info.gname = ""
-                archive.addfile(info, io.BytesIO(data))
+    with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as compressed, \
+            tarfile.open(fileobj=compressed, mode="w", format=tarfile.PAX_FORMAT) as archive:
+        for name, data, mode in ((config.name, launcher_script(config).encode(), 0o755),
+                                 ("LICENSE", license_text(config), 0o644)):  # fmt: skip
+            info = tarfile.TarInfo(name)
+            info.size, info.mode, info.mtime = len(data), mode, 0
+            info.uname = info.gname = ""
+            archive.addfile(info, io.BytesIO(data))
     return buffer.getvalue()
 
 
-def platforms(os_names=(), arches=()):
+def platforms(os_names=(), arches=()) -> list[tuple[str, str]]:
     """The (os, arch) pairs to list: those asked for, else every POSIX one the launcher runs on."""
     if "windows" in os_names:
         raise PluginError("the plugin's launcher is a shell script; a Windows package would need a py.exe",
@@ -162,7 +162,7 @@ def platforms(os_names=(), arches=()):
     return pairs
 
 
-def plugin_manifest(config, url, sha256, pairs):
+def plugin_manifest(config, url, sha256, pairs) -> dict:
     """The manifest as Spin's PluginManifest serializes it (camelCase keys, optional ones left out when empty)."""
     manifest = {"name": config.name}
     if config.description:
@@ -178,7 +178,7 @@ def plugin_manifest(config, url, sha256, pairs):
     return manifest
 
 
-def build_plugin(config=None, url=None, os_name=None, arch=None, output=None):
+def build_plugin(config=None, url=None, os_name=None, arch=None, output=None) -> tuple[Path, Path]:
     """Write the archive and the manifest JSON beside each other; returns (json path, archive path)."""
     config = load_config(config)
     pairs = platforms(_as_tuple(os_name), _as_tuple(arch))
@@ -196,7 +196,7 @@ def build_plugin(config=None, url=None, os_name=None, arch=None, output=None):
     return output, archive_path
 
 
-def _as_tuple(value):
+def _as_tuple(value) -> tuple[str, ...]:
     if value is None:
         return ()
     return (value,) if isinstance(value, str) else tuple(value)

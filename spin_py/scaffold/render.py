@@ -60,7 +60,7 @@ def special_values(name, output_path) -> dict[str, str]:
     return {"authors": author, "username": username, "project-name": name, "output-path": Path(output_path).as_posix()}
 
 
-def render_text(template, label, raw, values):
+def render_text(template, label, raw, values) -> bytes:
     """Rendered bytes of one file; bytes that are not UTF-8 or not Liquid are kept as they are (as in Spin)."""
     try:
         text = raw.decode("utf-8")

@@ -43,7 +43,7 @@ class Parameter:
     pattern: str | None = None
     allowed_values: tuple[str, ...] | None = None
 
-    def problem(self, value):
+    def problem(self, value) -> str | None:
         """Spin's reason ``value`` is refused, or None. Patterns match anywhere, as Rust's is_match does."""
         if self.pattern is not None and not re.search(self.pattern, value):
             return f"Input '{value}' does not match pattern '{self.pattern}'"
@@ -183,13 +183,13 @@ def _parameter(name, raw, where) -> Parameter:
     return Parameter(name, raw["prompt"], raw.get("default"), pattern, tuple(allowed) if allowed is not None else None)
 
 
-def _output(name, raw, where):
+def _output(name, raw, where) -> CreateDir:
     if raw.get("action") != "create_dir" or "path" not in raw:
         raise TemplateError(f"{where}: output {name}: only `action = \"create_dir\"` with a `path` is known")
     return CreateDir(raw["path"], raw.get("at", "component"))
 
 
-def _entry_exists(table, path):
+def _entry_exists(table, path) -> bool:
     current = table
     for step in path:
         if not isinstance(current, dict) or step not in current:
