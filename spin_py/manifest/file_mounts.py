@@ -123,7 +123,7 @@ class _Tree:
     guest: tuple[str, ...]
     host: Path
 
-    def find(self, parts, mounts):
+    def find(self, parts, mounts) -> str | tuple[str, Path] | None:
         if parts[:len(self.guest)] != self.guest:
             return DIR if self.guest[:len(parts)] == parts else None
         rest = parts[len(self.guest):]
@@ -140,7 +140,7 @@ class _File:
     guest: tuple[str, ...]
     host: Path
 
-    def find(self, parts, mounts):
+    def find(self, parts, mounts) -> str | tuple[str, Path] | None:
         if parts == self.guest:
             return (FILE, self.host) if self.host.is_file() else None
         return DIR if self.guest[:len(parts)] == parts else None
@@ -150,7 +150,7 @@ class _File:
 class _Glob:
     regex: re.Pattern  # against the app-relative path, which is also the guest path
 
-    def find(self, parts, mounts):
+    def find(self, parts, mounts) -> str | tuple[str, Path] | None:
         host = mounts.app_dir.joinpath(*parts)
         if host.is_file():
             if self.regex.fullmatch("/".join(parts)) and not mounts.excluded(host):
@@ -170,7 +170,7 @@ class FileMounts:
         self._excludes = [_glob_regex(pattern, literal_separator=False) for pattern in exclude_files]
         self._mounts = [self._mount(entry) for entry in files]
 
-    def _mount(self, entry):
+    def _mount(self, entry) -> _Tree | _File | _Glob:
         if isinstance(entry, str):
             return self._pattern(entry)
         source, destination = entry["source"], entry["destination"]
@@ -187,7 +187,7 @@ class FileMounts:
             raise MountError(f'Failed to copy "{host}": "{destination}" is not a valid destination file name')
         return _File(guest, host)
 
-    def _pattern(self, pattern):
+    def _pattern(self, pattern) -> _Tree | _File | _Glob:
         if pattern == ".." or pattern.endswith("/.."):
             raise MountError(_PARENT_PATTERN)
         if pattern == "." or pattern.endswith("/."):
@@ -206,7 +206,7 @@ class FileMounts:
             return _Glob(_glob_regex("/".join(parts), literal_separator=True))
         raise MountError(f'"{pattern}" does not exist and doesn\'t appear to be a glob pattern')
 
-    def _app_relative(self, host):
+    def _app_relative(self, host) -> str | None:
         """``host`` relative to the app folder, compared component by component as Rust's
         strip_prefix does (no normalizing), or None when it is not under it."""
         app, parts = self.app_dir.parts, host.parts
@@ -218,7 +218,7 @@ class FileMounts:
         relative = self._app_relative(host)
         return relative is not None and any(regex.fullmatch(relative) for regex in self._excludes)
 
-    def find(self, path: str):
+    def find(self, path: str) -> str | tuple[str, Path] | None:
         """``(FILE, host path)``, ``DIR`` or None for a guest path (absolute, or relative to ``/``)."""
         parts = guest_parts(path)
         if parts is None:

@@ -10,6 +10,7 @@ tables are not recorded; errors there point at the line of the enclosing key.
 import bisect
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 import tomlkit
 from tomlkit.exceptions import ParseError, TOMLKitError
@@ -68,7 +69,7 @@ class _RecordingParser(Parser):
             self.lines.setdefault(path[:depth], line)
         self.lines.setdefault(path, line)
 
-    def _parse_table(self, *args, **kwargs):
+    def _parse_table(self, *args, **kwargs) -> Any:
         line = self._line_here()
         is_aot, key = self._peek_table()
         names = [part.key for part in key]
@@ -83,7 +84,7 @@ class _RecordingParser(Parser):
         self._table = path
         return super()._parse_table(*args, **kwargs)
 
-    def _parse_key_value(self, *args, **kwargs):
+    def _parse_key_value(self, *args, **kwargs) -> Any:
         if self._inline_depth:
             return super()._parse_key_value(*args, **kwargs)
         # Leading indent is spaces and tabs only, so this is the key's line.
@@ -92,7 +93,7 @@ class _RecordingParser(Parser):
         self._record(self._table + tuple(part.key for part in key), line)
         return key, value
 
-    def _parse_inline_table(self, *args, **kwargs):
+    def _parse_inline_table(self, *args, **kwargs) -> Any:
         self._inline_depth += 1
         try:
             return super()._parse_inline_table(*args, **kwargs)

@@ -1,7 +1,7 @@
 """Triggers: reading ``[[trigger.<type>]]`` tables and checking the HTTP and Redis
 triggers' own settings as those triggers do in Spin."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,9 +34,9 @@ class RawTrigger:
     dependencies: dict = field(default_factory=dict)
     version: int = 2  # a version 1 trigger table holds only its type's own keys
 
-    def specs(self):
+    def specs(self) -> list[tuple[Any, tuple, Callable[[Any], None]]]:
         """(spec, path, setter) for every component spec of this trigger, in Spin's order."""
-        found = []
+        found: list[tuple[Any, tuple, Callable[[Any], None]]] = []
         if self.component is not None:
             found.append((self.component, self.component_path, self._set_component))
         for role, specs in self.components.items():
@@ -48,8 +48,8 @@ class RawTrigger:
     def _set_component(self, value) -> None:
         self.component = value
 
-    def _role_setter(self, role, index):
-        def set_spec(value):
+    def _role_setter(self, role, index) -> Callable[[Any], None]:
+        def set_spec(value) -> None:
             self.components[role][index] = value
 
         return set_spec
@@ -68,8 +68,8 @@ def read_triggers(reader, value, read_inline) -> list[RawTrigger]:
     return triggers
 
 
-def _read_trigger(reader, trigger_type, entry, path, read_inline):
-    def spec(value, spec_path):
+def _read_trigger(reader, trigger_type, entry, path, read_inline) -> RawTrigger:
+    def spec(value, spec_path) -> str | Component:
         if isinstance(value, str):
             problem = ids.kebab_problem(value)
             if problem:

@@ -9,7 +9,7 @@ from spin_py.manifest.component import read_component, read_targets
 from spin_py.manifest.dependencies import check_dependency_components
 from spin_py.manifest.errors import ManifestError
 from spin_py.manifest.frozen import FrozenDict
-from spin_py.manifest.model import App, Variable
+from spin_py.manifest.model import App, Component, Variable
 from spin_py.manifest.normalize import normalize_ids, normalize_inline_components
 from spin_py.manifest.triggers import base_warnings, read_settings, read_triggers, trigger_places, typed_triggers
 
@@ -40,7 +40,7 @@ def read_v2(reader, data, manifest_path, profile=None) -> App:
         )
         origins[component_id] = component_path
 
-    def read_inline(table, inline_path):
+    def read_inline(table, inline_path) -> Component:
         return read_component(reader, table, inline_path, "", 2, profile, profiles_seen)
 
     reader.keys(data, (), TOP_KEYS, ("trigger",))
