@@ -209,13 +209,17 @@ def _tell_failure(observer: Observer, method: str, error: Exception) -> None:
 
 def start_request(trigger: str, method: str, path: str, headers: list[tuple[str, str]], *,
                   peer: tuple[str | None, int | None] = (None, None), scheme: str = "http",
-                  component: str | None = None, channel: str | None = None, address: str | None = None) -> Request | None:
-    """A request begins in this thread (None when nobody observes). End it with ``end_request``."""
+                  component: str | None = None, channel: str | None = None, address: str | None = None,
+                  chained: bool = False) -> Request | None:
+    """A request begins in this thread (None when nobody observes). End it with ``end_request``.
+    ``chained``: one component's request to another, served in the thread of the caller's
+    host call, whose request becomes its ``parent``."""
     if not _observers:
         return None
     request = Request(next(_ids), trigger, method, path, list(headers), time.time(), peer=peer, scheme=scheme,
-                      channel=channel, address=address, parent=_request.get(), _clock=time.perf_counter())
-    request.data["_token"] = _request.set(request)
+                      channel=channel, address=address, parent=_request.get() if chained else None,
+                      _clock=time.perf_counter())
+    _request.set(request)
     _tell("request_started", request)
     if component is not None:
         _set_component(request, component)
@@ -234,9 +238,9 @@ def http_started(environ: Mapping[str, Any], method: str, path_and_query: str,
 
 
 def routed(route: str | None, component: str | None) -> None:
-    """The request this thread serves matched ``route`` of ``component``."""
+    """The request this thread serves matched ``route`` of ``component`` (None and None: nothing to tell)."""
     request = _request.get() if _observers else None
-    if request is None:
+    if request is None or (route is None and component is None):
         return
     request.route = route
     if component is not None:
@@ -266,12 +270,9 @@ def end_request(request: Request | None, status: int, body: Any = None) -> None:
         request.duration = time.perf_counter() - request._clock
     if status >= 500 and isinstance(body, (bytes, bytearray)) and body and request.error is None:
         request.error = bytes(body).decode("utf-8", "replace").rstrip("\n")
-    token = request.data.pop("_token", None)
-    if token is not None:
-        try:
-            _request.reset(token)
-        except ValueError:  # ended in another thread than it started in: that thread's own goes on
-            pass
+    if _request.get() is request:
+        # Not a token reset: a request whose end was never reached (a host bug) must not stay current.
+        _request.set(request.parent)
     if request.component is not None:
         with _in_flight_lock:
             waiting = _in_flight.get(request.component)
@@ -299,7 +300,7 @@ def redis_instance(instance: Any, component: str) -> Any:
         channel, address = _redis_channels.get(component, (None, None))
         request = start_request("redis", "", channel or "", [], component=component, channel=channel, address=address)
         if request is not None:
-            _request.reset(request.data.pop("_token"))  # a batch's messages follow one another in this thread
+            _request.set(None)  # a batch's messages follow one another in this thread
             instance.observed = request
             _redis_pending.__dict__.setdefault("requests", []).append(request)
     return instance

@@ -16,6 +16,7 @@ import traceback
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
+from spin_py import observe
 from spin_py.host.output import write_terminal
 from spin_py.host.worker import ResponseStream, WorkerError, WorkerGone, request_instance
 from spin_py.trigger.body import DEFAULT_LIMIT, BodyError, body_for_worker, read_body, read_to_end
@@ -184,6 +185,7 @@ class HttpTrigger:
         started = time.perf_counter()
         method = environ["REQUEST_METHOD"]
         path_and_query = raw_path(environ)
+        observed = observe.http_started(environ, method, path_and_query, request_headers)  # spin_py/observe.py
         component = None
         try:
             component, answer = self._respond(environ, method, path_and_query)
@@ -206,6 +208,7 @@ class HttpTrigger:
         if component is not None and component.output is not None:
             component.output.catch_up()  # what the handler printed comes before its request's line
         self.log(f"{method} {path_and_query} -> {component.id if component else '-'} {status.split()[0]} {elapsed:.1f}ms")
+        observe.end_request(observed, int(status[:3]), answer.body if isinstance(answer, Answer) else None)
         return body
 
     def _refused(self, component, error) -> str:
@@ -222,6 +225,7 @@ class HttpTrigger:
         runtime = self.runtime()
         path = path_and_query.partition("?")[0]
         if path.startswith(WELL_KNOWN_PREFIX):
+            observe.routed(path if path[len(WELL_KNOWN_PREFIX):] in ("health", "info") else None, None)
             return None, self._well_known(path[len(WELL_KNOWN_PREFIX):], runtime)
         try:
             match = runtime.router.route(path)
@@ -230,6 +234,7 @@ class HttpTrigger:
         if match is None:
             return None, Answer(404)
         component = runtime.components[match.component]
+        observe.routed(match.raw_route, component.id)
         if component.file_server is not None:  # spin-fileserver: the host answers (trigger/static_files.py)
             return component, Answer(*component.file_server.respond(path, match, request_headers(environ)))
         if component.pool is None:
@@ -272,6 +277,8 @@ class HttpTrigger:
             raise KeyError(f"unknown routing destination '{component_id}'")  # handle_trigger_route's error
         path = path_and_query.partition("?")[0]
         match = ChainedMatch(component_id, path)
+        observed = observe.start_request("http", method, path_and_query, headers, chained=True)
+        observe.routed(match.raw_route, component_id)
         if component.file_server is not None:
             answer = Answer(*component.file_server.respond(path, match, headers))
         elif component.pool is None:
@@ -302,6 +309,7 @@ class HttpTrigger:
                 close()
         elapsed = (time.perf_counter() - started) * 1000
         self.log(f"{method} {path_and_query} -> {component_id} {status.split()[0]} {elapsed:.1f}ms (service chaining)")
+        observe.end_request(observed, int(status[:3]), answer.body if isinstance(answer, Answer) else None)
         return int(status.split()[0]), wire, data
 
     def _run(self, component, runtime, method, path_and_query, headers, body, client):
@@ -319,6 +327,7 @@ class HttpTrigger:
             # As Spin's trigger_instance_builder sets the OutboundHttpInterceptor: requests this
             # instance sends to <component>.spin.internal come back here.
             instance.service_chaining = self.serve_chained
+            instance.observed = observe.current()  # its host calls are told as this request's
             try:
                 answer = worker.serve(method, path_and_query, headers, body, instance,
                                       client=client, timeout=runtime.config.request_timeout)
