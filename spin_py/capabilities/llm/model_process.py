@@ -46,8 +46,9 @@ import time
 from multiprocessing.connection import Connection
 
 from spin_py.capabilities.llm.engines.base import RUNTIME_ERROR, EmbeddingsResult, LlmError
+from spin_py.capabilities.sizes import MAX_HOST_BUFFERED_BYTES
 
-MAX_MESSAGE_BYTES = 128 << 20  # Spin's MAX_HOST_BUFFERED_BYTES, each way
+MAX_MESSAGE_BYTES = MAX_HOST_BUFFERED_BYTES  # each way
 BATCH_WINDOW_SECONDS = 0.002
 PROGRESS_EVERY = 0.5
 MAX_BATCH_TEXTS = 64

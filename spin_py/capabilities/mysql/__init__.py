@@ -34,10 +34,11 @@ from spin_py.capabilities.limits import GRACE, cut_socket, watched
 from spin_py.capabilities.outbound_access import OutboundApp, OutboundCapability
 from spin_py.capabilities.rdbms import CONNECTION_FAILED, OTHER, QUERY_FAILED, VALUE_CONVERSION_FAILED
 from spin_py.capabilities.seam import decode_bytes, encode_bytes, text_arg
+from spin_py.capabilities.sizes import MAX_HOST_BUFFERED_BYTES
 
 NAME = "mysql"
 CONNECTION = "mysql.connection"
-MAX_RESULT_BYTES = 128 << 20  # spin_world::MAX_HOST_BUFFERED_BYTES
+MAX_RESULT_BYTES = MAX_HOST_BUFFERED_BYTES
 CONNECT_TIMEOUT = 10  # seconds
 
 # MySQL column types (mysql_common::constants::ColumnType) and flags.

@@ -33,10 +33,11 @@ from spin_py.capabilities.limits import GRACE, cut_socket, watched
 from spin_py.capabilities.outbound_access import OutboundApp, OutboundCapability
 from spin_py.capabilities.rdbms import BAD_PARAMETER, CONNECTION_FAILED, QUERY_FAILED, VALUE_CONVERSION_FAILED
 from spin_py.capabilities.seam import text_arg
+from spin_py.capabilities.sizes import MAX_HOST_BUFFERED_BYTES
 
 NAME = "postgres"
 CONNECTION = "postgres.connection"
-MAX_RESULT_BYTES = 128 << 20  # spin_world::MAX_HOST_BUFFERED_BYTES
+MAX_RESULT_BYTES = MAX_HOST_BUFFERED_BYTES
 CONNECT_TIMEOUT = 10  # seconds
 
 

@@ -35,10 +35,11 @@ from spin_py.capabilities.limits import watched
 from spin_py.capabilities.outbound_access import OutboundApp, OutboundCapability
 from spin_py.capabilities.redis.errors import INVALID_ADDRESS, NO_CONNECTION_TEXT, OTHER
 from spin_py.capabilities.seam import UnknownHandle, decode_bytes, encode_bytes, text_arg, texts_arg
+from spin_py.capabilities.sizes import MAX_HOST_BUFFERED_BYTES
 
 NAME = "redis"
 CONNECTION = "redis.connection"
-MAX_RESULT_BYTES = 128 << 20  # spin_world::MAX_HOST_BUFFERED_BYTES
+MAX_RESULT_BYTES = MAX_HOST_BUFFERED_BYTES
 _RUST_OPTION_VEC = 24  # size_of::<Option<Vec<u8>>>(), counted in Spin's limit
 _RUST_RESULT = 32  # size_of::<RedisResult>()
 

@@ -37,9 +37,10 @@ import apsw.ext
 
 from spin_py.capabilities.errors import CapabilityError
 from spin_py.capabilities.limits import acquire
+from spin_py.capabilities.sizes import MAX_HOST_BUFFERED_BYTES
 from spin_py.capabilities.sqlite.errors import IO
 
-MAX_RESULT_BYTES = 128 << 20  # crates/world/src/lib.rs MAX_HOST_BUFFERED_BYTES
+MAX_RESULT_BYTES = MAX_HOST_BUFFERED_BYTES
 BUSY_TIMEOUT_MS = 5000  # rusqlite src/inner_connection.rs: sqlite3_busy_timeout(db, 5000)
 # sqlite3.c sqliteDefaultBusyCallback: the waits of sqlite3_busy_timeout, in ms, the last one repeated.
 BUSY_DELAYS_MS = (1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100)

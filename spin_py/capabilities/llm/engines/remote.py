@@ -23,9 +23,10 @@ import urllib.error
 import urllib.request
 
 from spin_py.capabilities.llm.engines.base import RUNTIME_ERROR, EmbeddingsResult, InferencingResult, LlmError
+from spin_py.capabilities.sizes import MAX_HOST_BUFFERED_BYTES
 
 TIMEOUT_SECONDS = 120
-MAX_REPLY_BYTES = 128 << 20  # Spin's MAX_HOST_BUFFERED_BYTES
+MAX_REPLY_BYTES = MAX_HOST_BUFFERED_BYTES
 
 
 class RemoteEngine:
