@@ -366,12 +366,15 @@ def annotate(**facts: Any) -> None:
         record.facts.update(facts)
 
 
-def inject_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """``headers`` of an outbound HTTP request, with what the observers inject set (a header
-    of the same name replaced): ``headers`` itself when there is nothing to add."""
+def inject_headers(headers: list[tuple[str, str]], url: str | None = None) -> list[tuple[str, str]]:
+    """``headers`` of the outbound HTTP request this thread's host call sends to ``url`` (kept
+    as the call's ``facts["url"]``), with what the observers inject set (a header of the same
+    name replaced): ``headers`` itself when there is nothing to add."""
     record = _call.get() if _observers else None
     if record is None:
         return headers
+    if url is not None:
+        record.facts["url"] = url
     added: list[tuple[str, str]] = []
     for observer in _observers:
         try:

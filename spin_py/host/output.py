@@ -18,6 +18,8 @@ import threading
 import time
 from pathlib import Path
 
+from spin_py import observe
+
 # One lock for everything spin-py writes to the terminal (request log, component
 # output), and one write per text, so a line is never cut by another.
 _TERMINAL_LOCK = threading.Lock()
@@ -98,7 +100,7 @@ class ComponentOutput:
                     break
                 log.write(chunk)
                 log.flush()
-                pending = self._show(pending + chunk)
+                pending = self._show(pending + chunk, suffix)
                 with self._progress:
                     self._shown[fd] += len(chunk)
                     self._progress.notify_all()
@@ -108,7 +110,7 @@ class ComponentOutput:
                 del self._read[fd], self._shown[fd]
                 self._progress.notify_all()
 
-    def _show(self, data: bytes) -> bytes:
+    def _show(self, data: bytes, stream: str = "stdout") -> bytes:
         """Show ``data``'s whole lines (a longer one in pieces); returns the unended rest."""
         lines = []
         while True:
@@ -119,11 +121,13 @@ class ComponentOutput:
             lines.append(data[:cut].decode("utf-8", "replace").rstrip("\n"))
             data = data[cut:]
         if lines:
+            observe.output(self.component_id, stream, lines)  # spin_py/observe.py
             self._write_lines(lines)
         return data
 
     def write(self, text: str) -> None:
         """Show lines on the terminal as this component's."""
+        observe.output(self.component_id, "host", [text])
         self._write_lines([text])
 
     def _write_lines(self, texts: list[str]) -> None:

@@ -50,6 +50,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from spin_py import observe
 from spin_py.capabilities.variables.resolver import ResolverConfigError, VariablesError, resolver_for
 from spin_py.guest.rust_text import rust_debug
 from spin_py.host.worker import WorkerError, WorkerGone, request_instance
@@ -220,10 +221,11 @@ class RedisTrigger:
                 return
             try:
                 with component.pool.lease() as worker:
-                    results = worker.deliver(payloads, lambda: request_instance(runtime, component_id),
+                    results = worker.deliver(payloads, lambda: observe.redis_instance(request_instance(runtime, component_id), component_id),
                                              timeout=runtime.config.request_timeout, meanwhile=meanwhile)
                     meanwhile = None
             except WorkerError as failure:
+                observe.redis_handled(failure.handled, str(failure).rstrip("\n"))  # spin_py/observe.py
                 if isinstance(failure, WorkerGone) and gone < _RETRIES_WHEN_GONE:
                     gone += 1
                     continue  # it died while idle, before the messages reached it: another worker takes them
@@ -235,6 +237,7 @@ class RedisTrigger:
                 self._failed(component_id, text.splitlines()[-1] if text else type(failure).__name__)
                 payloads = payloads[len(failure.handled) + 1:]
                 continue
+            observe.redis_handled(results)
             self._report(component, results)
             payloads = payloads[len(results):]  # not all: the worker stopped after the last one handled
 
@@ -347,6 +350,7 @@ class _Subscriber:
                 continue
             try:
                 # One at a time, in arrival order, as Spin; the next messages are read meanwhile.
+                observe.redis_message(channel, self.addr, components)
                 self.trigger.dispatch(components, payloads, meanwhile=backlog.fill)
             except Exception as error:  # a host bug must not end the subscription
                 self.trigger.say(f"Error handling message from {self.addr}: {error!r}")

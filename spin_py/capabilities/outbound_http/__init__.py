@@ -26,6 +26,7 @@ component the HTTP trigger did not run (a Redis message's) has none: as under Sp
 request would then go to the network, the name does not resolve (DnsError).
 """
 
+from spin_py import observe
 from spin_py.capabilities.errors import CapabilityError
 from spin_py.capabilities.outbound_http import errors
 from spin_py.capabilities.outbound_http.client import MAX_BODY, Destination, HttpClient
@@ -113,6 +114,7 @@ class OutboundHttpApp:
         if api == "wasi":
             # wasi.rs prepare_request: the host header goes; hyper writes it from the URL.
             headers = [(name, value) for name, value in headers if name.lower() != "host"]
+        headers = observe.inject_headers(headers, destination.url())  # traceparent: Spin's inject_trace_context
         if chained is not None:
             status, response_headers, data = self._chain(instance, chained, method, destination, headers, body)
         else:
