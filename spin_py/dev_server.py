@@ -24,6 +24,7 @@ from spin_py.manifest import check_trigger_types, load_manifest
 from spin_py.runtime_config import RuntimeConfig, load_runtime_config
 from spin_py.trigger.http import HttpTrigger
 from spin_py.trigger.http_server import ListenError, bind_trigger_server
+from spin_py.trigger.kv_explorer import kv_explorer_for
 from spin_py.trigger.redis import RedisTrigger, redis_plan
 from spin_py.trigger.routes import WELL_KNOWN_PREFIX, router_for
 from spin_py.trigger.static_files import static_files_for
@@ -112,6 +113,7 @@ class DevServer:
             python=self.app_python,
             router=router,
             file_server=static_files_for,
+            kv_explorer=kv_explorer_for,
         )
 
     def replace_runtime(self, runtime: AppRuntime) -> None:

@@ -45,11 +45,12 @@ class ComponentRuntime:
     output: ComponentOutput | None = None
     entry: object = None  # the PythonEntry its workers run
     file_server: object = None  # StaticFiles: spin-fileserver, answered by the host (trigger/static_files.py)
+    kv_explorer: object = None  # KvExplorer: spin-kv-explorer, answered by the host (trigger/kv_explorer.py)
 
 
 class AppRuntime:
     def __init__(self, config, app, capabilities=(), runtime_config=None, terminal=None, previous=None, current=None, python=None,
-                 router=None, file_server=None):
+                 router=None, file_server=None, kv_explorer=None):
         """``capabilities``: the server's Capability objects, configured here for ``app``.
         ``current()`` returns the runtime serving now: host calls are checked against its
         manifest, so an edit that revokes a permission applies from the very next call.
@@ -72,6 +73,7 @@ class AppRuntime:
         self.python = python if python is not None else AppPython(config, app.dir, say=self._say)
         self.router = router
         self._file_server = file_server
+        self._kv_explorer = kv_explorer  # spin-kv-explorer's (runtime, component) -> KvExplorer | None
         self.added, self.changed = [], []  # component ids, against ``previous``
         self.components = {
             component_id: self._component(component, previous) for component_id, component in app.components.items()
@@ -100,6 +102,9 @@ class AppRuntime:
         if release is not None:  # no worker: the host serves it
             files = self._file_server(self, component, release)
             return ComponentRuntime(component.id, None, output=files.output, file_server=files)
+        explorer = self._kv_explorer(self, component) if self._kv_explorer is not None else None
+        if explorer is not None:  # no worker either: the host answers it
+            return ComponentRuntime(component.id, None, output=explorer.output, kv_explorer=explorer)
         entry = python_entry(self.app, component)
         if isinstance(entry, NotPython):
             return ComponentRuntime(component.id, None, not_python=entry.reason)
@@ -151,6 +156,8 @@ class AppRuntime:
         for component in self.components.values():
             if component.file_server is not None:
                 lines += component.file_server.startup_lines
+            if component.kv_explorer is not None:
+                lines += component.kv_explorer.startup_lines
             if component.not_python:
                 lines.append(f"Component '{component.id}' is not served: {component.not_python}")
         return lines

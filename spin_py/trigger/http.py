@@ -237,7 +237,7 @@ class HttpTrigger:
         observe.routed(match.raw_route, component.id)
         if component.file_server is not None:  # spin-fileserver: the host answers (trigger/static_files.py)
             return component, Answer(*component.file_server.respond(path, match, request_headers(environ)))
-        if component.pool is None:
+        if component.pool is None and component.kv_explorer is None:
             return component, _text(501, f"Component '{component.id}' is not served by spin-py: {component.not_python}\n")
         raw_headers = request_headers(environ)
         try:
@@ -258,6 +258,8 @@ class HttpTrigger:
             body = request_body(environ, lowered, runtime.config.max_request_body)
         except BodyError as error:  # no worker hears of it; the log line shows the status
             return component, _text(error.status, f"{error}\n")
+        if component.kv_explorer is not None:  # spin-kv-explorer: the host answers (trigger/kv_explorer.py)
+            return component, Answer(*component.kv_explorer.respond(method, headers, body))
         client = environ.get("werkzeug.socket")  # watched: a request whose client left is cancelled
         if client is not None:
             client = PacedClient(client)
@@ -281,7 +283,7 @@ class HttpTrigger:
         observe.routed(match.raw_route, component_id)
         if component.file_server is not None:
             answer = Answer(*component.file_server.respond(path, match, headers))
-        elif component.pool is None:
+        elif component.pool is None and component.kv_explorer is None:
             answer = _text(501, f"Component '{component.id}' is not served by spin-py: {component.not_python}\n")
         else:
             try:
@@ -291,8 +293,11 @@ class HttpTrigger:
             host = next((value for name, value in sent if name == "host"), None)
             sent += spin_headers(match, client_addr=CHAINED_CLIENT_ADDR, path_and_query=path_and_query,
                                  scheme="http", host=host, base="/")
+            if component.kv_explorer is not None:  # spin-kv-explorer: the host answers (trigger/kv_explorer.py)
+                answer = Answer(*component.kv_explorer.respond(method, sent, body))
             # No client to watch, but its streamed response is paced as a client's is.
-            answer = self._run(component, runtime, method, path_and_query, sent, body, PacedClient(_NOBODY))
+            else:
+                answer = self._run(component, runtime, method, path_and_query, sent, body, PacedClient(_NOBODY))
         try:
             status, wire, pieces = wire_response(answer.status, answer.headers, answer.body, method=method,
                                                  max_body=min(max_body, self.max_response_body))
