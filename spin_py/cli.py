@@ -5,31 +5,18 @@ and never loads a model engine.
 """
 
 import os
-import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
 from spin_py import __version__
 from spin_py.cli_errors import InputError
+from spin_py.cli_values import parse_listen, parse_size, split_key_value
 
 
-def _parse_listen(value):
-    host, sep, port = value.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise InputError("--listen", f"'{value}' is not HOST:PORT (for example 127.0.0.1:3000)")
-    return host.strip("[]"), int(port)
-
-
-def split_key_value(text):
-    """``(key, value)`` split at the first ``=``, as Spin splits its KEY=VALUE options
-    (``split_once('=')``), or None when there is no ``=``: the one splitter of -e,
-    --variable and --key-value."""
-    key, sep, value = text.partition("=")
-    return (key, value) if sep else None
-
-
-def _parse_env(values):
+def _parse_env(values: tuple[str, ...]) -> dict[str, str]:
     env = {}
     for item in values:
         pair = split_key_value(item)
@@ -39,72 +26,76 @@ def _parse_env(values):
     return env
 
 
-def _parse_variables(values):
-    """`--variable`: KEY=VALUE, KEY=@FILE, @FILE.json, @FILE.toml; files read now, a later one wins."""
-    from spin_py.capabilities.variables.sources import VariableSourceError, parse_variable
-
-    variables = {}
-    for item in values:
-        try:
-            variables.update(parse_variable(item, split_key_value))
-        except VariableSourceError as error:
-            raise InputError("--variable", f"'{item}': {error}") from None
-    return variables
-
-
-def _parse_key_values(values):
-    """`--key-value KEY=VALUE` as Spin's parse_kv takes it: the key may be empty, the value is never a file."""
-    from spin_py.capabilities.key_value.seed import MESSAGE
-
-    pairs = []
-    for item in values:
-        pair = split_key_value(item)
-        if pair is None:
-            raise InputError("--key-value", f"'{item}': {MESSAGE}")
-        pairs.append(pair)
-    return tuple(pairs)
-
-
-_SIZE = re.compile(r"(\d+)\s*([kmg]?)(?:i?b)?", re.I)
-
-
-def _parse_size(param, value):
-    """Bytes from "1048576", "512K", "100M", "1GiB" (K, M, G are powers of 1024)."""
-    match = _SIZE.fullmatch(value.strip())
-    if not match:
-        raise InputError(param, f"'{value}' is not a size in bytes (for example 1048576, 512K, 100M or 1G)")
-    return int(match.group(1)) * 1024 ** " kmg".index(match.group(2).lower() or " ")
+def _parse_max_request_body(value: str) -> int:
+    try:
+        return parse_size(value)
+    except ValueError as error:
+        raise InputError("--max-request-body", str(error)) from None
 
 
 # How each `up` flag becomes its UpConfig field, where it is more than the value click gives.
-_UP_PARSERS = {
+_UP_PARSERS: dict[str, Callable[[Any], Any]] = {
     "env": _parse_env,
-    "variables": _parse_variables,
-    "key_values": _parse_key_values,
-    "max_request_body": lambda value: _parse_size("--max-request-body", value),
+    "max_request_body": _parse_max_request_body,
+    "inspector": lambda value: _parse_address("--inspector", value),
 }
+
+
+def _parse_address(option: str, value: str) -> tuple[str, int]:
+    try:
+        return parse_listen(value)
+    except ValueError as error:
+        raise InputError(option, str(error)) from None
+
+
+def _capability_option(flag: Any) -> click.Option:
+    return click.Option([flag.name, flag.dest], multiple=True, metavar=flag.metavar, help=flag.help)
+
+
+class _UpCommand(click.Command):
+    """`up`, with each capability's own flags (spin_py/capabilities: their ``flags``) added after
+    ``--env`` the first time its options are needed (its help, a run), so that `spin-py --help`
+    imports no capability."""
+
+    _with_capability_flags = False
+
+    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+        if not self._with_capability_flags:
+            from spin_py.capabilities import capability_flags
+
+            self._with_capability_flags = True
+            at = next(index for index, param in enumerate(self.params) if param.name == "env") + 1
+            self.params[at:at] = [_capability_option(flag) for flag in capability_flags()]
+        return super().get_params(ctx)
+
+
+def _capability_settings(values: dict[str, Any]) -> dict[str, Any]:
+    """Each capability flag's setting, by its dest, as its own ``parse`` reads the values given."""
+    from spin_py.capabilities import capability_flags
+    from spin_py.capabilities.seam import FlagError
+
+    settings = {}
+    for flag in capability_flags():
+        try:
+            settings[flag.dest] = flag.parse(tuple(values.pop(flag.dest, ())))
+        except FlagError as error:
+            raise InputError(flag.name, str(error)) from None
+    return settings
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(version=__version__, prog_name="spin-py")
-def main():
+def main() -> None:
     """Run Spin's Python apps natively: `spin up` for Python, with hot reload and a shared model pool."""
 
 
-@main.command()
+@main.command(cls=_UpCommand)
 @click.option("-f", "--from", "manifest", default=".", show_default=True, metavar="PATH",
               help="The spin.toml to run, or a folder holding one.")
 @click.option("--listen", default="127.0.0.1:3000", show_default=True, metavar="HOST:PORT",
               help="The address to serve on.")
 @click.option("-e", "--env", "env", multiple=True, metavar="KEY=VALUE",
               help="An environment variable for every component, over the manifest's `environment`.")
-@click.option("--variable", "variables", multiple=True, metavar="KEY=VALUE | KEY=@FILE | @FILE.json | @FILE.toml",
-              help="A value for an application variable, over every other provider. Repeatable.")
-@click.option("--key-value", "key_values", multiple=True, metavar="KEY=VALUE",
-              help="Set a key/value pair in the app's default store before serving (overwrites). Repeatable.")
-@click.option("--sqlite", "sqlite_statements", multiple=True, metavar="STATEMENT",
-              help="Run a SQLite statement such as a migration against the default database before serving; "
-                   "@FILE runs a file of statements, @FILE:LABEL against the database LABEL. Repeatable.")
 @click.option("--state-dir", type=click.Path(path_type=Path), metavar="DIR",
               help="Where logs and models live.  [default: .spin beside the manifest]")
 @click.option("--runtime-config-file", type=click.Path(path_type=Path), metavar="FILE",
@@ -133,19 +124,30 @@ def main():
               help="Let a packaged model answer for an inferencing model that is not installed (announced).")
 @click.option("--ai-engine", type=click.Choice(["models", "deterministic"]), default="models", show_default=True,
               help="`deterministic`: fixed echo answers and hash embeddings, no models (for tests).")
-def up(manifest, listen, python, **flags):
+@click.option("--inspector", default="127.0.0.1:0", show_default=True, metavar="HOST:PORT",
+              help="Where to serve the dev inspector, a page of the app's requests and stores (port 0: a free one; "
+                   "its URL is printed at startup).")
+@click.option("--no-inspector", is_flag=True, help="Do not serve the dev inspector (nothing is recorded).")
+def up(manifest: str, listen: str, python: Path | None, **flags: Any) -> None:
     """Serve the app's triggers, as `spin up` does."""
     from spin_py.config import UpConfig
+    from spin_py.dev_server import DevServer, ListenError
     from spin_py.host.runtime import StateDirError
     from spin_py.manifest import ManifestError, manifest_file
     from spin_py.runtime_config import RuntimeConfigError
-    from spin_py.dev_server import DevServer, ListenError
 
-    host, port = _parse_listen(listen)
+    try:
+        host, port = parse_listen(listen)
+    except ValueError as error:
+        raise InputError("--listen", str(error)) from None
+    capability_settings = _capability_settings(flags)
     settings = {name: _UP_PARSERS.get(name, lambda value: value)(value) for name, value in flags.items()}
+    if settings.pop("no_inspector"):
+        settings["inspector"] = None
     # Absolute, but not resolved: workers start in the app's folder, and a venv's python is a symlink.
     python = Path(os.path.abspath(python)) if python is not None else None
-    config = UpConfig(manifest=manifest_file(manifest), host=host, port=port, python=python, **settings)
+    config = UpConfig(manifest=manifest_file(manifest), host=host, port=port, python=python,
+                      capability_flags=capability_settings, **settings)
     if python is not None and not (python.is_file() and os.access(python, os.X_OK)):
         raise InputError("--python", f"{python} is not an executable file")
     from spin_py.guest.hardening import not_dumpable

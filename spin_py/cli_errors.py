@@ -6,6 +6,6 @@ import click
 class InputError(click.ClickException):
     exit_code = 2  # a usage error's status
 
-    def __init__(self, param, message):
+    def __init__(self, param: str, message: str) -> None:
         hint = param if param.startswith("'") else f"'{param}'"
         super().__init__(f"Invalid value for {hint}: {message}")

@@ -3,22 +3,30 @@
 
 import secrets
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
+from spin_py.cli_errors import InputError
+from spin_py.cli_values import parse_listen
 
-def _load_pool(state_dir, runtime_config_file, stand_ins):
+if TYPE_CHECKING:
+    from spin_py.capabilities.llm.pools import ModelPool
+
+
+def _load_pool(state_dir: Path, runtime_config_file: Path | None, stand_ins: bool) -> "ModelPool":
     from spin_py.capabilities.llm.pools import make_model_pool
     from spin_py.runtime_config import RuntimeConfigError, load_runtime_config
 
     try:
         runtime_config = load_runtime_config(runtime_config_file) if runtime_config_file else None
+        # The pool reads the file's [llm_compute] table (spin_py/capabilities/llm/compute.py).
+        return make_model_pool("models", runtime_config, state_dir, stand_ins, click.echo)
     except RuntimeConfigError as error:
         raise click.ClickException(str(error)) from None
-    return make_model_pool("models", runtime_config, state_dir, stand_ins, click.echo)
 
 
-def _kind(state_dir, model):
+def _kind(state_dir: Path, model: str) -> str:
     from spin_py.capabilities.llm import packaged
     from spin_py.capabilities.llm.locate import EMBEDDINGS, INFERENCING, _embeddings_in_state_dir
 
@@ -35,7 +43,8 @@ def _kind(state_dir, model):
 @click.option("--runtime-config-file", type=click.Path(path_type=Path), metavar="FILE")
 @click.option("--stand-ins/--no-stand-ins", default=True, show_default=True)
 @click.pass_context
-def models(context, manifest, state_dir, runtime_config_file, stand_ins):
+def models(context: click.Context, manifest: str, state_dir: Path | None, runtime_config_file: Path | None,
+           stand_ins: bool) -> None:
     """Show where each model in the app's `ai_models` comes from."""
     if context.invoked_subcommand is not None:
         return
@@ -47,7 +56,7 @@ def models(context, manifest, state_dir, runtime_config_file, stand_ins):
         raise click.ClickException(str(error)) from None
     state_dir = state_dir or app.dir / ".spin"
     pool = _load_pool(state_dir, runtime_config_file, stand_ins)
-    users = {}
+    users: dict[str, list[str]] = {}
     for component in app.components.values():
         for model in component.ai_models:
             users.setdefault(model, []).append(component.id)
@@ -63,13 +72,15 @@ def models(context, manifest, state_dir, runtime_config_file, stand_ins):
               help="The bearer token clients must send (or $SPIN_PY_MODELS_TOKEN); made up and printed if not given.")
 @click.option("--state-dir", type=click.Path(path_type=Path), default=Path(".spin"), show_default=True, metavar="DIR")
 @click.option("--stand-ins/--no-stand-ins", default=True, show_default=True)
-def serve(listen, token, state_dir, stand_ins):
+def serve(listen: str, token: str | None, state_dir: Path, stand_ins: bool) -> None:
     """Serve this machine's models with Spin's remote protocol (api_type "default")."""
     from spin_py.capabilities.llm.serve import ModelServer
-    from spin_py.cli import _parse_listen
     from spin_py.trigger.http_server import ListenError, bind_server
 
-    host, port = _parse_listen(listen)
+    try:
+        host, port = parse_listen(listen)
+    except ValueError as error:
+        raise InputError("--listen", str(error)) from None
     if not token:
         token = secrets.token_urlsafe(24)
         click.echo(f"Token: {token}")

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -10,9 +11,9 @@ class UpConfig:
     host: str = "127.0.0.1"
     port: int = 3000
     env: dict = field(default_factory=dict)  # -e KEY=VALUE, over every component's manifest environment
-    key_values: tuple = ()  # --key-value (key, value) pairs, written to the default store at startup
-    sqlite_statements: tuple = ()  # --sqlite: statements, @FILE or @FILE:LABEL, run once before serving
-    variables: dict = field(default_factory=dict)  # --variable values, over every other variables provider
+    # Each capability's own flags (--variable, --key-value, --sqlite ...), by dest, as the
+    # capability's Flag parsed them (spin_py/capabilities/seam.py): read back with flag().
+    capability_flags: dict[str, Any] = field(default_factory=dict)
     state_dir: Path | None = None  # default: .spin beside the manifest
     runtime_config_file: Path | None = None
     profile: str | None = None  # --profile: the components' profile overrides to apply
@@ -26,6 +27,11 @@ class UpConfig:
     ai_engine: str = "models"  # or "deterministic": fixed answers, no models
     stand_ins: bool = True  # a packaged model answers for an inferencing model that is not installed
     max_request_body: int = 100 * 1024 * 1024  # bytes; a longer request body is answered 413
+    inspector: tuple[str, int] | None = None  # --inspector HOST:PORT (the CLI's default: loopback, a free port); None: none
 
-    def state_dir_for(self, app_dir):
+    def state_dir_for(self, app_dir: str | Path) -> Path:
         return Path(self.state_dir) if self.state_dir else Path(app_dir) / ".spin"
+
+    def flag(self, dest: str, default: Any = ()) -> Any:
+        """A capability flag's setting; ``default`` when the flag was not given."""
+        return self.capability_flags.get(dest, default)

@@ -6,7 +6,7 @@ from contextlib import contextmanager
 from types import SimpleNamespace
 
 from spin_py.capabilities.errors import CapabilityError
-from spin_py.capabilities.seam import HostContext, Instance
+from spin_py.capabilities.seam import AppContext, HostContext, Instance
 from spin_py.manifest import load_manifest
 from spin_py.runtime_config import RuntimeConfig
 
@@ -45,7 +45,7 @@ def outbound_instances(folder, capability_class, allowed):
     )
     host = HostContext(config=SimpleNamespace(), say=lambda line: None)
     capability = capability_class(host)
-    configured = capability.configure(load_manifest(folder / "spin.toml"), RuntimeConfig(), folder)
+    configured = capability.configure(AppContext(load_manifest(folder / "spin.toml"), RuntimeConfig(), folder))
     instances = []
 
     def request(**limits):

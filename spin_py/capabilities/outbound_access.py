@@ -5,31 +5,21 @@ it opens a connection: Spin's OutboundAllowedHosts::check_url
 the capability's scheme, matched by spin_py/capabilities/outbound_networking,
 and Spin's two terminal lines for a denied destination."""
 
-from typing import ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 from spin_py.capabilities.errors import CapabilityError
 from spin_py.capabilities.outbound_networking import AllowedHostError, ComponentNetworking, OutboundUrl, denial_lines
-from spin_py.capabilities.seam import ConfigureError, UnknownHandle
-from spin_py.capabilities.variables.resolver import ResolverConfigError, resolver_for
+from spin_py.capabilities.seam import AppContext, Args, Flag, HostContext, HostFunctions, Instance, UnknownHandle
 
 
 class OutboundAccess:
     """The allowed_outbound_hosts of one loaded manifest, by component, resolved with its variables."""
 
-    def __init__(self, networking: ComponentNetworking, say):
+    def __init__(self, networking: ComponentNetworking, say: Callable[[str], None]) -> None:
         self.networking = networking
         self._say = say
-        self._reported = set()
-
-    @classmethod
-    def configure(cls, app, runtime_config, host) -> "OutboundAccess":
-        """Raises ConfigureError when the app's variables cannot be resolved (outbound HTTP,
-        which checks the same manifest, words the manifest's own mistakes)."""
-        try:
-            resolver = resolver_for(app, runtime_config, host.config)
-        except ResolverConfigError as error:
-            raise ConfigureError(str(error)) from None
-        return cls(ComponentNetworking(app, resolver), host.say)
+        self._reported: set[str] = set()
 
     def allows(self, component_id: str, address: str, scheme: str) -> bool:
         """Spin's check_url: False for an address that does not parse (said nothing of, as
@@ -55,31 +45,37 @@ class OutboundAccess:
 
 class OutboundCapability:
     """The shape redis, postgres, mysql and mqtt share: made once, configured per
-    manifest with the components' allowed_outbound_hosts; subclasses name ``App``."""
+    manifest with the app's one outbound networking (AppContext.networking, as Spin's
+    factor-outbound-mysql takes ``ctx.app_state::<OutboundNetworkingFactor>()``);
+    subclasses name ``App``."""
 
     name: ClassVar[str]
-    App: ClassVar[type]
+    host_fields: ClassVar[tuple[str, ...]] = ()  # allowed_outbound_hosts also bounds the worker's sockets
+    flags: ClassVar[tuple[Flag, ...]] = ()
+    App: ClassVar[type["OutboundApp"]]
 
-    def __init__(self, host):
+    def __init__(self, host: HostContext) -> None:
         self.host = host
 
-    def configure(self, app, runtime_config, state_dir) -> "OutboundApp":
-        return self.App(OutboundAccess.configure(app, runtime_config, self.host))
+    def configure(self, context: AppContext) -> "OutboundApp":
+        """ConfigureError when the app's variables cannot be resolved (outbound HTTP, which
+        checks the same manifest, words the manifest's own mistakes)."""
+        return self.App(OutboundAccess(context.networking(), self.host.say))
 
     def close(self) -> None:
         pass
 
 
-class OutboundApp:
-    """One manifest's outbound capability: the host function ``f`` is the method
-    ``call_f(instance, args)``; connections live in the request's instance, under
+class OutboundApp(HostFunctions):
+    """One manifest's outbound capability: its ``functions`` table names the methods that
+    answer each host function; connections live in the request's instance, under
     ``CONNECTION``, and ``close`` forgets one (a handle already gone is no error)."""
 
     CONNECTION: ClassVar[str]  # the instance's resource kind
     WHAT: ClassVar[str]  # as the user knows it: "outbound Redis"
     OTHER: ClassVar[str] = "Other"  # the error kind for a call that is not a host function
 
-    def __init__(self, access: OutboundAccess):
+    def __init__(self, access: OutboundAccess) -> None:
         self.access = access
 
     def startup_lines(self) -> list[str]:
@@ -88,13 +84,10 @@ class OutboundApp:
     def close(self) -> None:
         pass
 
-    def handle(self, instance, function, args):
-        call = getattr(self, f"call_{function}", None) if isinstance(function, str) and function.isidentifier() else None
-        if call is None:
-            raise CapabilityError(self.OTHER, f"{self.WHAT} has no host function '{function}'")
-        return call(instance, args)
+    def unknown_function(self, function: str) -> CapabilityError:
+        return CapabilityError(self.OTHER, f"{self.WHAT} has no host function '{function}'")
 
-    def call_close(self, instance, args):
+    def call_close(self, instance: Instance, args: Args) -> Any:
         try:
             instance.remove(self.CONNECTION, args.get("connection"))
         except UnknownHandle:

@@ -7,10 +7,12 @@ pool but gets new workers; removed ones are closed.
 """
 
 import sys
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
-from spin_py.capabilities.seam import ConfigureError, Instance
+from spin_py.capabilities.seam import AppCapability, AppContext, Capability, ConfigureError, Instance
 from spin_py.host.app_python import AppPython
 from spin_py.host.instances import InstanceSource
 from spin_py.host.launch import WorkerSettings
@@ -19,7 +21,6 @@ from spin_py.host.pool import ComponentPool
 from spin_py.host.worker import Worker
 from spin_py.manifest import ManifestError, NotPython, python_entry
 from spin_py.manifest.file_mounts import FileMounts, MountError
-from spin_py.manifest.frozen import EMPTY
 from spin_py.manifest.python_source import file_server_release
 from spin_py.runtime_config import RuntimeConfig
 
@@ -28,13 +29,11 @@ class StateDirError(Exception):
     """One line: the state dir cannot hold the logs."""
 
 
-# What the host checks on every call, with the manifest it has then: workers need not restart for these.
-_HOST_SIDE = {"ai_models": (), "key_value_stores": (), "sqlite_databases": (), "variables": EMPTY}
-
-
-def _same_worker(before, after):
-    """Workers can stay when only host-side permissions and settings changed."""
-    return replace(before, **_HOST_SIDE) == replace(after, **_HOST_SIDE)
+def _same_worker(before: Any, after: Any, host_fields: frozenset[str]) -> bool:
+    """Workers can stay when only ``host_fields`` changed: the component fields that capabilities
+    check on every call, with the manifest they have then (each declares its own)."""
+    kept = [field.name for field in fields(before) if field.name not in host_fields]
+    return all(getattr(before, name) == getattr(after, name) for name in kept)
 
 
 @dataclass
@@ -43,14 +42,16 @@ class ComponentRuntime:
     pool: ComponentPool | None  # None when the component is not a Python app
     not_python: str | None = None  # why it is not served
     output: ComponentOutput | None = None
-    entry: object = None  # the PythonEntry its workers run
-    file_server: object = None  # StaticFiles: spin-fileserver, answered by the host (trigger/static_files.py)
-    kv_explorer: object = None  # KvExplorer: spin-kv-explorer, answered by the host (trigger/kv_explorer.py)
+    entry: Any = None  # the PythonEntry its workers run
+    file_server: Any = None  # StaticFiles: spin-fileserver, answered by the host (trigger/static_files.py)
+    kv_explorer: Any = None  # KvExplorer: spin-kv-explorer, answered by the host (trigger/kv_explorer.py)
 
 
 class AppRuntime:
-    def __init__(self, config, app, capabilities=(), runtime_config=None, terminal=None, previous=None, current=None, python=None,
-                 router=None, file_server=None, kv_explorer=None):
+    def __init__(self, config: Any, app: Any, capabilities: Iterable[Capability] = (), runtime_config: RuntimeConfig | None = None,
+                 terminal: Any = None, previous: "AppRuntime | None" = None, current: Callable[[], "AppRuntime"] | None = None,
+                 python: AppPython | None = None, router: Any = None, file_server: Any = None,
+                 kv_explorer: Any = None) -> None:
         """``capabilities``: the server's Capability objects, configured here for ``app``.
         ``current()`` returns the runtime serving now: host calls are checked against its
         manifest, so an edit that revokes a permission applies from the very next call.
@@ -68,35 +69,43 @@ class AppRuntime:
         except OSError as error:
             raise StateDirError(f"--state-dir {self.state_dir}: cannot create {self.logs_dir}: {error.strerror or error}") from None
         self.runtime_config = runtime_config or RuntimeConfig()  # the triggers resolve their settings with it too
-        self.capabilities = self._configure(capabilities, self.runtime_config)
+        capabilities = list(capabilities)
+        # What the capabilities share (variables, allowed outbound hosts) is worked out once, here.
+        self.context = AppContext(app, self.runtime_config, self.state_dir, config)
+        self.capabilities = self._configure(capabilities)
+        self.host_fields = frozenset(name for capability in capabilities for name in capability.host_fields)
         # The app's Python environment (spin_py/host/app_python.py): the server keeps one across reloads.
         self.python = python if python is not None else AppPython(config, app.dir, say=self._say)
         self.router = router
         self._file_server = file_server
         self._kv_explorer = kv_explorer  # spin-kv-explorer's (runtime, component) -> KvExplorer | None
-        self.added, self.changed = [], []  # component ids, against ``previous``
+        self.added: list[str] = []  # component ids, against ``previous``
+        self.changed: list[str] = []
         self.components = {
             component_id: self._component(component, previous) for component_id, component in app.components.items()
         }
 
-    def _configure(self, capabilities, runtime_config):
+    def _configure(self, capabilities: list[Capability]) -> dict[str, AppCapability]:
         """Each capability checks this manifest (Spin's configure_app); its refusal is a manifest error."""
-        configured = {}
+        configured: dict[str, AppCapability] = {}
         try:
             for capability in capabilities:
-                configured[capability.name] = capability.configure(self.app, runtime_config, self.state_dir)
-        except ConfigureError as error:
+                configured[capability.name] = capability.configure(self.context)
+        except BaseException as error:
             for done in configured.values():
                 done.close()
-            raise ManifestError(self.app.path, str(error)) from None
+            if isinstance(error, ConfigureError):
+                raise ManifestError(self.app.path, str(error)) from None
+            raise
         return configured
 
-    def _say(self, line):
+    def _say(self, line: str) -> None:
         print(line, file=self.terminal, flush=True)
 
-    def _component(self, component, previous):
+    def _component(self, component: Any, previous: "AppRuntime | None") -> ComponentRuntime:
         old = previous.components.get(component.id) if previous else None
-        if old and _same_worker(previous.app.components[component.id], component) and previous.python == self.python:
+        if (old and previous is not None and previous.python == self.python
+                and _same_worker(previous.app.components[component.id], component, self.host_fields | previous.host_fields)):
             return old
         release = file_server_release(self.app, component)
         if release is not None:  # no worker: the host serves it
@@ -119,7 +128,7 @@ class AppRuntime:
                              make_worker=lambda zygote: Worker(zygote, output))
         return ComponentRuntime(component.id, pool, output=output, entry=entry)
 
-    def _source(self, component, entry, output):
+    def _source(self, component: Any, entry: Any, output: ComponentOutput) -> InstanceSource:
         try:
             mounts = FileMounts(self.app.dir, component.files, component.exclude_files).bind_plan()
         except MountError as error:
@@ -134,7 +143,7 @@ class AppRuntime:
             # The app's configuration is out of a component's reach, as under Spin.
             protected=[str(Path(file).resolve()) for file in (self.app.path, self.config.runtime_config_file) if file],
             # The component's sockets reach only what its allowed_outbound_hosts allows (spin_py/guest/network_guard.py).
-            allowed_outbound_hosts=next((c.socket_rules(component.id) for c in self.capabilities.values() if hasattr(c, "socket_rules")), []),
+            allowed_outbound_hosts=self._socket_rules(component.id),
             mounts=[list(pair) for pair in mounts],
             root=str(root),
             environment_names=sorted({**component.environment, **self.config.env}),
@@ -142,12 +151,22 @@ class AppRuntime:
         environment = {**component.environment, **self.config.env}
         return InstanceSource(self.python.executable, settings, environment, output)
 
-    def start(self):
+    def _socket_rules(self, component_id: str) -> list[Any]:
+        """The component's allowed outbound hosts, from the app's one networking (AppContext), as
+        Spin's OutboundNetworkingFactor gives wasi sockets their check."""
+        try:
+            return self.context.networking().socket_rules(component_id)
+        except ConfigureError as error:  # no capability asked for them, and the variables do not resolve
+            raise ManifestError(self.app.path, str(error)) from None
+
+    def start(self) -> None:
         """Start the first worker of each new component ahead of any request."""
         for component_id in self.added:
-            self.components[component_id].pool.start()
+            pool = self.components[component_id].pool
+            if pool is not None:  # always so: only Python components are added
+                pool.start()
 
-    def warnings(self):
+    def warnings(self) -> list[str]:
         """What startup says about the app before serving it: deprecations, and each
         trigger and component spin-py does not serve, with the reason."""
         from spin_py.manifest import unserved_triggers
@@ -162,19 +181,19 @@ class AppRuntime:
                 lines.append(f"Component '{component.id}' is not served: {component.not_python}")
         return lines
 
-    def capability_lines(self):
+    def capability_lines(self) -> list[str]:
         """What each capability says about this app at startup."""
         return [line for capability in self.capabilities.values() for line in capability.startup_lines()]
 
-    def instance(self, component_id):
+    def instance(self, component_id: str) -> Instance:
         """The state of one request to ``component_id``: identity is bound here, from
         the channel's owner, never read from a message."""
         return Instance(component_id, lambda: self._current().capabilities)
 
-    def answer_call(self, component_id):
+    def answer_call(self, component_id: str) -> Callable[[str, str, dict[str, Any]], Any]:
         return self.instance(component_id).call
 
-    def close(self, keep=None):
+    def close(self, keep: "AppRuntime | None" = None) -> None:
         """Stop the pools that ``keep`` (the runtime replacing this one) does not use."""
         kept = {id(c.pool) for c in keep.components.values()} if keep else set()
         for component in self.components.values():

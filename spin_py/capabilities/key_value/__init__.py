@@ -31,6 +31,9 @@ leaves or the turn ends fails with Other(the reason) (sqlite_store.py, redis_sto
 """
 
 import threading
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, ClassVar
 
 from spin_py.capabilities.errors import CapabilityError
 from spin_py.capabilities.key_value.errors import (
@@ -41,18 +44,33 @@ from spin_py.capabilities.key_value.errors import (
     NO_SUCH_STORE,
     OTHER,
 )
-from spin_py.capabilities.key_value.stores import DEFAULT_LABEL, StoreConfigError, make_manager, wanted_stores
-from spin_py.capabilities.seam import ConfigureError, UnknownHandle, decode_bytes, encode_bytes, text_arg, texts_arg
-from spin_py.guest.rust_text import rust_debug
+from spin_py.capabilities.key_value.seed import KEY_VALUE_FLAG
+from spin_py.capabilities.key_value.stores import DEFAULT_LABEL, StoreConfigError, StoreManager, make_manager, wanted_stores
+from spin_py.capabilities.seam import (
+    AppContext,
+    Args,
+    ConfigureError,
+    Flag,
+    HostContext,
+    HostFunctions,
+    Instance,
+    UnknownHandle,
+    decode_bytes,
+    encode_bytes,
+    text_arg,
+    texts_arg,
+)
+from spin_py.capabilities.sizes import MAX_HOST_BUFFERED_BYTES
+from spin_py.wire.rust_text import rust_debug
 
 NAME = "key_value"
 STORE = "key_value.store"
 CAS = "key_value.cas"
-MAX_RESULT_BYTES = 128 << 20  # spin_world::MAX_HOST_BUFFERED_BYTES
+MAX_RESULT_BYTES = MAX_HOST_BUFFERED_BYTES
 _RUST_SIZE = 24  # size_of a Rust Vec/String/Option<Vec>: Spin counts it in its result limit
 
 
-def _too_big():
+def _too_big() -> CapabilityError:
     # crates/key-value-spin/src/store.rs
     return CapabilityError(OTHER, f"query result exceeds limit of {MAX_RESULT_BYTES} bytes")
 
@@ -60,14 +78,17 @@ def _too_big():
 class KeyValueCapability:
     """Key-value for one `spin-py up`: the store backends, kept across manifest edits."""
 
-    name = NAME
+    name: ClassVar[str] = NAME
+    host_fields: ClassVar[tuple[str, ...]] = ("key_value_stores",)
+    flags: ClassVar[tuple[Flag, ...]] = (KEY_VALUE_FLAG,)
 
-    def __init__(self, host):
+    def __init__(self, host: HostContext) -> None:
         self.host = host
         self._lock = threading.Lock()
-        self._managers = {}  # (type, file or url, label for in-memory ones) -> manager
+        self._managers: dict[tuple, StoreManager] = {}  # (type, file or url, label for in-memory ones) -> manager
 
-    def configure(self, app, runtime_config, state_dir) -> "KeyValueApp":
+    def configure(self, context: AppContext) -> "KeyValueApp":
+        app, runtime_config, state_dir = context.app, context.runtime_config, context.state_dir
         try:
             wanted = wanted_stores(runtime_config, state_dir)
             managers = {label: self._manager(kind, setting, label) for label, (kind, setting) in wanted.items()}
@@ -83,10 +104,10 @@ class KeyValueCapability:
                     )
             allowed[component.id] = frozenset(component.key_value_stores)
         configured = KeyValueApp(allowed, managers)
-        configured.seed(getattr(self.host.config, "key_values", ()))
+        configured.seed(self.host.flag("key_values"))
         return configured
 
-    def _manager(self, kind, setting, label):
+    def _manager(self, kind: str, setting: Path | str | None, label: str) -> StoreManager:
         key = (kind, setting, label if setting is None else None)
         with self._lock:
             if key not in self._managers:
@@ -100,14 +121,14 @@ class KeyValueCapability:
             manager.close()
 
 
-class KeyValueApp:
+class KeyValueApp(HostFunctions):
     """The stores and permissions of one loaded manifest."""
 
-    def __init__(self, allowed: dict, managers: dict):
+    def __init__(self, allowed: dict[str, frozenset[str]], managers: dict[str, StoreManager]) -> None:
         self.allowed = allowed  # component id -> frozenset of labels
         self.managers = managers  # label -> store manager
 
-    def seed(self, pairs) -> None:
+    def seed(self, pairs: Iterable[tuple[str, str]]) -> None:
         store = self.managers[DEFAULT_LABEL].store(DEFAULT_LABEL)
         for key, value in pairs:
             try:
@@ -125,15 +146,12 @@ class KeyValueApp:
     def close(self) -> None:
         pass  # the backends belong to KeyValueCapability and outlive this manifest
 
-    def handle(self, instance, function, args):
-        call = _CALLS.get(function)
-        if call is None:
-            raise CapabilityError(OTHER, f"key-value has no host function '{function}'")
-        return call(self, instance, args)
+    def unknown_function(self, function: str) -> CapabilityError:
+        return CapabilityError(OTHER, f"key-value has no host function '{function}'")
 
     # -- the host functions ------------------------------------------------
 
-    def _open(self, instance, args):
+    def _open(self, instance: Instance, args: Args) -> Any:
         label = text_arg(args, "label")
         if label not in self.allowed.get(instance.component_id, ()):
             raise CapabilityError(ACCESS_DENIED)
@@ -142,7 +160,7 @@ class KeyValueApp:
             raise CapabilityError(NO_SUCH_STORE)
         return instance.add(STORE, manager.store(label, instance))
 
-    def _get(self, instance, args):
+    def _get(self, instance: Instance, args: Args) -> Any:
         value = _store(instance, args).get(text_arg(args, "key"))
         if value is None:
             return None
@@ -150,28 +168,28 @@ class KeyValueApp:
             raise _too_big()
         return encode_bytes(value)
 
-    def _set(self, instance, args):
+    def _set(self, instance: Instance, args: Args) -> Any:
         _store(instance, args).set(text_arg(args, "key"), decode_bytes(args.get("value")))
 
-    def _delete(self, instance, args):
+    def _delete(self, instance: Instance, args: Args) -> Any:
         _store(instance, args).delete(text_arg(args, "key"))
 
-    def _exists(self, instance, args):
+    def _exists(self, instance: Instance, args: Args) -> Any:
         return _store(instance, args).exists(text_arg(args, "key"))
 
-    def _get_keys(self, instance, args):
+    def _get_keys(self, instance: Instance, args: Args) -> Any:
         keys = _store(instance, args).get_keys()
         if _RUST_SIZE + sum(_RUST_SIZE + len(key.encode()) for key in keys) > MAX_RESULT_BYTES:
             raise _too_big()
         return keys
 
-    def _close(self, instance, args):
+    def _close(self, instance: Instance, args: Args) -> Any:
         try:
             instance.remove(STORE, args.get("store"))
         except UnknownHandle:
             pass  # "This has no effect if `store` is not a valid handle to an open store."
 
-    def _get_many(self, instance, args):
+    def _get_many(self, instance: Instance, args: Args) -> Any:
         store = _store(instance, args)
         keys = texts_arg(args, "keys")
         found = store.get_many(keys) if keys else []
@@ -179,7 +197,7 @@ class KeyValueApp:
             raise _too_big()
         return [[key, encode_bytes(value)] for key, value in found]
 
-    def _set_many(self, instance, args):
+    def _set_many(self, instance: Instance, args: Args) -> Any:
         store = _store(instance, args)
         pairs = args.get("pairs")
         if not isinstance(pairs, list) or not all(isinstance(p, list) and len(p) == 2 and isinstance(p[0], str) for p in pairs):
@@ -187,28 +205,28 @@ class KeyValueApp:
         if pairs:
             store.set_many([(key, decode_bytes(value)) for key, value in pairs])
 
-    def _delete_many(self, instance, args):
+    def _delete_many(self, instance: Instance, args: Args) -> Any:
         store = _store(instance, args)
         keys = texts_arg(args, "keys")
         if keys:
             store.delete_many(keys)
 
-    def _increment(self, instance, args):
+    def _increment(self, instance: Instance, args: Args) -> Any:
         store = _store(instance, args)
         delta = args.get("delta")
         if not isinstance(delta, int) or isinstance(delta, bool) or not -(2**63) <= delta < 2**63:
             raise CapabilityError(OTHER, "the delta must be a 64-bit integer")
         return store.increment(text_arg(args, "key"), delta)
 
-    def _cas_new(self, instance, args):
+    def _cas_new(self, instance: Instance, args: Args) -> Any:
         store = _store(instance, args)
         return instance.add(CAS, store.compare_and_swap(text_arg(args, "key")))
 
-    def _cas_current(self, instance, args):
+    def _cas_current(self, instance: Instance, args: Args) -> Any:
         value = _cas(instance, args).current()
         return None if value is None else encode_bytes(value)
 
-    def _cas_swap(self, instance, args):
+    def _cas_swap(self, instance: Instance, args: Args) -> Any:
         cas = _cas(instance, args)
         value = decode_bytes(args.get("value"))
         instance.remove(CAS, args.get("cas"))  # swap consumes the handle (wasi:keyvalue/atomics)
@@ -219,40 +237,40 @@ class KeyValueApp:
         fresh.current()
         raise CapabilityError(CAS_FAILED, str(instance.add(CAS, fresh)))
 
-    def _cas_close(self, instance, args):
+    def _cas_close(self, instance: Instance, args: Args) -> Any:
         try:
             instance.remove(CAS, args.get("cas"))
         except UnknownHandle:
             pass
 
+    functions: ClassVar[dict[str, Any]] = {
+        "open": _open,
+        "get": _get,
+        "set": _set,
+        "delete": _delete,
+        "exists": _exists,
+        "get_keys": _get_keys,
+        "close": _close,
+        "get_many": _get_many,
+        "set_many": _set_many,
+        "delete_many": _delete_many,
+        "increment": _increment,
+        "cas_new": _cas_new,
+        "cas_current": _cas_current,
+        "cas_swap": _cas_swap,
+        "cas_close": _cas_close,
+    }
 
-_CALLS = {
-    "open": KeyValueApp._open,
-    "get": KeyValueApp._get,
-    "set": KeyValueApp._set,
-    "delete": KeyValueApp._delete,
-    "exists": KeyValueApp._exists,
-    "get_keys": KeyValueApp._get_keys,
-    "close": KeyValueApp._close,
-    "get_many": KeyValueApp._get_many,
-    "set_many": KeyValueApp._set_many,
-    "delete_many": KeyValueApp._delete_many,
-    "increment": KeyValueApp._increment,
-    "cas_new": KeyValueApp._cas_new,
-    "cas_current": KeyValueApp._cas_current,
-    "cas_swap": KeyValueApp._cas_swap,
-    "cas_close": KeyValueApp._cas_close,
-}
 
 
-def _store(instance, args):
+def _store(instance: Instance, args: Args) -> Any:
     try:
         return instance.get(STORE, args.get("store"))
     except UnknownHandle:
         raise CapabilityError(INVALID_STORE, INVALID_STORE_TEXT) from None
 
 
-def _cas(instance, args):
+def _cas(instance: Instance, args: Args) -> Any:
     try:
         return instance.get(CAS, args.get("cas"))
     except UnknownHandle:

@@ -137,7 +137,7 @@ class RedisStore:
         if not keys:
             return []
         values = self.run(lambda r: r.mget(keys))
-        return [(key, value) for key, value in zip(keys, values) if value is not None]
+        return [(key, value) for key, value in zip(keys, values, strict=False) if value is not None]
 
     def set_many(self, pairs: list[tuple[str, bytes]]) -> None:
         if pairs:

@@ -5,9 +5,56 @@ crates/factor-key-value/src/runtime_config/spin.rs)."""
 
 import os
 from pathlib import Path
+from typing import Any, Protocol
 
 from spin_py.capabilities.key_value.redis_store import RedisStoreManager, check_url
 from spin_py.capabilities.key_value.sqlite_store import SqliteStoreManager
+from spin_py.runtime_config import RuntimeConfig
+
+
+class Cas(Protocol):
+    """One compare-and-swap on a key (wasi:keyvalue/atomics)."""
+
+    def current(self) -> bytes | None: ...
+
+    def swap(self, value: bytes) -> bool: ...
+
+    def renew(self) -> "Cas": ...
+
+
+class Store(Protocol):
+    """One label's store as a request sees it (crates/factor-key-value: the Store trait); every
+    call keeps to the request's limits and fails with CapabilityError."""
+
+    def get(self, key: str) -> bytes | None: ...
+
+    def set(self, key: str, value: bytes) -> None: ...
+
+    def delete(self, key: str) -> None: ...
+
+    def exists(self, key: str) -> bool: ...
+
+    def get_keys(self) -> list[str]: ...
+
+    def get_many(self, keys: list[str]) -> list[tuple[str, bytes]]: ...
+
+    def set_many(self, pairs: list[tuple[str, bytes]]) -> None: ...
+
+    def delete_many(self, keys: list[str]) -> None: ...
+
+    def increment(self, key: str, delta: int) -> int: ...
+
+    def compare_and_swap(self, key: str) -> Cas: ...
+
+
+class StoreManager(Protocol):
+    """A backend (crates/factor-key-value: the StoreManager trait), kept across manifest edits."""
+
+    def store(self, label: str, request: Any = None) -> Store: ...
+
+    def summary(self) -> str: ...
+
+    def close(self) -> None: ...
 
 TABLE = "key_value_store"
 DEFAULT_LABEL = "default"
@@ -18,13 +65,13 @@ NOT_PROVIDED_TYPES = ("azure_cosmos", "aws_dynamo")  # Spin's other store types
 class StoreConfigError(Exception):
     """(key under the runtime config, message)."""
 
-    def __init__(self, key, message):
+    def __init__(self, key: str, message: str) -> None:
         super().__init__(message)
         self.key = key
         self.message = message
 
 
-def wanted_stores(runtime_config, state_dir) -> dict:
+def wanted_stores(runtime_config: RuntimeConfig, state_dir: Path) -> dict[str, tuple[str, Any]]:
     """{label: (type, setting)}: ("spin", absolute path or None for in-memory) or ("redis", url).
     Raises StoreConfigError for a table Spin would refuse."""
     wanted = {DEFAULT_LABEL: ("spin", Path(os.path.abspath(Path(state_dir) / DEFAULT_FILENAME)))}
@@ -61,7 +108,7 @@ def wanted_stores(runtime_config, state_dir) -> dict:
     return wanted
 
 
-def make_manager(kind, setting, label):
+def make_manager(kind: str, setting: Any, label: str) -> StoreManager:
     if kind == "redis":
         return RedisStoreManager(setting)
     if setting is not None:

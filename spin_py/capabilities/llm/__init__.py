@@ -15,15 +15,21 @@ Errors are LlmError with Spin's variants (ModelNotSupported, RuntimeError, Inval
 """
 
 import threading
+from collections.abc import Callable
 from dataclasses import fields
 from pathlib import Path
+from typing import Any, ClassVar
 
+from spin_py.capabilities.llm.compute import LlmCompute, llm_compute
 from spin_py.capabilities.llm.engines.base import INVALID_INPUT, RUNTIME_ERROR, InferencingParams, LlmError
+from spin_py.capabilities.llm.pools import ModelPool
+from spin_py.capabilities.seam import AppContext, Args, Flag, HostContext, HostFunctions, Instance
+from spin_py.runtime_config import RuntimeConfig
 
 NAME = "llm"
 
 
-def access_denied(model):
+def access_denied(model: object) -> str:
     """Spin's text, word for word (crates/factor-llm/src/host.rs)."""
     return (
         f"The component does not have access to use '{model}'. To give the component access, "
@@ -31,7 +37,7 @@ def access_denied(model):
     )
 
 
-_PARAM_RULES = {
+_PARAM_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "max_tokens": (lambda v: v >= 0, "must be 0 or more"),
     "repeat_penalty": (lambda v: v > 0, "must be greater than 0"),
     "repeat_penalty_last_n_token_count": (lambda v: v >= 0, "must be 0 or more"),
@@ -41,11 +47,11 @@ _PARAM_RULES = {
 }
 
 
-def parse_params(raw):
+def parse_params(raw: dict[str, Any] | None) -> InferencingParams:
     """InferencingParams from the guest's dict (None: Spin's defaults); InvalidInput names a bad param."""
     if raw is None:
         return InferencingParams()
-    values = {}
+    values: dict[str, Any] = {}
     for field in fields(InferencingParams):
         value = raw.get(field.name, field.default)
         is_int = field.type in (int, "int")
@@ -59,12 +65,12 @@ def parse_params(raw):
     return InferencingParams(**values)
 
 
-def _client_gone(instance):
+def _client_gone(instance: Instance) -> Callable[[], bool] | None:
     """``() -> bool``: has the HTTP client of the instance's request gone away? None when it has
     none (a Redis message, a chained request, work spawned after the response): a generation then
     runs to its end. A generation holds one of its model's few sequences, so one whose client
     left is stopped. (The request's worker sets it: spin_py/host/worker.py.)"""
-    return getattr(instance, "client_gone", None)
+    return instance.client_gone
 
 
 class LlmCapability:
@@ -72,16 +78,19 @@ class LlmCapability:
     first AI call and kept across code edits and manifest edits, so models load
     once per session; a new `[llm_compute]` means a new pool."""
 
-    name = NAME
+    name: ClassVar[str] = NAME
+    host_fields: ClassVar[tuple[str, ...]] = ("ai_models",)
+    flags: ClassVar[tuple[Flag, ...]] = ()
 
-    def __init__(self, host):
+    def __init__(self, host: HostContext) -> None:
         self.host = host
         self._lock = threading.Lock()
-        self._pool = None
-        self._pool_key = None  # what the pool was made for: (llm_compute, state_dir)
+        self._pool: ModelPool | None = None
+        self._pool_key: tuple[LlmCompute, Path] | None = None  # what the pool was made for
 
-    def configure(self, app, runtime_config, state_dir):
-        key = (runtime_config.llm_compute, Path(state_dir))
+    def configure(self, context: AppContext) -> "LlmAppCapability":
+        app, runtime_config, state_dir = context.app, context.runtime_config, context.state_dir
+        key = (llm_compute(runtime_config), Path(state_dir))
         with self._lock:
             if self._pool_key is not None and key != self._pool_key:
                 if self._pool is not None:
@@ -93,7 +102,7 @@ class LlmCapability:
         allowed = {component_id: frozenset(c.ai_models) for component_id, c in app.components.items()}
         return LlmAppCapability(allowed, lambda: self._model_pool(runtime_config, state_dir))
 
-    def _model_pool(self, runtime_config, state_dir):
+    def _model_pool(self, runtime_config: RuntimeConfig, state_dir: Path) -> ModelPool:
         with self._lock:
             if self._pool is None:
                 from spin_py.capabilities.llm.pools import make_model_pool
@@ -109,48 +118,58 @@ class LlmCapability:
                     ) from None
             return self._pool
 
-    def close(self):
+    def close(self) -> None:
         with self._lock:
             if self._pool is not None:
                 self._pool.close()
             self._pool = None
 
 
-class LlmAppCapability:
+class LlmAppCapability(HostFunctions):
     """The `ai_models` of one loaded manifest, checked on every call (crates/factor-llm/src/host.rs)."""
 
-    def __init__(self, allowed, pool):
+    def __init__(self, allowed: dict[str, frozenset[str]], pool: Callable[[], ModelPool]) -> None:
         """``pool()`` returns the shared model pool."""
         self.allowed = allowed
         self.pool = pool
 
-    def startup_lines(self):
+    def startup_lines(self) -> list[str]:
         return []
 
-    def close(self):
+    def close(self) -> None:
         pass
 
-    def handle(self, instance, function, args):
+    def unknown_function(self, function: str) -> LlmError:
+        return LlmError(INVALID_INPUT, f"unknown llm function '{function}'")
+
+    def _model(self, instance: Instance, args: Args) -> str:
+        """The model asked for, once the component may use it: the check comes before any engine is touched."""
         model = args.get("model")
         if not isinstance(model, str) or model not in self.allowed.get(instance.component_id, ()):
             raise LlmError(INVALID_INPUT, access_denied(model))
-        if function == "infer":
-            prompt = args.get("prompt")
-            if not isinstance(prompt, str):
-                raise LlmError(INVALID_INPUT, "the prompt must be a string")
-            result = self.pool().infer(model, prompt, parse_params(args.get("params")), _client_gone(instance))
-            return {
-                "text": result.text,
-                "usage": {
-                    "prompt_token_count": result.prompt_token_count,
-                    "generated_token_count": result.generated_token_count,
-                },
-            }
-        if function == "generate_embeddings":
-            texts = args.get("texts")
-            if not isinstance(texts, list) or not all(isinstance(text, str) for text in texts):
-                raise LlmError(INVALID_INPUT, "the texts to embed must be a list of strings")
-            result = self.pool().generate_embeddings(model, texts)
-            return {"embeddings": result.embeddings, "usage": {"prompt_token_count": result.prompt_token_count}}
-        raise LlmError(INVALID_INPUT, f"unknown llm function '{function}'")
+        return model
+
+    def infer(self, instance: Instance, args: Args) -> dict[str, Any]:
+        model = self._model(instance, args)
+        prompt = args.get("prompt")
+        if not isinstance(prompt, str):
+            raise LlmError(INVALID_INPUT, "the prompt must be a string")
+        result = self.pool().infer(model, prompt, parse_params(args.get("params")), _client_gone(instance))
+        return {
+            "text": result.text,
+            "usage": {
+                "prompt_token_count": result.prompt_token_count,
+                "generated_token_count": result.generated_token_count,
+            },
+        }
+
+    def generate_embeddings(self, instance: Instance, args: Args) -> dict[str, Any]:
+        model = self._model(instance, args)
+        texts = args.get("texts")
+        if not isinstance(texts, list) or not all(isinstance(text, str) for text in texts):
+            raise LlmError(INVALID_INPUT, "the texts to embed must be a list of strings")
+        result = self.pool().generate_embeddings(model, texts)
+        return {"embeddings": result.embeddings, "usage": {"prompt_token_count": result.prompt_token_count}}
+
+    functions: ClassVar[dict[str, Any]] = {"infer": infer, "generate_embeddings": generate_embeddings}
 

@@ -13,6 +13,7 @@ The deterministic and remote pools stay in the host: they run no native code.
 
 from typing import Protocol
 
+from spin_py.capabilities.llm.compute import llm_compute
 from spin_py.capabilities.llm.engines.base import EmbeddingsResult, InferencingParams, InferencingResult
 
 
@@ -37,7 +38,7 @@ def make_model_pool(ai_engine: str, runtime_config, state_dir, stand_ins: bool, 
         from spin_py.capabilities.llm.deterministic import DeterministicPool
 
         return DeterministicPool()
-    compute = runtime_config.llm_compute if runtime_config else None
+    compute = llm_compute(runtime_config) if runtime_config else None
     if compute and compute.type == "remote_http":
         from spin_py.capabilities.llm.engines.remote import RemoteEngine
 

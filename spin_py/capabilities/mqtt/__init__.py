@@ -21,11 +21,12 @@ connection closes with the request.
 import threading
 import time
 from collections.abc import Callable
+from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlsplit
 
 from spin_py.capabilities.errors import CapabilityError
 from spin_py.capabilities.outbound_access import OutboundApp, OutboundCapability
-from spin_py.capabilities.seam import CLIENT_CHECK_INTERVAL, UnknownHandle, decode_bytes
+from spin_py.capabilities.seam import CLIENT_CHECK_INTERVAL, Args, Instance, UnknownHandle, decode_bytes
 
 NAME = "mqtt"
 CONNECTION = "mqtt.connection"
@@ -121,7 +122,7 @@ class MqttApp(OutboundApp):
     CONNECTION = CONNECTION
     WHAT = "outbound MQTT"
 
-    def call_open(self, instance, args):
+    def call_open(self, instance: Instance, args: Args) -> Any:
         address, username, password = (args.get(name) for name in ("address", "username", "password"))
         keep_alive = args.get("keep_alive")
         if not all(isinstance(value, str) for value in (address, username, password)) or not isinstance(keep_alive, int):
@@ -141,7 +142,7 @@ class MqttApp(OutboundApp):
                                     username, password, keep_alive, instance)
         return instance.add(CONNECTION, connection)
 
-    def call_publish(self, instance, args):
+    def call_publish(self, instance: Instance, args: Args) -> Any:
         try:
             connection = instance.get(CONNECTION, args.get("connection"))
         except UnknownHandle:
@@ -151,9 +152,15 @@ class MqttApp(OutboundApp):
             raise CapabilityError(OTHER, "publish needs a topic and a QoS of 0, 1 or 2")
         connection.publish(topic, decode_bytes(args.get("payload"), "payload"), qos)
 
+    functions: ClassVar[dict[str, Any]] = {
+        "open": call_open,
+        "publish": call_publish,
+        "close": OutboundApp.call_close,
+    }
+
 
 class MqttCapability(OutboundCapability):
-    name = NAME
+    name: ClassVar[str] = NAME
     App = MqttApp
 
 

@@ -26,6 +26,7 @@ capabilities/limits.py) and the call fails with QueryFailed(the reason).
 """
 
 import json
+from typing import Any, ClassVar
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from spin_py.capabilities import rdbms
@@ -33,7 +34,7 @@ from spin_py.capabilities.errors import CapabilityError
 from spin_py.capabilities.limits import GRACE, cut_socket, watched
 from spin_py.capabilities.outbound_access import OutboundApp, OutboundCapability
 from spin_py.capabilities.rdbms import CONNECTION_FAILED, OTHER, QUERY_FAILED, VALUE_CONVERSION_FAILED
-from spin_py.capabilities.seam import decode_bytes, encode_bytes, text_arg
+from spin_py.capabilities.seam import Args, Instance, decode_bytes, encode_bytes, text_arg
 from spin_py.capabilities.sizes import MAX_HOST_BUFFERED_BYTES
 
 NAME = "mysql"
@@ -61,9 +62,9 @@ class MyConnection:
         import pymysql
 
         thread_id = self.connection.thread_id()
-        with pymysql.connect(**self.options, connect_timeout=GRACE, read_timeout=GRACE, write_timeout=GRACE) as killer:
-            with killer.cursor() as cursor:
-                cursor.execute(f"KILL QUERY {int(thread_id)}")
+        with (pymysql.connect(**self.options, connect_timeout=GRACE, read_timeout=GRACE, write_timeout=GRACE) as killer,
+              killer.cursor() as cursor):
+            cursor.execute(f"KILL QUERY {int(thread_id)}")
 
     def cut(self) -> None:
         sock = getattr(self.connection, "_sock", None)
@@ -78,7 +79,7 @@ class MysqlApp(OutboundApp):
     CONNECTION = CONNECTION
     WHAT = "outbound MySQL"
 
-    def call_open(self, instance, args):
+    def call_open(self, instance: Instance, args: Args) -> Any:
         address = text_arg(args, "address")
         cases = rdbms.value_set(args)
         if not self.access.allows(instance.component_id, address, "mysql"):
@@ -95,10 +96,10 @@ class MysqlApp(OutboundApp):
             raise CapabilityError(CONNECTION_FAILED, instance.ended() or _text(error)) from None
         return instance.add(CONNECTION, MyConnection(connection, cases, {**options, "charset": "utf8mb4"}))
 
-    def call_query(self, instance, args):
+    def call_query(self, instance: Instance, args: Args) -> Any:
         return self._run(instance, "query", args)
 
-    def call_execute(self, instance, args):
+    def call_execute(self, instance: Instance, args: Args) -> Any:
         return self._run(instance, "execute", args)
 
     def _run(self, instance, function, args):
@@ -122,6 +123,13 @@ class MysqlApp(OutboundApp):
             raise CapabilityError(QUERY_FAILED, call.reason)
         return result
 
+    functions: ClassVar[dict[str, Any]] = {
+        "open": call_open,
+        "query": call_query,
+        "execute": call_execute,
+        "close": OutboundApp.call_close,
+    }
+
 
 def _statement(my, function, sql, values):
     with my.connection.cursor() as cursor:
@@ -133,7 +141,7 @@ def _statement(my, function, sql, values):
         rows, size = [], 0
         for row in cursor.fetchall():
             converted = [rdbms.narrowed(convert(value, column, field), my.cases)
-                         for value, column, field in zip(row, columns, fields)]
+                         for value, column, field in zip(row, columns, fields, strict=False)]
             size += sum(len(json.dumps(value)) for value in converted)
             if size > MAX_RESULT_BYTES:
                 raise CapabilityError(OTHER, f"query result exceeds limit of {MAX_RESULT_BYTES} bytes")
@@ -149,7 +157,7 @@ def _stop_if_ended(instance, kind: str = QUERY_FAILED) -> None:
 
 
 class MysqlCapability(OutboundCapability):
-    name = NAME
+    name: ClassVar[str] = NAME
     App = MysqlApp
 
 

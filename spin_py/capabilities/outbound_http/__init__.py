@@ -26,6 +26,8 @@ component the HTTP trigger did not run (a Redis message's) has none: as under Sp
 request would then go to the network, the name does not resolve (DnsError).
 """
 
+from typing import Any, ClassVar
+
 from spin_py import observe
 from spin_py.capabilities.errors import CapabilityError
 from spin_py.capabilities.outbound_http import errors
@@ -33,14 +35,24 @@ from spin_py.capabilities.outbound_http.client import MAX_BODY, Destination, Htt
 from spin_py.capabilities.outbound_http.request_uri import from_sdk_parts, parse_absolute, parse_path_and_query
 from spin_py.capabilities.outbound_networking import (
     AllowedHostError,
+    AllowedHosts,
     ComponentNetworking,
     OutboundUrl,
     denial_lines,
     service_chaining_target,
     validate_app,
 )
-from spin_py.capabilities.seam import ConfigureError, decode_bytes, encode_bytes
-from spin_py.capabilities.variables.resolver import ResolverConfigError, resolver_for
+from spin_py.capabilities.seam import (
+    AppContext,
+    Args,
+    ConfigureError,
+    Flag,
+    HostContext,
+    HostFunctions,
+    Instance,
+    decode_bytes,
+    encode_bytes,
+)
 
 NAME = "outbound_http"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -48,32 +60,30 @@ APIS = ("wasi", "spin")
 
 
 class OutboundHttpCapability:
-    name = NAME
+    name: ClassVar[str] = NAME
+    host_fields: ClassVar[tuple[str, ...]] = ()  # allowed_outbound_hosts also bounds the worker's sockets
+    flags: ClassVar[tuple[Flag, ...]] = ()
 
-    def __init__(self, host):
+    def __init__(self, host: HostContext) -> None:
         self.host = host
         self.client = HttpClient()
 
-    def configure(self, app, runtime_config, state_dir) -> "OutboundHttpApp":
+    def configure(self, context: AppContext) -> "OutboundHttpApp":
         try:
-            validate_app(app)
+            validate_app(context.app)
         except AllowedHostError as error:
             raise ConfigureError(error.full) from None
-        try:
-            resolver = resolver_for(app, runtime_config, self.host.config)
-        except ResolverConfigError as error:
-            raise ConfigureError(str(error)) from None
-        return OutboundHttpApp(self, ComponentNetworking(app, resolver))
+        return OutboundHttpApp(self, context.networking())
 
     def close(self) -> None:
         self.client.close()
 
 
-class OutboundHttpApp:
-    def __init__(self, capability: OutboundHttpCapability, networking: ComponentNetworking):
+class OutboundHttpApp(HostFunctions):
+    def __init__(self, capability: OutboundHttpCapability, networking: ComponentNetworking) -> None:
         self.capability = capability
         self.networking = networking
-        self._reported = set()
+        self._reported: set[str] = set()
 
     def startup_lines(self) -> list[str]:
         return []
@@ -81,13 +91,10 @@ class OutboundHttpApp:
     def close(self) -> None:
         pass  # the client and its pooled connections belong to the capability, for the next configuration
 
-    def socket_rules(self, component_id: str) -> list:
-        """The component's allowed destinations, for its worker's socket check (WorkerSettings)."""
-        return self.networking.socket_rules(component_id)
+    def unknown_function(self, function: str) -> CapabilityError:
+        return CapabilityError(errors.INTERNAL_ERROR, f"outbound_http has no host function '{function}'")
 
-    def handle(self, instance, function, args):
-        if function != "send":
-            raise CapabilityError(errors.INTERNAL_ERROR, f"outbound_http has no host function '{function}'")
+    def send(self, instance: Instance, args: Args) -> dict[str, Any]:
         api = args.get("api")
         if api not in APIS:
             raise CapabilityError(errors.INTERNAL_ERROR, "outbound_http send needs an api of 'wasi' or 'spin'")
@@ -98,7 +105,9 @@ class OutboundHttpApp:
                 raise CapabilityError(errors.spin_kind(error.kind), f"{error.kind}: {error.message}") from None
             raise
 
-    def _send(self, instance, api, args):
+    functions: ClassVar[dict[str, Any]] = {"send": send}
+
+    def _send(self, instance: Instance, api: str, args: Args) -> dict[str, Any]:
         component_id = instance.component_id
         method, uri, headers = args.get("method"), args.get("uri"), args.get("headers", [])
         if not isinstance(method, str) or not isinstance(uri, str) or not isinstance(headers, list):
@@ -120,13 +129,14 @@ class OutboundHttpApp:
         else:
             status, response_headers, data = self.capability.client.send(
                 method, destination, headers, body, follow_redirects=(api == "spin"),
-                deadline=getattr(instance, "deadline", None),
+                deadline=instance.deadline,
             )
         return {"status": status, "headers": [list(pair) for pair in response_headers], "body": encode_bytes(data)}
 
-    def _chain(self, instance, target, method, destination, headers, body):
+    def _chain(self, instance: Instance, target: str, method: str, destination: Destination,
+               headers: list[tuple[str, str]], body: bytes | None) -> tuple[int, list[tuple[str, str]], bytes]:
         """Service chaining: the request goes to ``target``'s handler through the HTTP trigger."""
-        serve = getattr(instance, "service_chaining", None)
+        serve = instance.service_chaining
         if serve is None:
             raise CapabilityError(errors.DNS_ERROR, f"{destination.host}: the name does not resolve outside the HTTP trigger")
         try:
@@ -136,7 +146,7 @@ class OutboundHttpApp:
         except ConnectionError as error:  # its response body was cut (over the limit, short of its length)
             raise CapabilityError(errors.HTTP_PROTOCOL_ERROR, f"{destination.host}: {error}") from None
 
-    def _hosts(self, component_id):
+    def _hosts(self, component_id: str) -> AllowedHosts | None:
         try:
             return self.networking.hosts(component_id)
         except AllowedHostError as error:
@@ -146,7 +156,7 @@ class OutboundHttpApp:
                 self.capability.host.say(f"Error parsing allowed outbound hosts of component '{component_id}': {error.full}")
             return None
 
-    def _deny(self, scheme, authority, api):
+    def _deny(self, scheme: str, authority: str, api: str) -> None:
         for line in denial_lines(scheme, authority):
             self.capability.host.say(line)
         what = "destination" if authority != "self" else "request to the app itself"
@@ -155,7 +165,7 @@ class OutboundHttpApp:
             f"{scheme}://{authority}: this {what} is not in the component's allowed_outbound_hosts",
         )
 
-    def _destination(self, component_id, api, uri) -> tuple[Destination, str | None]:
+    def _destination(self, component_id: str, api: str, uri: str) -> tuple[Destination, str | None]:
         """``(where the request goes, component id when it is a service chaining request, else
         None)``, once the component is allowed to send it; raises CapabilityError. The URI is
         parsed once, as Spin's host holds it (request_uri.py), and the destination checked is
@@ -184,7 +194,7 @@ class OutboundHttpApp:
         destination = Destination(url.scheme, url.host, url.port or _DEFAULT_PORTS[url.scheme], parsed.path_and_query)
         return destination, service_chaining_target(url.host)
 
-    def _check(self, hosts, text, api) -> OutboundUrl:
+    def _check(self, hosts: AllowedHosts | None, text: str, api: str) -> OutboundUrl:
         """``text`` as Spin's check_url(text, "https") reads it, once it is allowed; else Spin's
         refusal (a URL it cannot parse is refused without the terminal lines)."""
         try:
@@ -195,10 +205,10 @@ class OutboundHttpApp:
             self._deny(url.scheme, url.authority(), api)
         return url
 
-    def _self_request(self, hosts, api, path_and_query) -> Destination:
+    def _self_request(self, hosts: AllowedHosts | None, api: str, path_and_query: str) -> Destination:
         if hosts is None or not hosts.allows_relative(("http", "https")):
             self._deny("http", "self", api)
-        origin = _origin(self.capability.host)
+        origin = self.capability.host.origin()
         if origin is None:
             raise CapabilityError(errors.HTTP_REQUEST_URI_INVALID, "spin-py does not know its own address yet")
         url = OutboundUrl.parse(origin, "http")
@@ -210,8 +220,3 @@ def _host_of(host_port: str) -> str:
         return host_port.partition("]")[0] + "]"
     return host_port.partition(":")[0]
 
-
-def _origin(host) -> str | None:
-    """The app's own base URL (Spin's SelfRequestOrigin), once the server listens."""
-    origin = getattr(host, "origin", None)
-    return origin() if callable(origin) else None

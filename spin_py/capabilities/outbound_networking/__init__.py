@@ -16,7 +16,7 @@ from spin_py.capabilities.outbound_networking.allowed_hosts import (
     service_chaining_target,
 )
 from spin_py.capabilities.variables.errors import PROVIDER, VariablesError
-from spin_py.guest.rust_text import rust_debug
+from spin_py.wire.rust_text import rust_debug
 
 
 class DefaultsResolver:

@@ -22,7 +22,7 @@ from urllib.parse import quote
 from spin_py.capabilities.outbound_networking.url_host import Host, HostParseError, parse_host
 from spin_py.capabilities.variables.errors import VariablesError
 from spin_py.capabilities.variables.expressions import Template
-from spin_py.guest.rust_text import rust_debug
+from spin_py.wire.rust_text import rust_debug
 
 SERVICE_CHAINING_DOMAIN = "spin.internal"
 SERVICE_CHAINING_DOMAIN_SUFFIX = ".spin.internal"

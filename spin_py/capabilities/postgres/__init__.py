@@ -26,13 +26,14 @@ call fails with QueryFailed(the reason).
 
 import json
 import math
+from typing import Any, ClassVar
 
 from spin_py.capabilities import rdbms
 from spin_py.capabilities.errors import CapabilityError
 from spin_py.capabilities.limits import GRACE, cut_socket, watched
 from spin_py.capabilities.outbound_access import OutboundApp, OutboundCapability
 from spin_py.capabilities.rdbms import BAD_PARAMETER, CONNECTION_FAILED, QUERY_FAILED, VALUE_CONVERSION_FAILED
-from spin_py.capabilities.seam import text_arg
+from spin_py.capabilities.seam import Args, Instance, text_arg
 from spin_py.capabilities.sizes import MAX_HOST_BUFFERED_BYTES
 
 NAME = "postgres"
@@ -54,7 +55,7 @@ class PostgresApp(OutboundApp):
     CONNECTION = CONNECTION
     WHAT = "outbound PostgreSQL"
 
-    def call_open(self, instance, args):
+    def call_open(self, instance: Instance, args: Args) -> Any:
         address = text_arg(args, "address")
         interface = rdbms.value_set(args)
         self._check_address(instance.component_id, address)
@@ -93,10 +94,10 @@ class PostgresApp(OutboundApp):
             if not self.access.allows(component_id, url, "postgres"):
                 raise CapabilityError(CONNECTION_FAILED, f"address postgres://{url} is not permitted")
 
-    def call_query(self, instance, args):
+    def call_query(self, instance: Instance, args: Args) -> Any:
         return self._run(instance, "query", args)
 
-    def call_execute(self, instance, args):
+    def call_execute(self, instance: Instance, args: Args) -> Any:
         return self._run(instance, "execute", args)
 
     def _run(self, instance, function, args):
@@ -130,6 +131,13 @@ class PostgresApp(OutboundApp):
             raise _ended_error(call.reason)  # stopped, though the statement's answer came first
         return result
 
+    functions: ClassVar[dict[str, Any]] = {
+        "open": call_open,
+        "query": call_query,
+        "execute": call_execute,
+        "close": OutboundApp.call_close,
+    }
+
 
 def _statement(pg, function, statement, values):
     from spin_py.capabilities.postgres.values import data_type, from_sql
@@ -144,13 +152,13 @@ def _statement(pg, function, statement, values):
         names = [column.name for column in cursor.description]
         rows, size = [], 0
         for row in cursor:
-            converted = [rdbms.narrowed(from_sql(oid, value), pg.interface) for (oid, _), value in zip(oids, row)]
+            converted = [rdbms.narrowed(from_sql(oid, value), pg.interface) for (oid, _), value in zip(oids, row, strict=False)]
             size += sum(len(json.dumps(value)) for value in converted)
             if size > MAX_RESULT_BYTES:
                 raise CapabilityError(QUERY_FAILED, json.dumps({"text": f"query result exceeds limit of {MAX_RESULT_BYTES} bytes"}))
             rows.append(converted)
     columns = [{"name": name, "type": rdbms.narrowed_type(data_type(oid, type_name), pg.interface)}
-               for name, (oid, type_name) in zip(names, oids)] if rows else []
+               for name, (oid, type_name) in zip(names, oids, strict=False)] if rows else []
     return {"columns": columns, "rows": rows}
 
 
@@ -165,7 +173,7 @@ def _stop_if_ended(instance, kind: str = QUERY_FAILED) -> None:
 
 
 class PostgresCapability(OutboundCapability):
-    name = NAME
+    name: ClassVar[str] = NAME
     App = PostgresApp
 
 

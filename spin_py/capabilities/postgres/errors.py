@@ -6,7 +6,7 @@ import json
 
 from spin_py.capabilities.errors import CapabilityError
 from spin_py.capabilities.rdbms import QUERY_FAILED
-from spin_py.guest.rust_text import rust_debug
+from spin_py.wire.rust_text import rust_debug
 
 _SEVERITIES = {"ERROR": "Error", "FATAL": "Fatal", "PANIC": "Panic", "WARNING": "Warning", "NOTICE": "Notice",
                "DEBUG": "Debug", "INFO": "Info", "LOG": "Log"}

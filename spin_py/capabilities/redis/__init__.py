@@ -30,11 +30,13 @@ with no timeout, say) has its connection cut by the host's watcher
 fails with Other(the reason).
 """
 
+from typing import Any, ClassVar
+
 from spin_py.capabilities.errors import CapabilityError
 from spin_py.capabilities.limits import watched
 from spin_py.capabilities.outbound_access import OutboundApp, OutboundCapability
 from spin_py.capabilities.redis.errors import INVALID_ADDRESS, NO_CONNECTION_TEXT, OTHER
-from spin_py.capabilities.seam import UnknownHandle, decode_bytes, encode_bytes, text_arg, texts_arg
+from spin_py.capabilities.seam import Args, Instance, UnknownHandle, decode_bytes, encode_bytes, text_arg, texts_arg
 from spin_py.capabilities.sizes import MAX_HOST_BUFFERED_BYTES
 
 NAME = "redis"
@@ -48,7 +50,7 @@ class RedisApp(OutboundApp):
     CONNECTION = CONNECTION
     WHAT = "outbound Redis"
 
-    def call_open(self, instance, args):
+    def call_open(self, instance: Instance, args: Args) -> Any:
         address = text_arg(args, "address")
         if not self.access.allows(instance.component_id, address, "redis"):
             raise CapabilityError(INVALID_ADDRESS)
@@ -64,10 +66,10 @@ class RedisApp(OutboundApp):
             raise _other(error) from None
         return instance.add(CONNECTION, connection)
 
-    def call_publish(self, instance, args):
+    def call_publish(self, instance: Instance, args: Args) -> Any:
         _run(instance, args, "PUBLISH", text_arg(args, "channel"), decode_bytes(args.get("payload"), "payload"))
 
-    def call_get(self, instance, args):
+    def call_get(self, instance: Instance, args: Args) -> Any:
         value = _run(instance, args, "GET", text_arg(args, "key"))
         if value is None:
             return None
@@ -77,30 +79,30 @@ class RedisApp(OutboundApp):
             raise CapabilityError(OTHER, f"query result exceeds limit of {MAX_RESULT_BYTES} bytes")
         return encode_bytes(value)
 
-    def call_set(self, instance, args):
+    def call_set(self, instance: Instance, args: Args) -> Any:
         _run(instance, args, "SET", text_arg(args, "key"), decode_bytes(args.get("value")))
 
-    def call_incr(self, instance, args):
+    def call_incr(self, instance: Instance, args: Args) -> Any:
         # redis-rs's `incr(key, 1)` is INCRBY.
         return _integer(_run(instance, args, "INCRBY", text_arg(args, "key"), 1))
 
-    def call_del(self, instance, args):
+    def call_del(self, instance: Instance, args: Args) -> Any:
         return _integer(_run(instance, args, "DEL", *texts_arg(args, "keys")))
 
-    def call_sadd(self, instance, args):
+    def call_sadd(self, instance: Instance, args: Args) -> Any:
         return _integer(_run(instance, args, "SADD", text_arg(args, "key"), *texts_arg(args, "values")))
 
-    def call_srem(self, instance, args):
+    def call_srem(self, instance: Instance, args: Args) -> Any:
         return _integer(_run(instance, args, "SREM", text_arg(args, "key"), *texts_arg(args, "values")))
 
-    def call_smembers(self, instance, args):
+    def call_smembers(self, instance: Instance, args: Args) -> Any:
         members = _run(instance, args, "SMEMBERS", text_arg(args, "key"))
         try:
             return [member.decode("utf-8") for member in members]
         except (AttributeError, UnicodeDecodeError):
             raise CapabilityError(OTHER, _incompatible(members, "Vec<String>")) from None
 
-    def call_execute(self, instance, args):
+    def call_execute(self, instance: Instance, args: Args) -> Any:
         command = text_arg(args, "command")
         arguments = []
         for argument in args.get("arguments") or []:
@@ -120,9 +122,23 @@ class RedisApp(OutboundApp):
         return [[kind, encode_bytes(value)] if kind == "binary" else [kind] if kind == "nil" else [kind, value]
                 for kind, value in results]
 
+    functions: ClassVar[dict[str, Any]] = {
+        "open": call_open,
+        "publish": call_publish,
+        "get": call_get,
+        "set": call_set,
+        "incr": call_incr,
+        "del": call_del,
+        "sadd": call_sadd,
+        "srem": call_srem,
+        "smembers": call_smembers,
+        "execute": call_execute,
+        "close": OutboundApp.call_close,
+    }
+
 
 class RedisCapability(OutboundCapability):
-    name = NAME
+    name: ClassVar[str] = NAME
     App = RedisApp
 
 

@@ -19,12 +19,25 @@ lets go of the file (engine.py).
 
 import threading
 import weakref
+from typing import Any, ClassVar
 
 from spin_py.capabilities.errors import CapabilityError
-from spin_py.capabilities.seam import ConfigureError, UnknownHandle, decode_bytes, encode_bytes
+from spin_py.capabilities.seam import (
+    AppContext,
+    Args,
+    ConfigureError,
+    Flag,
+    HostContext,
+    HostFunctions,
+    Instance,
+    UnknownHandle,
+    decode_bytes,
+    encode_bytes,
+)
 from spin_py.capabilities.sqlite import errors
 from spin_py.capabilities.sqlite.databases import (
     DEFAULT_LABEL,
+    Database,
     read_databases,
     undefined_databases_text,
 )
@@ -35,21 +48,30 @@ CONNECTION = "sqlite.connection"
 STREAM = "sqlite.stream"
 MAX_ROWS_PER_READ = 4096  # a guest asks for what it wants; the host never sends more at once
 
+SQLITE_FLAG = Flag(
+    "--sqlite", "sqlite_statements", "STATEMENT",
+    "Run a SQLite statement such as a migration against the default database before serving; "
+    "@FILE runs a file of statements, @FILE:LABEL against the database LABEL. Repeatable.",
+)
+
 
 class SqliteCapability:
     """SQLite for one `spin-py up`: runs the --sqlite statements on the first
     configuration (Spin runs them once, before serving)."""
 
-    name = NAME
+    name: ClassVar[str] = NAME
+    host_fields: ClassVar[tuple[str, ...]] = ("sqlite_databases",)
+    flags: ClassVar[tuple[Flag, ...]] = (SQLITE_FLAG,)
 
-    def __init__(self, host):
+    def __init__(self, host: HostContext) -> None:
         self.host = host
-        self._statements = tuple(getattr(host.config, "sqlite_statements", ()) or ())
+        self._statements = tuple(host.flag("sqlite_statements") or ())
         self._statements_ran = False
         self._lock = threading.Lock()
 
-    def configure(self, app, runtime_config, state_dir) -> "SqliteAppCapability":
-        databases = read_databases(runtime_config, state_dir)
+    def configure(self, context: AppContext) -> "SqliteAppCapability":
+        app = context.app
+        databases = read_databases(context.runtime_config, context.state_dir)
         problem = undefined_databases_text(app, databases)
         if problem:
             raise ConfigureError(problem)
@@ -69,14 +91,14 @@ class SqliteCapability:
         pass
 
 
-class SqliteAppCapability:
+class SqliteAppCapability(HostFunctions):
     """The `sqlite_databases` of one loaded manifest, checked at every open
     (crates/factor-sqlite/src/host.rs open_impl)."""
 
-    def __init__(self, allowed: dict, databases: dict):
+    def __init__(self, allowed: dict[str, frozenset[str]], databases: dict[str, Database]) -> None:
         self.allowed = allowed
         self.databases = databases
-        self._open = weakref.WeakKeyDictionary()  # Instance -> its open connection handles
+        self._open: weakref.WeakKeyDictionary[Instance, set[int]] = weakref.WeakKeyDictionary()  # its open connection handles
         self._open_lock = threading.Lock()
 
     def startup_lines(self) -> list[str]:
@@ -88,15 +110,12 @@ class SqliteAppCapability:
     def close(self) -> None:
         pass
 
-    def handle(self, instance, function, args):
-        method = _FUNCTIONS.get(function)
-        if method is None:
-            raise CapabilityError(errors.IO, f"unknown sqlite function '{function}'")
-        return method(self, instance, args)
+    def unknown_function(self, function: str) -> CapabilityError:
+        return CapabilityError(errors.IO, f"unknown sqlite function '{function}'")
 
     # -- host functions --
 
-    def open(self, instance, args):
+    def open(self, instance: Instance, args: Args) -> Any:
         label = args.get("database")
         if not isinstance(label, str):
             raise CapabilityError(errors.IO, "the database name must be a string")
@@ -120,24 +139,24 @@ class SqliteAppCapability:
             handles.add(handle)
         return handle
 
-    def execute(self, instance, args):
+    def execute(self, instance: Instance, args: Args) -> Any:
         connection = _connection(instance, args)
         columns, rows = connection.query(_statement(args), _params(args))
         return {"columns": columns, "rows": [_row(row) for row in rows]}
 
-    def execute_stream(self, instance, args):
+    def execute_stream(self, instance: Instance, args: Args) -> Any:
         connection = _connection(instance, args)
         stream = connection.query_stream(_statement(args), _params(args))
         return {"columns": stream.columns, "stream": instance.add(STREAM, stream)}
 
-    def read_rows(self, instance, args):
+    def read_rows(self, instance: Instance, args: Args) -> Any:
         stream = _stream(instance, args)
         count = args.get("max", 1)
         if not isinstance(count, int) or isinstance(count, bool) or count < 1:
             raise CapabilityError(errors.IO, "max must be a positive integer")
         return [_row(row) for row in stream.read(min(count, MAX_ROWS_PER_READ))]
 
-    def finish(self, instance, args):
+    def finish(self, instance: Instance, args: Args) -> Any:
         stream = _stream(instance, args)
         try:
             stream.finish()
@@ -145,33 +164,33 @@ class SqliteAppCapability:
             instance.remove(STREAM, args.get("stream"))
         return None
 
-    def changes(self, instance, args):
+    def changes(self, instance: Instance, args: Args) -> Any:
         return _connection(instance, args).changes()
 
-    def last_insert_rowid(self, instance, args):
+    def last_insert_rowid(self, instance: Instance, args: Args) -> Any:
         return _connection(instance, args).last_insert_rowid()
 
-    def close_connection(self, instance, args):
+    def close_connection(self, instance: Instance, args: Args) -> Any:
         try:
             instance.remove(CONNECTION, args.get("connection"))
         except UnknownHandle:
             pass  # Spin ignores a second drop (host.rs: `let _ = self.connections.remove(...)`)
         return None
 
+    functions: ClassVar[dict[str, Any]] = {
+        "open": open,
+        "execute": execute,
+        "execute_stream": execute_stream,
+        "read_rows": read_rows,
+        "finish": finish,
+        "changes": changes,
+        "last_insert_rowid": last_insert_rowid,
+        "close": close_connection,
+    }
 
-_FUNCTIONS = {
-    "open": SqliteAppCapability.open,
-    "execute": SqliteAppCapability.execute,
-    "execute_stream": SqliteAppCapability.execute_stream,
-    "read_rows": SqliteAppCapability.read_rows,
-    "finish": SqliteAppCapability.finish,
-    "changes": SqliteAppCapability.changes,
-    "last_insert_rowid": SqliteAppCapability.last_insert_rowid,
-    "close": SqliteAppCapability.close_connection,
-}
 
 
-def _is_open(instance, handle):
+def _is_open(instance: Instance, handle: int) -> bool:
     try:
         instance.get(CONNECTION, handle)
         return True
@@ -179,21 +198,21 @@ def _is_open(instance, handle):
         return False
 
 
-def _connection(instance, args):
+def _connection(instance: Instance, args: Args) -> Any:
     try:
         return instance.get(CONNECTION, args.get("connection"))
     except UnknownHandle:
         raise CapabilityError(errors.INVALID_CONNECTION) from None
 
 
-def _stream(instance, args):
+def _stream(instance: Instance, args: Args) -> Any:
     try:
         return instance.get(STREAM, args.get("stream"))
     except UnknownHandle:
         raise CapabilityError(errors.IO, "the row stream is closed") from None
 
 
-def _statement(args):
+def _statement(args: Args) -> str:
     statement = args.get("statement")
     if not isinstance(statement, str):
         raise CapabilityError(errors.IO, "the statement must be a string")
@@ -203,7 +222,7 @@ def _statement(args):
 I64_MIN, I64_MAX = -(2**63), 2**63 - 1
 
 
-def _params(args):
+def _params(args: Args) -> list[Any]:
     params = args.get("params", [])
     if not isinstance(params, list):
         raise CapabilityError(errors.IO, "the parameters must be a list")
@@ -222,5 +241,5 @@ def _params(args):
     return values
 
 
-def _row(row):
+def _row(row: Any) -> list[Any]:
     return [encode_bytes(value) if isinstance(value, bytes) else value for value in row]

@@ -18,36 +18,44 @@ crates/factor-variables/src/host.rs (expressions_to_variables_err); each guest b
 maps them to its own interface's variants.
 """
 
+from typing import Any, ClassVar
+
 from spin_py.capabilities.errors import CapabilityError
-from spin_py.capabilities.seam import ConfigureError
+from spin_py.capabilities.seam import AppContext, Args, Flag, HostContext, HostFunctions, Instance
 from spin_py.capabilities.variables.errors import OTHER, VariablesError
 from spin_py.capabilities.variables.providers import NOT_PROVIDED, NotProvidedProvider
-from spin_py.capabilities.variables.resolver import Resolver, ResolverConfigError, resolver_for
+from spin_py.capabilities.variables.resolver import Resolver
+from spin_py.capabilities.variables.sources import parse_variables
+from spin_py.runtime_config import RuntimeConfig
 
 NAME = "variables"
 
+VARIABLE_FLAG = Flag(
+    "--variable", "variables", "KEY=VALUE | KEY=@FILE | @FILE.json | @FILE.toml",
+    "A value for an application variable, over every other provider. Repeatable.", parse_variables,
+)
+
 
 class VariablesCapability:
-    name = NAME
+    name: ClassVar[str] = NAME
+    host_fields: ClassVar[tuple[str, ...]] = ("variables",)
+    flags: ClassVar[tuple[Flag, ...]] = (VARIABLE_FLAG,)
 
-    def __init__(self, host):
+    def __init__(self, host: HostContext) -> None:
         self.host = host
 
-    def configure(self, app, runtime_config, state_dir) -> "VariablesApp":
-        try:
-            resolver = resolver_for(app, runtime_config, self.host.config)
-        except ResolverConfigError as error:
-            raise ConfigureError(str(error)) from None
-        return VariablesApp(resolver, runtime_config)
+    def configure(self, context: AppContext) -> "VariablesApp":
+        # The resolver is the app's one (AppContext): outbound networking resolves its hosts with it too.
+        return VariablesApp(context.variables(), context.runtime_config)
 
     def close(self) -> None:
         pass
 
 
-class VariablesApp:
+class VariablesApp(HostFunctions):
     """The variables of one loaded manifest and runtime config."""
 
-    def __init__(self, resolver: Resolver, runtime_config):
+    def __init__(self, resolver: Resolver, runtime_config: RuntimeConfig) -> None:
         self.resolver = resolver
         self.runtime_config = runtime_config
 
@@ -61,18 +69,25 @@ class VariablesApp:
                 )
         return lines
 
-    def handle(self, instance, function, args):
+    def unknown_function(self, function: str) -> CapabilityError:
+        return CapabilityError(OTHER, f"variables has no host function '{function}'")
+
+    def get(self, instance: Instance, args: Args) -> str:
+        name = args.get("name")
+        if not isinstance(name, str):
+            raise CapabilityError(OTHER, "the variable name must be a string")
         try:
-            if function == "get":
-                name = args.get("name")
-                if not isinstance(name, str):
-                    raise CapabilityError(OTHER, "the variable name must be a string")
-                return self.resolver.resolve(instance.component_id, name)
-            if function == "get_all":
-                return [list(pair) for pair in self.resolver.resolve_all(instance.component_id)]
+            return self.resolver.resolve(instance.component_id, name)
         except VariablesError as error:
             raise guest_error(error) from None
-        raise CapabilityError(OTHER, f"variables has no host function '{function}'")
+
+    def get_all(self, instance: Instance, args: Args) -> list[list[str]]:
+        try:
+            return [list(pair) for pair in self.resolver.resolve_all(instance.component_id)]
+        except VariablesError as error:
+            raise guest_error(error) from None
+
+    functions: ClassVar[dict[str, Any]] = {"get": get, "get_all": get_all}
 
     def close(self) -> None:
         pass

@@ -1,6 +1,8 @@
 """The variables capability's error kinds, as Spin's host reports them to a guest
 (crates/factor-variables/src/host.rs: the `variables` interface's error variants)."""
 
+from typing import ClassVar
+
 INVALID_NAME = "InvalidName"
 UNDEFINED = "Undefined"
 PROVIDER = "Provider"
@@ -10,7 +12,7 @@ OTHER = "Other"
 class VariablesError(Exception):
     """spin_expressions::Error: ``kind`` is its variant, ``str()`` its Display text."""
 
-    PREFIXES = {
+    PREFIXES: ClassVar[dict[str, str]] = {
         INVALID_NAME: "invalid variable name: ",
         "InvalidTemplate": "invalid variable template: ",
         PROVIDER: "provider error: ",

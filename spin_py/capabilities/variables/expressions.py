@@ -4,7 +4,7 @@ with Spin's error texts."""
 from dataclasses import dataclass
 
 from spin_py.capabilities.variables.errors import INVALID_NAME, VariablesError
-from spin_py.guest.rust_text import rust_debug, rust_debug_char
+from spin_py.wire.rust_text import rust_debug, rust_debug_char
 
 _LOWER = frozenset("abcdefghijklmnopqrstuvwxyz")
 _NAME_CHARS = _LOWER | frozenset("0123456789_")

@@ -12,6 +12,7 @@ A Resolver is built from one manifest, one runtime config and the command line; 
 """
 
 from pathlib import Path
+from typing import Any
 
 from spin_py.capabilities.variables.errors import INVALID_NAME, PROVIDER, UNDEFINED, VariablesError
 from spin_py.capabilities.variables.expressions import Template, check_name, name_problem
@@ -23,7 +24,7 @@ from spin_py.capabilities.variables.providers import (
     read_dotenv,
     runtime_config_providers,
 )
-from spin_py.guest.rust_text import rust_debug
+from spin_py.wire.rust_text import rust_debug
 
 
 class ResolverConfigError(Exception):
@@ -108,10 +109,16 @@ def providers_for(runtime_config, cli_variables: dict, cwd: Path | None = None) 
     return providers
 
 
-def resolver_for(app, runtime_config, config, cwd: Path | None = None) -> Resolver:
+def cli_variables(config: Any) -> dict[str, str]:
+    """The ``--variable`` values of `spin-py up`'s config (none without one)."""
+    flag = getattr(config, "flag", None)
+    return dict(flag("variables", {})) if callable(flag) else dict(getattr(config, "variables", None) or {})
+
+
+def resolver_for(app: Any, runtime_config: Any, config: Any, cwd: Path | None = None) -> Resolver:
     """The resolver of a loaded manifest; ResolverConfigError (Spin's text) when Spin would refuse it,
     RuntimeConfigError for a bad [[variables_provider]]."""
-    providers = providers_for(runtime_config, getattr(config, "variables", None) or {}, cwd)
+    providers = providers_for(runtime_config, cli_variables(config), cwd)
     components = {component_id: dict(component.variables) for component_id, component in app.components.items()}
     try:
         resolver = Resolver(dict(app.variables), components, providers)

@@ -5,16 +5,32 @@ runs; a later option sets a key again (crates/runtime-factors/src/lib.rs get_var
 
 import json
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+from spin_py.capabilities.seam import FlagError
+from spin_py.cli_values import split_key_value
 
 
 class VariableSourceError(ValueError):
     """Spin's text for a --variable that cannot be read."""
 
 
-def parse_variable(text: str, split_key_value) -> dict:
-    """The values one ``--variable`` gives. ``split_key_value(text)`` is the command
-    line's one KEY=VALUE splitter (None when there is no ``=``)."""
+def parse_variables(values: tuple[str, ...]) -> dict[str, str]:
+    """`--variable`'s setting: every value's variables, files read now, a later one winning."""
+    variables: dict[str, str] = {}
+    for item in values:
+        try:
+            variables.update(parse_variable(item))
+        except VariableSourceError as error:
+            raise FlagError(f"'{item}': {error}") from None
+    return variables
+
+
+def parse_variable(text: str, split: Callable[[str], tuple[str, str] | None] = split_key_value) -> dict[str, str]:
+    """The values one ``--variable`` gives. ``split(text)`` is the command line's one
+    KEY=VALUE splitter (None when there is no ``=``)."""
     if text.startswith("@"):
         path = Path(text[1:])
         if path.suffix == ".json":
@@ -22,7 +38,7 @@ def parse_variable(text: str, split_key_value) -> dict:
         if path.suffix == ".toml":
             return _table(path, "TOML", lambda data: tomllib.loads(data.decode("utf-8")))
         raise VariableSourceError("variable files must end in .json or .toml")
-    pair = split_key_value(text)
+    pair = split(text)
     if pair is None:
         raise VariableSourceError("variables must be in the form 'key=value' or '@file'")
     key, value = pair
@@ -38,7 +54,7 @@ def _read(path: Path) -> bytes:
         raise VariableSourceError(f"Failed to read {_quoted(path)}: {error.strerror or error}") from None
 
 
-def _table(path: Path, kind: str, parse) -> dict:
+def _table(path: Path, kind: str, parse: Callable[[bytes], Any]) -> dict[str, str]:
     data = _read(path)
     try:
         values = parse(data)

@@ -15,7 +15,7 @@ import pytest
 from stopped_calls import PROMPT, failure
 
 from spin_py.capabilities.key_value import KeyValueCapability
-from spin_py.capabilities.seam import CLIENT_GONE_TEXT, TIME_LIMIT_TEXT, HostContext, Instance, encode_bytes
+from spin_py.capabilities.seam import CLIENT_GONE_TEXT, TIME_LIMIT_TEXT, AppContext, HostContext, Instance, encode_bytes
 from spin_py.runtime_config import RuntimeConfig
 
 SOON = 0.4  # seconds: a time limit that passes while the call waits
@@ -36,7 +36,7 @@ def key_value(tmp_path):
         app = SimpleNamespace(components={"web": SimpleNamespace(id="web", key_value_stores=("default", "cache"))})
         if "cache" not in config.table("key_value_store"):
             app.components["web"].key_value_stores = ("default",)
-        configured = capability.configure(app, config, tmp_path / "state")
+        configured = capability.configure(AppContext(app, config, tmp_path / "state"))
         made.append((capability, []))
 
         def request(**limits):

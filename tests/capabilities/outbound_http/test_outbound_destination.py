@@ -16,7 +16,7 @@ import pytest
 from spin_py.capabilities.errors import CapabilityError
 from spin_py.capabilities.outbound_http import OutboundHttpCapability
 from spin_py.capabilities.outbound_http.request_uri import from_sdk_parts, parse_absolute
-from spin_py.capabilities.seam import HostContext, Instance
+from spin_py.capabilities.seam import AppContext, HostContext, Instance
 from spin_py.config import UpConfig
 from spin_py.manifest import load_manifest
 from spin_py.runtime_config import RuntimeConfig
@@ -70,7 +70,7 @@ def configured(tmp_path, allowed_hosts):
     app = load_manifest(tmp_path / "spin.toml")
     said = []
     capability = OutboundHttpCapability(HostContext(UpConfig(manifest=tmp_path / "spin.toml"), said.append))
-    configuration = capability.configure(app, RuntimeConfig(), tmp_path / ".spin")
+    configuration = capability.configure(AppContext(app, RuntimeConfig(), tmp_path / ".spin"))
     instance = Instance("c", lambda: {"outbound_http": configuration})
     return capability, instance, said
 

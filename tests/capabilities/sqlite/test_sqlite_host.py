@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import pytest
 
 from spin_py.capabilities.errors import CapabilityError
-from spin_py.capabilities.seam import ConfigureError, HostContext, Instance
+from spin_py.capabilities.seam import AppContext, ConfigureError, HostContext, Instance
 from spin_py.capabilities.sqlite import SqliteCapability
 from spin_py.capabilities.sqlite.databases import Database, read_databases
 from spin_py.capabilities.sqlite.engine import Connection, SqliteError
@@ -200,7 +200,7 @@ def capability(tmp_path, statements=()):
 def test_a_database_nothing_defines_fails_startup_with_spins_text(tmp_path):
     app = app_with(web=["default", "orders"], admin=["audit"])
     with pytest.raises(ConfigureError) as caught:
-        capability(tmp_path).configure(app, RuntimeConfig(), tmp_path / "state")
+        capability(tmp_path).configure(AppContext(app, RuntimeConfig(), tmp_path / "state"))
     assert str(caught.value) == (
         "One or more components use SQLite databases which are not defined.\n"
         "Check the spelling, or pass a runtime configuration file that defines these stores.\n"
@@ -213,9 +213,9 @@ def test_a_database_nothing_defines_fails_startup_with_spins_text(tmp_path):
 
 def test_startup_names_the_default_database_only_when_a_component_uses_it(tmp_path):
     cap = capability(tmp_path)
-    used = cap.configure(app_with(web=["default"]), RuntimeConfig(), tmp_path / "state")
+    used = cap.configure(AppContext(app_with(web=["default"]), RuntimeConfig(), tmp_path / "state"))
     assert used.startup_lines() == [f'Storing default SQLite data to "{tmp_path}/state/sqlite_db.db".']
-    assert cap.configure(app_with(web=[]), RuntimeConfig(), tmp_path / "state").startup_lines() == []
+    assert cap.configure(AppContext(app_with(web=[]), RuntimeConfig(), tmp_path / "state")).startup_lines() == []
 
 
 # -- host functions over an Instance --
@@ -223,7 +223,7 @@ def test_startup_names_the_default_database_only_when_a_component_uses_it(tmp_pa
 
 def test_host_functions_check_permissions_and_handles(tmp_path):
     config = runtime_config(tmp_path, f'[sqlite_database.orders]\ntype = "spin"\npath = "{tmp_path}/orders.db"\n')
-    configured = capability(tmp_path).configure(app_with(web=["orders"], admin=["default"]), config, tmp_path / "state")
+    configured = capability(tmp_path).configure(AppContext(app_with(web=["orders"], admin=["default"]), config, tmp_path / "state"))
     web = Instance("web", lambda: {"sqlite": configured})
     admin = Instance("admin", lambda: {"sqlite": configured})
 
@@ -259,7 +259,7 @@ def test_host_functions_check_permissions_and_handles(tmp_path):
 
 
 def test_a_request_holds_at_most_256_connections(tmp_path):
-    configured = capability(tmp_path).configure(app_with(web=["default"]), RuntimeConfig(), tmp_path / "state")
+    configured = capability(tmp_path).configure(AppContext(app_with(web=["default"]), RuntimeConfig(), tmp_path / "state"))
     instance = Instance("web", lambda: {"sqlite": configured})
     handles = [instance.call("sqlite", "open", {"database": "default"}) for _ in range(256)]
     with pytest.raises(CapabilityError) as caught:
@@ -271,7 +271,7 @@ def test_a_request_holds_at_most_256_connections(tmp_path):
 
 
 def test_connections_close_when_the_request_ends(tmp_path):
-    configured = capability(tmp_path).configure(app_with(web=["default"]), RuntimeConfig(), tmp_path / "state")
+    configured = capability(tmp_path).configure(AppContext(app_with(web=["default"]), RuntimeConfig(), tmp_path / "state"))
     instance = Instance("web", lambda: {"sqlite": configured})
     handle = instance.call("sqlite", "open", {"database": "default"})
     instance.call("sqlite", "execute", {"connection": handle, "statement": "BEGIN EXCLUSIVE", "params": []})
@@ -302,8 +302,8 @@ def test_statements_run_once_before_serving(tmp_path, monkeypatch):
     Path("orders.sql").write_text("CREATE TABLE o (v);")
     config = runtime_config(tmp_path, '[sqlite_database.orders]\ntype = "spin"\npath = "orders.db"\n')
     cap = capability(tmp_path, ["@schema.sql", "INSERT INTO t VALUES ('literal')", "@orders.sql:orders"])
-    cap.configure(app_with(web=["default"]), config, tmp_path / "state")
-    cap.configure(app_with(web=["default"]), config, tmp_path / "state")  # a reload does not run them again
+    cap.configure(AppContext(app_with(web=["default"]), config, tmp_path / "state"))
+    cap.configure(AppContext(app_with(web=["default"]), config, tmp_path / "state"))  # a reload does not run them again
     with sqlite3.connect(tmp_path / "state" / "sqlite_db.db") as check:
         assert check.execute("SELECT v FROM t").fetchall() == [("from file",), ("literal",)]
     with sqlite3.connect(tmp_path / "orders.db") as check:
@@ -327,5 +327,5 @@ def test_a_failing_statement_fails_startup_with_spins_text(tmp_path, monkeypatch
     monkeypatch.chdir(tmp_path)
     Path("bad.sql").write_text("CREATE TABLE ok (v);\nGARBAGE;")
     with pytest.raises(ConfigureError) as caught:
-        capability(tmp_path, [statement]).configure(app_with(web=[]), RuntimeConfig(), tmp_path / "state")
+        capability(tmp_path, [statement]).configure(AppContext(app_with(web=[]), RuntimeConfig(), tmp_path / "state"))
     assert str(caught.value) == text

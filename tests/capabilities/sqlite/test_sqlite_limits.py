@@ -15,6 +15,7 @@ from spin_py.capabilities.seam import (
     CLIENT_GONE_TEXT,
     REQUEST_ENDED_TEXT,
     TIME_LIMIT_TEXT,
+    AppContext,
     HostContext,
     Instance,
 )
@@ -32,7 +33,7 @@ def sqlite(tmp_path):
     """The SQLite capability for an app whose component `web` may use `default`."""
     host = HostContext(config=SimpleNamespace(sqlite_statements=()), say=lambda line: None)
     app = SimpleNamespace(components={"web": SimpleNamespace(id="web", sqlite_databases=("default",))})
-    configured = SqliteCapability(host).configure(app, RuntimeConfig(), tmp_path / "state")
+    configured = SqliteCapability(host).configure(AppContext(app, RuntimeConfig(), tmp_path / "state"))
     instances = []
 
     def request(**limits):

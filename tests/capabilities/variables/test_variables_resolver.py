@@ -86,7 +86,7 @@ def test_dotenv_files(tmp_path):
 
 
 def test_variable_options_as_spins_variable_source(tmp_path, monkeypatch):
-    from spin_py.cli import split_key_value
+    from spin_py.cli_values import split_key_value
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "v.json").write_text('{"a": "json"}')
