@@ -25,10 +25,11 @@ def start_bare_server():
     """The handler module called in-process from a werkzeug threaded server."""
     code = f"""
 import importlib.util, sys
-# The guest package under the name the worker gives it (spin_py.host.launch), as the shims import it.
+# The wire and guest packages under the names the worker gives them (spin_py.host.launch), as the shims import them.
 guest = {str(HERE.parent / 'spin_py' / 'guest')!r}
-spec = importlib.util.spec_from_file_location('spin_py_guest', guest + '/__init__.py', submodule_search_locations=[guest])
-module = importlib.util.module_from_spec(spec); sys.modules['spin_py_guest'] = module; spec.loader.exec_module(module)
+for name, folder in (('spin_py_wire', {str(HERE.parent / 'spin_py' / 'wire')!r}), ('spin_py_guest', guest)):
+    spec = importlib.util.spec_from_file_location(name, folder + '/__init__.py', submodule_search_locations=[folder])
+    module = importlib.util.module_from_spec(spec); sys.modules[name] = module; spec.loader.exec_module(module)
 sys.path[:0] = [{str(APP)!r}, guest + '/shims']
 from werkzeug.serving import make_server, WSGIRequestHandler
 from werkzeug.wrappers import Request, Response

@@ -6,8 +6,8 @@ import textwrap
 import time
 from pathlib import Path
 
-from spin_py.guest import protocol
 from spin_py.host.launch import WorkerSettings, control_pair, instance_channels, start_base
+from spin_py.wire import framing
 
 
 class GuestWorker:
@@ -62,7 +62,7 @@ class GuestWorker:
         guest_end.close()
         os.close(progress_fd)
         sock.settimeout(120)
-        self.channel = protocol.Channel(sock)
+        self.channel = framing.Channel(sock)
         message, _ = self.channel.recv()
         assert message["op"] == "ready" and isinstance(message["pid"], int), message
         self.pid = message["pid"]

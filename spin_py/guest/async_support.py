@@ -21,13 +21,12 @@ import asyncio
 import sys
 import time
 
+from spin_py_wire.frames import FINISH_LIMIT
+
 from . import import_hooks, tracebacks
 
 MODULE = "componentize_py_async_support"
 
-# How long spawned work may go on after the response before it is cancelled: the
-# worker serves no other request meanwhile.
-FINISH_LIMIT = 30.0
 
 _spawned = []
 

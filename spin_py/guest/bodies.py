@@ -1,10 +1,12 @@
-"""Request and response bodies as they cross the worker's channel (see protocol.py):
+"""Request and response bodies as they cross the worker's channel (see spin_py/wire/frames.py):
 a body of at most PIECE bytes comes whole in one frame; a larger or unknown one
 is pulled from the host piece by piece (``StreamedBody``), and a response body
 over PIECE bytes goes out in pieces (``pieces``), so neither process holds more
 than a piece of a body the handler itself does not hold."""
 
-from . import host, protocol
+from spin_py_wire import frames
+
+from . import host
 
 
 class StreamedBody:
@@ -13,11 +15,11 @@ class StreamedBody:
     def __init__(self):
         self.ended = False
 
-    def read(self, size: int = protocol.PIECE) -> bytes:
+    def read(self, size: int = frames.PIECE) -> bytes:
         """At most ``size`` bytes, as they arrive from the client; raises host.BodyReadError."""
         if self.ended:
             return b""
-        piece, self.ended = host.read_body(max(1, min(size, protocol.PIECE)))
+        piece, self.ended = host.read_body(max(1, min(size, frames.PIECE)))
         return piece
 
 
@@ -34,7 +36,7 @@ def whole(body) -> bytes:
 
 def is_small(payload) -> bool:
     """Does a response body go out in the ``response`` frame itself?"""
-    return isinstance(payload, (bytes, bytearray, memoryview)) and len(payload) <= protocol.PIECE
+    return isinstance(payload, (bytes, bytearray, memoryview)) and len(payload) <= frames.PIECE
 
 
 def pieces(payload):
@@ -42,10 +44,10 @@ def pieces(payload):
     object whose ``pieces()`` yields them as the handler writes them."""
     if isinstance(payload, (bytes, bytearray, memoryview)):
         view = memoryview(payload)
-        for start in range(0, len(view), protocol.PIECE):
-            yield view[start:start + protocol.PIECE]
+        for start in range(0, len(view), frames.PIECE):
+            yield view[start:start + frames.PIECE]
         return
     for piece in payload.pieces():
         view = memoryview(piece)
-        for start in range(0, len(view), protocol.PIECE):
-            yield view[start:start + protocol.PIECE]
+        for start in range(0, len(view), frames.PIECE):
+            yield view[start:start + frames.PIECE]

@@ -9,18 +9,9 @@ mechanism (see worker.py): the *base* process imports spin-py's guest, the
 SDK and the app's third-party packages and forks one *zygote* per load of the
 app's code; the zygote imports the app and forks one *instance* per request.
 
-The host speaks to a fork server over a SOCK_SEQPACKET socketpair it made (the
-``control`` channel), one message per datagram, each a frame of protocol.py
-with no body:
-
-  host -> server ``fork``     descriptors attached (SCM_RIGHTS): the child's own channels; the server
-                              forks, and the child gets the descriptors and the message
-  host -> server ``status``   ``pid``: is that child still running? answered with
-  server -> host ``status``   ``pid``, ``status``: None while it runs, else its exit code (a negative
-                              code: the signal that ended it), as subprocess reports it
-  host -> server ``preload``  ``modules``: import these now, so that every later fork has them
-  host -> server ``close``    fork no more; exit once every child has exited
-  server -> host ``ready`` / ``load-failed``: the server's own first message (worker.py)
+The host speaks to a fork server over its ``control`` channel, whose messages
+spin_py/wire/control.py lists; ``ready`` / ``load-failed`` are the server's own
+first message (worker.py).
 
 A server that sees its control channel close without ``close`` (the host died or
 gave up on it) exits at once: its children die with it (PR_SET_PDEATHSIG).
@@ -29,61 +20,25 @@ Nothing here starts a thread, so a fork never copies a lock another thread held.
 Standard library only.
 """
 
-import array
 import collections
 import ctypes
 import importlib
-import json
 import os
 import select
 import signal
-import socket
 import sys
+
+from spin_py_wire.control import Control
 
 # The exit statuses of children that have ended, kept until the host asks (bounded:
 # the host asks only about a child that failed, and rarely).
 _MOST_STATUSES = 4096
-_MOST_FDS = 8
-_MESSAGE = 64 * 1024
 PR_SET_PDEATHSIG = 1
 
 # Kept: the app's world has neither (wasm_world.py), the guest still forks and reaps.
 fork_process = os.fork
 wait_process = os.waitpid
 _libc = ctypes.CDLL(None, use_errno=True)
-
-
-class Control:
-    """One end of a control channel: whole messages, descriptors attached to some."""
-
-    def __init__(self, sock: socket.socket):
-        self.sock = sock
-
-    def send(self, message: dict, fds: tuple = ()) -> None:
-        data = json.dumps(message, separators=(",", ":")).encode("utf-8")
-        if fds:
-            self.sock.sendmsg([data], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))])
-        else:
-            self.sock.send(data)
-
-    def recv(self) -> tuple[dict | None, list]:
-        """The next message and the descriptors that came with it; ``(None, [])`` once the peer is gone."""
-        data, fds, _flags, _address = socket.recv_fds(self.sock, _MESSAGE, _MOST_FDS)
-        if not data:
-            for fd in fds:
-                os.close(fd)
-            return None, []
-        return json.loads(data), fds
-
-    def fileno(self) -> int:
-        return self.sock.fileno()
-
-    def close(self) -> None:
-        self.sock.close()
-
-
-def control_from_fd(fd: int) -> Control:
-    return Control(socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET, fileno=fd))
 
 
 def die_with_parent(parent: int) -> None:

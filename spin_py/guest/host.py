@@ -14,8 +14,9 @@ import os
 import threading
 import time
 
+from spin_py_wire.frames import PROGRESS, QUIET_FIRST
+
 from . import forks
-from .protocol import PROGRESS, QUIET_FIRST
 
 # A run of quiet turns is told to the host at least this often (seconds), so that the
 # host's time limit for a Redis message stays a limit on that message.
@@ -27,7 +28,7 @@ _turn = None  # the number of the request being served, None while idle
 _called = False  # the current turn made a host call
 _quiet = None  # (first, last): turns that ended quietly (see quietly_handled), not yet told to the host
 _quiet_since = 0.0  # when the first of them ended
-_progress = None  # the progress map the host reads when this worker dies (protocol.PROGRESS)
+_progress = None  # the progress map the host reads when this worker dies (frames.PROGRESS)
 _pid = None  # the worker's own process: a forked child has another
 
 
@@ -41,7 +42,7 @@ class HostError(Exception):
 
 
 def connect(channel, progress=None):
-    """``channel``: the worker's protocol.Channel; ``progress``: its progress map (an mmap)."""
+    """``channel``: the worker's framing.Channel; ``progress``: its progress map (an mmap)."""
     global _channel, _pid, _progress
     _channel = channel
     _pid = os.getpid()

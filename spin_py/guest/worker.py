@@ -9,7 +9,7 @@
   world WebAssembly gives it (wasm_world.py), that serves one request and exits.
   Nothing a request does survives it.
 
-A request is a turn (see protocol.py): the response (for a Redis message,
+A request is a turn (see spin_py/wire/frames.py): the response (for a Redis message,
 ``handled``), then whatever the handler spawned, then ``done``. Redis messages
 that cross together are one instance's batch, each turn served by a process of its
 own forked from it."""
@@ -23,6 +23,9 @@ import signal
 import socket
 import sys
 
+from spin_py_wire import frames, framing
+from spin_py_wire.control import control_from_fd
+
 from . import (
     async_support,
     bindings,
@@ -34,7 +37,6 @@ from . import (
     host,
     mounts,
     network_guard,
-    protocol,
     tracebacks,
     wasm_world,
 )
@@ -200,7 +202,7 @@ def main(control_fd, settings_json):
     roots = fresh_imports.install([settings["workdir"], *settings.get("paths", [])])
     _prepare(settings)
     forks.preload(settings.get("preload", ()))
-    control = forks.control_from_fd(control_fd)
+    control = control_from_fd(control_fd)
     control.send({"op": "ready"})
     forks.ForkServer(control, lambda message, fds: _zygote(settings, roots, fds)).serve()
 
@@ -208,7 +210,7 @@ def main(control_fd, settings_json):
 def _zygote(settings, roots, fds):
     """A load of the app's code: import it (the pre-initialization), build the
     component's filesystem, then fork an instance per request."""
-    control = forks.control_from_fd(fds[0])
+    control = control_from_fd(fds[0])
     known = set(sys.modules)
     wasm_world.before_load()
     try:
@@ -243,8 +245,8 @@ def _instance(found, fds):
     """One request (or one batch of Redis messages), then the process ends."""
     channel_fd, progress_fd = fds
     _setsid()  # its own process group: the host stops it and all it started with one kill
-    channel = protocol.Channel(socket.socket(fileno=channel_fd))
-    host.connect(channel, mmap.mmap(progress_fd, protocol.PROGRESS_MAP_SIZE))
+    channel = framing.Channel(socket.socket(fileno=channel_fd))
+    host.connect(channel, mmap.mmap(progress_fd, frames.PROGRESS_MAP_SIZE))
     os.close(progress_fd)
     channel.send({"op": "ready", "pid": os.getpid()})
     try:

@@ -2,9 +2,10 @@
 control channel; and the channels of the zygotes and instances it forks.
 
 The base runs ``python -I`` (isolated: no PYTHON* variables, no user site, no
-script folder on sys.path) in the app's own interpreter, and loads our guest
-package from its file path under the name ``spin_py_guest``. Only the guest
-package becomes importable that way: neither the rest of spin-py nor the host's
+script folder on sys.path) in the app's own interpreter, and loads two of our
+packages from their folders by path: the wire both sides speak (spin_py/wire)
+under the name ``spin_py_wire``, then the guest under ``spin_py_guest``. Only
+those two become importable that way: neither the rest of spin-py nor the host's
 site-packages leaks into the app.
 """
 
@@ -13,22 +14,32 @@ import mmap
 import os
 import socket
 import subprocess
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
 
-from spin_py.guest.forks import Control
-from spin_py.guest.protocol import PROGRESS_MAP_SIZE
+from spin_py import wire
 from spin_py.resources import guest_dir
+from spin_py.wire.control import Control
+from spin_py.wire.frames import PROGRESS_MAP_SIZE
 
 GUEST_DIR = guest_dir()
+WIRE_DIR = Path(wire.__file__).resolve().parent
 
-BOOTSTRAP = (
-    "import importlib.util as u, sys\n"
-    "d = sys.argv[1]\n"
-    "s = u.spec_from_file_location('spin_py_guest', d + '/__init__.py', submodule_search_locations=[d])\n"
-    "m = u.module_from_spec(s); sys.modules['spin_py_guest'] = m; s.loader.exec_module(m)\n"
-    "from spin_py_guest.worker import main\n"
-    "main(int(sys.argv[2]), sys.argv[3])\n"
-)
+
+def guest_loader(wire_dir: Path = WIRE_DIR, guest: Path = GUEST_DIR) -> str:
+    """Python source that loads the wire package, then the guest package, from their
+    folders by path under the names the guest imports them by."""
+    return (
+        "import importlib.util as _util, sys as _sys\n"
+        f"for _name, _folder in (('spin_py_wire', {str(wire_dir)!r}), ('spin_py_guest', {str(guest)!r})):\n"
+        "    _spec = _util.spec_from_file_location(_name, _folder + '/__init__.py', submodule_search_locations=[_folder])\n"
+        "    _module = _util.module_from_spec(_spec); _sys.modules[_name] = _module; _spec.loader.exec_module(_module)\n"
+    )
+
+
+BOOTSTRAP = guest_loader() + "from spin_py_guest.worker import main\nmain(int(_sys.argv[1]), _sys.argv[2])\n"
 
 
 @dataclass(frozen=True)
@@ -46,13 +57,14 @@ class WorkerSettings:
     preload: list = field(default_factory=list)  # modules the base imports ahead (what earlier loads imported)
     environment_names: list = field(default_factory=list)  # what os.environ may hold: the component's environment
 
-    def to_json(self):
+    def to_json(self) -> str:
         return json.dumps(asdict(self))
 
 
-def start_base(python, settings, environment, **popen_args):
+def start_base(python: str | os.PathLike, settings: WorkerSettings, environment: Mapping[str, str],
+               **popen_args: Any) -> tuple[subprocess.Popen, Control]:
     """Start a component's base process (guest/worker.py); returns ``(process, control)``,
-    ``control`` being the host's end of its control channel (guest/forks.py).
+    ``control`` being the host's end of its control channel (spin_py/wire/control.py).
 
     ``environment`` is the component's whole environment, as in Spin: the
     developer's shell variables are not passed on. The base leads a session
@@ -62,7 +74,7 @@ def start_base(python, settings, environment, **popen_args):
     control, guest_end = control_pair()
     try:
         process = subprocess.Popen(
-            [str(python), "-I", "-u", "-c", BOOTSTRAP, str(GUEST_DIR), str(guest_end.fileno()), settings.to_json()],
+            [str(python), "-I", "-u", "-c", BOOTSTRAP, str(guest_end.fileno()), settings.to_json()],
             cwd=settings.workdir,
             env=dict(environment),
             pass_fds=(guest_end.fileno(),),
@@ -78,13 +90,13 @@ def start_base(python, settings, environment, **popen_args):
     return process, control
 
 
-def control_pair():
-    """A new control channel: ``(host end, guest end)`` (guest/forks.py)."""
+def control_pair() -> tuple[Control, socket.socket]:
+    """A new control channel: ``(host end, guest end)`` (spin_py/wire/control.py)."""
     host_end, guest_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     return Control(host_end), guest_end
 
 
-def instance_channels():
+def instance_channels() -> tuple[socket.socket, mmap.mmap, tuple[socket.socket, int]]:
     """An instance's channel and progress map: ``(host end, progress map, descriptors
     to hand to the zygote)``; the caller closes those descriptors once sent."""
     host_end, guest_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)

@@ -4,7 +4,7 @@ serves it. The instance is a process forked from the component's zygote
 (host/instances.py): it serves that one request and exits, as Spin instantiates a
 component afresh for every request.
 
-Each request is a *turn* (spin_py/guest/protocol.py): every frame carries the
+Each request is a *turn* (spin_py/wire/frames.py): every frame carries the
 turn's number, and the turn ends with ``done``. The client gets its response as
 soon as ``response`` arrives (a streamed body follows piece by piece, see
 ResponseStream); the worker goes back to its pool only once the turn has ended
@@ -36,8 +36,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from spin_py.capabilities.errors import CapabilityError
-from spin_py.guest import protocol
-from spin_py.guest.async_support import FINISH_LIMIT
+from spin_py.wire import framing as protocol
+from spin_py.wire.frames import FINISH_LIMIT, PIECE, PROGRESS
 
 # How long an instance may take to say ready once forked.
 LOAD_LIMIT = 120.0
@@ -99,7 +99,7 @@ class BodySource(Protocol):
 
 
 class ResponseStream:
-    """A response body the worker sends in pieces (each at most protocol.PIECE bytes):
+    """A response body the worker sends in pieces (each at most PIECE bytes):
     iterate for them, as the worker sends them; host calls and reads of the request body
     are answered meanwhile. ``close()`` says how it ended: a stream left before its end
     stops the worker (its turn cannot end). ``ended_cleanly`` is True once the worker
@@ -318,7 +318,7 @@ class Worker:
 
     def _quietly_handled(self, turn):
         """How many turns from ``turn`` on ended quietly, by the worker's progress map."""
-        last = min(protocol.PROGRESS.unpack_from(self._progress)[0], self._last_quiet)
+        last = min(PROGRESS.unpack_from(self._progress)[0], self._last_quiet)
         return max(0, last - turn + 1)
 
     def _run_turn(self, request, body, answer, instance, client, timeout, what, source=None, sent=None):
@@ -469,8 +469,8 @@ class Worker:
         """Answer a ``read``: the next piece of the request body, at most ``max`` bytes."""
         size = message.get("max")
         if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-            size = protocol.PIECE
-        size = min(size, protocol.PIECE)
+            size = PIECE
+        size = min(size, PIECE)
         if self._body_ended or self.body_error is not None:
             self.channel.send({"op": "body", "turn": self._turn, "end": True})
             return

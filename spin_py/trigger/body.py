@@ -15,7 +15,7 @@ still gets its 400 or 413 when the handler has not answered yet.
 
 import re
 
-from spin_py.guest.protocol import PIECE as STREAM_ABOVE
+from spin_py.wire.frames import PIECE as STREAM_ABOVE
 
 DEFAULT_LIMIT = 100 * 1024 * 1024  # --max-request-body
 PIECE = 64 * 1024

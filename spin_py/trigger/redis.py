@@ -52,9 +52,9 @@ from redis.retry import Retry
 
 from spin_py import observe
 from spin_py.capabilities.variables.resolver import ResolverConfigError, VariablesError, resolver_for
-from spin_py.guest.rust_text import rust_debug
 from spin_py.host.worker import WorkerError, WorkerGone, request_instance
 from spin_py.manifest import ManifestError
+from spin_py.wire.rust_text import rust_debug
 
 # How long a subscriber waits for a message before it looks for a stop or a new channel set.
 POLL = 0.2

@@ -23,7 +23,7 @@ from spin_py.trigger.body import content_length, format_size
 from spin_py.trigger.headers import BadResponseHeader, wire_header
 
 # The most one response may carry (Spin has no limit). No body is held whole by the host
-# any more (one over protocol.PIECE streams), so this only stops a runaway handler: a
+# any more (one over frames.PIECE streams), so this only stops a runaway handler: a
 # response over it is cut.
 MAX_RESPONSE_BODY = 4 * 1024 * 1024 * 1024
 _NO_BODY_STATUSES = (204, 304)

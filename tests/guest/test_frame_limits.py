@@ -4,19 +4,28 @@ of a worker's channel takes at most one piece (what a guest ever sends), the gue
 
 import importlib.util
 import socket
+import sys
 import threading
 
 import pytest
 
-from spin_py.guest import protocol
+from spin_py.host.launch import WIRE_DIR
+from spin_py.wire import framing as protocol
 
 
 def guest_protocol():
-    """protocol.py loaded as a worker loads the guest package (spin_py/host/launch.py)."""
-    spec = importlib.util.spec_from_file_location("spin_py_guest_probe.protocol", protocol.__file__)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """framing.py loaded as a worker loads the wire package (spin_py/host/launch.py), by path
+    under a name of its own."""
+    spec = importlib.util.spec_from_file_location("spin_py_wire_probe", WIRE_DIR / "__init__.py",
+                                                  submodule_search_locations=[str(WIRE_DIR)])
+    package = importlib.util.module_from_spec(spec)
+    sys.modules["spin_py_wire_probe"] = package
+    try:
+        spec.loader.exec_module(package)
+        return importlib.import_module("spin_py_wire_probe.framing")
+    finally:
+        for name in [name for name in sys.modules if name.startswith("spin_py_wire_probe")]:
+            del sys.modules[name]
 
 
 def test_the_host_end_refuses_a_frame_announcing_more_than_a_piece_before_reading_it():

@@ -12,7 +12,7 @@ import pytest
 from guest_harness import GuestWorker, write
 from venvs import find_python, venv_python
 
-from spin_py.host.launch import GUEST_DIR
+from spin_py.host.launch import GUEST_DIR, WIRE_DIR, guest_loader
 
 ALL_BYTES = bytes(range(256)) * 64
 
@@ -493,16 +493,15 @@ def test_ctrl_c_in_the_terminal_leaves_the_worker_to_the_host(tmp_path, workers)
     assert "KeyboardInterrupt" not in worker.log()
 
 
-STDLIB_CHECK = f"""
-import importlib, importlib.util as u, json, pkgutil, sys
-before = set(sys.modules)  # what the interpreter itself loaded at startup
+STDLIB_CHECK = "import importlib, json, pkgutil, sys\nbefore = set(sys.modules)  # what the interpreter itself loaded at startup\n" \
+    + guest_loader() + f"""
 d = {str(GUEST_DIR)!r}
-s = u.spec_from_file_location('spin_py_guest', d + '/__init__.py', submodule_search_locations=[d])
-m = u.module_from_spec(s); sys.modules['spin_py_guest'] = m; s.loader.exec_module(m)
 sys.path.insert(0, d + '/shims')
-ours = {{'spin_py_guest'}}
+ours = {{'spin_py_guest', 'spin_py_wire'}}
 for info in pkgutil.iter_modules([d]):
     importlib.import_module('spin_py_guest.' + info.name)
+for info in pkgutil.iter_modules([{str(WIRE_DIR)!r}]):
+    importlib.import_module('spin_py_wire.' + info.name)
 for info in pkgutil.iter_modules([d + '/shims']):
     importlib.import_module(info.name)
     ours.add(info.name)
@@ -530,7 +529,7 @@ def test_a_worker_loads_nothing_but_the_standard_library_and_the_app(tmp_path, w
         from spin_http import Response
         def handle_request(request):
             names = {name.split(".")[0] for name in sys.modules}
-            foreign = sorted(names - set(sys.stdlib_module_names) - {"__main__", "spin_py_guest", "spin_http", "app"})
+            foreign = sorted(names - set(sys.stdlib_module_names) - {"__main__", "spin_py_guest", "spin_py_wire", "spin_http", "app"})
             return Response(200, {}, ",".join(foreign).encode())
     """
     worker = start_app(workers, plain_python(), tmp_path, source).ready()

@@ -7,21 +7,20 @@ import sys
 
 from apps import sdk3_python
 
-from spin_py.host.launch import GUEST_DIR
+from spin_py.host.launch import GUEST_DIR, WIRE_DIR, guest_loader
 
-CHECK = f"""
-import importlib.util as u, json, sys
-before = set(sys.modules)  # what the interpreter loaded at startup (site, .pth hooks)
+CHECK = "import json, sys\nbefore = set(sys.modules)  # what the interpreter loaded at startup (site, .pth hooks)\n" \
+    + guest_loader() + f"""
 d = {str(GUEST_DIR)!r}
-s = u.spec_from_file_location('spin_py_guest', d + '/__init__.py', submodule_search_locations=[d])
-m = u.module_from_spec(s); sys.modules['spin_py_guest'] = m; s.loader.exec_module(m)
 sys.path.insert(0, d + '/shims')
 import pkgutil, importlib
 for info in pkgutil.iter_modules([d]):
     importlib.import_module('spin_py_guest.' + info.name)
+for info in pkgutil.iter_modules([{str(WIRE_DIR)!r}]):
+    importlib.import_module('spin_py_wire.' + info.name)
 for name in ('spin_http', 'spin_llm', 'componentize_py_types', 'componentize_py_runtime'):
     importlib.import_module(name)
-ours = {{'spin_py_guest', 'spin_http', 'spin_llm', 'componentize_py_types', 'componentize_py_runtime'}}
+ours = {{'spin_py_guest', 'spin_py_wire', 'spin_http', 'spin_llm', 'componentize_py_types', 'componentize_py_runtime'}}
 foreign = sorted(n for n in set(sys.modules) - before
                  if n.split('.')[0] not in sys.stdlib_module_names and n.split('.')[0] not in ours)
 print(json.dumps(foreign))

@@ -5,14 +5,12 @@ closing the one it inherited (whose epoll instance it shares with its parent).""
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from spin_py.host.launch import guest_loader
 
-SCRIPT = textwrap.dedent('''
+SCRIPT = guest_loader() + textwrap.dedent('''
     import asyncio, os, sys, threading
-    sys.path.insert(0, sys.argv[1])
-    from spin_py.guest import handlers
+    from spin_py_guest import handlers
 
     class App:
         async def handle_request(self, request):
@@ -63,5 +61,5 @@ SCRIPT = textwrap.dedent('''
 
 
 def test_the_event_loop_is_made_on_first_use_in_each_process():
-    result = subprocess.run([sys.executable, "-c", SCRIPT, str(ROOT)], capture_output=True, text=True, timeout=60)
+    result = subprocess.run([sys.executable, "-I", "-c", SCRIPT], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and result.stdout.strip() == "ok", result.stdout + result.stderr

@@ -24,10 +24,11 @@ from spin_py.host.worker import ChannelBroken, ClientGone, RequestCancelled, Wor
 ROGUE = """
     import os, struct, time
     from spin_http import Response
-    from spin_py_guest import host, protocol
+    from spin_py_guest import host
+    from spin_py_wire import framing
 
     def frame(op, turn, **fields):
-        return protocol.encode({"op": op, "turn": turn, **fields}, b"stale")
+        return framing.encode({"op": op, "turn": turn, **fields}, b"stale")
 
     def handle_request(request):
         what = request.uri.strip("/")

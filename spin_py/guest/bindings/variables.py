@@ -16,8 +16,9 @@ The original API's ``spin_config.config_get`` (shims/spin_config.py) uses the
 fermyon:spin/config mapping.
 """
 
+from spin_py_wire.rust_text import rust_debug
+
 from .. import host
-from ..rust_text import rust_debug
 from .variants import variant
 
 CAPABILITY = "variables"

@@ -28,7 +28,9 @@ import importlib
 import sys
 import weakref
 
-from .. import host, protocol
+from spin_py_wire import frames
+
+from .. import host
 from . import outbound_http
 
 TYPES = ("spin_sdk.wit.imports.wasi_http_types_0_3_0", "spin_sdk.wit.imports.wasi_http_types_0_3_0_rc_2026_03_15")
@@ -527,7 +529,7 @@ class _ResponseBody:
             return
         with reader:
             while not reader.writer_dropped:
-                piece = self.loop.run_until_complete(reader.read(protocol.PIECE))
+                piece = self.loop.run_until_complete(reader.read(frames.PIECE))
                 if piece:
                     yield piece
 
@@ -564,7 +566,7 @@ def bind_client(module):
         body = bytearray()
         with contents:
             while not contents.writer_dropped:
-                body += await contents.read(protocol.PIECE)
+                body += await contents.read(frames.PIECE)
         try:
             status, pairs, data = outbound_http.send(
                 "wasi", _method_name(request._method), uri, [(n, v.decode("utf-8", "replace")) for n, v in request._headers._entries],

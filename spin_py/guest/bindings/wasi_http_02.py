@@ -38,7 +38,9 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-from .. import host, protocol
+from spin_py_wire import frames
+
+from .. import host
 from . import outbound_http, wasi_http
 from .wasi_http import case
 
@@ -55,7 +57,7 @@ CLOCKS = tuple(_PREFIX + name for name in (
 
 # Response bytes a handler may write before it flushes (sent then without a flush), and
 # before it sets its response (check-write says 0 past it).
-CAPACITY = protocol.PIECE
+CAPACITY = frames.PIECE
 
 
 class _Sent:
@@ -258,12 +260,12 @@ class _OutBody:
         """Send what was written on to the client (a flush of the response body)."""
         if self.streaming and self.data:
             data, self.data = self.data, bytearray()
-            if len(data) <= protocol.PIECE:
+            if len(data) <= frames.PIECE:
                 host.send({"op": "body"}, data)
                 return
             with memoryview(data) as view:
-                for start in range(0, len(view), protocol.PIECE):
-                    host.send({"op": "body"}, view[start:start + protocol.PIECE])
+                for start in range(0, len(view), frames.PIECE):
+                    host.send({"op": "body"}, view[start:start + frames.PIECE])
 
 
 def _out_stream(streams: ModuleType, body: _OutBody) -> Any:
@@ -336,7 +338,7 @@ class _InSource:
             if self.exchange is not None:
                 self.exchange.send_written()
             try:
-                piece = self.pull.read(protocol.PIECE)
+                piece = self.pull.read(frames.PIECE)
             except host.BodyReadError:
                 piece = b""  # the host answers the client itself; the handler sees the body end
                 self.pull.ended = True

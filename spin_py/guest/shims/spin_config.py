@@ -6,7 +6,7 @@ fermyon:spin/config error), e.g. ``Error::Provider("no variable for \\"hello\\".
 
 from spin_py_guest import host
 from spin_py_guest.bindings import variables
-from spin_py_guest.rust_text import rust_debug
+from spin_py_wire.rust_text import rust_debug
 
 
 def config_get(key: str) -> str:

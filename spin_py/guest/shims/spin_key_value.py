@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from spin_py_guest import host
 from spin_py_guest.bindings.key_value import Trap, call, decode, encode
-from spin_py_guest.rust_text import rust_debug
+from spin_py_wire.rust_text import rust_debug
 
 _VARIANTS = {"AccessDenied", "NoSuchStore", "StoreTableFull", "InvalidStore", "NoSuchKey"}
 

@@ -16,7 +16,7 @@ import operator
 
 from spin_py_guest import host
 from spin_py_guest.bindings import sqlite as _sqlite
-from spin_py_guest.rust_text import rust_debug
+from spin_py_wire.rust_text import rust_debug
 
 _I64 = (-(2**63), 2**63 - 1)
 

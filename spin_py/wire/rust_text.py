@@ -1,7 +1,8 @@
 """Text as Rust's `{:?}` (Debug) writes it: Spin's messages and the old SDK's
 errors quote names and texts that way, so spin-py's must too.
 
-Standard library only: the guest uses it, and so does the host (spin_py.guest.rust_text).
+Standard library only (see the package's docstring): the guest's shims quote as the old SDK did,
+the host's capabilities as Spin does.
 """
 
 _ESCAPES = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\0": "\\0"}

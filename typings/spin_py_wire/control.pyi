@@ -1,0 +1,1 @@
+from spin_py.wire.control import *  # noqa: F403

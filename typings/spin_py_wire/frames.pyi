@@ -1,0 +1,1 @@
+from spin_py.wire.frames import *  # noqa: F403

@@ -1,0 +1,1 @@
+from spin_py.wire.framing import *  # noqa: F403

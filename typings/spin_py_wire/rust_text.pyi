@@ -1,0 +1,1 @@
+from spin_py.wire.rust_text import *  # noqa: F403
