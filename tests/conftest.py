@@ -69,6 +69,7 @@ _LIVE_MODULES = {
     "tests/trigger/static/test_static_fileserver_recognised.py",
     "tests/trigger/static/test_static_fileserver_up.py",
     "tests/trigger/test_http_holds.py",
+    "tests/trigger/test_http_keep_alive.py",
     "tests/trigger/test_server_threads.py",
 }
 
