@@ -99,6 +99,9 @@ def iter_body(stream, headers, limit: int = DEFAULT_LIMIT):
         yield from _fixed(stream, length)
     elif kind == "chunked":
         yield from _chunked(stream, limit)
+    ended = getattr(stream, "body_ended", None)
+    if ended is not None:  # the connection may serve another request now (trigger/http_server.py)
+        ended()
 
 
 def read_body(stream, headers, limit: int = DEFAULT_LIMIT) -> bytes:

@@ -7,21 +7,63 @@ from pathlib import Path
 
 
 def exchange(port, data, *, half_close=False, timeout=20):
-    """Send ``data``, optionally shut our sending side, and read until the server closes."""
+    """Send ``data``, optionally shut our sending side, and read until the server closes, or
+    until one whole response has come on a connection the server keeps open."""
+    head_only = data.startswith(b"HEAD ")
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
         sock.sendall(data)
         if half_close:
             sock.shutdown(socket.SHUT_WR)
-        chunks = []
-        while True:
+        received = b""
+        while response_end(received, head_only) is None:
             try:
                 chunk = sock.recv(65536)
             except ConnectionResetError:
                 break
             if not chunk:
                 break
-            chunks.append(chunk)
-    return b"".join(chunks)
+            received += chunk
+    return received
+
+
+def response_end(received, head_only=False):
+    """Where the first final response in ``received`` ends, when it is whole and its connection
+    stays open (no ``connection: close``); else None (read on, to the server's close)."""
+    head_start = 0
+    while True:
+        head_end = received.find(b"\r\n\r\n", head_start)
+        if head_end < 0:
+            return None
+        head = received[head_start:head_end].split(b"\r\n")
+        status = int(head[0].split(b" ")[1])
+        if 100 <= status < 200:  # 100 Continue: the final response follows
+            head_start = head_end + 4
+            continue
+        break
+    fields = [line.partition(b":") for line in head[1:]]
+    headers = {name.strip().lower(): value.strip().lower() for name, _, value in fields}
+    if b"close" in headers.get(b"connection", b""):
+        return None
+    start = head_end + 4
+    if head_only or status in (204, 304):
+        return start
+    if b"content-length" in headers:
+        end = start + int(headers[b"content-length"])
+        return end if len(received) >= end else None
+    if headers.get(b"transfer-encoding") == b"chunked":
+        at = start
+        while True:
+            line_end = received.find(b"\r\n", at)
+            if line_end < 0:
+                return None
+            size = int(received[at:line_end].split(b";")[0], 16)
+            if size == 0:
+                end = received.find(b"\r\n\r\n", line_end)  # after any trailers
+                return end + 4 if end >= 0 else None
+            at = line_end + 2 + size + 2
+            if at > len(received):
+                return None
+    return None
 
 
 def parse(response):
