@@ -29,9 +29,10 @@ from spin_py.trigger.redis import RedisTrigger, redis_plan
 from spin_py.trigger.routes import WELL_KNOWN_PREFIX, router_for
 from spin_py.trigger.static_files import static_files_for
 
-if TYPE_CHECKING:  # both imported only when turned on
+if TYPE_CHECKING:  # each imported only when turned on
     from spin_py.host.build_check import BuildCheck
     from spin_py.host.reload import Reloader
+    from spin_py.inspector import Inspector
 
 __all__ = ["DevServer", "ListenError", "banner"]
 
@@ -91,6 +92,16 @@ class DevServer:
             raise
         self.port = self.http.socket.getsockname()[1]
         self.base_url = f"http://{config.host}:{self.port}"
+        self.inspector: Inspector | None = None  # a listener of its own, so never one of the app's paths
+        if config.inspector is not None:
+            from spin_py import inspector
+
+            try:
+                self.inspector = inspector.Inspector(self, config.inspector)
+            except ListenError:
+                self.http.server_close()
+                self.runtime.close()
+                raise
 
     def load_runtime(self, previous: AppRuntime | None) -> AppRuntime:
         """Read the manifest and runtime config again and build the runtime that would replace ``previous``."""
@@ -150,6 +161,9 @@ class DevServer:
 
                 self.reloader = Reloader(self)
             print(banner(self.runtime, self.url), file=sys.stdout, flush=True)
+            if self.inspector is not None:
+                self.inspector.start()
+                print(f"Inspector: {self.inspector.url}", file=sys.stdout, flush=True)
             self.redis.apply(self.runtime)
             if self.config.build_check:
                 from spin_py.host.build_check import BuildCheck
@@ -158,6 +172,8 @@ class DevServer:
                 self.build_check.start()
             self.http.serve_forever()  # returns on Ctrl-C (werkzeug takes the KeyboardInterrupt)
         finally:
+            if self.inspector is not None:
+                self.inspector.close()
             if self.build_check:
                 self.build_check.close()  # a build that runs is killed
             self.redis.close()  # no new messages (one in hand stops with its worker)
