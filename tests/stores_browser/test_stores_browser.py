@@ -143,3 +143,31 @@ def test_other_query_mistakes_are_one_line(served):
     status, answer = call(served, "/stores/api/sqlite/scratch")
     assert status == 404 and "in memory" in answer["error"]
     assert call(served, "/stores/api/sqlite/default/query", {"sql": ""})[0] == 400
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+@pytest.mark.live  # it starts Chromium
+def test_the_page_in_a_browser_shows_keys_tables_and_a_refused_write(served):
+    from playwright.sync_api import expect, sync_playwright
+    from servers import ensure_debian_package
+
+    ensure_debian_package("chromium", "chromium")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(served.url + "/stores/")
+            expect(page.locator('#keys tr[data-key="greeting"]')).to_contain_text("héllo")
+            expect(page.locator('#keys tr[data-key="big"]')).to_contain_text("cut at 4096 of 5000 bytes")
+            page.locator('nav button[data-label="default"]').nth(1).click()  # the SQLite database of that name
+            page.get_by_role("button", name="Run (read-only)").click()
+            expect(page.locator("#result")).to_contain_text("second")
+            page.get_by_label("SQL query").fill("DELETE FROM notes")
+            page.get_by_role("button", name="Run (read-only)").click()
+            expect(page.get_by_role("alert")).to_have_text(REFUSED_TEXT)
+        finally:
+            browser.close()

@@ -187,3 +187,35 @@ def test_required_variables_unset_stop_startup(tmp_path):
     assert result.returncode != 0
     assert "no provider resolved required variable(s)" in result.stderr and "kv_explorer_user" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+def test_the_page_in_a_browser_lists_sets_and_deletes_through_the_explorers_api(server):
+    from playwright.sync_api import expect, sync_playwright
+    from servers import ensure_debian_package
+
+    ensure_debian_package("chromium", "chromium")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(http_credentials={"username": USER, "password": PASSWORD})
+            page = context.new_page()
+            page.goto(server.url + ROOT)  # the 301 to the route with a slash, then the page
+            row = page.locator('#keys tr[data-key="greeting"]')
+            expect(row).to_contain_text("hello <world> & co")
+            expect(page.locator('#keys tr[data-key="a/b<&>"]')).to_contain_text("base64")
+            page.get_by_label("new key").fill("from the page")
+            page.get_by_label("new value").fill("set in a browser")
+            page.get_by_role("button", name="Set").click()
+            expect(page.locator('#keys tr[data-key="from the page"]')).to_contain_text("set in a browser")
+            page.on("dialog", lambda dialog: dialog.accept())
+            page.locator('#keys tr[data-key="from the page"]').get_by_role("button", name="Delete").click()
+            expect(page.locator('#keys tr[data-key="from the page"]')).to_have_count(0)
+        finally:
+            browser.close()
+    status, _, body = server.get(ROOT + "/api/stores/default", headers=auth())
+    assert status == 200 and b"from the page" not in body
