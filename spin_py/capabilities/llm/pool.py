@@ -122,10 +122,3 @@ class LocalModelPool:
     def close(self) -> None:
         self.process.close()
 
-
-def ModelPool(state_dir, runtime_config=None, stand_ins=True, log=print):  # the old class name
-    """The pool for this runtime config: kept under its old name until its callers use
-    pools.make_model_pool."""
-    from spin_py.capabilities.llm.pools import make_model_pool
-
-    return make_model_pool("models", runtime_config, state_dir, stand_ins, log)
