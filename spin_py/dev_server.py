@@ -22,6 +22,7 @@ from spin_py.host.runtime import AppRuntime
 from spin_py.host.worker import stop_all as stop_all_workers
 from spin_py.manifest import check_trigger_types, load_manifest
 from spin_py.runtime_config import RuntimeConfig, load_runtime_config
+from spin_py.telemetry import start as start_telemetry
 from spin_py.trigger.http import HttpTrigger
 from spin_py.trigger.http_server import ListenError, bind_trigger_server
 from spin_py.trigger.kv_explorer import kv_explorer_for
@@ -154,6 +155,7 @@ class DevServer:
             self.say(line)
         self.say(f"Logging component stdio to \"{self.runtime.logs_dir}/\"")
         _stop_on_sigterm()
+        stop_telemetry = start_telemetry(self.say, lambda: self.runtime.app.name)  # OTEL_* as `spin up` reads them
         try:
             self.runtime.start()
             if self.config.watch:
@@ -185,6 +187,7 @@ class DevServer:
                 capability.close()
             stop_all_workers()  # any a reload started meanwhile
             stop_all_bases()  # the components' base processes and their zygotes
+            stop_telemetry()  # what is queued is sent (a few seconds at most)
 
     def shutdown(self) -> None:
         self.http.shutdown()
