@@ -57,6 +57,7 @@ _LIVE_MODULES = {
     "tests/host/test_requirements_txt.py",
     "tests/host/test_watch.py",
     "tests/host/test_worker_turns.py",
+    "tests/inspector/test_inspector_browser.py",
     "tests/manifest/test_environment_names.py",
     "tests/manifest/test_missing_module.py",
     "tests/manifest/test_trigger_types.py",
