@@ -27,7 +27,6 @@ The guest half of each capability lives apart, in ``spin_py/guest/bindings/``.
 
 from __future__ import annotations
 
-import base64
 import itertools
 import threading
 import time
@@ -38,6 +37,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from spin_py import observe
 from spin_py.capabilities.errors import CapabilityError
+from spin_py.wire import codec
 
 if TYPE_CHECKING:
     from spin_py.capabilities.outbound_networking import ComponentNetworking
@@ -296,18 +296,17 @@ def _close(resource: Any) -> None:
             pass
 
 
-# JSON carries no bytes: a byte string crosses the channel as {"$bytes": base64}.
-def encode_bytes(data: bytes) -> dict:
-    return {"$bytes": base64.b64encode(bytes(data)).decode("ascii")}
+# JSON carries no bytes: a byte string crosses the channel as {"$bytes": base64}, written and
+# read by the one codec both sides share (spin_py/wire/codec.py).
+encode_bytes = codec.encode_bytes
 
 
 def decode_bytes(value: Any, what: str = "value") -> bytes:
-    if isinstance(value, dict) and isinstance(value.get("$bytes"), str):
-        try:
-            return base64.b64decode(value["$bytes"], validate=True)
-        except ValueError:
-            pass
-    raise CapabilityError("Other", f"the {what} must be bytes")
+    """What a guest sent as bytes; anything else is the capability's "other" error, naming the argument."""
+    try:
+        return codec.decode_bytes(value)
+    except ValueError:
+        raise CapabilityError("Other", f"the {what} must be bytes") from None
 
 
 # Arguments as they cross the channel: a wrong type is the capability's "other" error, naming the argument.

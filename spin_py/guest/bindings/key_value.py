@@ -15,9 +15,10 @@ become each interface's own variants, as Spin's host maps them
   version suffix): ``Bucket``; StoreTableFull is Other("store table full").
 """
 
-import base64
 import importlib
 import inspect
+
+from spin_py_wire.codec import decode_optional_bytes, encode_bytes
 
 from .. import host
 from .variants import variant
@@ -39,11 +40,10 @@ def call(function, **args):
 def encode(value, what="value"):
     if not isinstance(value, (bytes, bytearray, memoryview)):
         raise TypeError(f"the {what} must be bytes, not {type(value).__name__}")
-    return {"$bytes": base64.b64encode(bytes(value)).decode("ascii")}
+    return encode_bytes(value)
 
 
-def decode(value):
-    return None if value is None else base64.b64decode(value["$bytes"])
+decode = decode_optional_bytes
 
 
 def _key(key):

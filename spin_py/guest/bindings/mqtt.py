@@ -4,8 +4,9 @@ capability (crates/factor-outbound-mqtt/src/host.rs): spin-sdk 2.x/3.x
 and 4.x/5.x ``spin_mqtt_mqtt_3_0_0`` (spin:mqtt@3.0.0, async: what
 ``spin_sdk.mqtt`` opens there). QoS crosses as 0, 1 or 2."""
 
-import base64
 import inspect
+
+from spin_py_wire.codec import encode_bytes
 
 from .. import host
 
@@ -49,7 +50,7 @@ def bind(module):
         if not isinstance(qos, module.Qos):
             raise TypeError(f"the qos must be a Qos, not {type(qos).__name__}")
         run("publish", connection=getattr(self, HANDLE, None), topic=topic, qos=QOS[qos.name],
-            payload={"$bytes": base64.b64encode(bytes(payload)).decode("ascii")})
+            payload=encode_bytes(payload))
 
     is_async = inspect.iscoroutinefunction(cls.__dict__["publish"])
     if is_async:

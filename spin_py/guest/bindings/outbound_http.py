@@ -18,9 +18,10 @@ itself) goes through ``send`` too: bindings/wasi_http.py; so does wasi:http 0.2'
 bindings/wasi_http_02.py.
 """
 
-import base64
 import inspect
 import sys
+
+from spin_py_wire.codec import decode_bytes, encode_bytes
 
 from .. import host
 
@@ -41,9 +42,9 @@ def send(api, method, uri, headers, body):
         "method": method,
         "uri": uri,
         "headers": [[str(name), str(value)] for name, value in headers],
-        "body": None if body is None else {"$bytes": base64.b64encode(bytes(body)).decode("ascii")},
+        "body": None if body is None else encode_bytes(body),
     })
-    return value["status"], [tuple(pair) for pair in value["headers"]], base64.b64decode(value["body"]["$bytes"])
+    return value["status"], [tuple(pair) for pair in value["headers"]], decode_bytes(value["body"])
 
 
 # --- wasi:http (spin-sdk 2.x-5.x spin_sdk.http) --------------------------------------------------------

@@ -6,11 +6,12 @@ as the interface's ``Error_*`` variants (see spin_py/capabilities/rdbms.py for
 the channel's shapes).
 """
 
-import base64
 import dataclasses
 import enum
 import inspect
 import json
+
+from spin_py_wire.codec import decode_bytes, encode_bytes
 
 from .. import host
 
@@ -45,7 +46,7 @@ def _case(value, family):
 
 def _to_wire(value):
     if isinstance(value, (bytes, bytearray, memoryview)):
-        return {"$bytes": base64.b64encode(bytes(value)).decode("ascii")}
+        return encode_bytes(value)
     if isinstance(value, enum.Enum):
         return value.name
     if isinstance(value, (list, tuple)):
@@ -64,8 +65,7 @@ def params_to_wire(params):
     return out
 
 
-def _bytes(value):
-    return base64.b64decode(value["$bytes"])
+_bytes = decode_bytes
 
 
 def _bound(types, bound, convert):

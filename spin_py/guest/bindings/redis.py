@@ -11,8 +11,9 @@ interface's own variants (crates/factor-outbound-redis/src/host.rs):
   missing key reads as empty bytes, as Spin's v1 ``get`` answers.
 """
 
-import base64
 import inspect
+
+from spin_py_wire.codec import decode_optional_bytes, encode_bytes
 
 from .. import host
 
@@ -28,11 +29,10 @@ def call(function, **args):
 def encode(value, what):
     if not isinstance(value, (bytes, bytearray, memoryview)):
         raise TypeError(f"the {what} must be bytes, not {type(value).__name__}")
-    return {"$bytes": base64.b64encode(bytes(value)).decode("ascii")}
+    return encode_bytes(value)
 
 
-def decode(value):
-    return None if value is None else base64.b64decode(value["$bytes"])
+decode = decode_optional_bytes
 
 
 def _strings(values, what):

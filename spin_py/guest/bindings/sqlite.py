@@ -18,7 +18,7 @@ Values cross the channel as plain JSON: int, float, str, null, and bytes as
 {"$bytes": base64}.
 """
 
-import base64
+from spin_py_wire.codec import decode_bytes, encode_bytes
 
 from .. import host
 
@@ -37,13 +37,13 @@ def call(function, **args):
 def to_wire(value):
     """A Python value (int, float, str, bytes, None) as the channel carries it."""
     if isinstance(value, (bytes, bytearray, memoryview)):
-        return {"$bytes": base64.b64encode(bytes(value)).decode("ascii")}
+        return encode_bytes(value)
     return value
 
 
 def from_wire(value):
     if isinstance(value, dict):
-        return base64.b64decode(value["$bytes"])
+        return decode_bytes(value)
     return value
 
 
@@ -97,7 +97,7 @@ def value_to_wire(value):
 def value_from_wire(module, value):
     if value is None:
         return _class(module, "Value", "Null")()
-    if isinstance(value, bool) or isinstance(value, int):
+    if isinstance(value, (bool, int)):
         return _class(module, "Value", "Integer")(int(value))
     if isinstance(value, float):
         return _class(module, "Value", "Real")(value)

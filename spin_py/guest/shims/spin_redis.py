@@ -8,11 +8,11 @@ command"; del, sadd, smembers, srem and execute say "set" too), a missing key
 reads as empty bytes, and arguments of the wrong type raise pyo3's TypeError.
 """
 
-import base64
 from collections.abc import Sequence
 
 from spin_py_guest import host
 from spin_py_guest.bindings.redis import call, decode
+from spin_py_wire.codec import encode_bytes
 
 _FAILED = "Error executing Redis {} command"
 
@@ -26,7 +26,7 @@ def _str(value, name):
 def _bytes(value, name):
     if not isinstance(value, bytes):
         raise TypeError(f"argument '{name}': '{type(value).__name__}' object cannot be converted to 'PyBytes'")
-    return {"$bytes": base64.b64encode(value).decode("ascii")}
+    return encode_bytes(value)
 
 
 def _strs(values, name):

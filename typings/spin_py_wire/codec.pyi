@@ -1,0 +1,1 @@
+from spin_py.wire.codec import *  # noqa: F403
