@@ -119,6 +119,14 @@ class _Trap(Exception):
     """A Go panic: the component traps, and Spin answers 500 with no body."""
 
 
+class _Answered(Exception):
+    """A handler that writes its answer and returns early (main.go's ``return`` after an error)."""
+
+    def __init__(self, response: "Response") -> None:
+        super().__init__(response[0])
+        self.response = response
+
+
 def _http_error(text: str, status: int) -> Response:
     """net/http's Error."""
     headers = [("content-type", "text/plain; charset=utf-8"), ("x-content-type-options", "nosniff")]
@@ -301,6 +309,8 @@ class KvExplorer:
             if not isinstance(body, bytes):
                 body = b"".join(iter(lambda: body.read(1 << 16), b""))
             return self._serve(instance, method, {name: value for name, value in reversed(headers)}, body)
+        except _Answered as answered:
+            return answered.response
         except _Trap as trap:
             # Spin's trigger logs "Error processing request" and answers 500 with no body.
             self.output.write(f"panic: {trap}")
@@ -309,9 +319,7 @@ class KvExplorer:
             instance.close()
 
     def _serve(self, instance: Any, method: str, headers: dict, body: bytes) -> Response:
-        credentials = self._credentials(instance)
-        if isinstance(credentials, tuple) and isinstance(credentials[0], int):
-            return credentials  # the 403 (or, before v0.10.0, 500) main.go answers before routing
+        credentials = self._credentials(instance)  # main.go reads them before routing, for every path
         full_url = headers.get("spin-full-url", "")
         split = urlsplit(full_url)
         if re.search(r"%(?![0-9A-Fa-f]{2})", split.path):
@@ -332,8 +340,9 @@ class KvExplorer:
 
     # -- credentials --
 
-    def _credentials(self, instance: Any) -> Any:
-        """(user, password), None when auth is skipped, or the response main.go gives up with."""
+    def _credentials(self, instance: Any) -> tuple[str, str] | None:
+        """(user, password), or None when auth is skipped; _Answered with main.go's 403 when the
+        variable cannot be read."""
         if self.release.credentials_in_variables:
             if self.skip_auth:
                 return None
@@ -343,11 +352,11 @@ class KvExplorer:
                 message = error.message or error.kind
                 self.output.write(f"ERROR: cannot get credentials pair from config store: {message}")
                 self.output.write(_NOT_SET_HELP)
-                return 403, [], b"KV explorer credentials not configured.\n"
+                raise _Answered((403, [], b"KV explorer credentials not configured.\n")) from None
             return _split_credentials(str(value))
         return self._stored_credentials(instance)
 
-    def _stored_credentials(self, instance: Any) -> Any:
+    def _stored_credentials(self, instance: Any) -> tuple[str, str]:
         """Before v0.10.0: the pair in the default store, made up and printed when absent."""
         try:
             store = instance.call("key_value", "open", {"label": "default"})
@@ -366,7 +375,7 @@ class KvExplorer:
             raw = instance.call("key_value", "get", {"store": store, "key": CREDENTIALS_KEY})
         except CapabilityError as error:
             self._log(f"Error getting credentials from KV store: {_kv_error(error)}")
-            return 500, [], b""
+            raise _Answered((500, [], b"")) from None
         return _split_credentials(decode_bytes(raw).decode("utf-8", "replace") if raw is not None else "")
 
     def _authorized(self, instance: Any, handler: str, params: dict, headers: dict, body: bytes,
@@ -401,7 +410,7 @@ class KvExplorer:
             return instance.call("key_value", "open", {"label": store})
         except CapabilityError as error:
             self._log(f"ERROR: cannot open store: {_kv_error(error)}")
-            return _http_error(_kv_error(error), 500)
+            raise _Answered(_http_error(_kv_error(error), 500)) from None
 
     def _timed(self, what: str, call: Callable[[], Any]) -> Any:
         started = time.perf_counter()
@@ -420,8 +429,6 @@ class KvExplorer:
 
     def _list(self, instance: Any, params: dict, body: bytes) -> Response:
         store = self._open(instance, params["store"])
-        if isinstance(store, tuple):
-            return store
         try:
             keys = self._timed("LIST operation", lambda: instance.call("key_value", "get_keys", {"store": store}))
         except CapabilityError as error:
@@ -432,8 +439,6 @@ class KvExplorer:
     def _get(self, instance: Any, params: dict, body: bytes) -> Response:
         key = self._key(params)
         store = self._open(instance, params["store"])
-        if isinstance(store, tuple):
-            return store
         status, value = 200, None
         try:
             raw = self._timed("GET operation", lambda: instance.call("key_value", "get", {"store": store, "key": key}))
@@ -451,8 +456,6 @@ class KvExplorer:
     def _delete(self, instance: Any, params: dict, body: bytes) -> Response:
         key = self._key(params)
         store = self._open(instance, params["store"])
-        if isinstance(store, tuple):
-            return store
         try:
             self._timed("DELETE operation", lambda: instance.call("key_value", "delete", {"store": store, "key": key}))
         except CapabilityError as error:
@@ -466,8 +469,6 @@ class KvExplorer:
             return 400, [], b""
         key, value = pair
         store = self._open(instance, params["store"])
-        if isinstance(store, tuple):
-            return store
         if not value:
             raise _Trap("runtime error: index out of range [0] with length 0")  # the SDK's toCBytes: &x[0]
         try:
@@ -522,12 +523,9 @@ def _split_credentials(value: str) -> tuple[str, str]:
     return parts[0], parts[1]
 
 
-_SET_FIELDS = ("key", "value")
-
-
 def _set_request(body: bytes) -> tuple[str, str] | None:
-    """json.NewDecoder(r.Body).Decode(&SetRequest): the first JSON value, an object (or null);
-    field names matched exactly, else without regard to case; None where Go fails (400)."""
+    """json.NewDecoder(r.Body).Decode(&SetRequest): the first JSON value, an object (or null),
+    its names matched to the fields without regard to case; None where Go fails (400)."""
     try:
         text = body.decode("utf-8", "replace").lstrip(" \t\r\n")
         value, _ = json.JSONDecoder().raw_decode(text)
@@ -538,15 +536,13 @@ def _set_request(body: bytes) -> tuple[str, str] | None:
     if not isinstance(value, dict):
         return None
     found = {"key": "", "value": ""}
-    for field in _SET_FIELDS:
-        names = [name for name in value if name == field] or [name for name in value if name.lower() == field]
-        for name in names[-1:]:
-            item = value[name]
-            if item is None:
-                continue
-            if not isinstance(item, str):
-                return None
-            found[field] = item
+    for name, item in value.items():  # in document order: a later key naming the same field wins
+        field = name.lower()
+        if field not in found or item is None:  # unknown fields are skipped; null leaves a string as it was
+            continue
+        if not isinstance(item, str):
+            return None
+        found[field] = item
     return found["key"], found["value"]
 
 

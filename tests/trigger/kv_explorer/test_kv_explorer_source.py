@@ -76,6 +76,7 @@ def test_safe_keys():
 @pytest.mark.parametrize(("body", "expected"), [
     (b'{"key": "k", "value": "v"}', ("k", "v")),
     (b'{"KEY": "k", "Value": "v", "other": 1}', ("k", "v")),  # names match without regard to case
+    (b'{"key": "a", "KEY": "b"}', ("b", "")),  # in document order, the last one naming a field wins
     (b'  {"key": "k"} trailing', ("k", "")),  # one value is read; what follows is left
     (b"null", ("", "")),
     (b'{"key": null}', ("", "")),
