@@ -71,8 +71,7 @@ class Inspector:
         if self._unsubscribe is not None:
             self._unsubscribe()
         self.app.closed.set()
-        with self.recorder._changed:  # event streams waiting for a change see the close now
-            self.recorder._changed.notify_all()
+        self.recorder.wake()  # event streams waiting for a change see the close now
         if self._thread is not None:
             self.http.shutdown()
             self._thread.join(timeout=5)

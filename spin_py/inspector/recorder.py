@@ -225,6 +225,11 @@ class Recorder(observe.Observer):
         with self._changed:
             return self._requests.get(request_id)
 
+    def wake(self) -> None:
+        """Every ``wait_changes`` returns now (the server is closing)."""
+        with self._changed:
+            self._changed.notify_all()
+
     def wait_changes(self, since: int, timeout: float) -> tuple[int, list[dict] | None]:
         """Wait up to ``timeout`` seconds for changes after version ``since``: ``(version, rows
         of the requests changed)``; rows None when ``since`` is too old to say (read them all again)."""

@@ -8,12 +8,13 @@ before each request is sent, and never reloaded: what shows comes through its li
 
 import os
 import re
-from collections.abc import Iterator
+import socket
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from apps import write_app
-from live import LiveServer
+from live import LiveServer, run_cli
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 from servers import ensure_debian_package
 
@@ -173,3 +174,21 @@ def test_a_page_opened_later_lists_the_requests_before_it(page: Page, tmp_path: 
     shot = Path(os.environ.get("SPIN_PY_INSPECTOR_SCREENSHOT") or tmp_path / "inspector.png")
     page.screenshot(path=str(shot))
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_inspector_address_is_checked_and_it_can_be_turned_off(tmp_path: Path,
+                                                                   spin_up: Callable[..., LiveServer]) -> None:
+    manifest = write_app(tmp_path / "app", MANIFEST, {"app.py": APP})
+    refused = run_cli("up", "-f", str(manifest), "--inspector", "nonsense")
+    assert refused.returncode != 0
+    assert refused.stderr.strip().splitlines()[-1] == (
+        "Error: Invalid value for '--inspector': 'nonsense' is not HOST:PORT (for example 127.0.0.1:3000)")
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        busy = run_cli("up", "-f", str(manifest), "--listen", "127.0.0.1:0", "--no-build-check",
+                       "--inspector", f"127.0.0.1:{port}")
+    assert busy.returncode == 1
+    assert busy.stderr.strip().splitlines()[-1].startswith(f"Error: --inspector 127.0.0.1:{port}: Address already in use")
+    server = spin_up(manifest, "--no-inspector", "--ai-engine", "deterministic")
+    assert server.get("/ask")[0] == 200
+    assert "Inspector" not in server.output()
