@@ -41,10 +41,12 @@ def start(say: Callable[[str], None], app_name: Callable[[], str]) -> Callable[[
         providers = build(signals, say)
     except TelemetryConfigError as error:
         raise TelemetryError(str(error)) from None
-    unsubscribe = observe.subscribe(TelemetryRecorder(providers, app_name, events=not env.log_to_tracing_disabled()))
+    recorder = TelemetryRecorder(providers, app_name, events=not env.log_to_tracing_disabled(), say=say)
+    unsubscribe = observe.subscribe(recorder)
 
     def stop() -> None:
         unsubscribe()
+        recorder.close()
         providers.shutdown()
 
     return stop

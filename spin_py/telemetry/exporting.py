@@ -88,10 +88,11 @@ def _silence_sdk_logs() -> None:
 class Providers:
     """What is on: each provider or None."""
 
-    tracer_provider: Any = None
+    span_processor: Any = None  # a BatchSpanProcessor
     meter_provider: Any = None
     logger_provider: Any = None
     shutdowns: list[Callable[[], Any]] = field(default_factory=list)
+    resource: Any = None
 
     def shutdown(self, limit: float = 3.0) -> None:
         """Send what is queued, waiting at most ``limit`` seconds in all (a collector that is
@@ -148,17 +149,16 @@ def build(signals: Sequence[str], say: Callable[[str], None]) -> Providers:
     protocols = {signal: env.protocol(signal, say) for signal in signals}
     exporters = {signal: _exporter(signal, protocols[signal]) for signal in signals}
     _silence_sdk_logs()
-    shared = resource()
-    providers = Providers()
+    providers = Providers(resource=resource())
+    shared = providers.resource
     if "traces" in exporters:
-        from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExportResult
 
-        tracer_provider = TracerProvider(resource=shared)
+        # No TracerProvider: telemetry/recorder.py builds finished spans itself, off the
+        # request's thread, and hands them to the batch processor as the SDK's spans end.
         spans = _quiet(exporters["traces"], _Said("spans", say), SpanExportResult.SUCCESS)
-        tracer_provider.add_span_processor(BatchSpanProcessor(spans))
-        providers.tracer_provider = tracer_provider
-        providers.shutdowns.append(tracer_provider.shutdown)
+        providers.span_processor = BatchSpanProcessor(spans)
+        providers.shutdowns.append(providers.span_processor.shutdown)
     if "metrics" in exporters:
         from opentelemetry.sdk.metrics import MeterProvider
         from opentelemetry.sdk.metrics.export import MetricExportResult, PeriodicExportingMetricReader
