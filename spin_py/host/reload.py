@@ -11,8 +11,13 @@ workers (a failed install keeps the ones it has).
 import os
 import threading
 import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Protocol
 
-from spin_py.host.watch import ChangeWatcher, WatchTarget
+from spin_py.host.app_python import AppPython
+from spin_py.host.runtime import AppRuntime, ComponentRuntime
+from spin_py.host.watch import ChangeWatcher, Key, WatchTarget
 from spin_py.host.worker import LoadFailed
 from spin_py.manifest import ManifestError
 from spin_py.runtime_config import RuntimeConfigError
@@ -21,7 +26,22 @@ MANIFEST = ("manifest",)
 REQUIREMENTS = ("requirements",)
 
 
-def watch_targets(runtime):
+class Reloadable(Protocol):
+    """What the reloader needs of the server it reloads (spin_py/dev_server.py's DevServer)."""
+
+    runtime: AppRuntime
+
+    @property
+    def app_python(self) -> AppPython | None: ...
+
+    def load_runtime(self, previous: AppRuntime | None) -> AppRuntime: ...
+
+    def replace_runtime(self, runtime: AppRuntime) -> None: ...
+
+    def say(self, text: str) -> None: ...
+
+
+def watch_targets(runtime: AppRuntime) -> list[WatchTarget]:
     """What to watch: Spin's `build.watch` globs relative to the build workdir,
     else the Python files under the workdir and -p paths (a reload then needs
     one the component imports: see ComponentPool.uses); plus the manifest and
@@ -47,7 +67,7 @@ def watch_targets(runtime):
     return targets
 
 
-def _names(paths, root):
+def _names(paths: Iterable[Path], root: Path) -> str:
     names = []
     for path in sorted(paths):
         try:
@@ -58,14 +78,14 @@ def _names(paths, root):
 
 
 class Reloader:
-    def __init__(self, server):
+    def __init__(self, server: Reloadable) -> None:
         """``server`` has ``runtime``, ``app_python``, ``replace_runtime(new)``, ``load_runtime(previous)`` and ``say(line)``."""
         self.server = server
         self.watcher = ChangeWatcher(watch_targets(server.runtime))
         self.thread = threading.Thread(target=self._run, name="reload", daemon=True)
         self.thread.start()
 
-    def _run(self):
+    def _run(self) -> None:
         for changes in self.watcher:
             check = getattr(self.server, "build_check", None)  # spin_py/host/build_check.py
             if check is not None:
@@ -80,7 +100,7 @@ class Reloader:
             if check is not None:
                 check.changed(changes)  # builds again once the reload (an install included) is done
 
-    def apply(self, changes):
+    def apply(self, changes: dict[Key, set[Path]]) -> None:
         runtime = self.server.runtime
         if MANIFEST in changes:
             runtime = self._reload_manifest(changes.pop(MANIFEST))
@@ -98,17 +118,21 @@ class Reloader:
             if (build and build.watch) or component.pool.uses(paths):
                 self._reload_component(component, paths, runtime.app.dir)
 
-    def _reinstall(self, runtime, paths):
+    def _reinstall(self, runtime: AppRuntime, paths: set[Path]) -> bool:
         """requirements.txt changed: install it (the app's Python environment says how it went),
         then every component gets workers that import the new packages."""
-        if not self.server.app_python.requirements_changed():
+        python = self.server.app_python
+        if python is None or not python.requirements_changed():
             return False
         for component in runtime.components.values():
             if component.pool is not None:
                 self._reload_component(component, paths, runtime.app.dir, packages_changed=True)
         return True
 
-    def _reload_component(self, component, paths, app_dir, packages_changed=False):
+    def _reload_component(self, component: ComponentRuntime, paths: Iterable[Path], app_dir: Path,
+                          packages_changed: bool = False) -> None:
+        if component.pool is None:  # not served by workers: nothing to reload
+            return
         started = time.perf_counter()
         try:
             component.pool.reload(packages_changed)
@@ -119,7 +143,7 @@ class Reloader:
         elapsed = (time.perf_counter() - started) * 1000
         self.server.say(f"Reloaded component '{component.id}' ({_names(paths, app_dir)} changed) in {elapsed:.0f} ms")
 
-    def _reload_manifest(self, paths):
+    def _reload_manifest(self, paths: set[Path]) -> AppRuntime:
         previous = self.server.runtime
         started = time.perf_counter()
         try:
@@ -130,8 +154,11 @@ class Reloader:
         self.server.replace_runtime(runtime)
         self.watcher.set_targets(watch_targets(runtime))
         for component_id in runtime.changed:
+            pool = runtime.components[component_id].pool
+            if pool is None:
+                continue
             try:
-                runtime.components[component_id].pool.reload()
+                pool.reload()
             except LoadFailed as error:
                 self.server.say(str(error))
         removed = [c for c in previous.app.components if c not in runtime.app.components]
@@ -148,5 +175,5 @@ class Reloader:
             self.server.say(line)
         return runtime
 
-    def close(self):
+    def close(self) -> None:
         self.watcher.close()

@@ -17,8 +17,10 @@ import queue
 import re
 import threading
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 # Folders no one edits app code in: tools' state, caches, and Python environments. A
 # folder holding a pyvenv.cfg is a virtual environment whatever its name.
@@ -27,16 +29,18 @@ IGNORED_DIRS = frozenset({
     "site-packages", "dist-packages",
 })  # fmt: skip
 VENV_MARKER = "pyvenv.cfg"
+# What a target's files belong to, reported with them: ("manifest",), ("component", id), ...
+Key = tuple[str, ...]
 IGNORED_NAME = re.compile(r"(^\.#|^#.*#$|~$|\.sw[a-p]$|\.swx$|\.tmp$|\.bak$|^4913$|\.pyc$)")
 
 
-def ignored_dir(path) -> bool:
+def ignored_dir(path: str | os.PathLike[str]) -> bool:
     """Is ``path`` a folder whose files never count as an edit (so it is not even watched)?"""
     path = Path(path)
     return path.name in IGNORED_DIRS or (path / VENV_MARKER).exists()
 
 
-def watched_dirs(root):
+def watched_dirs(root: str | os.PathLike[str]) -> Iterator[Path]:
     """``root`` and every folder below it that is not ignored, nor inside an ignored one."""
     for folder, dirs, _ in os.walk(root):
         dirs[:] = [name for name in dirs if not ignored_dir(Path(folder, name))]
@@ -45,12 +49,12 @@ def watched_dirs(root):
 
 @dataclass(frozen=True)
 class WatchTarget:
-    key: str
+    key: Key
     root: Path
-    patterns: tuple  # gitignore-style globs relative to root; absolute paths are allowed
+    patterns: tuple[str, ...]  # gitignore-style globs relative to root; absolute paths are allowed
 
 
-def _glob_regex(pattern):
+def _glob_regex(pattern: str) -> re.Pattern[str]:
     """gitignore-style glob to a regex over a root-relative POSIX path."""
     anchored = "/" in pattern.rstrip("/")
     pattern = pattern.strip("/")
@@ -77,13 +81,13 @@ def _glob_regex(pattern):
 
 
 class _Matcher:
-    def __init__(self, target):
+    def __init__(self, target: WatchTarget) -> None:
         self.target = target
         self.root = target.root.resolve()
         self.absolute = {Path(p).resolve() for p in target.patterns if os.path.isabs(p)}
         self.regexes = [_glob_regex(p) for p in target.patterns if not os.path.isabs(p)]
 
-    def matches(self, path):
+    def matches(self, path: Path) -> bool:
         if path in self.absolute:
             return True
         try:
@@ -97,7 +101,7 @@ class _Matcher:
         return any(regex.match(text) for regex in self.regexes)
 
 
-def _stat(path):
+def _stat(path: str | os.PathLike[str]) -> tuple[int, int] | None:
     try:
         info = os.stat(path)
     except OSError:
@@ -111,7 +115,7 @@ class ChangeWatcher:
     there (thousands of folders made and removed) would flood the watcher. New folders
     are watched as they appear, unless ignored."""
 
-    def __init__(self, targets, settle=0.03, max_delay=0.5):
+    def __init__(self, targets: Iterable[WatchTarget], settle: float = 0.03, max_delay: float = 0.5) -> None:
         """``settle``: quiet time that ends a burst (an editor's save, a write and a rename, takes a few
         milliseconds); ``max_delay``: the longest a burst is held."""
         from watchdog.events import FileSystemEventHandler
@@ -119,18 +123,18 @@ class ChangeWatcher:
 
         self.settle = settle
         self.max_delay = max_delay
-        self._events = queue.Queue()
-        self._matchers = []
-        self._seen = {}
+        self._events: queue.Queue[Any] = queue.Queue()  # watchdog events, and paths of files found in new folders
+        self._matchers: list[_Matcher] = []
+        self._seen: dict[Path, tuple[int, int] | None] = {}
         self._observer = Observer()
         self._closed = False
         self._lock = threading.RLock()
-        self._recursive_roots = set()  # folders whose whole (not ignored) tree is watched
-        self._watches = {}  # folder -> its watchdog watch
+        self._recursive_roots: set[Path] = set()  # folders whose whole (not ignored) tree is watched
+        self._watches: dict[Path, Any] = {}  # folder -> its watchdog watch
         events = self._events
 
         class Forward(FileSystemEventHandler):
-            def on_any_event(self, event):
+            def on_any_event(self, event: Any) -> None:
                 if event.event_type not in ("opened", "closed_no_write"):
                     events.put(event)  # looked at by the consumer's thread: see _next_burst
 
@@ -138,10 +142,11 @@ class ChangeWatcher:
         self.set_targets(targets)
         self._observer.start()
 
-    def set_targets(self, targets):
+    def set_targets(self, targets: Iterable[WatchTarget]) -> None:
         """Watch a new set of targets (after the manifest changed)."""
         matchers = [_Matcher(t) for t in targets]
-        recursive, single = set(), set()
+        recursive: set[Path] = set()
+        single: set[Path] = set()
         for matcher in matchers:
             if matcher.regexes:
                 recursive.add(matcher.root)
@@ -161,12 +166,12 @@ class ChangeWatcher:
                 self._seen.setdefault(path, _stat(path))
 
     @property
-    def watched(self):
+    def watched(self) -> set[Path]:
         """The folders watched now."""
         with self._lock:
             return set(self._watches)
 
-    def _watch(self, folder):
+    def _watch(self, folder: Path) -> None:
         if folder in self._watches or self._closed:
             return
         try:
@@ -174,7 +179,7 @@ class ChangeWatcher:
         except OSError:
             pass  # gone already, or unreadable: nothing in it can be edited
 
-    def _unwatch(self, folder):
+    def _unwatch(self, folder: Path) -> None:
         watch = self._watches.pop(folder, None)
         if watch is not None:
             try:
@@ -182,7 +187,7 @@ class ChangeWatcher:
             except KeyError:
                 pass
 
-    def _follow_folders(self, event):
+    def _follow_folders(self, event: Any) -> None:
         """Keep the set of watched folders in step with the tree: a new folder under a
         recursive root is watched (with what it already holds), a removed one is not,
         and a folder that becomes a virtual environment stops being watched."""
@@ -201,11 +206,11 @@ class ChangeWatcher:
                             if entry.is_file():
                                 self._events.put(entry.path)
 
-    def _unwatch_tree(self, folder):
+    def _unwatch_tree(self, folder: Path) -> None:
         for path in [path for path in self._watches if path == folder or folder in path.parents]:
             self._unwatch(path)
 
-    def _wanted(self, folder):
+    def _wanted(self, folder: Path) -> bool:
         for root in self._recursive_roots:
             if folder == root or root in folder.parents:
                 between = [folder, *folder.parents][: len(folder.parts) - len(root.parts)]
@@ -213,7 +218,7 @@ class ChangeWatcher:
         return False
 
     @staticmethod
-    def _walk(matcher):
+    def _walk(matcher: _Matcher) -> Iterator[Path]:
         yield from (p for p in matcher.absolute if p.exists())
         if not matcher.regexes:
             return
@@ -227,20 +232,20 @@ class ChangeWatcher:
                 if entry.is_file() and matcher.matches(path):
                     yield path
 
-    def __iter__(self):
+    def __iter__(self) -> "ChangeWatcher":
         return self
 
-    def __next__(self):
+    def __next__(self) -> dict[Key, set[Path]]:
         while True:
             changes = self._next_burst()
             if changes:
                 return changes
 
-    def _next_burst(self):
+    def _next_burst(self) -> dict[Key, set[Path]]:
         first = self._events.get()
         if self._closed:
             raise StopIteration
-        raw = set()
+        raw: set[str] = set()
         self._take(first, raw)
         started = time.monotonic()
         while time.monotonic() - started < self.max_delay:
@@ -248,7 +253,7 @@ class ChangeWatcher:
                 self._take(self._events.get(timeout=self.settle), raw)
             except queue.Empty:
                 break
-        changes = {}
+        changes: dict[Key, set[Path]] = {}
         for raw_path in raw:
             path = Path(raw_path)
             state = _stat(path)
@@ -262,7 +267,7 @@ class ChangeWatcher:
                 changes.setdefault(key, set()).add(path)
         return changes
 
-    def _take(self, item, raw):
+    def _take(self, item: Any, raw: set[str]) -> None:
         """A queued watchdog event (or the path of a file found in a new folder) into ``raw`` paths.
         Folders are followed here, not in watchdog's thread: it holds watchdog's lock while it
         calls the handler, and set_targets takes ours before watchdog's."""
@@ -277,7 +282,7 @@ class ChangeWatcher:
         if getattr(item, "dest_path", None):
             raw.add(item.dest_path)
 
-    def close(self):
+    def close(self) -> None:
         with self._lock:
             self._closed = True
         self._events.put("")

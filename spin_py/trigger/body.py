@@ -14,6 +14,8 @@ still gets its 400 or 413 when the handler has not answered yet.
 """
 
 import re
+from collections.abc import Iterator
+from typing import Protocol
 
 from spin_py.wire.frames import PIECE as STREAM_ABOVE
 
@@ -23,6 +25,14 @@ _MAX_LINE = 4096  # a chunk-size line with its extensions, or one trailer line
 _MAX_TRAILERS = 64 * 1024  # all trailer lines together
 _DIGITS = re.compile(r"[0-9]+")
 _HEX = re.compile(r"[0-9A-Fa-f]{1,16}")
+
+
+class Stream(Protocol):
+    """What a body is read from: the connection's buffered reader, or another server's input."""
+
+    def read(self, size: int = ..., /) -> bytes: ...
+
+    def readline(self, size: int = ..., /) -> bytes: ...
 
 
 class BodyError(Exception):
@@ -64,7 +74,7 @@ def content_length(value: str) -> int | None:
     return number if number < 1 << 64 else None
 
 
-def framing(headers) -> tuple[str, int | None]:
+def framing(headers: list[tuple[str, str]]) -> tuple[str, int | None]:
     """``("chunked", None)``, ``("length", n)`` or ``("none", 0)`` from the request's
     ``[(lower-case name, value), ...]``; MalformedBody when they contradict each other.
 
@@ -90,10 +100,10 @@ def framing(headers) -> tuple[str, int | None]:
     return "length", int(lengths.pop())
 
 
-def iter_body(stream, headers, limit: int = DEFAULT_LIMIT):
+def iter_body(stream: Stream, headers: list[tuple[str, str]], limit: int = DEFAULT_LIMIT) -> Iterator[bytes]:
     """The body's pieces, read from the connection's raw ``stream``; raises a BodyError."""
     kind, length = framing(headers)
-    if kind == "length":
+    if kind == "length" and length is not None:
         if length > limit:
             raise _too_large(limit, f"Content-Length {length}")
         yield from _fixed(stream, length)
@@ -104,13 +114,14 @@ def iter_body(stream, headers, limit: int = DEFAULT_LIMIT):
         ended()
 
 
-def read_body(stream, headers, limit: int = DEFAULT_LIMIT) -> bytes:
+def read_body(stream: Stream, headers: list[tuple[str, str]], limit: int = DEFAULT_LIMIT) -> bytes:
     return b"".join(iter_body(stream, headers, limit))
 
 
-def read_to_end(stream, limit: int = DEFAULT_LIMIT) -> bytes:
+def read_to_end(stream: Stream, limit: int = DEFAULT_LIMIT) -> bytes:
     """A body whose end is the end of ``stream`` (a server that dechunked it already)."""
-    pieces, received = [], 0
+    pieces: list[bytes] = []
+    received = 0
     while piece := _read(stream, PIECE):
         received += len(piece)
         if received > limit:
@@ -119,11 +130,11 @@ def read_to_end(stream, limit: int = DEFAULT_LIMIT) -> bytes:
     return b"".join(pieces)
 
 
-def _too_large(limit, what):
+def _too_large(limit: int, what: str) -> "BodyTooLarge":
     return BodyTooLarge(f"request body over the {format_size(limit)} limit ({what}); spin-py up --max-request-body sets it")
 
 
-def _read(stream, size):
+def _read(stream: Stream, size: int) -> bytes:
     try:
         return stream.read(size)
     except TimeoutError:
@@ -132,7 +143,7 @@ def _read(stream, size):
         raise ClientGone("the connection broke before the end of the request body") from None
 
 
-def _fixed(stream, length, chunked=False):
+def _fixed(stream: Stream, length: int, chunked: bool = False) -> Iterator[bytes]:
     left = length
     while left:
         piece = _read(stream, min(left, PIECE))
@@ -144,7 +155,7 @@ def _fixed(stream, length, chunked=False):
         yield piece
 
 
-def _line(stream, what):
+def _line(stream: Stream, what: str) -> bytes:
     try:
         line = stream.readline(_MAX_LINE + 1)
     except TimeoutError:
@@ -158,7 +169,7 @@ def _line(stream, what):
     return line
 
 
-def _chunked(stream, limit):
+def _chunked(stream: Stream, limit: int) -> Iterator[bytes]:
     received = 0
     while True:
         line = _line(stream, "chunk-size")
@@ -188,7 +199,7 @@ class StreamedBody:
     """A request body a worker pulls as its handler reads it: read from the connection
     only when asked for, so the host holds at most one piece of it."""
 
-    def __init__(self, stream, headers, limit: int = DEFAULT_LIMIT):
+    def __init__(self, stream: Stream, headers: list[tuple[str, str]], limit: int = DEFAULT_LIMIT) -> None:
         self._pieces = iter_body(stream, headers, limit)
         self._rest = b""
         self.received = 0
@@ -202,12 +213,12 @@ class StreamedBody:
         return piece
 
 
-def body_for_worker(stream, headers, limit: int = DEFAULT_LIMIT):
+def body_for_worker(stream: Stream, headers: list[tuple[str, str]], limit: int = DEFAULT_LIMIT) -> "bytes | StreamedBody":
     """The body whole (bytes) when it is small and its length known, else a StreamedBody;
     raises a BodyError for framing the headers already show is wrong or too large."""
     kind, length = framing(headers)
-    if kind == "length" and length > limit:
+    if length is not None and length > limit:
         raise _too_large(limit, f"Content-Length {length}")
-    if kind == "none" or (kind == "length" and length <= STREAM_ABOVE):
+    if kind == "none" or (length is not None and length <= STREAM_ABOVE):
         return read_body(stream, headers, limit)
     return StreamedBody(stream, headers, limit)

@@ -11,6 +11,8 @@ and the http crate's HeaderName / HeaderValue rules that hyper applies):
 """
 
 import re
+from collections.abc import Sequence
+from typing import Any
 
 from spin_py.trigger.routes import normalize_base
 
@@ -26,23 +28,24 @@ PATH_MATCH_PREFIX = "spin-path-match-"
 DEFAULT_HOST = "localhost"  # when the request has no Host header
 
 
-def format_client_addr(host, port):
+def format_client_addr(host: str, port: int | str) -> str:
     """A socket address as Rust prints one: "[::1]:8080" for IPv6 (the only kind with a colon)."""
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def compose_full_url(scheme, host, path_and_query):
+def compose_full_url(scheme: str, host: str | None, path_and_query: str) -> str:
     return f"{scheme}://{host or DEFAULT_HOST}{path_and_query}"
 
 
-def path_match_header(name):
+def path_match_header(name: str) -> str:
     # Spin builds SPIN_PATH_MATCH_<NAME> (ASCII upper-casing) and then turns
     # "_" into "-" and ASCII-lower-cases it, so ":user_id" gives "...-user-id".
     lowered = "".join(c.lower() if c.isascii() else c for c in name)
     return PATH_MATCH_PREFIX + lowered.replace("_", "-")
 
 
-def spin_headers(match, *, client_addr, full_url=None, path_and_query=None, scheme="http", host=None, base=None):
+def spin_headers(match: Any, *, client_addr: str | tuple[Any, Any], full_url: str | None = None, path_and_query: str | None = None,
+                 scheme: str = "http", host: str | None = None, base: str | None = None) -> list[Sequence[str]]:
     """Spin's headers for a routed request, in Spin's order.
 
     ``full_url`` is scheme://host followed by the path and query exactly as
@@ -54,7 +57,7 @@ def spin_headers(match, *, client_addr, full_url=None, path_and_query=None, sche
         full_url = compose_full_url(scheme, host, path_and_query or match.path)
     if isinstance(client_addr, tuple):
         client_addr = format_client_addr(*client_addr)
-    headers = [
+    headers: list[Sequence[str]] = [
         (PATH_INFO, match.trailing),
         (FULL_URL, full_url),
         (MATCHED_ROUTE, match.based_route),
@@ -80,7 +83,7 @@ class HeaderEncodingError(Exception):
     ``std::str::from_utf8(value)?`` and answers 500 without running the component."""
 
 
-def client_headers(raw_headers):
+def client_headers(raw_headers: list[tuple[str, str]]) -> list[Sequence[str]]:
     """The client's headers as a component sees them: ``[[lower-case name, value], ...]``.
 
     ``raw_headers`` are (name, value) pairs as http.server parsed them (values
@@ -89,7 +92,7 @@ def client_headers(raw_headers):
     values, grouped in the order each name first appeared (hyper's HeaderMap
     iterates that way).
     """
-    grouped = {}
+    grouped: dict[str, list[str]] = {}
     for name, value in raw_headers:
         name = name.strip().lower()
         if name in _STRIPPED_REQUEST_HEADERS:
@@ -121,7 +124,7 @@ class BadResponseHeader(Exception):
     """A response header Spin would refuse; the text names it."""
 
 
-def wire_header(name, value) -> tuple[str, str]:
+def wire_header(name: Any, value: Any) -> tuple[str, str]:
     """``(name, value)`` ready for WSGI's start_response, or BadResponseHeader.
 
     Spin's host sends a value's bytes as the component gave them, so UTF-8 text
@@ -146,6 +149,6 @@ def wire_header(name, value) -> tuple[str, str]:
     return lowered, data.decode("latin-1")
 
 
-def _show(value):
+def _show(value: object) -> str:
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."

@@ -17,6 +17,9 @@ Spin's rules, and where they come from:
   (``CountedBody``) and the connection is cut, as Spin does.
 """
 
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, NoReturn
+
 from werkzeug.http import HTTP_STATUS_CODES
 
 from spin_py.trigger.body import content_length, format_size
@@ -37,7 +40,8 @@ def status_line(status: int) -> str:
     return f"{status} {HTTP_STATUS_CODES.get(status, 'Unknown')}"
 
 
-def wire_response(status, headers, body, *, method: str, max_body: int = MAX_RESPONSE_BODY):
+def wire_response(status: Any, headers: Any, body: Any, *, method: str,
+                  max_body: int = MAX_RESPONSE_BODY) -> tuple[str, list[tuple[str, str]], "Iterable[bytes]"]:
     """``(status line, [(name, value), ...], [body])`` for start_response; BadResponse otherwise."""
     if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 999:
         raise BadResponse(f"the response status {_show(status)} is not an HTTP status code (an integer from 100 to 999)")
@@ -86,22 +90,22 @@ class CountedBody:
     connection cut (BodyCut), as hyper does when wasmtime-wasi-http fails the body. For HEAD,
     204 and 304 the pieces are drained, not sent."""
 
-    def __init__(self, stream, declared, max_body, sends_body):
+    def __init__(self, stream: Iterable[bytes], declared: int | None, max_body: int, sends_body: bool) -> None:
         self.stream = stream
         self.declared = declared
         self.max_body = max_body
         self.sends_body = sends_body
         self.sent = 0
-        self.problem = None
-        self.on_problem = None  # called with the text, once
+        self.problem: str | None = None
+        self.on_problem: Callable[[str], object] | None = None  # called with the text, once
 
-    def _cut(self, text):
+    def _cut(self, text: str) -> NoReturn:
         self.problem = text
         if self.on_problem is not None:
             self.on_problem(text)
         raise BodyCut(text)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[bytes]:
         if not self.sends_body and not getattr(self.stream, "must_drain", True):
             return  # a file's pieces: nobody waits for them to be taken
         for piece in self.stream:
@@ -121,6 +125,6 @@ class CountedBody:
             close()
 
 
-def _show(value):
+def _show(value: object) -> str:
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."

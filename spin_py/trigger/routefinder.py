@@ -5,7 +5,9 @@ wildcard), their precedence order and their matching, quirks included.
 Kept apart from Spin's own routing rules (routes.py), which sit on top of it.
 """
 
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 
 class RouteError(ValueError):
@@ -21,15 +23,15 @@ class Segment:
     text: str = ""
 
 
-def parse_spec(source):
+def parse_spec(source: str) -> tuple["Segment", ...]:
     """A routefinder route spec: '/' and '.' separate segments, ':name' is a
     parameter and '*' the wildcard; leading and trailing slashes are ignored
     and empty sections vanish, so '/a//b/' is '/a/b'."""
     trimmed = source.strip("/")
     raw = trimmed.encode()
     separators = [i for i, byte in enumerate(raw) if byte in b"./"]
-    segments = []
-    for start, end in zip([0] + [i + 1 for i in separators], separators + [len(raw)]):
+    segments: list[Segment] = []
+    for start, end in zip([0] + [i + 1 for i in separators], separators + [len(raw)], strict=True):
         section = raw[start:end].decode()
         # routefinder looks the separator up by character position with a
         # byte offset: the same thing for ASCII routes, not past a non-ASCII one.
@@ -61,7 +63,7 @@ def parse_spec(source):
     return tuple(segments)
 
 
-def spec_text(segments):
+def spec_text(segments: Sequence[Segment]) -> str:
     texts = {SLASH: "/", DOT: ".", WILDCARD: "*"}
     return "/" + "".join(
         texts.get(s.kind) or (":" + s.text if s.kind == PARAM else s.text) for s in segments
@@ -74,7 +76,7 @@ _SAME_RANK = {
 }
 
 
-def _segment_cmp(mine, theirs):
+def _segment_cmp(mine: Segment, theirs: Segment) -> int:
     """routefinder's Segment ordering, literally: Exact > Param > Wildcard >
     Slash, with a Dot that outranks everything (even from both sides)."""
     a, b = mine.kind, theirs.kind
@@ -89,12 +91,12 @@ def _segment_cmp(mine, theirs):
     return -1
 
 
-def spec_cmp(mine, theirs):
+def spec_cmp(mine: Sequence[Segment], theirs: Sequence[Segment]) -> int:
     """routefinder's RouteSpec ordering, where "less" is tried first: more
     specific segments first, then more dots, then the shorter spec. It never
     says "equal": a tie counts as "greater", so of two equally specific routes
     the one added first is tried first."""
-    for a, b in zip(mine, theirs):
+    for a, b in zip(mine, theirs, strict=False):  # the shorter spec's length
         order = _segment_cmp(a, b)
         if order:
             return -order
@@ -115,16 +117,17 @@ class BTreeOrder:
     CAPACITY = 11
 
     class _Node:
-        def __init__(self, keys, children=None):
+        def __init__(self, keys: list[Any], children: "list[BTreeOrder._Node] | None" = None) -> None:
             self.keys = keys
             self.children = children  # None for a leaf
 
-    def __init__(self, cmp):
+    def __init__(self, cmp: Callable[[Any, Any], int]) -> None:
         self.cmp = cmp
         self.root = self._Node([])
 
-    def insert(self, key):
-        node, path = self.root, []
+    def insert(self, key: Any) -> None:
+        node: BTreeOrder._Node = self.root
+        path: list[tuple[BTreeOrder._Node, int]] = []
         while True:
             # Rust's linear search: the first key that the new one is less than.
             edge = next((i for i, old in enumerate(node.keys) if self.cmp(key, old) < 0), len(node.keys))
@@ -141,7 +144,7 @@ class BTreeOrder:
             node, edge = path.pop()
             split = self._insert(node, edge, middle, right)
 
-    def _insert(self, node, edge, key, right):
+    def _insert(self, node: _Node, edge: int, key: Any, right: _Node | None) -> tuple[Any, _Node] | None:
         if len(node.keys) < self.CAPACITY:
             self._insert_fit(node, edge, key, right)
             return None
@@ -154,27 +157,28 @@ class BTreeOrder:
             middle, into_left, at = 5, False, 0
         else:
             middle, into_left, at = 6, False, edge - 7
-        leaf = node.children is None
-        sibling = self._Node(node.keys[middle + 1:], None if leaf else node.children[middle + 1:])
+        children = node.children
+        sibling = self._Node(node.keys[middle + 1:], None if children is None else children[middle + 1:])
         up = node.keys[middle]
         del node.keys[middle:]
-        if not leaf:
-            del node.children[middle + 1:]
+        if children is not None:
+            del children[middle + 1:]
         self._insert_fit(node if into_left else sibling, at, key, right)
         return up, sibling
 
     @staticmethod
-    def _insert_fit(node, edge, key, right):
+    def _insert_fit(node: _Node, edge: int, key: Any, right: _Node | None) -> None:
         node.keys.insert(edge, key)
         if right is not None:
+            assert node.children is not None  # a split below a leaf gives no right half
             node.children.insert(edge + 1, right)
 
-    def __iter__(self):
-        def walk(node):
+    def __iter__(self) -> Iterator[Any]:
+        def walk(node: BTreeOrder._Node) -> Iterator[Any]:
             if node.children is None:
                 yield from node.keys
                 return
-            for child, key in zip(node.children, node.keys):
+            for child, key in zip(node.children, node.keys, strict=False):  # one child more than keys
                 yield from walk(child)
                 yield key
             yield from walk(node.children[-1])
@@ -182,7 +186,7 @@ class BTreeOrder:
         return walk(self.root)
 
 
-def match_spec(segments, path):
+def match_spec(segments: Sequence[Segment], path: str) -> list[str] | None:
     """The values captured by params and the wildcard, in order, or None.
 
     Leading and trailing slashes of the path are ignored, as are those of the

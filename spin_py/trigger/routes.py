@@ -10,11 +10,13 @@ Paths are matched as received: Spin routes on the request URI's path without
 percent-decoding it, and named segments and the trailing part are raw too.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from spin_py.manifest.errors import ManifestError
 from spin_py.manifest.model import App
-from spin_py.trigger.routefinder import PARAM, WILDCARD, BTreeOrder, RouteError, match_spec, parse_spec, spec_cmp
+from spin_py.trigger.routefinder import PARAM, WILDCARD, BTreeOrder, RouteError, Segment, match_spec, parse_spec, spec_cmp
 
 WELL_KNOWN_PREFIX = "/.well-known/spin/"
 
@@ -22,11 +24,11 @@ DUPLICATES_HEADER = "The following component routes are duplicates and will neve
 RESERVED_WARNING = f"Routes under {WELL_KNOWN_PREFIX} are handled by the Spin runtime and will never be reached"
 
 
-def _strip_one_slash(text):
+def _strip_one_slash(text: str) -> str:
     return text[:-1] if text.endswith("/") else text
 
 
-def based_route(base, route):
+def based_route(base: str, route: str) -> str:
     """Spin's sanitize_with_base: one trailing slash comes off each part, so
     the root route "/" under base "/" is the empty string."""
     if not route.startswith("/"):
@@ -34,7 +36,7 @@ def based_route(base, route):
     return _strip_one_slash(base) + _strip_one_slash(route)
 
 
-def normalize_base(base):
+def normalize_base(base: str | None) -> str:
     base = base or "/"
     return base if base.startswith("/") else "/" + base
 
@@ -48,27 +50,27 @@ class Route:
     raw_route: str  # as written in the manifest
     is_wildcard: bool
     display: str  # the route without its wildcard: "/hello" for "/hello/...", "" for "/" and "/..."
-    segments: tuple = field(repr=False, compare=False, default=())
+    segments: tuple[Segment, ...] = field(repr=False, compare=False, default=())
 
     @property
-    def path(self):
+    def path(self) -> str:
         """The route without its wildcard, "/" rather than empty."""
         return self.display or "/"
 
     @property
-    def label(self):
+    def label(self) -> str:
         """Spin's text for the route in "Available Routes:"."""
         return f"{self.display} (wildcard)" if self.is_wildcard else self.display
 
-    def banner_line(self, base_url):
+    def banner_line(self, base_url: str) -> str:
         return f"  {self.component}: {base_url}{self.label}"
 
     @property
-    def route_or_prefix(self):
+    def route_or_prefix(self) -> str:
         return self.route.removesuffix("/...")
 
     @property
-    def raw_route_or_prefix(self):
+    def raw_route_or_prefix(self) -> str:
         return self.raw_route.removesuffix("/...")
 
 
@@ -78,7 +80,7 @@ class DuplicateRoute:
     replaced_id: str
     effective_id: str
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"  {self.replaced_id}: {self.route} (duplicate of {self.effective_id})"
 
 
@@ -86,28 +88,28 @@ class DuplicateRoute:
 class RouteMatch:
     route: Route
     path: str
-    named: dict  # named segment -> raw captured text
+    named: dict[str, str]  # named segment -> raw captured text
     trailing: str  # the part matched by a trailing wildcard, "" for exact routes
     base: str = "/"
 
     @property
-    def component(self):
+    def component(self) -> str:
         return self.route.component
 
     @property
-    def based_route(self):
+    def based_route(self) -> str:
         return self.route.route
 
     @property
-    def raw_route(self):
+    def raw_route(self) -> str:
         return self.route.raw_route
 
     @property
-    def component_route(self):
+    def component_route(self) -> str:
         return self.route.raw_route_or_prefix
 
 
-def _parse_route(based):
+def _parse_route(based: str) -> tuple[tuple[Segment, ...], str, bool]:
     if based.endswith("/..."):
         prefix = based.removesuffix("/...")
         return parse_spec(prefix + "/*"), prefix, True
@@ -116,7 +118,7 @@ def _parse_route(based):
     return parse_spec(based), based, False
 
 
-def _trailing(wildcard, path):
+def _trailing(wildcard: str | None, path: str) -> str:
     # Spin keeps the slashes routefinder trims off the wildcard's capture.
     if wildcard is None:
         return ""
@@ -126,19 +128,19 @@ def _trailing(wildcard, path):
 
 
 class Router:
-    def __init__(self, routes, duplicate_routes, base):
+    def __init__(self, routes: list[Route], duplicate_routes: list[DuplicateRoute], base: str) -> None:
         self._routes = routes
         self.duplicate_routes = duplicate_routes
         self.base = base
 
     @classmethod
-    def build(cls, trigger_routes, base="/"):
+    def build(cls, trigger_routes: Iterable[tuple[Any, str]], base: str | None = "/") -> "Router":
         """``trigger_routes``: (route, component id) pairs in manifest order,
         where a route is a string, or None or ``{"private": True}`` for a
         private endpoint."""
         base = normalize_base(base)
-        entries = {}  # raw route -> (based route, component), first position kept
-        duplicates = []
+        entries: dict[str, tuple[str, str]] = {}  # raw route -> (based route, component), first position kept
+        duplicates: list[DuplicateRoute] = []
         for route, component in trigger_routes:
             if route is None:
                 continue
@@ -162,38 +164,39 @@ class Router:
             order.insert(Route(component, based, raw, is_wildcard, display, segments))
         return cls(list(order), duplicates, base)
 
-    def routes(self):
+    def routes(self) -> list[Route]:
         """The reachable routes in the order Spin tries and lists them."""
         return list(self._routes)
 
     @property
-    def duplicates(self):
+    def duplicates(self) -> list[str]:
         """Spin's startup report of duplicate routes, one line each."""
         if not self.duplicate_routes:
             return []
         return [DUPLICATES_HEADER] + [str(duplicate) for duplicate in self.duplicate_routes]
 
-    def contains_reserved_route(self):
+    def contains_reserved_route(self) -> bool:
         return any(route.route.startswith(WELL_KNOWN_PREFIX) for route in self._routes)
 
     @property
-    def warnings(self):
+    def warnings(self) -> list[str]:
         """Everything Spin says at startup about routes that will never be used."""
         lines = self.duplicates
         if self.contains_reserved_route():
-            lines = lines + [RESERVED_WARNING]
+            lines = [*lines, RESERVED_WARNING]
         return lines
 
-    def route(self, path):
+    def route(self, path: str) -> "RouteMatch | None":
         """The best match for a request path (no query string, not
         percent-decoded), or None."""
         for route in self._routes:
             captures = match_spec(route.segments, path)
             if captures is None:
                 continue
-            named, wildcard = {}, None
+            named: dict[str, str] = {}
+            wildcard = None
             capturing = [s for s in route.segments if s.kind in (PARAM, WILDCARD)]
-            for segment, value in zip(capturing, captures):
+            for segment, value in zip(capturing, captures, strict=False):
                 if segment.kind == PARAM:
                     named[segment.text] = value
                 else:
