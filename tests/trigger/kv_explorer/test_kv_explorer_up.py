@@ -30,7 +30,7 @@ HEAD = (
     'spin_manifest_version = 2\n\n[application]\nname = "kv-app"\n\n'
     "[variables]\nkv_explorer_user = { required = true }\nkv_explorer_password = { required = true }\n\n"
     '[[trigger.http]]\nroute = "/app/..."\ncomponent = "web"\n\n'
-    '[component.web]\nsource = "app.wasm"\nkey_value_stores = ["default"]\n'
+    '[component.web]\nsource = "app.wasm"\nkey_value_stores = ["default"]\nallowed_outbound_hosts = ["http://kv-explorer.spin.internal"]\n'
     '[component.web.build]\ncommand = "componentize-py -w spin-http componentize app -o app.wasm"\n\n'
 )
 MANIFEST = (
@@ -42,10 +42,15 @@ MANIFEST = (
     + _explorer("kv-old", "/old/kv-explorer/...", source=V090)
 )
 APP = """
-    from spin_http import Response
+    from spin_http import Request, Response, http_send
     from spin_key_value import kv_open
 
     def handle_request(request):
+        if request.uri.startswith("/app/chain"):  # /app/chain?<path>: a chained request to the explorer
+            path = request.uri.partition("?")[2]
+            headers = {"authorization": request.headers["authorization"]}
+            answer = http_send(Request("GET", "http://kv-explorer.spin.internal" + path, headers, None))
+            return Response(answer.status, {"x-location": answer.headers.get("location", "")}, answer.body)
         store = kv_open("default")
         store.set("greeting", b"hello <world> & co")
         store.set("a/b<&>", b"\\xff\\x00binary")
@@ -219,3 +224,11 @@ def test_the_page_in_a_browser_lists_sets_and_deletes_through_the_explorers_api(
             browser.close()
     status, _, body = server.get(ROOT + "/api/stores/default", headers=auth())
     assert status == 200 and b"from the page" not in body
+
+
+def test_a_chained_request_is_answered_on_the_synthetic_wildcard_route(server):
+    # Spin matches a chained request's whole path against "/..." (spin-component-route ""), so the
+    # explorer's API is at /api/... there, and its public path is one the router does not know.
+    status, _, body = server.get("/app/chain?/api/stores/default", headers=auth())
+    assert status == 200 and body.startswith(b'{"store":"default","keys":[')
+    assert server.get("/app/chain?/internal/kv-explorer/api/stores/default", headers=auth())[::2] == (404, b"404 page not found\n")
