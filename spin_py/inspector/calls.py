@@ -172,10 +172,13 @@ def describe(record: RequestRecord, allowed: Callable[[str, str, str], bool | No
             "error": None if call.error is None else {"kind": call.error[0], "message": call.error[1]},
             "allow": line,
         })
+    # The host writes a failed handler's traceback under the component's name too: shown once, as the traceback.
+    traceback = set(record.error.splitlines()) if record.error else set()
     detail = record.summary()
     detail.update({
         "calls": calls, "calls_dropped": record.calls_dropped,
-        "lines": [{"stream": stream, "text": text} for stream, text in record.lines],
+        "lines": [{"stream": stream, "text": text} for stream, text in record.lines
+                  if not (stream == "host" and text in traceback)],
         "lines_dropped": record.lines_dropped, "error": record.error,
     })
     return detail

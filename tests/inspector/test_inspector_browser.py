@@ -76,7 +76,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServe
     """The app under `spin-py up`, and its inspector's URL as startup printed it."""
     folder = tmp_path_factory.mktemp("inspected")
     manifest = write_app(folder, MANIFEST, {"app.py": APP})
-    server = LiveServer(manifest, "--ai-engine", "deterministic", log_path=folder / "spin-py.log")
+    # The build check on: spin-py's own environment has no componentize-py, so its outcome is that line.
+    server = LiveServer(manifest, "--ai-engine", "deterministic", "--build-check", log_path=folder / "spin-py.log")
     try:
         server.wait_ready()
         server.wait_for_output("Inspector: ")
@@ -161,6 +162,13 @@ def test_a_failed_handler_shows_its_traceback(page: Page, served: tuple[LiveServ
     row.click()
     expect(page.locator("#traceback")).to_contain_text('raise ValueError("the handler gave up")')
     expect(page.locator("#traceback")).to_contain_text("ValueError: the handler gave up")
+    expect(page.locator("#output")).not_to_contain_text("ValueError")  # said once, as the traceback
+
+
+def test_the_build_check_outcome_shows(page: Page) -> None:
+    page.locator('.tab[data-tab="build"]').click()
+    outcome = page.locator("#build-outcomes .outcome").filter(has=page.locator("strong", has_text="web"))
+    expect(outcome.locator(".state.missing")).to_contain_text("componentize-py")
 
 
 def test_a_page_opened_later_lists_the_requests_before_it(page: Page, tmp_path: Path) -> None:
