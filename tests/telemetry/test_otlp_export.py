@@ -39,8 +39,13 @@ APP = """
         elif what == "out":
             answer = http_send(Request("GET", request.headers["x-target"], {"traceparent": "00-" + "1" * 32 + "-" + "2" * 16 + "-01"}, None))
             out["seen"] = json.loads(answer.body)
+        elif what == "chain":
+            answer = http_send(Request("GET", "http://back.spin.internal/inner", {}, None))
+            out["status"] = answer.status
         elif what == "fail":
             raise RuntimeError("the handler failed on purpose")
+        elif what == "inner":
+            print("inside back")
         return Response(200, {"content-type": "application/json"}, json.dumps(out).encode())
 """
 
@@ -55,8 +60,15 @@ MANIFEST = """
     source = "app.wasm"
     key_value_stores = ["default"]
     ai_models = ["llama2-chat"]
-    allowed_outbound_hosts = ["{origin}"]
+    allowed_outbound_hosts = ["{origin}", "http://back.spin.internal"]
     [component.front.build]
+    command = "spin py2wasm app -o app.wasm"
+    [[trigger.http]]
+    route = { private = true }
+    component = "back"
+    [component.back]
+    source = "app.wasm"
+    [component.back.build]
     command = "spin py2wasm app -o app.wasm"
 """
 
@@ -148,6 +160,21 @@ def test_outbound_request_carries_its_span_as_traceparent(server: LiveServer, re
     assert client.attributes["server.port"] == receiver.port
 
 
+def test_chained_request_runs_under_the_callers_outbound_span(server: LiveServer, receiver: OtlpReceiver) -> None:
+    trace_id = "3" * 32
+    status, _, body = server.get("/front/chain", headers={"traceparent": _traceparent(trace_id, "4" * 16)})
+    assert status == 200 and json.loads(body) == {"status": 200}
+    spans = _trace(receiver, trace_id, {"GET /front/...", "execute_wasm_component front", "GET",
+                                        "execute_wasm_component back"})
+    # crates/trigger-http/src/outbound_http.rs: the interceptor runs the component under the
+    # outbound span, with no server span of its own
+    assert spans["GET"].parent_id == spans["execute_wasm_component front"].span_id
+    assert spans["execute_wasm_component back"].parent_id == spans["GET"].span_id
+    assert [s.name for s in receiver.received.spans if s.trace_id == trace_id].count("GET /front/...") == 1
+    # the line back printed: an app_log event of its execution span (logs.rs app_log_to_tracing_event)
+    assert ("app_log", {"app_log": "handling inner"}) in spans["execute_wasm_component back"].events
+
+
 def test_failed_handler_marks_the_request(server: LiveServer, receiver: OtlpReceiver) -> None:
     status, _, _ = server.get("/front/fail", headers={"traceparent": _traceparent("5" * 32, "6" * 16)})
     assert status == 500
@@ -171,10 +198,10 @@ def test_output_lines_are_log_records_and_requests_are_counted(server: LiveServe
         (log for log in received.logs if log["body"] == "handling plain"), None))
     assert record["attributes"] == {"component_id": "front"}
     assert record["trace_id"] == trace_id  # in its request's trace
-    counted = receiver.wait_for(lambda received: [m for m in received.metrics if m[0] == "spin.request_count"])
-    _, value, attributes = counted[-1]
-    assert value >= 1
-    assert attributes == {"trigger_type": "http", "app_id": "telemetry-app", "component_id": "front"}
+    front = {"trigger_type": "http", "app_id": "telemetry-app", "component_id": "front"}
+    counted = receiver.wait_for(lambda received: [value for name, value, attributes in received.metrics
+                                                  if name == "spin.request_count" and attributes == front])
+    assert counted[-1] >= 1
 
 
 def _free_port() -> int:
