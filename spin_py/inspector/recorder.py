@@ -90,7 +90,6 @@ class RequestRecord:
     path: str  # path and query, or the Redis channel
     component: str | None
     started: float  # time.time()
-    clock: float  # time.perf_counter() at the start
     status: int | None = None
     duration: float | None = None  # ms
     error: str | None = None  # why the handler failed, as the worker said (its traceback)
@@ -132,7 +131,7 @@ class Recorder(observe.Observer):
 
     def request_started(self, request: observe.Request) -> None:
         record = RequestRecord(request.id, request.trigger, request.method or request.trigger.upper(),
-                               cut(request.path, self.value_limit), None, request.started, request._clock)
+                               cut(request.path, self.value_limit), None, request.started)
         request.data[self] = record
         with self._changed:
             self._requests[record.id] = record

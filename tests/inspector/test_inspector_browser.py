@@ -46,6 +46,7 @@ APP = """
     from spin_http import Request, Response, http_send
     from spin_key_value import kv_open, kv_open_default
     from spin_llm import LLMInferencingParams, llm_infer
+    from spin_redis import redis_get
 
 
     def handle_request(request):
@@ -65,6 +66,8 @@ APP = """
                 llm_infer("codellama-instruct", "def fib(n):")
             elif path.startswith("/fetch"):
                 http_send(Request("GET", "https://example.com/", {}, None))
+            elif path.startswith("/redis"):
+                redis_get("redis://cache.internal:6380", "hits")
         except Exception as error:
             return Response(403, {"content-type": "text/plain"}, f"refused: {error}\\n".encode())
         return Response(404, {}, b"")
@@ -142,6 +145,7 @@ def test_the_key_value_browser_lists_a_key_the_app_wrote(page: Page, served: tup
     ("/store", 'key_value_stores = ["other"]'),
     ("/model", 'ai_models = ["codellama-instruct"]'),
     ("/fetch", 'allowed_outbound_hosts = ["https://example.com"]'),
+    ("/redis", 'allowed_outbound_hosts = ["redis://cache.internal:6380"]'),
 ])
 def test_a_refused_call_shows_the_line_to_add(page: Page, served: tuple[LiveServer, str], path: str, line: str) -> None:
     server, _ = served
