@@ -69,6 +69,7 @@ _LIVE_MODULES = {
     "tests/trigger/redis/test_redis_trigger_reload.py",
     "tests/trigger/static/test_static_fileserver_recognised.py",
     "tests/trigger/static/test_static_fileserver_up.py",
+    "tests/trigger/kv_explorer/test_kv_explorer_up.py",
     "tests/trigger/test_http_holds.py",
     "tests/trigger/test_http_keep_alive.py",
     "tests/trigger/test_server_threads.py",
