@@ -28,7 +28,6 @@ class UpConfig:
     stand_ins: bool = True  # a packaged model answers for an inferencing model that is not installed
     max_request_body: int = 100 * 1024 * 1024  # bytes; a longer request body is answered 413
     inspector: tuple[str, int] | None = None  # --inspector HOST:PORT (the CLI's default: loopback, a free port); None: none
-    inspector: tuple[str, int] | None = None  # --inspector HOST:PORT (the CLI's default: loopback, a free port); None: none
 
     def state_dir_for(self, app_dir: str | Path) -> Path:
         return Path(self.state_dir) if self.state_dir else Path(app_dir) / ".spin"

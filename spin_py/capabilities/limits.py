@@ -55,21 +55,21 @@ def cut_socket(fd: int) -> None:
 class _Call:
     __slots__ = ("busy", "done", "ended", "lock", "reason", "steps", "stopped_at")
 
-    def __init__(self, ended: Callable[[], str | None], steps: tuple):
+    def __init__(self, ended: Callable[[], str | None], steps: tuple) -> None:
         self.ended = ended
         self.steps = list(steps)
         self.lock = threading.Lock()  # held while a step runs: the call's owner waits for it before going on
         self.done = False
         self.busy = False  # a step is under way
-        self.stopped_at = None
-        self.reason = None  # why the watcher stopped the call, once it has
+        self.stopped_at: float | None = None
+        self.reason: str | None = None  # why the watcher stopped the call, once it has
 
 
 class _Watcher:
-    def __init__(self):
-        self._calls = set()
+    def __init__(self) -> None:
+        self._calls: set[_Call] = set()
         self._changed = threading.Condition()
-        self._thread = None
+        self._thread: threading.Thread | None = None
 
     def add(self, call: _Call) -> None:
         with self._changed:

@@ -12,11 +12,15 @@ redis-rs does not retry them, so a cut call is not sent again.
 """
 
 import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from spin_py.capabilities.errors import CapabilityError
 from spin_py.capabilities.key_value.errors import OTHER
 from spin_py.capabilities.limits import cut_socket, watched
+
+T = TypeVar("T")
 
 SCHEMES = ("redis", "rediss", "redis+unix", "unix")  # what redis-rs's parse_redis_url accepts
 
@@ -34,10 +38,10 @@ def check_url(url: str) -> str | None:
 
 
 class RedisStoreManager:
-    def __init__(self, url: str):
+    def __init__(self, url: str) -> None:
         self.url = url
-        self._pool = None
-        self._client = None
+        self._pool: Any = None
+        self._client: Any = None
 
     def summary(self) -> str:
         """Spin's "Redis at {addr}" (crates/key-value-redis/src/store.rs `summary`)."""
@@ -46,7 +50,7 @@ class RedisStoreManager:
             return f"Redis at {parts.path}"
         return f"Redis at {parts.hostname}:{parts.port or 6379}"
 
-    def pool(self):
+    def pool(self) -> Any:
         if self._pool is None:
             import redis
             from redis.backoff import NoBackoff
@@ -59,7 +63,7 @@ class RedisStoreManager:
             self._pool = pool
         return self._pool
 
-    def client(self):
+    def client(self) -> Any:
         """A client that takes any free connection of the pool for each command."""
         if self._client is None:
             import redis
@@ -67,7 +71,7 @@ class RedisStoreManager:
             self._client = redis.Redis(connection_pool=self.pool())
         return self._client
 
-    def store(self, label: str, request=None) -> "RedisStore":
+    def store(self, label: str, request: Any = None) -> "RedisStore":
         """The server's keys, for ``request`` (a seam.Instance whose limits bound each call; None: none)."""
         return RedisStore(self, request)
 
@@ -80,11 +84,11 @@ class RedisStoreManager:
 _calls = threading.local()  # .connections: what this thread's current call has sent on
 
 
-def _recording(connection_class):
+def _recording(connection_class: Any) -> Any:
     """``connection_class`` that notes each connection a call sends on, so the watcher can cut it."""
 
     class Recording(connection_class):
-        def send_packed_command(self, command, check_health=True):
+        def send_packed_command(self, command: Any, check_health: bool = True) -> Any:
             sent = getattr(_calls, "connections", None)
             if sent is not None:
                 sent.append(self)
@@ -95,11 +99,11 @@ def _recording(connection_class):
 
 
 class RedisStore:
-    def __init__(self, manager: RedisStoreManager, request=None):
+    def __init__(self, manager: RedisStoreManager, request=None) -> None:
         self.manager = manager
         self.request = request
 
-    def run(self, work):
+    def run(self, work: Callable[[Any], T]) -> T:
         """``work(client)``; Redis errors become Spin's `Other`, and so does the end of the request."""
         import redis
 
@@ -107,7 +111,7 @@ class RedisStore:
         reason = ended() if ended is not None else None
         if reason is not None:
             raise CapabilityError(OTHER, reason)
-        sent = []
+        sent: list[Any] = []
         _calls.connections = sent
         try:
             with watched(ended, lambda: _cut(sent)):
@@ -133,7 +137,7 @@ class RedisStore:
     def get_keys(self) -> list[str]:
         return [key.decode("utf-8", "replace") for key in self.run(lambda r: r.keys("*"))]
 
-    def get_many(self, keys: list[str]) -> list[tuple[str, bytes | None]]:
+    def get_many(self, keys: list[str]) -> list[tuple[str, bytes]]:
         if not keys:
             return []
         values = self.run(lambda r: r.mget(keys))
@@ -157,13 +161,13 @@ class RedisStore:
 class RedisCas:
     """WATCH the key in `current`, then MULTI/SET/EXEC in `swap`, on a connection of its own."""
 
-    def __init__(self, store: RedisStore, key: str):
+    def __init__(self, store: RedisStore, key: str) -> None:
         self.store = store
         self.key = key
-        self.pipe = None
+        self.pipe: Any = None
 
     def current(self) -> bytes | None:
-        def work(r):
+        def work(r: Any) -> bytes | None:
             if self.pipe is None:
                 self.pipe = r.pipeline()
             self.pipe.watch(self.key)
@@ -177,7 +181,7 @@ class RedisCas:
     def swap(self, value: bytes) -> bool:
         import redis
 
-        def work(r):
+        def work(r: Any) -> bool:
             pipe = self.pipe or r.pipeline()
             try:
                 pipe.multi()

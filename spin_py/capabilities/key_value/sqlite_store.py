@@ -16,11 +16,15 @@ call fails with Other(the reason).
 
 import sqlite3
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 from spin_py.capabilities.errors import CapabilityError
 from spin_py.capabilities.key_value.errors import OTHER
 from spin_py.capabilities.limits import acquire
+
+T = TypeVar("T")
 
 # crates/key-value-spin/src/store.rs, word for word.
 SCHEMA = """CREATE TABLE IF NOT EXISTS spin_key_value (
@@ -45,7 +49,7 @@ def _never() -> None:
 class SqliteStoreManager:
     """One file (``path``) or, with ``path=None``, one in-memory database for the life of `spin-py up`."""
 
-    def __init__(self, path: Path | None):
+    def __init__(self, path: Path | None) -> None:
         self.path = path
         self._lock = threading.Lock()
         self._connection = None
@@ -60,7 +64,7 @@ class SqliteStoreManager:
         """``label``'s rows, for ``request`` (a seam.Instance, whose limits bound each call; None: none)."""
         return SqliteStore(self, label, request)
 
-    def run(self, work, request=None):
+    def run(self, work: Callable[[Any], T], request: Any = None) -> T:
         """``work(connection)`` under the file's lock; SQLite errors become Spin's `Other`."""
         ended = request.ended if request is not None else None
         reason = ended() if ended is not None else None
@@ -89,7 +93,7 @@ class SqliteStoreManager:
             connection.execute(f"PRAGMA busy_timeout = {wanted}")
             self._busy_ms = wanted
 
-    def _connect(self):
+    def _connect(self) -> Any:
         if self.path is None:
             connection = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
         else:
@@ -106,7 +110,7 @@ class SqliteStoreManager:
                 self._connection = None
 
 
-def _transaction(connection, work):
+def _transaction(connection: Any, work: Callable[[], T]) -> T:
     connection.execute("BEGIN IMMEDIATE")
     try:
         result = work()
@@ -121,16 +125,16 @@ def _transaction(connection, work):
 class SqliteStore:
     """One label's rows."""
 
-    def __init__(self, manager: SqliteStoreManager, label: str, request=None):
+    def __init__(self, manager: SqliteStoreManager, label: str, request=None) -> None:
         self.manager = manager
         self.label = label
         self.request = request
 
-    def _run(self, work):
+    def _run(self, work: Callable[[Any], T]) -> T:
         return self.manager.run(work, self.request)
 
     def get(self, key: str) -> bytes | None:
-        def work(db):
+        def work(db: Any) -> bytes | None:
             row = db.execute("SELECT value FROM spin_key_value WHERE store=?1 AND key=?2", (self.label, key)).fetchone()
             return None if row is None else bytes(row[0])
 
@@ -150,11 +154,11 @@ class SqliteStore:
             lambda db: [row[0] for row in db.execute("SELECT key FROM spin_key_value WHERE store=?1", (self.label,))]
         )
 
-    def get_many(self, keys: list[str]) -> list[tuple[str, bytes | None]]:
+    def get_many(self, keys: list[str]) -> list[tuple[str, bytes]]:
         """The keys that exist, with their values (Spin's `SELECT ... key IN rarray(...)`)."""
 
-        def work(db):
-            found = {}
+        def work(db: Any) -> list[tuple[str, bytes]]:
+            found: dict[str, bytes] = {}
             for key in dict.fromkeys(keys):
                 reason = self.request.ended() if self.request is not None else None
                 if reason is not None:  # each statement is too short for the progress handler to look
@@ -170,7 +174,7 @@ class SqliteStore:
         self._run(lambda db: _transaction(db, lambda: db.executemany(UPSERT, [(self.label, k, v) for k, v in pairs])))
 
     def delete_many(self, keys: list[str]) -> None:
-        def work(db):
+        def work(db) -> None:
             db.executemany("DELETE FROM spin_key_value WHERE store=?1 AND key=?2", [(self.label, k) for k in keys])
 
         self._run(lambda db: _transaction(db, lambda: work(db)))
@@ -178,7 +182,7 @@ class SqliteStore:
     def increment(self, key: str, delta: int) -> int:
         """Spin keeps the counter as 8 little-endian bytes (crates/key-value-spin/src/store.rs `increment`)."""
 
-        def work(db):
+        def work(db: Any) -> int:
             row = db.execute("SELECT value FROM spin_key_value WHERE store=?1 AND key=?2", (self.label, key)).fetchone()
             if row is not None and len(row[0]) != 8:
                 # Spin panics here ("incorrect length"); an error is kinder and says the same.
@@ -200,10 +204,10 @@ class SqliteCas:
     """wasi:keyvalue/atomics `cas` (crates/key-value-spin/src/store.rs CompareAndSwap):
     `current` remembers the value; `swap` writes only if it is still that value."""
 
-    def __init__(self, store: SqliteStore, key: str):
+    def __init__(self, store: SqliteStore, key: str) -> None:
         self.store = store
         self.key = key
-        self.seen = None
+        self.seen: bytes | None = None
 
     def current(self) -> bytes | None:
         self.seen = self.store.get(self.key)
@@ -216,7 +220,7 @@ class SqliteCas:
         """True when written; False when the value changed since `current`."""
         label, key, seen = self.store.label, self.key, self.seen
 
-        def work(db):
+        def work(db: Any) -> int:
             if seen is None:
                 return _transaction(db, lambda: db.execute(UPSERT, (label, key, value)).rowcount)
             return db.execute(

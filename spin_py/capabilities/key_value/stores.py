@@ -74,7 +74,7 @@ class StoreConfigError(Exception):
 def wanted_stores(runtime_config: RuntimeConfig, state_dir: Path) -> dict[str, tuple[str, Any]]:
     """{label: (type, setting)}: ("spin", absolute path or None for in-memory) or ("redis", url).
     Raises StoreConfigError for a table Spin would refuse."""
-    wanted = {DEFAULT_LABEL: ("spin", Path(os.path.abspath(Path(state_dir) / DEFAULT_FILENAME)))}
+    wanted: dict[str, tuple[str, Any]] = {DEFAULT_LABEL: ("spin", Path(os.path.abspath(Path(state_dir) / DEFAULT_FILENAME)))}
     base = Path(os.path.abspath(runtime_config.path)).parent if runtime_config.path else None
     for label, table in runtime_config.table(TABLE).items():
         key = f"{TABLE}.{label}"

@@ -37,15 +37,15 @@ SOCKET_CONNECT_TIMEOUT = 5.0  # paho's own
 
 
 class MqttConnection:
-    def __init__(self, host, port, client_id, tls, username, password, keep_alive, request=None):
+    def __init__(self, host, port, client_id, tls, username, password, keep_alive, request=None) -> None:
         """``request``: the seam.Instance whose limits bound each publish (None: none)."""
         self.settings = (host, port, client_id, tls, username, password, keep_alive)
         self.request = request
-        self.client = None
+        self.client: Any = None
         self._connected = threading.Event()
         self._refused = None
 
-    def _connect(self):
+    def _connect(self) -> None:
         import paho.mqtt.client as paho
 
         host, port, client_id, tls, username, password, keep_alive = self.settings
@@ -54,7 +54,7 @@ class MqttConnection:
         if tls:
             client.tls_set()
 
-        def on_connect(client, userdata, flags, reason, properties):
+        def on_connect(client, userdata, flags, reason, properties) -> None:
             if reason.is_failure:
                 self._refused = reason
             self._connected.set()
@@ -74,7 +74,7 @@ class MqttConnection:
             # rumqttc ConnectionError::ConnectionRefused
             raise CapabilityError(CONNECTION_FAILED, f"Connection refused, return code: `{_return_code(self._refused)}`")
 
-    def publish(self, topic, payload, qos):
+    def publish(self, topic, payload, qos) -> None:
         self._stop_if_ended()
         if self.client is None or self._refused is not None:
             self._refused = None
@@ -110,9 +110,9 @@ class MqttConnection:
             client.loop_stop()
 
 
-def _return_code(reason):
+def _return_code(reason: Any) -> str:
     # MQTT 3.1.1 CONNACK codes as rumqttc names them (ConnectReturnCode)
-    names = {1: "RefusedProtocolVersion", 2: "BadClientId", 3: "ServiceUnavailable", 4: "BadUserNamePassword",
+    names: dict[Any, str] = {1: "RefusedProtocolVersion", 2: "BadClientId", 3: "ServiceUnavailable", 4: "BadUserNamePassword",
              5: "NotAuthorized"}
     code = getattr(reason, "value", None)
     return names.get(code, str(reason))
@@ -125,7 +125,8 @@ class MqttApp(OutboundApp):
     def call_open(self, instance: Instance, args: Args) -> Any:
         address, username, password = (args.get(name) for name in ("address", "username", "password"))
         keep_alive = args.get("keep_alive")
-        if not all(isinstance(value, str) for value in (address, username, password)) or not isinstance(keep_alive, int):
+        if (not isinstance(address, str) or not isinstance(username, str) or not isinstance(password, str)
+                or not isinstance(keep_alive, int)):
             raise CapabilityError(OTHER, "open needs an address, a username, a password and a keep-alive interval")
         if not self.access.allows(instance.component_id, address, "mqtt"):
             raise CapabilityError(CONNECTION_FAILED, f"address {address} is not permitted")

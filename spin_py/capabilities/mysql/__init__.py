@@ -52,7 +52,7 @@ UNSIGNED_FLAG, BINARY_FLAG = 32, 128
 
 
 class MyConnection:
-    def __init__(self, connection, cases, options):
+    def __init__(self, connection, cases, options) -> None:
         self.connection = connection
         self.cases = cases
         self.options = options  # how it was opened, for a connection that stops its statement
@@ -102,7 +102,7 @@ class MysqlApp(OutboundApp):
     def call_execute(self, instance: Instance, args: Args) -> Any:
         return self._run(instance, "execute", args)
 
-    def _run(self, instance, function, args):
+    def _run(self, instance: Instance, function: str, args: Args) -> Any:
         import pymysql
 
         my = rdbms.connection(instance, CONNECTION, args)
@@ -131,7 +131,7 @@ class MysqlApp(OutboundApp):
     }
 
 
-def _statement(my, function, sql, values):
+def _statement(my: MyConnection, function: str, sql: str, values: list[Any]) -> dict[str, Any] | None:
     with my.connection.cursor() as cursor:
         cursor.execute(sql, values if values else None)
         if function == "execute":
@@ -161,14 +161,14 @@ class MysqlCapability(OutboundCapability):
     App = MysqlApp
 
 
-def _text(error):
+def _text(error: BaseException) -> str:
     if getattr(error, "args", None) and len(error.args) == 2 and isinstance(error.args[0], int):
         # mysql_async's Server error: ERROR {code} ({state}): {message}
         return f"Server(ServerError {{ code: {error.args[0]}, message: {json.dumps(error.args[1])} }})"
     return str(error)
 
 
-def connect_options(address):
+def connect_options(address: str) -> dict[str, Any]:
     """mysql_async's URL (client.rs build_opts): user, password, host, port, database; TLS for ssl-mode."""
     parts = urlsplit(address)
     if parts.scheme != "mysql":
@@ -187,7 +187,7 @@ def connect_options(address):
     return options
 
 
-def to_sql(param):
+def to_sql(param: list[Any]) -> Any:
     case, value = param[0], param[1] if len(param) > 1 else None
     if case == "DbNull":
         return None
@@ -202,7 +202,7 @@ class _Placeholders(Exception):
     pass
 
 
-def placeholders(statement, count):
+def placeholders(statement: str, count: int) -> str:
     """``?`` placeholders (outside quotes and comments) as PyMySQL's ``%s``, ``%`` doubled;
     mysql_async's text when the count does not match."""
     out, found, index, quote = [], 0, 0, None
@@ -231,7 +231,7 @@ def placeholders(statement, count):
     return "".join(out) if count else statement
 
 
-def data_type(field):
+def data_type(field: Any) -> str:
     """client.rs convert_data_type, from the column's type and flags."""
     type_code, flags = field.type_code, field.flags
     if type_code in NUMERIC:
@@ -249,7 +249,7 @@ def data_type(field):
     return "Other"
 
 
-def convert(value, column, field):
+def convert(value: Any, column: dict[str, Any], field: Any) -> list[Any]:
     """client.rs convert_value."""
     if value is None:
         return ["DbNull"]
@@ -266,7 +266,7 @@ def convert(value, column, field):
     return [case, value]
 
 
-def _value_debug(value):
+def _value_debug(value) -> str:
     """mysql_common's Debug of a Value, for the conversion error's text."""
     import datetime
 

@@ -14,6 +14,7 @@ client behaviour:
 
 import time
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urljoin
 
 import urllib3
@@ -63,15 +64,20 @@ def timeout_for(deadline: float | None) -> urllib3.Timeout:
     left = deadline - time.monotonic()
     if left <= 0:
         raise CapabilityError(errors.CONNECTION_TIMEOUT, "the request's time limit was reached before the connection")
-    return urllib3.Timeout(connect=min(left, TIMEOUT.connect_timeout), read=min(left, TIMEOUT.read_timeout))
+    return urllib3.Timeout(connect=min(left, _seconds(TIMEOUT.connect_timeout)), read=min(left, _seconds(TIMEOUT.read_timeout)))
+
+
+def _seconds(timeout: Any) -> float:
+    """One of TIMEOUT's parts, which are all set (urllib3 types them as possibly unset)."""
+    return float(timeout)
 
 
 class HttpClient:
-    def __init__(self):
+    def __init__(self) -> None:
         self.pool = urllib3.PoolManager(num_pools=64, maxsize=16, timeout=TIMEOUT)
 
     def send(self, method: str, destination: Destination, headers: list, body: bytes | None,
-             follow_redirects: bool, deadline: float | None = None):
+             follow_redirects: bool, deadline: float | None = None) -> tuple[int, list[tuple[str, str]], bytes]:
         """(status, [(name, value)], body bytes); raises CapabilityError with a wasi:http kind.
         ``deadline`` (time.monotonic()) bounds the whole call, connection and every read."""
         sent = urllib3.HTTPHeaderDict()
@@ -84,7 +90,7 @@ class HttpClient:
             timeout = timeout_for(deadline)
             # The connection is to the destination's own parts: nothing parses the URL again.
             connections = self.pool.connection_from_host(destination.host, destination.port, destination.scheme)
-            options = dict(headers=sent, retries=False, redirect=False, preload_content=False,
+            options: dict[str, Any] = dict(headers=sent, retries=False, redirect=False, preload_content=False,
                            decode_content=False, assert_same_host=False, timeout=timeout)
             response = connections.urlopen(method, destination.path_and_query, body=body, **options)
             if follow_redirects:
@@ -95,7 +101,8 @@ class HttpClient:
             raise _error(error) from None
         return self._read(response, deadline)
 
-    def _follow(self, response, method, url, body, options, deadline):
+    def _follow(self, response: Any, method: str, url: str, body: bytes | None, options: dict[str, Any],
+                deadline: float | None) -> Any:
         """reqwest's redirect policy (the original API): up to 10, 303 turns into a GET without
         a body, and the hops go where the server says (Spin checks only the first URL)."""
         retries = urllib3.Retry(total=None, connect=0, read=0, status=0, other=0, redirect=10)
@@ -112,7 +119,7 @@ class HttpClient:
             url = location
         return response
 
-    def _read(self, response, deadline):
+    def _read(self, response: Any, deadline: float | None) -> tuple[int, list[tuple[str, str]], bytes]:
         complete = False
         try:
             data = bytearray()
@@ -124,7 +131,7 @@ class HttpClient:
                                               "while the response body was read")
                     sock = getattr(getattr(response, "connection", None), "sock", None)
                     if sock is not None:
-                        sock.settimeout(min(left, TIMEOUT.read_timeout))
+                        sock.settimeout(min(left, _seconds(TIMEOUT.read_timeout)))
                 chunk = response.read(_CHUNK, decode_content=False)
                 if not chunk:
                     break

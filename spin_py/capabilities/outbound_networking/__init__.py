@@ -22,7 +22,7 @@ from spin_py.wire.rust_text import rust_debug
 class DefaultsResolver:
     """The variables' manifest defaults only: what Spin's loader validates templates with."""
 
-    def __init__(self, variables: dict):
+    def __init__(self, variables: dict) -> None:
         self.variables = variables
 
     def resolve_variable(self, name: str) -> str:
@@ -50,9 +50,9 @@ class ComponentNetworking:
     app's variables (Spin resolves them per instance; a failure denies, as Spin's
     ``unwrap_or(false)`` does, and says why once)."""
 
-    def __init__(self, app, resolver):
+    def __init__(self, app, resolver) -> None:
         self.app = app
-        self._resolved = {}
+        self._resolved: dict[str, AllowedHosts | AllowedHostError] = {}
         component_ids = list(app.components)
         for component in app.components.values():
             try:

@@ -16,7 +16,9 @@ resolves to nothing, or to ``http://``/``https://``, is skipped, as in Spin).
 """
 
 import ipaddress
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import quote
 
 from spin_py.capabilities.outbound_networking.url_host import Host, HostParseError, parse_host
@@ -37,7 +39,7 @@ class AllowedHostError(ValueError):
     """An anyhow error: ``str()`` is the outermost message (what Spin's tests compare),
     ``chain`` every context from the outside in, ``full`` them joined as ``{:#}`` does."""
 
-    def __init__(self, *chain: str):
+    def __init__(self, *chain: str) -> None:
         super().__init__(chain[0])
         self.chain = tuple(chain)
 
@@ -49,7 +51,7 @@ class AllowedHostError(ValueError):
         return AllowedHostError(message, *self.chain)
 
 
-def well_known_port(scheme: str):
+def well_known_port(scheme: str) -> int | None:
     return _WELL_KNOWN_PORTS.get(scheme)
 
 
@@ -89,7 +91,7 @@ class SchemeConfig:
 @dataclass(frozen=True)
 class HostConfig:
     kind: str  # "any", "subdomain" (value ".example.com"), "self", "literal" (a Host), "cidr" (an ip_network)
-    value: object = None
+    value: Any = None
 
     @classmethod
     def parse(cls, host: str) -> "HostConfig":
@@ -155,7 +157,7 @@ class HostConfig:
         return self.kind == "subdomain" and self.value == SERVICE_CHAINING_DOMAIN_SUFFIX
 
 
-def _cidr(host: str):
+def _cidr(host: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
     """ip_network's IpNetwork::from_str_truncate: ``address/prefix`` only, host bits dropped."""
     address, slash, prefix = host.partition("/")
     if not slash or not prefix.isascii() or not prefix.isdigit():
@@ -270,19 +272,19 @@ class AllowedHostConfig:
 
 
 # --- the list -----------------------------------------------------------------------------------------
-def _parse_or_skip(resolved: str):
+def _parse_or_skip(resolved: str) -> "AllowedHostConfig | None":
     """An entry a variable made empty is skipped ("optional endpoint"); an empty literal is not."""
     if resolved in ("", "http://", "https://"):
         return None
     return AllowedHostConfig.parse(resolved)
 
 
-def _partial(entries):
+def _partial(entries: list[str]) -> list["AllowedHostConfig | Template"]:
     if len(entries) == 1 and entries[0] == ALLOW_ALL:
         raise AllowedHostError(
             "'insecure:allow-all' is not allowed - use '*://*:*' instead if you really want to allow all outbound traffic'"
         )
-    partial = []
+    partial: list[AllowedHostConfig | Template] = []
     for entry in entries:
         try:
             template = Template.parse(entry)
@@ -306,15 +308,16 @@ class AllowedHosts:
     def parse(cls, entries, resolver, component_ids=()) -> "AllowedHosts":
         """Templates resolved with ``resolver`` (anything with ``resolve_variable(name) -> str``,
         raising VariablesError); ``http://*.spin.internal`` expanded to each component."""
-        hosts = []
+        hosts: list[AllowedHostConfig] = []
         for item in _partial(list(entries)):
+            parsed: AllowedHostConfig | None = item if isinstance(item, AllowedHostConfig) else None
             if isinstance(item, Template):
                 try:
-                    item = _parse_or_skip(_render(item, resolver))
+                    parsed = _parse_or_skip(_render(item, resolver))
                 except VariablesError as error:
                     raise AllowedHostError(str(error)) from None
-            if item is not None:
-                hosts.append(item)
+            if parsed is not None:
+                hosts.append(parsed)
         return cls(tuple(_expand_service_chaining(hosts, component_ids)))
 
     @staticmethod
@@ -353,7 +356,7 @@ class AllowedHosts:
         return [host.socket_rule() for host in self.hosts if host.host.kind != "self"]
 
 
-def _expand_service_chaining(hosts, component_ids):
+def _expand_service_chaining(hosts: Iterable["AllowedHostConfig"], component_ids: list[str]) -> Iterator["AllowedHostConfig"]:
     for host in hosts:
         if host.host.kind == "subdomain" and host.host.value == SERVICE_CHAINING_DOMAIN_SUFFIX:
             for component_id in component_ids:
@@ -407,7 +410,7 @@ class OutboundUrl:
         return self.original
 
 
-def _split_url(text: str):
+def _split_url(text: str) -> tuple[str, str | None, int | None]:
     """(scheme, host or None, port or None) of an absolute URL, as the url crate reads them."""
     scheme, colon, rest = text.partition(":")
     if not colon or not scheme or not scheme[0].isascii() or not scheme[0].isalpha() or any(

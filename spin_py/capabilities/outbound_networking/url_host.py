@@ -6,6 +6,7 @@ in brackets. Errors carry url::ParseError's Display texts."""
 
 import ipaddress
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import unquote_to_bytes
 
 # url::ParseError Display texts.
@@ -26,13 +27,13 @@ class HostParseError(ValueError):
 @dataclass(frozen=True)
 class Host:
     kind: str  # "domain", "ipv4" or "ipv6"
-    value: object  # str for a domain, an ipaddress address otherwise
+    value: Any  # str for a domain, an ipaddress address otherwise
 
     def __str__(self) -> str:
         return f"[{self.value.compressed}]" if self.kind == "ipv6" else str(self.value)
 
     @property
-    def ip(self):
+    def ip(self) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
         """The address, or None for a domain."""
         return None if self.kind == "domain" else self.value
 
@@ -72,7 +73,7 @@ def _domain_to_ascii(domain: str) -> str:
         raise HostParseError(IDNA_ERROR) from None
 
 
-def _ipv4_number(part: str):
+def _ipv4_number(part: str) -> int | None:
     """A WHATWG IPv4 number (decimal, 0x hex, 0 octal), or None."""
     if not part:
         return None
@@ -107,7 +108,7 @@ def _parse_ipv4(domain: str) -> ipaddress.IPv4Address:
         parts.pop()
     if len(parts) > 4:
         raise HostParseError(INVALID_IPV4)
-    numbers = [_ipv4_number(part) for part in parts]
+    numbers: list[Any] = [_ipv4_number(part) for part in parts]
     if any(number is None for number in numbers):
         raise HostParseError(INVALID_IPV4)
     if any(number > 255 for number in numbers[:-1]) or numbers[-1] >= 256 ** (5 - len(numbers)):

@@ -43,7 +43,7 @@ CONNECT_TIMEOUT = 10  # seconds
 
 
 class PgConnection:
-    def __init__(self, connection, interface):
+    def __init__(self, connection, interface) -> None:
         self.connection = connection
         self.interface = interface
 
@@ -76,7 +76,7 @@ class PostgresApp(OutboundApp):
         register(connection)
         return instance.add(CONNECTION, PgConnection(connection, interface))
 
-    def _check_address(self, component_id, address):
+    def _check_address(self, component_id, address) -> None:
         """allowed_hosts.rs ensure_address_allowed: each host of the connection string."""
         from psycopg import conninfo
 
@@ -100,7 +100,7 @@ class PostgresApp(OutboundApp):
     def call_execute(self, instance: Instance, args: Args) -> Any:
         return self._run(instance, "execute", args)
 
-    def _run(self, instance, function, args):
+    def _run(self, instance: Instance, function: str, args: Args) -> Any:
         import psycopg
 
         from spin_py.capabilities.postgres.values import ConversionError, to_sql
@@ -139,7 +139,7 @@ class PostgresApp(OutboundApp):
     }
 
 
-def _statement(pg, function, statement, values):
+def _statement(pg: PgConnection, function: str, statement: str, values: list[Any]) -> Any:
     from spin_py.capabilities.postgres.values import data_type, from_sql
 
     with pg.connection.cursor(binary=True) as cursor:
@@ -177,7 +177,7 @@ class PostgresCapability(OutboundCapability):
     App = PostgresApp
 
 
-def _type_name(connection, oid):
+def _type_name(connection: Any, oid: int) -> str:
     from psycopg.postgres import types
 
     info = types.get(oid)

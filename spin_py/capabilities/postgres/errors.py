@@ -12,7 +12,7 @@ _SEVERITIES = {"ERROR": "Error", "FATAL": "Fatal", "PANIC": "Panic", "WARNING": 
                "DEBUG": "Debug", "INFO": "Info", "LOG": "Log"}
 
 
-def _opt(value, quoted=True):
+def _opt(value, quoted=True) -> str:
     if value is None:
         return "None"
     return f"Some({rust_debug(value) if quoted else value})"

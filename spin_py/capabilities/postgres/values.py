@@ -8,6 +8,7 @@ import json
 import struct
 import uuid
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from spin_py.capabilities.seam import decode_bytes, encode_bytes
 
@@ -29,7 +30,7 @@ class ConversionError(ValueError):
 class PgInterval:
     """spin:postgres@4.2.0's interval: sent and read in PostgreSQL's binary layout."""
 
-    def __init__(self, micros, days, months):
+    def __init__(self, micros, days, months) -> None:
         self.micros, self.days, self.months = micros, days, months
 
 
@@ -41,7 +42,7 @@ def register(connection) -> None:
     class IntervalLoader(Loader):
         format = Format.BINARY
 
-        def load(self, data):
+        def load(self, data: Any) -> PgInterval:
             micros, days, months = struct.unpack("!qii", bytes(data))
             return PgInterval(micros, days, months)
 
@@ -49,20 +50,21 @@ def register(connection) -> None:
         format = Format.BINARY
         oid = INTERVAL_OID
 
-        def dump(self, obj):
+        def dump(self, obj: Any) -> bytes:
             return struct.pack("!qii", obj.micros, obj.days, obj.months)
 
     connection.adapters.register_loader(INTERVAL_OID, IntervalLoader)
     connection.adapters.register_dumper(PgInterval, IntervalDumper)
 
 
-def to_sql(param):
+def to_sql(param: list[Any]) -> Any:
     """A ``[case, payload]`` parameter as the psycopg value of the type Spin sends it as (to_sql_parameter)."""
     from psycopg.types.json import Jsonb
     from psycopg.types.numeric import Float4, Float8, Int2, Int4, Int8
     from psycopg.types.range import Int4Range, Int8Range, NumericRange
 
-    case, value = param[0], param[1] if len(param) > 1 else None
+    case = param[0]
+    value: Any = param[1] if len(param) > 1 else None
     if case == "DbNull":
         return None
     if case == "Boolean":
@@ -126,21 +128,21 @@ def to_sql(param):
     raise ConversionError(f"unknown parameter type {case}")
 
 
-def _date(year, month, day):
+def _date(year: int, month: int, day: int) -> Any:
     try:
         return datetime.date(year, month, day)
     except (ValueError, OverflowError):
         raise ConversionError(f"invalid date y={year}, m={month}, d={day}") from None
 
 
-def _time(hour, minute, second, nanos):
+def _time(hour: int, minute: int, second: int, nanos: int) -> Any:
     try:
         return datetime.time(hour, minute, second, nanos // 1000)
     except (ValueError, OverflowError):
         raise ConversionError(f"invalid time {hour}:{minute}:{second}:{nanos}") from None
 
 
-def _decimal(text):
+def _decimal(text: str) -> Any:
     try:
         value = Decimal(text)
     except (InvalidOperation, TypeError):
@@ -150,12 +152,12 @@ def _decimal(text):
     return value
 
 
-def data_type(oid, name):
+def data_type(oid: int, name: str) -> Any:
     """A column's case: Spin's convert_data_type, or ["Other", type name]."""
     return TYPES.get(oid) or ["Other", name]
 
 
-def from_sql(oid, value):
+def from_sql(oid: int, value: Any) -> list[Any]:
     """One result value as ``[case, payload]`` (convert_entry)."""
     if value is None:
         return ["DbNull"]

@@ -104,7 +104,7 @@ class RedisApp(OutboundApp):
 
     def call_execute(self, instance: Instance, args: Args) -> Any:
         command = text_arg(args, "command")
-        arguments = []
+        arguments: list[int | bytes] = []
         for argument in args.get("arguments") or []:
             kind = argument[0] if isinstance(argument, list) and len(argument) == 2 else None
             if kind == "int64" and isinstance(argument[1], int) and not isinstance(argument[1], bool):
@@ -114,7 +114,7 @@ class RedisApp(OutboundApp):
             else:
                 raise CapabilityError(OTHER, "each argument must be [\"int64\", n] or [\"binary\", bytes]")
         reply = _run(instance, args, command, *arguments)
-        results = []
+        results: list[tuple[str, Any]] = []
         _flatten(reply, results)
         size = 24 + sum(_RUST_RESULT + (len(v[1]) if v[0] in ("status", "binary") else 0) for v in results)
         if size > MAX_RESULT_BYTES:
@@ -142,7 +142,7 @@ class RedisCapability(OutboundCapability):
     App = RedisApp
 
 
-def _flatten(reply, results):
+def _flatten(reply, results) -> None:
     """Spin's RedisResults::from_redis_value: arrays flattened, OK a status."""
     from spin_py.capabilities.redis.client import Status
 
@@ -161,7 +161,7 @@ def _flatten(reply, results):
         raise CapabilityError(OTHER, str(reply))
 
 
-def _run(instance, args, *command):
+def _run(instance: Instance, args: Args, *command: Any) -> Any:
     try:
         connection = instance.get(CONNECTION, args.get("connection"))
     except UnknownHandle:
@@ -180,22 +180,22 @@ def _run(instance, args, *command):
     return reply
 
 
-def _stop_if_ended(instance):
+def _stop_if_ended(instance) -> None:
     reason = instance.ended()
     if reason is not None:
         raise CapabilityError(OTHER, reason)
 
 
-def _other(error):
+def _other(error: BaseException) -> CapabilityError:
     return CapabilityError(OTHER, str(error) or type(error).__name__)
 
 
-def _integer(value):
+def _integer(value: Any) -> int:
     if not isinstance(value, int):
         raise CapabilityError(OTHER, _incompatible(value, "integer"))
     return value
 
 
-def _incompatible(value, wanted):
+def _incompatible(value, wanted) -> str:
     # redis-rs: "Response was of incompatible type - TypeError: ..." (types.rs invalid_type_error)
     return f"Response was of incompatible type - TypeError: \"Response type not {wanted} compatible.\" (response was {value!r})"

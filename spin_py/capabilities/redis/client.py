@@ -3,6 +3,8 @@ commands go out and replies come back untouched by redis-py's per-command
 response callbacks, so `execute` can tell a status reply from a bulk string
 as Spin's RedisResult does. redis-py does the URL parsing, AUTH, SELECT and TLS."""
 
+from typing import Any
+
 from redis._parsers.resp2 import _RESP2Parser
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as _ClosedError
@@ -30,7 +32,7 @@ class Status(str):
 class ServerError(Exception):
     """An error reply, worded as redis-rs's RedisError displays it (what Spin's Other carries)."""
 
-    def __init__(self, line: str):
+    def __init__(self, line: str) -> None:
         code, _, detail = line.partition(" ")
         if code in KNOWN_CODES:
             text = f"An error was signalled by the server - {KNOWN_CODES[code]}: {detail}" if detail else (
@@ -43,8 +45,9 @@ class ServerError(Exception):
 class RawParser(_RESP2Parser):
     """RESP2 with status replies kept apart from bulk strings and error replies as values."""
 
-    def _read_response(self, disable_decoding=False, timeout=SENTINEL):
-        raw = self._buffer.readline(timeout=timeout)
+    def _read_response(self, disable_decoding: bool = False, timeout: Any = SENTINEL) -> Any:
+        buffer: Any = self._buffer  # set while the connection is open
+        raw = buffer.readline(timeout=timeout)
         if not raw:
             raise _ClosedError("Connection closed by server.")
         byte, rest = raw[:1], raw[1:]
@@ -57,14 +60,14 @@ class RawParser(_RESP2Parser):
         if byte in (b"$", b"*") and rest == b"-1":
             return None
         if byte == b"$":
-            return bytes(self._buffer.read(int(rest), timeout=timeout))
+            return bytes(buffer.read(int(rest), timeout=timeout))
         if byte == b"*":
             return [self._read_response(timeout=timeout) for _ in range(int(rest))]
         raise InvalidResponse(f"Protocol Error: {raw!r}")
 
 
 class RedisConnection:
-    def __init__(self, address: str, request=None):
+    def __init__(self, address: str, request=None) -> None:
         """Connects at once, for ``request`` (a seam.Instance: the connect and the handshake
         end with it; None: at most CONNECT_TIMEOUT and the socket timeout)."""
         import redis
@@ -86,7 +89,7 @@ class RedisConnection:
             self.close()
             raise
 
-    def command(self, *args):
+    def command(self, *args: Any) -> Any:
         """One command's reply; an error reply raises ServerError."""
         self._connection.send_command(*args)
         reply = self._connection.read_response()

@@ -56,7 +56,7 @@ def read_databases(runtime_config, state_dir) -> dict:
     return databases
 
 
-def _unknown_field(runtime_config, key, table, expected):
+def _unknown_field(runtime_config, key, table, expected) -> None:
     unknown = sorted(set(table) - {"type", *expected})
     if unknown:
         names = " or ".join(f"`{name}`" for name in expected)
@@ -86,7 +86,7 @@ def _spin_database(runtime_config, key, label, table) -> Database:
     return Database(label, resolved, attach)
 
 
-def _check_libsql(runtime_config, key, table):
+def _check_libsql(runtime_config, key, table) -> None:
     _unknown_field(runtime_config, key, table, LIBSQL_KEYS)
     for name in LIBSQL_KEYS:
         if not isinstance(table.get(name), str):

@@ -29,8 +29,9 @@ Python's sqlite3 module does not, and it bundles a current SQLite as rusqlite do
 import contextlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import apsw
 import apsw.ext
@@ -56,7 +57,7 @@ I64 = (-(2**63), 2**63 - 1)
 class SqliteError(CapabilityError):
     """An `Io` error with rusqlite's text."""
 
-    def __init__(self, message: str):
+    def __init__(self, message: str) -> None:
         super().__init__(IO, message)
 
 
@@ -98,7 +99,7 @@ def failure(error: apsw.Error, sql: str | None = None, ended: Ended = None) -> S
 class Statement:
     """The first statement of a text, compiled and checked, ready to run."""
 
-    def __init__(self, connection: apsw.Connection, sql: str, params: list, ended: Ended = None):
+    def __init__(self, connection: apsw.Connection, sql: str, params: list, ended: Ended = None) -> None:
         self.ended = ended
         try:
             details = apsw.ext.query_info(connection, sql)
@@ -110,7 +111,7 @@ class Statement:
         self.empty = not details.has_vdbe
         self.parameter_count = details.bindings_count
 
-    def rows(self, connection: apsw.Connection):
+    def rows(self, connection: apsw.Connection) -> Iterator[tuple[Any, ...]]:
         """The rows, as tuples of int, float, str, bytes, None; raises SqliteError (binding
         comes after the columns are known, as in rusqlite)."""
         _check_parameter_count(len(self.params), self.parameter_count)
@@ -126,7 +127,7 @@ class Statement:
             cursor.close(force=True)
 
 
-def _check_parameter_count(given: int, expected: int):
+def _check_parameter_count(given: int, expected: int) -> None:
     """rusqlite src/statement.rs bind_parameters: one too many is counted, then it stops."""
     counted = min(given, expected + 1)
     if counted != expected:
@@ -137,15 +138,15 @@ class Connection:
     """A connection to the database at ``path`` (None: a private in-memory database);
     ``ended`` (a request's Instance.ended) bounds every statement and wait."""
 
-    def __init__(self, path: Path | None, allow_attach_file: bool = False, ended: Ended = None):
+    def __init__(self, path: Path | None, allow_attach_file: bool = False, ended: Ended = None) -> None:
         self.path = path
         self.allow_attach_file = allow_attach_file
         self.ended = ended
-        self._db = None
+        self._db: apsw.Connection | None = None
         self._lock = threading.Lock()  # Spin's Mutex around the rusqlite connection
 
     @contextlib.contextmanager
-    def _locked(self):
+    def _locked(self) -> Iterator[None]:
         """Spin's Mutex, given up when the request ends (a close from another thread waits
         for the statement, which its progress handler stops)."""
         self._check()
@@ -185,11 +186,11 @@ class Connection:
         return self._db
 
     def _interrupt(self) -> bool:
-        return self.ended() is not None
+        return self.ended is not None and self.ended() is not None
 
     def _busy(self, count: int) -> bool:
         """sqlite3_busy_timeout's waits (SQLite's default busy handler), given up when the request ends."""
-        if self.ended() is not None:
+        if self.ended is None or self.ended() is not None:
             return False
         if count < len(BUSY_DELAYS_MS):
             delay, waited = BUSY_DELAYS_MS[count], sum(BUSY_DELAYS_MS[:count])
@@ -269,13 +270,13 @@ class RowStream:
     not raise here, they end the stream and come out of ``finish`` (the future),
     with no columns when the statement did not compile."""
 
-    def __init__(self, connection: Connection, db: apsw.Connection, sql: str, params: list, limit: int):
+    def __init__(self, connection: Connection, db: apsw.Connection, sql: str, params: list, limit: int) -> None:
         self.connection = connection
         self.limit = limit
-        self.error = None
+        self.error: SqliteError | None = None
         self.columns = []
-        self._rows = iter(())
-        self._first = []
+        self._rows: Iterator[tuple[Any, ...]] = iter(())
+        self._first: list[tuple[Any, ...]] = []
         try:
             statement = Statement(db, sql, params, connection.ended)
         except SqliteError as error:
@@ -320,12 +321,12 @@ class RowStream:
             close()
 
 
-_file_locks = {}
+_file_locks: dict[str, threading.Lock] = {}
 _file_locks_lock = threading.Lock()
 
 
 @contextlib.contextmanager
-def _turn(path, db, ended: Ended = None):
+def _turn(path: Path | None, db: apsw.Connection, ended: Ended = None) -> Iterator[None]:
     """Hold this database file's lock while a statement outside a transaction compiles and runs.
 
     SQLite's busy handler polls with growing sleeps, so under a burst of requests
@@ -352,7 +353,7 @@ def _turn(path, db, ended: Ended = None):
         lock.release()
 
 
-def _deny_attaching_files(action, name, _2, _database, _trigger):
+def _deny_attaching_files(action: int, name: str | None, _2: str | None, _database: str | None, _trigger: str | None) -> int:
     # crates/sqlite-inproc/src/lib.rs: a tempfile ("") or ":memory:" may be attached, a file may not.
     if action == apsw.SQLITE_ATTACH and name not in ("", ":memory:", None):
         return apsw.SQLITE_DENY

@@ -6,20 +6,20 @@ Spin's texts, with their causes below them as Spin prints them."""
 
 from pathlib import Path
 
-from spin_py.capabilities.sqlite.databases import DEFAULT_LABEL
+from spin_py.capabilities.sqlite.databases import DEFAULT_LABEL, Database
 from spin_py.capabilities.sqlite.engine import Connection, SqliteError
 
 
 class StatementError(Exception):
     """A --sqlite statement that fails: Spin's message, then its causes."""
 
-    def __init__(self, message: str, *causes: str):
+    def __init__(self, message: str, *causes: str) -> None:
         self.message = message
         self.causes = causes
         super().__init__(_spin_error_text(message, causes))
 
 
-def _spin_error_text(message, causes):
+def _spin_error_text(message: str, causes: tuple[str, ...]) -> str:
     # anyhow's {:?}, as `spin up` prints an error that stops it.
     if not causes:
         return message
@@ -81,7 +81,7 @@ def run_statements(statements, databases) -> None:
                 connection.close()
 
 
-def _connect(database):
+def _connect(database: Database) -> Connection:
     if database.create_folder_on_open and database.path is not None:
         try:
             database.path.parent.mkdir(parents=True, exist_ok=True)
@@ -90,7 +90,7 @@ def _connect(database):
     return Connection(database.path, database.allow_attach_file)
 
 
-def _io_text(error):
+def _io_text(error: BaseException) -> str:
     """Rust's io::Error Display: "No such file or directory (os error 2)"."""
     if isinstance(error, OSError) and error.errno is not None:
         return f"{error.strerror} (os error {error.errno})"

@@ -19,7 +19,7 @@ class VariablesError(Exception):
         UNDEFINED: "undefined variable: ",
     }
 
-    def __init__(self, kind: str, detail: str):
+    def __init__(self, kind: str, detail: str) -> None:
         super().__init__(self.PREFIXES[kind] + detail)
         self.kind = kind
         self.detail = detail  # the variant's payload: what a guest's error variant carries

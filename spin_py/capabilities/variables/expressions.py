@@ -1,6 +1,7 @@
 """Spin's variable names and templates (crates/expressions/src/lib.rs and template.rs),
 with Spin's error texts."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from spin_py.capabilities.variables.errors import INVALID_NAME, VariablesError
@@ -62,9 +63,9 @@ class Template:
         return cls(tuple(parts))
 
     @property
-    def names(self) -> tuple:
+    def names(self) -> tuple[str, ...]:
         return tuple(value for kind, value in self.parts if kind == "expr")
 
-    def render(self, resolve) -> str:
+    def render(self, resolve: Callable[[str], str]) -> str:
         """The text with each expression replaced by ``resolve(name)``."""
         return "".join(value if kind == "lit" else resolve(value) for kind, value in self.parts)

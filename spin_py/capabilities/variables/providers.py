@@ -14,8 +14,10 @@ startup check of required variables asks.
 """
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from spin_py.capabilities.variables.errors import PROVIDER, VariablesError
 
@@ -28,15 +30,23 @@ NOT_PROVIDED = {"vault": "HashiCorp Vault", "azure_key_vault": "Azure Key Vault"
 class ProviderConfigError(Exception):
     """A runtime-config or .env mistake: ``key`` names where, ``message`` what."""
 
-    def __init__(self, key: str, message: str):
+    def __init__(self, key: str, message: str) -> None:
         super().__init__(f"{key}: {message}")
         self.key = key
         self.message = message
 
 
+class Provider(Protocol):
+    """Spin's Provider trait (crates/expressions/src/provider.rs), as the resolver asks it."""
+
+    def get(self, key: str) -> str | None: ...
+
+    def may_resolve(self, key: str) -> bool: ...
+
+
 @dataclass(frozen=True)
 class StaticProvider:
-    values: dict
+    values: dict[str, str]
 
     def get(self, key: str) -> str | None:
         return self.values.get(key)
@@ -48,8 +58,8 @@ class StaticProvider:
 @dataclass(frozen=True)
 class EnvProvider:
     prefix: str = DEFAULT_ENV_PREFIX
-    dotenv: dict = field(default_factory=dict)  # the .env file's entries, read when configured
-    environ: object = field(default_factory=lambda: os.environ)
+    dotenv: dict[str, str] = field(default_factory=dict)  # the .env file's entries, read when configured
+    environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
 
     def get(self, key: str) -> str | None:
         env_key = f"{self.prefix}_{key.upper()}"
@@ -82,9 +92,9 @@ class NotProvidedProvider:
         return False
 
 
-def runtime_config_providers(entries: list, where: str, dotenv_root: Path) -> list:
+def runtime_config_providers(entries: list[dict], where: str, dotenv_root: Path) -> list[Provider]:
     """The providers of ``[[variables_provider]]`` tables (``where`` names the table for errors)."""
-    providers = []
+    providers: list[Provider] = []
     for index, entry in enumerate(entries):
         key = f"{where}[{index}]"
         kind = entry.get("type")
@@ -111,7 +121,7 @@ def runtime_config_providers(entries: list, where: str, dotenv_root: Path) -> li
     return providers
 
 
-def read_dotenv(path: Path) -> dict:
+def read_dotenv(path: Path) -> dict[str, str]:
     """A dotenv file's entries (none when it does not exist), as dotenvy reads them:
     ``KEY=value`` lines, ``export`` allowed, ``#`` comments, '...' literal, "..." with
     backslash escapes. ProviderConfigError names the file and line of what cannot be read."""
@@ -121,17 +131,17 @@ def read_dotenv(path: Path) -> dict:
         return {}
     except (OSError, UnicodeDecodeError) as error:
         raise ProviderConfigError(str(path), f"cannot be read: {getattr(error, 'strerror', None) or error}") from None
-    values = {}
+    values: dict[str, str] = {}
     for number, line in enumerate(text.splitlines(), 1):
         entry = _dotenv_line(line)
-        if entry is False:
+        if entry is False or entry is True:
             raise ProviderConfigError(f"{path}:{number}", f"not a KEY=value line: {line!r}")
         if entry is not None:
             values.setdefault(*entry)  # dotenvy: the first value of a key wins
     return values
 
 
-def _dotenv_line(line):
+def _dotenv_line(line: str) -> tuple[str, str] | bool | None:
     """(key, value), None for a blank or comment line, False when it cannot be parsed."""
     rest = line.lstrip()
     if not rest or rest.startswith("#"):
@@ -151,7 +161,7 @@ def _dotenv_line(line):
 _ESCAPED = {"\\": "\\", "'": "'", '"': '"', "$": "$", " ": " ", "n": "\n"}
 
 
-def _dotenv_value(text):
+def _dotenv_value(text: str) -> str | None:
     out, quote, escaped, ended = [], None, False, False
     for char in text:
         if ended:

@@ -19,11 +19,13 @@ from spin_py.capabilities.variables.expressions import Template, check_name, nam
 from spin_py.capabilities.variables.providers import (
     DEFAULT_DOTENV,
     EnvProvider,
+    Provider,
     ProviderConfigError,
     StaticProvider,
     read_dotenv,
     runtime_config_providers,
 )
+from spin_py.runtime_config import RuntimeConfig
 from spin_py.wire.rust_text import rust_debug
 
 
@@ -32,7 +34,7 @@ class ResolverConfigError(Exception):
 
 
 class Resolver:
-    def __init__(self, variables: dict, components: dict, providers: list):
+    def __init__(self, variables: dict[str, Any], components: dict[str, dict[str, str]], providers: list[Provider]) -> None:
         """``variables``: name -> manifest Variable; ``components``: id -> {name: template text};
         ``providers``: in precedence order. Raises VariablesError as Spin's Resolver::new
         and add_component_variables do (a bad name, a template naming no variable)."""
@@ -40,7 +42,7 @@ class Resolver:
             check_name(name)
         self.variables = dict(variables)
         self.providers = list(providers)
-        self.templates = {}
+        self.templates: dict[str, dict[str, Template]] = {}
         for component_id, entries in components.items():
             self.templates[component_id] = {check_name(key): self._template(text) for key, text in entries.items()}
 
@@ -72,7 +74,7 @@ class Resolver:
             raise VariablesError(UNDEFINED, f"no variable for {rust_debug(component_id)}.{rust_debug(key)}")
         return template.render(self.resolve_variable)
 
-    def resolve_all(self, component_id: str) -> list:
+    def resolve_all(self, component_id: str) -> list[tuple[str, str]]:
         """Every variable of a component, as (name, value) pairs (wasi:config get-all)."""
         return [(key, template.render(self.resolve_variable)) for key, template in self.templates.get(component_id, {}).items()]
 
@@ -93,11 +95,11 @@ class Resolver:
         return variable.default
 
 
-def providers_for(runtime_config, cli_variables: dict, cwd: Path | None = None) -> list:
+def providers_for(runtime_config: RuntimeConfig, cli_variables: dict[str, str], cwd: Path | None = None) -> list[Provider]:
     """Spin's providers, in its order (see providers.py). ``cwd``: where `spin-py up` runs,
     which holds the default .env."""
     cwd = Path.cwd() if cwd is None else Path(cwd)
-    providers = [StaticProvider(dict(cli_variables))]
+    providers: list[Provider] = [StaticProvider(dict(cli_variables))]
     key = "variables_provider" if "variables_provider" in runtime_config.data else "config_provider"
     try:
         providers += runtime_config_providers(runtime_config.tables(key), key, cwd)
@@ -115,7 +117,7 @@ def cli_variables(config: Any) -> dict[str, str]:
     return dict(flag("variables", {})) if callable(flag) else dict(getattr(config, "variables", None) or {})
 
 
-def resolver_for(app: Any, runtime_config: Any, config: Any, cwd: Path | None = None) -> Resolver:
+def resolver_for(app: Any, runtime_config: RuntimeConfig, config: Any, cwd: Path | None = None) -> Resolver:
     """The resolver of a loaded manifest; ResolverConfigError (Spin's text) when Spin would refuse it,
     RuntimeConfigError for a bad [[variables_provider]]."""
     providers = providers_for(runtime_config, cli_variables(config), cwd)
