@@ -42,7 +42,8 @@ observer that raises is said once on stderr and the request goes on):
   wrote under its name (``stream`` "host"), with ``request`` set where the host can tell:
   a line the host writes while serving a request is that request's; a line from a
   component's pipes is the request's when exactly one request of that component is in
-  flight (instances share their component's pipes), else None.
+  flight (instances share their component's pipes), or when none is and the last one ended
+  at most LATE_LINE seconds ago (a pipe delivers a little late), else None.
 - ``inject(call) -> [(name, value), ...]``: asked during an outbound HTTP call (the
   ``outbound_http`` capability's ``send``): headers to set on the request (``traceparent``),
   replacing any of the same name, as Spin's inject_trace_context does.
@@ -163,6 +164,11 @@ _call: ContextVar[Call | None] = ContextVar("spin_py_call", default=None)
 # Requests not yet ended, per component: a line from a component's pipes is the request's when it is the only one.
 _in_flight: dict[str, list[Request]] = {}
 _in_flight_lock = threading.Lock()
+# A line reaches the host through its component's pipe a little after it was written: one that
+# comes when none of the component's requests is in flight, within LATE_LINE seconds of the end
+# of the last one, is that one's.
+LATE_LINE = 0.25
+_last_ended: dict[str, tuple[Request, float]] = {}
 _failed: set[str] = set()
 # Redis: the channel and server of the message each component is being given, and per
 # delivering thread the requests made for its messages and not yet told ended.
@@ -280,6 +286,7 @@ def end_request(request: Request | None, status: int, body: Any = None) -> None:
                 waiting.remove(request)
                 if not waiting:
                     del _in_flight[request.component]
+            _last_ended[request.component] = (request, time.monotonic())
     _tell("request_ended", request)
 
 
@@ -399,6 +406,9 @@ def output(component: str, stream: str, lines: Iterable[str]) -> None:
         with _in_flight_lock:
             waiting = _in_flight.get(component)
             request = waiting[0] if waiting is not None and len(waiting) == 1 else None
+            if waiting is None and component in _last_ended:
+                last, ended = _last_ended[component]
+                request = last if time.monotonic() - ended <= LATE_LINE else None
     now = time.time()
     for text in lines:
         for line in text.splitlines() or [""]:

@@ -177,7 +177,7 @@ class TelemetryRecorder(observe.Observer):
         if line.stream == "host":
             return  # spin-py's own lines about a component are not the component's log
         ids = line.request.data.get(self) if line.request is not None else None
-        if self.events and ids is not None and not line.request.ended:  # type: ignore[union-attr]
+        if self.events and ids is not None:
             # logs.rs app_log_to_tracing_event: the line as an event of the span it was written under
             ids.events.append(Event("app_log", {"app_log": line.text}, _ns(line.time)))
         if self.logger is not None:
@@ -193,6 +193,10 @@ class TelemetryRecorder(observe.Observer):
             kind, event = item
             try:
                 if kind == "request":
+                    # Lines its component's pipes bring a little after its end are still its (observe.LATE_LINE)
+                    wait = event.started + (event.duration or 0.0) + observe.LATE_LINE - time.time()
+                    if wait > 0:
+                        time.sleep(min(wait, observe.LATE_LINE))
                     self._request(event)
                 elif kind == "call":
                     self._call(event)
