@@ -373,6 +373,18 @@ def annotate(**facts: Any) -> None:
         record.facts.update(facts)
 
 
+def llm_timings(timings: Any) -> None:
+    """An llm call's host-only timings (the engine's HostTimings: ``queued``, ``first_token``,
+    seconds, either may be None), as the call's facts ``time_queued`` and ``time_to_first_token``."""
+    record = _call.get() if _observers else None
+    if record is None or timings is None:
+        return
+    for attribute, fact in (("queued", "time_queued"), ("first_token", "time_to_first_token")):
+        value = getattr(timings, attribute, None)
+        if value is not None:
+            record.facts[fact] = value
+
+
 def inject_headers(headers: list[tuple[str, str]], url: str | None = None) -> list[tuple[str, str]]:
     """``headers`` of the outbound HTTP request this thread's host call sends to ``url`` (kept
     as the call's ``facts["url"]``), with what the observers inject set (a header of the same

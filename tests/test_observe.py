@@ -183,3 +183,20 @@ def test_redis_messages(recording: Recording) -> None:
     ended = recording.named("ended")
     assert [(r.status, r.error) for r in ended] == [(0, None), (500, "Traceback ...\nValueError: bad message")]
     assert observe.current() is None
+
+
+def test_llm_timings_become_the_calls_facts(recording: Recording) -> None:
+    from spin_py.capabilities.llm.engines.base import HostTimings
+
+    request = observe.http_started(ENVIRON, "GET", "/", _headers)
+    assert request is not None
+
+    class Model:
+        def handle(self, instance: Any, function: str, args: dict) -> Any:
+            observe.llm_timings(HostTimings(0.5, 0.125))
+            return {"text": "x"}
+
+    observe.call(request, Instance(), Model(), "llm", "infer", {"model": "m", "prompt": "p"})
+    assert recording.named("call_ended")[-1].facts == {"time_queued": 0.5, "time_to_first_token": 0.125}
+    observe.llm_timings(HostTimings(1.0))  # outside a call: nothing to add to
+    observe.end_request(request, 200)

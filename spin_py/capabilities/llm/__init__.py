@@ -20,6 +20,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any, ClassVar
 
+from spin_py import observe
 from spin_py.capabilities.llm.compute import LlmCompute, llm_compute
 from spin_py.capabilities.llm.engines.base import INVALID_INPUT, RUNTIME_ERROR, InferencingParams, LlmError
 from spin_py.capabilities.llm.pools import ModelPool
@@ -155,6 +156,7 @@ class LlmAppCapability(HostFunctions):
         if not isinstance(prompt, str):
             raise LlmError(INVALID_INPUT, "the prompt must be a string")
         result = self.pool().infer(model, prompt, parse_params(args.get("params")), _client_gone(instance))
+        observe.llm_timings(result.host_timings)  # time queued and to the first token, for telemetry and the inspector
         return {
             "text": result.text,
             "usage": {
@@ -169,6 +171,7 @@ class LlmAppCapability(HostFunctions):
         if not isinstance(texts, list) or not all(isinstance(text, str) for text in texts):
             raise LlmError(INVALID_INPUT, "the texts to embed must be a list of strings")
         result = self.pool().generate_embeddings(model, texts)
+        observe.llm_timings(getattr(result, "host_timings", None))
         return {"embeddings": result.embeddings, "usage": {"prompt_token_count": result.prompt_token_count}}
 
     functions: ClassVar[dict[str, Any]] = {"infer": infer, "generate_embeddings": generate_embeddings}
