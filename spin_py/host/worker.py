@@ -9,7 +9,8 @@ turn's number, and the turn ends with ``done``. The client gets its response as
 soon as ``response`` arrives (a streamed body follows piece by piece, see
 ResponseStream); the worker goes back to its pool only once the turn has ended
 cleanly. A request body is handed over whole, or piece by piece as the worker
-asks for it (``read``), from a BodySource.
+asks for it (``read``), from a BodySource. What belongs to one turn (its body, its
+answer, the per-request instance answering its host calls) is that turn's Turn.
 
 A well-formed frame of an earlier turn (a thread the handler left behind wrote
 it late) is dropped and said once under the component: the request being served
@@ -21,8 +22,12 @@ and nothing reaches another request. What a worker writes while idle is met by
 its next turn, as above. A worker that died while idle is found when a request
 is sent to it, before any of it arrived (WorkerGone): the request goes to another.
 
-A worker serves one request at a time; the pool guarantees that.
+A worker serves one request (or one batch of Redis messages, a turn each) and is
+not used again; the pool guarantees that.
 """
+
+
+from __future__ import annotations
 
 import os
 import select
@@ -32,12 +37,31 @@ import struct
 import threading
 import time
 import traceback
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from spin_py.capabilities.errors import CapabilityError
-from spin_py.wire import framing as protocol
-from spin_py.wire.frames import FINISH_LIMIT, PIECE, PROGRESS
+from spin_py.wire.frames import (
+    FINISH_LIMIT,
+    PIECE,
+    PROGRESS,
+    BodyPieceFrame,
+    ErrorFrame,
+    Headers,
+    HttpFrame,
+    RedisFrame,
+    ReturnFrame,
+)
+from spin_py.wire.framing import Channel, ProtocolError
+
+if TYPE_CHECKING:
+    from spin_py.capabilities.seam import Instance
+    from spin_py.host.instances import Zygote
+    from spin_py.host.output import ComponentOutput
+    from spin_py.host.runtime import AppRuntime
+
+Frame = tuple[dict[str, Any], bytes]  # a frame as it arrived: its JSON object (unchecked) and its body
 
 # How long an instance may take to say ready once forked.
 LOAD_LIMIT = 120.0
@@ -56,7 +80,7 @@ _EVENTS_GONE = select.POLLHUP | select.POLLERR | select.POLLNVAL | getattr(selec
 class WorkerError(Exception):
     """The worker could not serve: the text is meant for the developer (terminal and 500 body)."""
 
-    handled = ()  # Worker.deliver: the results of the Redis messages handled before the failure
+    handled: Sequence[str | None] = ()  # Worker.deliver: the results of the Redis messages handled before the failure
 
 
 class LoadFailed(WorkerError):
@@ -87,8 +111,8 @@ class ClientGone(RequestCancelled):
 @dataclass
 class HttpResponse:
     status: int
-    headers: list
-    body: "bytes | ResponseStream"
+    headers: Headers
+    body: bytes | ResponseStream
 
 
 class BodySource(Protocol):
@@ -105,14 +129,14 @@ class ResponseStream:
     stops the worker (its turn cannot end). ``ended_cleanly`` is True once the worker
     sent the whole body."""
 
-    def __init__(self, worker, client):
+    def __init__(self, worker: Worker, client: socket.socket | None) -> None:
         self._worker = worker
         self._client = client
         self.ended_cleanly = False
         self._closed = False
-        self.on_close = None  # called once with ended_cleanly
+        self.on_close: Callable[[bool], None] | None = None  # called once with ended_cleanly
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[bytes]:
         while not self.ended_cleanly:
             piece = self._worker._next_piece(self._client)
             if piece is None:
@@ -130,25 +154,12 @@ class ResponseStream:
             self.on_close(self.ended_cleanly)
 
 
-class _CallOnly:
-    """An Instance for a runtime that only offers ``answer_call(component_id)``."""
-
-    def __init__(self, answer):
-        self.call = answer
-
-    def close(self) -> None:
-        pass
-
-
-def request_instance(runtime, component_id):
+def request_instance(runtime: AppRuntime, component_id: str) -> Instance:
     """A fresh per-request instance (``call(capability, function, args)`` and ``close()``)."""
-    make = getattr(runtime, "instance", None)
-    if make is not None:
-        return make(component_id)
-    return _CallOnly(runtime.answer_call(component_id))
+    return runtime.instance(component_id)
 
 
-def client_gone(client) -> bool:
+def client_gone(client: socket.socket) -> bool:
     """Has the HTTP client closed its connection? Never waits. (Data it sent early is
     left for the server.)"""
     fd = client.fileno()
@@ -168,8 +179,122 @@ def client_gone(client) -> bool:
         return True
 
 
+class Turn:
+    """One request's part of the conversation on a worker's channel (an HTTP request, or one
+    Redis message of a batch), from the frame that starts it to the one that ends it, as
+    uvicorn keeps a request's state in its RequestResponseCycle: which answer it waits for,
+    the request body the worker pulls, the response body it streams, and the per-request
+    instance that answers its host calls, closed when the turn ends."""
+
+    def __init__(self, number: int, answer: str, instance: Instance | None, source: BodySource | None,
+                 deadline: float | None, client: socket.socket | None, last_quiet: int | None = None) -> None:
+        self.number = number
+        self.deadline = deadline  # when the handler's time is up (time.monotonic()), None: never
+        # The last turn a ``handled`` frame with ``first`` may end together with this one (a batch of
+        # Redis messages handled quietly: guest/host.py); a turn alone ends only itself.
+        self.last_quiet = number if last_quiet is None else last_quiet
+        self.answer = answer  # the op that ends the handler's part: "response" (http) or "handled" (redis)
+        self.instance = instance
+        self.source = source  # the request body the worker pulls from; None when sent whole
+        self.body_ended = source is None
+        self.body_error: Exception | None = None  # why the client's body could not be read (the trigger answers with it)
+        self.responded = False
+        self.streaming = False  # a streamed response body is on its way
+        self.stream_ended = False
+        self.over = False  # ``done`` (or its equivalent) came, or the turn was abandoned
+        if instance is not None:
+            # A host call belongs to its request: it stops at the request's time limit, or once its
+            # client has left (capabilities/seam.py, Instance.ended).
+            instance.deadline = deadline
+            if client is not None:
+                instance.client_gone = lambda: client_gone(client)
+
+    def answered(self) -> None:
+        """The handler's answer came: what it spawned goes on without the client (finish())."""
+        if self.instance is not None:
+            self.instance.client_gone = None
+
+    def owns_connection(self) -> bool:
+        """Is the client's connection still the request body's? What it shows then is body
+        bytes or the end of a body (or the host answers it itself), not a client that left."""
+        return self.source is not None and (not self.body_ended or self.body_error is not None)
+
+    def advance(self, op: object, message: dict[str, Any]) -> None:
+        """A frame of this turn other than a call or a read: the answer, a piece of a streamed
+        response, its end, ``done`` or ``failed``. Raises ChannelBroken for one out of order."""
+        if op == self.answer:  # "response" to an http turn, "handled" to a redis one
+            if self.responded:
+                raise ChannelBroken(f"it sent a second {op}")
+            self.responded = True
+            self.streaming = op == "response" and message.get("stream") is True
+        elif op in ("body", "end"):
+            if not self.streaming or self.stream_ended:
+                raise ChannelBroken(f"it sent a {op!r} frame outside a streamed response body")
+            if op == "end":
+                self.stream_ended = True
+                if message.get("done") is True:
+                    self.end()
+        elif op == "done":
+            if not self.responded:
+                raise ChannelBroken("it said done before responding")
+            if self.streaming and not self.stream_ended:
+                raise ChannelBroken("it said done before the end of its response body")
+            self.end()
+        elif op == "failed":
+            raise HandlerFailed(str(message.get("error", "the handler failed")))
+        else:
+            raise ChannelBroken(f"it sent an unexpected {op!r} frame")
+
+    def call(self, message: dict[str, Any]) -> ReturnFrame | ErrorFrame:
+        """Answer a ``call``: the host function's value, or its error."""
+        capability, function, args = message.get("capability"), message.get("function"), message.get("args", {})
+        if not isinstance(capability, str) or not isinstance(function, str) or not isinstance(args, dict):
+            return self._error("Other", "spin-py: a host call needs a capability and function name and an object of arguments")
+        if self.instance is None:
+            return self._error("Other", "spin-py: no host functions here")
+        try:
+            value = self.instance.call(capability, function, args)
+        except CapabilityError as error:
+            return self._error(error.kind, error.message)
+        except Exception as error:  # a host bug must not take the request down with it
+            traceback.print_exc()
+            return self._error("Other", f"spin-py host error: {error!r}")
+        return {"op": "return", "turn": self.number, "value": value}
+
+    def read(self, message: dict[str, Any]) -> tuple[BodyPieceFrame | ErrorFrame, bytes]:
+        """Answer a ``read``: the next piece of the request body, at most ``max`` bytes."""
+        size = message.get("max")
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            size = PIECE
+        size = min(size, PIECE)
+        if self.body_ended or self.body_error is not None or self.source is None:
+            return {"op": "body", "turn": self.number, "end": True}, b""
+        try:
+            piece = self.source.read(size)
+        except Exception as error:  # the client's body: cut short, malformed, over the limit
+            self.body_error = error
+            self.body_ended = True
+            return self._error("BodyError", str(error)), b""
+        self.body_ended = not piece
+        return {"op": "body", "turn": self.number, "end": self.body_ended}, piece
+
+    def _error(self, kind: str, text: str) -> ErrorFrame:
+        return {"op": "error", "turn": self.number, "kind": kind, "message": text}
+
+    def end(self) -> None:
+        """The turn is over: its instance is closed (the resources its host calls opened)."""
+        self.over = True
+        self.source = None
+        instance, self.instance = self.instance, None
+        if instance is not None:
+            try:
+                instance.close()
+            except Exception:
+                traceback.print_exc()
+
+
 # Every worker not yet stopped, so that the host's shutdown stops them all, busy or starting.
-_live = set()
+_live: set[Worker] = set()
 _live_lock = threading.Lock()
 
 
@@ -183,28 +308,18 @@ def stop_all() -> None:
 
 class Worker:
     """One instance of a component: a process forked from its zygote (host/instances.py)
-    that serves one request (or one batch of Redis messages) and exits."""
+    that serves one request (or one batch of Redis messages, a turn each) and exits. What
+    belongs to one request is its Turn's; what is here belongs to the channel."""
 
-    def __init__(self, zygote, output):
+    def __init__(self, zygote: Zygote, output: ComponentOutput) -> None:
         self.component_id = zygote.component_id
         self.output = output
         self.files = zygote.files  # the app's source files its code imported
         self.generation = 0  # set by the pool
-        self.pid = None  # the instance's process (and process group), once its ``ready`` frame is read
+        self.pid: int | None = None  # the instance's process (and process group), once its ``ready`` frame is read
         self.zygote = zygote
-        self._used = False  # an instance serves one turn (a batch of Redis turns): then it is done
-        self._turn = 0  # the number of the last turn started
-        self._last_quiet = 0  # the last turn a ``handled`` frame may end with the ones before it (deliver)
-        self._in_turn = False  # between ``http`` and ``done``
-        self._responded = False
-        self._answer_op = "response"  # what ends the handler's part of the turn
-        self._instance = None
-        self._pending = None  # a frame read ahead while looking for ``done``
-        self._body = None  # the request body the worker pulls from (a BodySource), None when sent whole
-        self._body_ended = False
-        self.body_error = None  # why the client's body could not be read (the trigger answers with it)
-        self._streaming = False  # a streamed response body is on its way
-        self._stream_ended = False
+        self._turn: Turn | None = None  # the current turn, or the last one (an instance serves one request)
+        self._pending: Frame | None = None  # a frame read ahead while looking for ``done``
         self._stray_said = False
         self.retiring = False  # it wrote a frame of an earlier turn: replaced once this turn ends
         self._resyncs = 0
@@ -217,9 +332,19 @@ class Worker:
         # the client and the clock, rather than a poll before every read: each system call lets the
         # server's other threads take the interpreter lock, and getting it back costs more than the call.
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", 0, int(WATCH * 1_000_000)))
-        self.channel = protocol.Channel(sock)
+        self.channel = Channel(sock)
 
-    def _ready(self, message) -> bool:
+    @property
+    def _number(self) -> int:
+        """The number of the last turn started (0: none yet)."""
+        return self._turn.number if self._turn is not None else 0
+
+    @property
+    def body_error(self) -> Exception | None:
+        """Why the client's body could not be read, when it could not (the trigger answers with it)."""
+        return self._turn.body_error if self._turn is not None else None
+
+    def _ready(self, message: dict[str, Any]) -> bool:
         """Is ``message`` the instance's first frame, which says its process id?"""
         if self.pid is None and message.get("op") == "ready" and "turn" not in message:
             pid = message.get("pid")
@@ -229,7 +354,7 @@ class Worker:
             raise ChannelBroken("its ready frame has no process id")
         return False
 
-    def wait_ready(self, limit=LOAD_LIMIT) -> None:
+    def wait_ready(self, limit: float = LOAD_LIMIT) -> None:
         """Block until the instance has said ready (it is forked at once: a few milliseconds)."""
         try:
             message, _ = self._next_frame(time.monotonic() + limit, None)
@@ -238,7 +363,7 @@ class Worker:
         except RequestCancelled:
             self.stop()
             raise LoadFailed(f"the worker for component '{self.component_id}' did not start within {limit:g} s") from None
-        except protocol.ProtocolError as error:
+        except ProtocolError as error:
             self.stop()
             raise LoadFailed(f"the worker for component '{self.component_id}' broke the channel protocol as it started: {error}") from None
         if not self._ready(message):
@@ -250,12 +375,14 @@ class Worker:
         try:
             message, _ = self._next_frame(time.monotonic() + limit, None)
             return self._ready(message)
-        except (EOFError, OSError, RequestCancelled, protocol.ProtocolError, ChannelBroken):
+        except (EOFError, OSError, RequestCancelled, ProtocolError, ChannelBroken):
             return False
 
     # --- one turn --------------------------------------------------------------------------
 
-    def serve(self, method, uri, headers, body, instance=None, client=None, timeout=None) -> HttpResponse:
+    def serve(self, method: str, uri: str, headers: Headers, body: bytes | bytearray | memoryview | BodySource,
+              instance: Instance | None = None, client: socket.socket | None = None,
+              timeout: float | None = None) -> HttpResponse:
         """Send one request and return its response once it arrives; the turn may go on
         after that (see ``in_turn`` and ``finish``). ``body``: bytes, or a BodySource the
         worker pulls from as its handler reads (the response's body is then a
@@ -263,21 +390,23 @@ class Worker:
         of the whole turn and is closed when it ends. ``client``: the HTTP client's
         socket, watched so that a request whose client left is cancelled. ``timeout``:
         seconds the handler has to respond."""
-        request = {"op": "http", "method": method, "uri": uri, "headers": headers}
-        source = None
+        request: HttpFrame = {"op": "http", "turn": self._number + 1, "method": method, "uri": uri, "headers": headers}
+        source: BodySource | None = None
         if not isinstance(body, (bytes, bytearray, memoryview)):
             request["stream"], source, body = True, body, b""
-        message, payload = self._run_turn(request, body, "response", instance, client, timeout, "the request", source)
+        turn = Turn(request["turn"], "response", instance, source, _deadline(timeout), client)
+        message, payload = self._run_turn(turn, request, body, client, timeout, "the request")
         try:
             response = self._response(message, payload)
         except ChannelBroken as error:
             self._abandon()
             raise ChannelBroken(self._broken_text(error)) from None
-        if self._streaming:
+        if turn.streaming:
             response.body = ResponseStream(self, client)
         return response
 
-    def deliver(self, payloads, instances, timeout=None, meanwhile=None) -> list:
+    def deliver(self, payloads: list[bytes], instances: Callable[[], Instance], timeout: float | None = None,
+                meanwhile: Callable[[], None] | None = None) -> list[str | None]:
         """Hand Redis messages' payloads to the handler, in order, as Spin handles one
         message after another: one frame carries them all (``sizes``), and each is a turn
         of its own, with a fresh instance from ``instances()``. Returns the result of each
@@ -288,59 +417,52 @@ class Worker:
         delivered. When the handler fails at a message, the WorkerError raised has
         ``handled``: the results of the messages before it. ``meanwhile()``, when given,
         runs once the worker has the messages (host calls wait for it to return)."""
-        request = {"op": "redis"}
+        first = self._number + 1
+        last = first + len(payloads) - 1
+        request: RedisFrame = {"op": "redis", "turn": first}
         if len(payloads) > 1:
             request["sizes"] = [len(payload) for payload in payloads]
         body = payloads[0] if len(payloads) == 1 else b"".join(payloads)
-        first = self._turn + 1
-        self._last_quiet = first + len(payloads) - 1
-        results = []
+        results: list[str | None] = []
         try:
             while len(results) < len(payloads):
+                turn = Turn(self._number + 1, "handled", instances(), None, _deadline(timeout), None, last)
                 # Only the first turn sends: the worker starts the others itself, one after another.
-                message, _ = self._run_turn(None if results else request, body, "handled", instances(), None, timeout,
+                message, _ = self._run_turn(turn, None if results else request, body, None, timeout,
                                             "a Redis message", sent=None if results else meanwhile)
                 error = message.get("error")
                 if error is not None and not isinstance(error, str):
                     self._abandon()
                     raise ChannelBroken(self._broken_text("its handled frame has an error that is not text"))
-                quiet = self._turn - first - len(results)  # the turns before this one that ended quietly
+                quiet = turn.number - first - len(results)  # the turns before this one that ended quietly
                 results.extend([None] * quiet)
                 results.append(error)
-                if self._in_turn and len(results) < len(payloads) and not self.finish():
+                if not turn.over and len(results) < len(payloads) and not self.finish():
                     break  # the next message needs this turn over, and it did not end
         except WorkerError as failure:
             # Messages it handled quietly, and had not said so yet when it failed, are not delivered again.
-            results.extend([None] * self._quietly_handled(first + len(results)))
+            results.extend([None] * self._quietly_handled(first + len(results), last))
             failure.handled = results
             raise
         return results
 
-    def _quietly_handled(self, turn):
-        """How many turns from ``turn`` on ended quietly, by the worker's progress map."""
-        last = min(PROGRESS.unpack_from(self._progress)[0], self._last_quiet)
+    def _quietly_handled(self, turn: int, last: int) -> int:
+        """How many turns from ``turn`` on (up to ``last``) ended quietly, by the worker's progress map."""
+        last = min(PROGRESS.unpack_from(self._progress)[0], last)
         return max(0, last - turn + 1)
 
-    def _run_turn(self, request, body, answer, instance, client, timeout, what, source=None, sent=None):
-        """Start a turn with ``request`` (None: the worker starts it itself, the next of a
-        batch already sent), call ``sent()`` once it is sent, and return the ``answer``
-        frame ``(message, payload)``."""
-        self._turn += 1
-        self._used = True
-        self._in_turn, self._responded, self._instance, self._answer_op = True, False, instance, answer
-        self._body, self._body_ended, self.body_error = source, source is None, None
-        self._streaming = self._stream_ended = False
-        deadline = time.monotonic() + timeout if timeout else None
-        if instance is not None:
-            # A host call belongs to its request: it stops at the request's time limit, or once its
-            # client has left (capabilities/seam.py, Instance.ended).
-            instance.deadline = deadline
-            if client is not None:
-                instance.client_gone = lambda: client_gone(client)
+    def _run_turn(self, turn: Turn, request: HttpFrame | RedisFrame | None, body: bytes | bytearray | memoryview,
+                  client: socket.socket | None, timeout: float | None, what: str,
+                  sent: Callable[[], None] | None = None) -> Frame:
+        """Start ``turn`` with ``request`` (None: the worker starts it itself, the next of a
+        batch already sent), call ``sent()`` once it is sent, and return the answer frame
+        ``(message, payload)``."""
+        self._turn = turn
+        deadline = turn.deadline
         try:
             if request is not None:
                 try:
-                    self.channel.send({**request, "turn": self._turn}, body)
+                    self.channel.send(request, body)
                 except (BrokenPipeError, ConnectionResetError):
                     raise WorkerGone(f"the worker for component '{self.component_id}' {self._exit_status()} "
                                      f"before {what} reached it") from None
@@ -348,13 +470,11 @@ class Worker:
                     sent()
             while True:
                 message, payload = self._next(deadline, client)
-                if self._turn_frame(message) == answer:
-                    if instance is not None:
-                        # Answered: what the handler spawned goes on without the client (finish()).
-                        instance.client_gone = None
-                    if message.get("done") is True and not self._streaming:
-                        self._end_turn()  # the usual case: nothing goes on after the answer
-                    elif not self._streaming:
+                if self._turn_frame(message) == turn.answer:
+                    turn.answered()
+                    if message.get("done") is True and not turn.streaming:
+                        turn.end()  # the usual case: nothing goes on after the answer
+                    elif not turn.streaming:
                         self._take_done_if_here()
                     return message, payload
         except ClientGone:
@@ -369,35 +489,33 @@ class Worker:
                 f"the handler of component '{self.component_id}' did not respond within {timeout:g} s "
                 "(--request-timeout): its worker was stopped"
             ) from None
-        except ChannelBroken as error:
-            self._abandon()
-            raise ChannelBroken(self._broken_text(error)) from None
-        except protocol.ProtocolError as error:
+        except (ChannelBroken, ProtocolError) as error:
             self._abandon()
             raise ChannelBroken(self._broken_text(error)) from None
         except (EOFError, OSError):
-            self._end_turn()
+            turn.end()
             raise HandlerFailed(
                 f"the worker for component '{self.component_id}' {self._exit_status()} while handling {what}"
             ) from None
         except HandlerFailed:
-            self._end_turn()
+            turn.end()
             raise
 
     @property
     def in_turn(self) -> bool:
         """Has the worker responded but not yet said ``done``?"""
-        return self._in_turn
+        return self._turn is not None and not self._turn.over
 
-    def finish(self, limit=DONE_LIMIT) -> bool:
+    def finish(self, limit: float = DONE_LIMIT) -> bool:
         """Answer host calls until the worker says ``done`` (at most ``limit`` seconds).
         True when the turn ended cleanly; otherwise the worker is stopped and the
         reason goes to the component's output (the client already has its answer)."""
         deadline = time.monotonic() + limit
-        if self._instance is not None:
-            self._instance.deadline = deadline  # the host calls of spawned work share its limit
+        turn = self._turn
+        if turn is not None and turn.instance is not None:
+            turn.instance.deadline = deadline  # the host calls of spawned work share its limit
         try:
-            while self._in_turn:
+            while self.in_turn:
                 message, _ = self._next(deadline, None)
                 self._turn_frame(message)
             return True
@@ -405,7 +523,7 @@ class Worker:
             problem = f"did not finish within {limit:g} s after its response"
         except HandlerFailed as error:
             problem = f"failed after its response: {error}"
-        except protocol.ProtocolError as error:
+        except ProtocolError as error:
             problem = f"broke the channel protocol after its response ({error})"
         except (EOFError, OSError):
             problem = f"{self._exit_status()} after its response"
@@ -413,86 +531,51 @@ class Worker:
         self.output.write(f"the worker for component '{self.component_id}' {problem}; it was stopped".rstrip("\n"))
         return False
 
-    def _turn_frame(self, message):
+    def _turn_frame(self, message: dict[str, Any]) -> object:
         """Handle one frame of the current turn; returns its op (None: a stray frame, dropped)."""
+        turn = self._turn
+        assert turn is not None, "a frame read outside any turn"
         op = message.get("op")
-        turn = message.get("turn")
-        if op == "handled" and message.get("first") == self._turn and isinstance(turn, int) \
-                and self._turn < turn <= self._last_quiet:
-            self._turn = turn  # a run of Redis messages handled quietly: no error, no host call (guest/host.py)
-        if turn != self._turn:
-            if isinstance(turn, int) and not isinstance(turn, bool) and 0 <= turn < self._turn:
-                self._stray(op, turn)
+        number = message.get("turn")
+        if op == "handled" and message.get("first") == turn.number and isinstance(number, int) \
+                and turn.number < number <= turn.last_quiet:
+            turn.number = number  # a run of Redis messages handled quietly: no error, no host call (guest/host.py)
+        if number != turn.number:
+            if isinstance(number, int) and not isinstance(number, bool) and 0 <= number < turn.number:
+                self._stray(op, number)
                 return None
-            raise ChannelBroken(f"it sent a {op!r} frame of turn {turn!r} during turn {self._turn}")
+            raise ChannelBroken(f"it sent a {op!r} frame of turn {number!r} during turn {turn.number}")
         if op == "call":
-            self.channel.send(self._answer(message))
+            self.channel.send(turn.call(message))
         elif op == "read":
-            self._send_piece(message)
-        elif op == self._answer_op:  # "response" to an http turn, "handled" to a redis one
-            if self._responded:
-                raise ChannelBroken(f"it sent a second {op}")
-            self._responded = True
-            self._streaming = op == "response" and message.get("stream") is True
-        elif op in ("body", "end"):
-            if not self._streaming or self._stream_ended:
-                raise ChannelBroken(f"it sent a {op!r} frame outside a streamed response body")
-            if op == "end":
-                self._stream_ended = True
-                if message.get("done") is True:
-                    self._end_turn()
-        elif op == "done":
-            if not self._responded:
-                raise ChannelBroken("it said done before responding")
-            if self._streaming and not self._stream_ended:
-                raise ChannelBroken("it said done before the end of its response body")
-            self._end_turn()
-        elif op == "failed":
-            raise HandlerFailed(str(message.get("error", "the handler failed")))
+            self.channel.send(*turn.read(message))
         else:
-            raise ChannelBroken(f"it sent an unexpected {op!r} frame")
+            turn.advance(op, message)
         return op
 
-    def _stray(self, op, turn):
+    def _stray(self, op: object, number: int) -> None:
         """A well-formed frame of an earlier turn: not this request's business. Said once;
         the worker is replaced when the current turn ends."""
         self.retiring = True
         if not self._stray_said:
             self._stray_said = True
             self.output.write(
-                f"the worker for component '{self.component_id}' sent a {op!r} frame of turn {turn} during turn "
-                f"{self._turn} (a thread or task its handler left running?): it was dropped, and the worker is "
+                f"the worker for component '{self.component_id}' sent a {op!r} frame of turn {number} during turn "
+                f"{self._number} (a thread or task its handler left running?): it was dropped, and the worker is "
                 "replaced once the current request ends"
             )
 
-    def _send_piece(self, message):
-        """Answer a ``read``: the next piece of the request body, at most ``max`` bytes."""
-        size = message.get("max")
-        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-            size = PIECE
-        size = min(size, PIECE)
-        if self._body_ended or self.body_error is not None:
-            self.channel.send({"op": "body", "turn": self._turn, "end": True})
-            return
-        try:
-            piece = self._body.read(size)
-        except Exception as error:  # the client's body: cut short, malformed, over the limit
-            self.body_error = error
-            self._body_ended = True
-            self.channel.send({"op": "error", "turn": self._turn, "kind": "BodyError", "message": str(error)})
-            return
-        self._body_ended = not piece
-        self.channel.send({"op": "body", "turn": self._turn, "end": self._body_ended}, piece)
-
-    def _next_piece(self, client):
+    def _next_piece(self, client: socket.socket | None) -> bytes | None:
         """The next piece of a streamed response body, None at its end (ResponseStream)."""
+        turn = self._turn
+        assert turn is not None, "a response body outside any turn"
         try:
-            while not self._stream_ended:
+            while not turn.stream_ended:
                 message, payload = self._next(None, client)
                 if self._turn_frame(message) == "body":
-                    if self.body_error is not None:  # the client's body broke while the response streamed
+                    if turn.body_error is not None:  # the client's body broke while the response streamed
                         self._abandon()
-                        raise ConnectionAbortedError(f"the request body could not be read: {self.body_error}")
+                        raise ConnectionAbortedError(f"the request body could not be read: {turn.body_error}")
                     if payload:
                         return payload
         except ClientGone:
@@ -500,25 +583,26 @@ class Worker:
         except HandlerFailed as error:
             self._abandon()
             self.output.write(f"the worker for component '{self.component_id}' failed during its response body: {error}".rstrip("\n"))
-        except protocol.ProtocolError as error:
+        except ProtocolError as error:
             self._abandon()
             self.output.write(self._broken_text(error))
         except (EOFError, OSError):
             self._abandon()
             self.output.write(f"the worker for component '{self.component_id}' {self._exit_status()} during its response body")
         else:
-            if self._in_turn:
+            if not turn.over:
                 self._take_done_if_here()
             return None
         raise ConnectionAbortedError("the response body was cut short: the worker failed")
 
-    def _response(self, message, payload):
+    @staticmethod
+    def _response(message: dict[str, Any], payload: bytes) -> HttpResponse:
         status, headers = message.get("status"), message.get("headers")
         if isinstance(status, bool) or not isinstance(status, int) or not isinstance(headers, list):
             raise ChannelBroken("its response frame has no status or headers")
         return HttpResponse(status, headers, payload)
 
-    def _take_done_if_here(self):
+    def _take_done_if_here(self) -> None:
         """``done`` may already be here (spawned work that ended at once): then the
         turn ends here, without a thread to wait for it."""
         try:
@@ -526,44 +610,20 @@ class Worker:
                 self.channel.fill_nowait()
             if self.channel.frame_ready():
                 self._pending = self.channel.take()
-                if self._pending[0].get("op") == "done" and self._pending[0].get("turn") == self._turn:
+                if self._pending[0].get("op") == "done" and self._pending[0].get("turn") == self._number:
                     self._pending = None
-                    self._end_turn()
-        except (EOFError, OSError, protocol.ProtocolError):
+                    if self._turn is not None:
+                        self._turn.end()
+        except (EOFError, OSError, ProtocolError):
             pass  # finish() meets it again and says what it was
 
-    def _answer(self, message):
-        capability, function, args = message.get("capability"), message.get("function"), message.get("args", {})
-        if not isinstance(capability, str) or not isinstance(function, str) or not isinstance(args, dict):
-            return {"op": "error", "turn": self._turn, "kind": "Other",
-                    "message": "spin-py: a host call needs a capability and function name and an object of arguments"}
-        if self._instance is None:
-            return {"op": "error", "turn": self._turn, "kind": "Other", "message": "spin-py: no host functions here"}
-        try:
-            value = self._instance.call(capability, function, args)
-        except CapabilityError as error:
-            return {"op": "error", "turn": self._turn, "kind": error.kind, "message": error.message}
-        except Exception as error:  # a host bug must not take the request down with it
-            traceback.print_exc()
-            return {"op": "error", "turn": self._turn, "kind": "Other", "message": f"spin-py host error: {error!r}"}
-        return {"op": "return", "turn": self._turn, "value": value}
-
-    def _end_turn(self):
-        self._in_turn = False
-        self._body = None
-        instance, self._instance = self._instance, None
-        if instance is not None:
-            try:
-                instance.close()
-            except Exception:
-                traceback.print_exc()
-
-    def _abandon(self):
+    def _abandon(self) -> None:
         """The turn cannot end normally: stop the worker (its whole process group)."""
         self.stop()
-        self._end_turn()
+        if self._turn is not None:
+            self._turn.end()
 
-    def _broken_text(self, error):
+    def _broken_text(self, error: object) -> str:
         return (
             f"the worker for component '{self.component_id}' broke the channel protocol ({error}) "
             "and was stopped: nothing it sent reaches another request"
@@ -571,15 +631,13 @@ class Worker:
 
     # --- the channel -------------------------------------------------------------------------
 
-    def _next(self, deadline, client):
+    def _next(self, deadline: float | None, client: socket.socket | None) -> Frame:
         """The next frame; waits at most until ``deadline`` (RequestCancelled) and
         raises ClientGone when ``client`` closes its connection meanwhile."""
         if self._pending is not None:
             frame, self._pending = self._pending, None
             return frame
-        if self._body is not None and (not self._body_ended or self.body_error is not None):
-            # The connection is still the body's (or the host answers it itself): what it
-            # shows now is body bytes or the end of a body, not a client that left.
+        if self._turn is not None and self._turn.owns_connection():
             client = None
         while True:
             try:
@@ -587,11 +645,11 @@ class Worker:
                 if self._ready(frame[0]):
                     continue
                 return frame
-            except protocol.ProtocolError as error:
+            except ProtocolError as error:
                 # A writer left over from an earlier turn (see _stray) also wrote bytes that are
                 # no frame: they are its, not this request's. Skip to the next whole frame;
                 # frames of this turn go on. Anything else that breaks the framing ends the turn.
-                if not (self.retiring and self._in_turn) or self._resyncs >= _MOST_RESYNCS:
+                if not (self.retiring and self.in_turn) or self._resyncs >= _MOST_RESYNCS:
                     raise
                 self._resyncs += 1
                 self.channel.resync()
@@ -599,7 +657,7 @@ class Worker:
                     self.output.write(f"the worker for component '{self.component_id}' also wrote bytes that are no frame "
                                       f"({error}): skipped")
 
-    def _next_frame(self, deadline, client):
+    def _next_frame(self, deadline: float | None, client: socket.socket | None) -> Frame:
         channel = self.channel
         while not channel.frame_ready():
             try:
@@ -614,13 +672,14 @@ class Worker:
         return channel.take()
 
     def healthy(self) -> bool:
-        """Fit to take a request, as far as the host knows without a system call: not stopped,
-        idle, nothing unasked-for read from its channel. (A worker that died since is found when
-        its request is sent: WorkerGone; one that wrote while idle, when its turn reads it.)"""
-        return not (self._used or self._stopped or self.retiring or self._in_turn or self._pending is not None
+        """Fit to take a request, as far as the host knows without a system call: never used
+        (an instance serves one request), not stopped, nothing unasked-for read from its
+        channel. (A worker that died since is found when its request is sent: WorkerGone;
+        one that wrote while idle, when its turn reads it.)"""
+        return not (self._turn is not None or self._stopped or self.retiring or self._pending is not None
                     or self.channel.has_data() or self.channel.fileno() < 0)
 
-    def _exit_status(self):
+    def _exit_status(self) -> str:
         if self._stopped:
             return "was stopped by spin-py (shutting down, or the component was removed)"
         if self.pid is None and not self._learn_pid(2.0):
@@ -638,7 +697,7 @@ class Worker:
         with _live_lock:
             _live.discard(self)
 
-    def stop(self):
+    def stop(self) -> None:
         """Kill the instance's process group (what it started goes too; its zygote reaps it)."""
         with self._stop_lock:
             if self._stopped:
@@ -654,3 +713,7 @@ class Worker:
         self.channel.close()
         with _live_lock:
             _live.discard(self)
+
+
+def _deadline(timeout: float | None) -> float | None:
+    return time.monotonic() + timeout if timeout else None
