@@ -99,7 +99,7 @@ def _recording(connection_class: Any) -> Any:
 
 
 class RedisStore:
-    def __init__(self, manager: RedisStoreManager, request=None) -> None:
+    def __init__(self, manager: RedisStoreManager, request: Any = None) -> None:
         self.manager = manager
         self.request = request
 
@@ -202,7 +202,7 @@ class RedisCas:
             self.pipe = None
 
 
-def _cut(connections) -> None:
+def _cut(connections: list[Any]) -> None:
     for connection in list(connections):
         sock = getattr(connection, "_sock", None)
         if sock is not None:

@@ -60,7 +60,7 @@ class SqliteStoreManager:
         """crates/key-value-spin/src/store.rs `summary`."""
         return "a temporary in-memory store" if self.path is None else f'"{self.path}"'
 
-    def store(self, label: str, request=None) -> "SqliteStore":
+    def store(self, label: str, request: Any = None) -> "SqliteStore":
         """``label``'s rows, for ``request`` (a seam.Instance, whose limits bound each call; None: none)."""
         return SqliteStore(self, label, request)
 
@@ -85,7 +85,7 @@ class SqliteStoreManager:
             self._ended = _never
             self._lock.release()
 
-    def _keep_busy_within(self, connection, request) -> None:
+    def _keep_busy_within(self, connection: Any, request: Any) -> None:
         """Wait for another process's lock no longer than the request's time limit allows."""
         seconds = request.seconds_left() if request is not None else None
         wanted = BUSY_TIMEOUT_MS if seconds is None else max(1, min(BUSY_TIMEOUT_MS, int(seconds * 1000)))
@@ -125,7 +125,7 @@ def _transaction(connection: Any, work: Callable[[], T]) -> T:
 class SqliteStore:
     """One label's rows."""
 
-    def __init__(self, manager: SqliteStoreManager, label: str, request=None) -> None:
+    def __init__(self, manager: SqliteStoreManager, label: str, request: Any = None) -> None:
         self.manager = manager
         self.label = label
         self.request = request
@@ -174,7 +174,7 @@ class SqliteStore:
         self._run(lambda db: _transaction(db, lambda: db.executemany(UPSERT, [(self.label, k, v) for k, v in pairs])))
 
     def delete_many(self, keys: list[str]) -> None:
-        def work(db) -> None:
+        def work(db: Any) -> None:
             db.executemany("DELETE FROM spin_key_value WHERE store=?1 AND key=?2", [(self.label, k) for k in keys])
 
         self._run(lambda db: _transaction(db, lambda: work(db)))

@@ -37,7 +37,8 @@ SOCKET_CONNECT_TIMEOUT = 5.0  # paho's own
 
 
 class MqttConnection:
-    def __init__(self, host, port, client_id, tls, username, password, keep_alive, request=None) -> None:
+    def __init__(self, host: str, port: int, client_id: str, tls: bool, username: str, password: str, keep_alive: int,
+                 request: Instance | None = None) -> None:
         """``request``: the seam.Instance whose limits bound each publish (None: none)."""
         self.settings = (host, port, client_id, tls, username, password, keep_alive)
         self.request = request
@@ -54,7 +55,7 @@ class MqttConnection:
         if tls:
             client.tls_set()
 
-        def on_connect(client, userdata, flags, reason, properties) -> None:
+        def on_connect(client: Any, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
             if reason.is_failure:
                 self._refused = reason
             self._connected.set()
@@ -74,7 +75,7 @@ class MqttConnection:
             # rumqttc ConnectionError::ConnectionRefused
             raise CapabilityError(CONNECTION_FAILED, f"Connection refused, return code: `{_return_code(self._refused)}`")
 
-    def publish(self, topic, payload, qos) -> None:
+    def publish(self, topic: str, payload: bytes, qos: int) -> None:
         self._stop_if_ended()
         if self.client is None or self._refused is not None:
             self._refused = None

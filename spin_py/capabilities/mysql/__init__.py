@@ -52,7 +52,7 @@ UNSIGNED_FLAG, BINARY_FLAG = 32, 128
 
 
 class MyConnection:
-    def __init__(self, connection, cases, options) -> None:
+    def __init__(self, connection: Any, cases: frozenset[str], options: dict[str, Any]) -> None:
         self.connection = connection
         self.cases = cases
         self.options = options  # how it was opened, for a connection that stops its statement
@@ -150,7 +150,7 @@ def _statement(my: MyConnection, function: str, sql: str, values: list[Any]) -> 
             "rows": rows}
 
 
-def _stop_if_ended(instance, kind: str = QUERY_FAILED) -> None:
+def _stop_if_ended(instance: Instance, kind: str = QUERY_FAILED) -> None:
     reason = instance.ended()
     if reason is not None:
         raise CapabilityError(kind, reason)
@@ -266,7 +266,7 @@ def convert(value: Any, column: dict[str, Any], field: Any) -> list[Any]:
     return [case, value]
 
 
-def _value_debug(value) -> str:
+def _value_debug(value: Any) -> str:
     """mysql_common's Debug of a Value, for the conversion error's text."""
     import datetime
 

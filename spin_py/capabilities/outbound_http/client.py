@@ -155,7 +155,7 @@ class HttpClient:
         self.pool.clear()
 
 
-def _error(error) -> CapabilityError:
+def _error(error: BaseException) -> CapabilityError:
     text = str(error)
     if isinstance(error, NameResolutionError):
         return CapabilityError(errors.DNS_ERROR, text)

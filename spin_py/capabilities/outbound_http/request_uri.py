@@ -17,6 +17,7 @@ destination the request goes to.
 Errors are ValueError with a short text; the caller maps them to the SDK's error.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
@@ -29,7 +30,7 @@ _AUTHORITY = frozenset(_ALPHA + _DIGIT + "!$&'()*+,-.:;=@[]_~")
 _SCHEME = frozenset(_ALPHA + _DIGIT + "+-.")
 
 
-def _in(code: int, ranges) -> bool:
+def _in(code: int, ranges: Iterable[tuple[int, int]]) -> bool:
     return any(low <= code <= high for low, high in ranges)
 
 

@@ -7,6 +7,8 @@ when spin-py provides them), and for the guest's own sockets (spin_py/guest/netw
     networking.hosts("component-id")                              # AllowedHosts (or raises AllowedHostError)
 """
 
+from typing import Any
+
 from spin_py.capabilities.outbound_networking.allowed_hosts import (
     AllowedHostConfig,
     AllowedHostError,
@@ -32,7 +34,7 @@ class DefaultsResolver:
         return variable.default
 
 
-def validate_app(app) -> None:
+def validate_app(app: Any) -> None:
     """Spin's loader check (crates/loader/src/local.rs): each component's entries, templates
     with their default values. Raises AllowedHostError naming the component and key."""
     defaults = DefaultsResolver(dict(app.variables))
@@ -50,7 +52,7 @@ class ComponentNetworking:
     app's variables (Spin resolves them per instance; a failure denies, as Spin's
     ``unwrap_or(false)`` does, and says why once)."""
 
-    def __init__(self, app, resolver) -> None:
+    def __init__(self, app: Any, resolver: Any) -> None:
         self.app = app
         self._resolved: dict[str, AllowedHosts | AllowedHostError] = {}
         component_ids = list(app.components)

@@ -16,7 +16,7 @@ resolves to nothing, or to ``http://``/``https://``, is skipped, as in Spin).
 """
 
 import ipaddress
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -193,7 +193,7 @@ class PortConfig:
         value = _parse_u16(port, f"port {rust_debug(port)} is not a number")
         return cls(((value, value + 1),))
 
-    def allows(self, port, scheme: str) -> bool:
+    def allows(self, port: int | None, scheme: str) -> bool:
         if self.ranges is None:
             return True
         port = port if port is not None else well_known_port(scheme)
@@ -251,7 +251,7 @@ class AllowedHostConfig:
     def allows(self, url: "OutboundUrl") -> bool:
         return self.scheme.allows(url.scheme) and self.host.allows(url.host) and self.port.allows(url.port, url.scheme)
 
-    def allows_relative(self, schemes) -> bool:
+    def allows_relative(self, schemes: Iterable[str]) -> bool:
         return any(self.scheme.allows(scheme) for scheme in schemes) and self.host.allows_relative()
 
     def __str__(self) -> str:
@@ -294,7 +294,7 @@ def _partial(entries: list[str]) -> list["AllowedHostConfig | Template"]:
     return partial
 
 
-def _render(template: Template, resolver) -> str:
+def _render(template: Template, resolver: Any) -> str:
     return template.render(resolver.resolve_variable)
 
 
@@ -305,7 +305,7 @@ class AllowedHosts:
     hosts: tuple
 
     @classmethod
-    def parse(cls, entries, resolver, component_ids=()) -> "AllowedHosts":
+    def parse(cls, entries: Iterable[str], resolver: Any, component_ids: Sequence[str] = ()) -> "AllowedHosts":
         """Templates resolved with ``resolver`` (anything with ``resolve_variable(name) -> str``,
         raising VariablesError); ``http://*.spin.internal`` expanded to each component."""
         hosts: list[AllowedHostConfig] = []
@@ -321,7 +321,7 @@ class AllowedHosts:
         return cls(tuple(_expand_service_chaining(hosts, component_ids)))
 
     @staticmethod
-    def validate(entries, resolver) -> None:
+    def validate(entries: Iterable[str], resolver: Any) -> None:
         """At manifest load: literal entries must parse; a template is checked only when
         ``resolver`` (the variables' defaults) resolves it."""
         for item in _partial(list(entries)):
@@ -339,7 +339,7 @@ class AllowedHosts:
                         f"results in invalid config {rust_debug(resolved)}"
                     ) from None
 
-    def allows(self, url, scheme: str = "https") -> bool:
+    def allows(self, url: "OutboundUrl | str", scheme: str = "https") -> bool:
         """``url``: an OutboundUrl, or text parsed as Spin's check_url does (``scheme``
         is prepended to text that does not parse as a URL with a host)."""
         if not isinstance(url, OutboundUrl):
@@ -349,14 +349,14 @@ class AllowedHosts:
                 return False
         return any(host.allows(url) for host in self.hosts)
 
-    def allows_relative(self, schemes=("http", "https")) -> bool:
+    def allows_relative(self, schemes: Iterable[str] = ("http", "https")) -> bool:
         return any(host.allows_relative(schemes) for host in self.hosts)
 
     def socket_rules(self) -> list:
         return [host.socket_rule() for host in self.hosts if host.host.kind != "self"]
 
 
-def _expand_service_chaining(hosts: Iterable["AllowedHostConfig"], component_ids: list[str]) -> Iterator["AllowedHostConfig"]:
+def _expand_service_chaining(hosts: Iterable["AllowedHostConfig"], component_ids: Sequence[str]) -> Iterator["AllowedHostConfig"]:
     for host in hosts:
         if host.host.kind == "subdomain" and host.host.value == SERVICE_CHAINING_DOMAIN_SUFFIX:
             for component_id in component_ids:

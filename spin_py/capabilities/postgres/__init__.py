@@ -43,7 +43,7 @@ CONNECT_TIMEOUT = 10  # seconds
 
 
 class PgConnection:
-    def __init__(self, connection, interface) -> None:
+    def __init__(self, connection: Any, interface: frozenset[str]) -> None:
         self.connection = connection
         self.interface = interface
 
@@ -76,7 +76,7 @@ class PostgresApp(OutboundApp):
         register(connection)
         return instance.add(CONNECTION, PgConnection(connection, interface))
 
-    def _check_address(self, component_id, address) -> None:
+    def _check_address(self, component_id: str, address: str) -> None:
         """allowed_hosts.rs ensure_address_allowed: each host of the connection string."""
         from psycopg import conninfo
 
@@ -166,7 +166,7 @@ def _ended_error(reason: str, kind: str = QUERY_FAILED) -> CapabilityError:
     return CapabilityError(kind, json.dumps({"text": reason}) if kind == QUERY_FAILED else reason)
 
 
-def _stop_if_ended(instance, kind: str = QUERY_FAILED) -> None:
+def _stop_if_ended(instance: Instance, kind: str = QUERY_FAILED) -> None:
     reason = instance.ended()
     if reason is not None:
         raise _ended_error(reason, kind)

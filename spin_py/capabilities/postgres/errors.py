@@ -3,6 +3,7 @@ database error (crates/factor-outbound-pg/src/client.rs query_failed), with
 spin:postgres@4.2.0's DbError fields, from a psycopg error's diagnostics."""
 
 import json
+from typing import Any
 
 from spin_py.capabilities.errors import CapabilityError
 from spin_py.capabilities.rdbms import QUERY_FAILED
@@ -12,13 +13,13 @@ _SEVERITIES = {"ERROR": "Error", "FATAL": "Fatal", "PANIC": "Panic", "WARNING": 
                "DEBUG": "Debug", "INFO": "Info", "LOG": "Log"}
 
 
-def _opt(value, quoted=True) -> str:
+def _opt(value: Any, quoted: bool = True) -> str:
     if value is None:
         return "None"
     return f"Some({rust_debug(value) if quoted else value})"
 
 
-def query_failed(error) -> CapabilityError:
+def query_failed(error: Any) -> CapabilityError:
     """QueryFailed: a DbError when the server answered, else the error's text."""
     diag = getattr(error, "diag", None)
     if diag is None or diag.sqlstate is None:

@@ -30,11 +30,11 @@ class ConversionError(ValueError):
 class PgInterval:
     """spin:postgres@4.2.0's interval: sent and read in PostgreSQL's binary layout."""
 
-    def __init__(self, micros, days, months) -> None:
+    def __init__(self, micros: int, days: int, months: int) -> None:
         self.micros, self.days, self.months = micros, days, months
 
 
-def register(connection) -> None:
+def register(connection: Any) -> None:
     """Interval loader and dumper for one psycopg connection."""
     from psycopg.adapt import Dumper, Loader
     from psycopg.pq import Format

@@ -142,7 +142,7 @@ class RedisCapability(OutboundCapability):
     App = RedisApp
 
 
-def _flatten(reply, results) -> None:
+def _flatten(reply: Any, results: list[tuple[str, Any]]) -> None:
     """Spin's RedisResults::from_redis_value: arrays flattened, OK a status."""
     from spin_py.capabilities.redis.client import Status
 
@@ -180,7 +180,7 @@ def _run(instance: Instance, args: Args, *command: Any) -> Any:
     return reply
 
 
-def _stop_if_ended(instance) -> None:
+def _stop_if_ended(instance: Instance) -> None:
     reason = instance.ended()
     if reason is not None:
         raise CapabilityError(OTHER, reason)
@@ -196,6 +196,6 @@ def _integer(value: Any) -> int:
     return value
 
 
-def _incompatible(value, wanted) -> str:
+def _incompatible(value: Any, wanted: str) -> str:
     # redis-rs: "Response was of incompatible type - TypeError: ..." (types.rs invalid_type_error)
     return f"Response was of incompatible type - TypeError: \"Response type not {wanted} compatible.\" (response was {value!r})"

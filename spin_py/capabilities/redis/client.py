@@ -67,7 +67,7 @@ class RawParser(_RESP2Parser):
 
 
 class RedisConnection:
-    def __init__(self, address: str, request=None) -> None:
+    def __init__(self, address: str, request: Any = None) -> None:
         """Connects at once, for ``request`` (a seam.Instance: the connect and the handshake
         end with it; None: at most CONNECT_TIMEOUT and the socket timeout)."""
         import redis

@@ -7,6 +7,9 @@ names is defined (crates/factor-sqlite/src/lib.rs ensure_allowed_databases_are_c
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from spin_py.runtime_config import RuntimeConfig
 
 TABLE = "sqlite_database"
 DEFAULT_LABEL = "default"
@@ -28,11 +31,11 @@ class Database:
         return "a temporary in-memory database" if self.path is None else f'"{self.path}"'
 
 
-def default_database(state_dir) -> Database:
+def default_database(state_dir: str | Path) -> Database:
     return Database(DEFAULT_LABEL, Path(os.path.abspath(Path(state_dir) / DEFAULT_FILENAME)), create_folder_on_open=True)
 
 
-def read_databases(runtime_config, state_dir) -> dict:
+def read_databases(runtime_config: RuntimeConfig, state_dir: str | Path) -> dict[str, Database]:
     """{label: Database}; RuntimeConfigError (file: key: message) for a table Spin refuses."""
     databases = {}
     for label, table in runtime_config.table(TABLE).items():
@@ -56,14 +59,14 @@ def read_databases(runtime_config, state_dir) -> dict:
     return databases
 
 
-def _unknown_field(runtime_config, key, table, expected) -> None:
+def _unknown_field(runtime_config: RuntimeConfig, key: str, table: dict[str, Any], expected: tuple[str, ...]) -> None:
     unknown = sorted(set(table) - {"type", *expected})
     if unknown:
         names = " or ".join(f"`{name}`" for name in expected)
         raise runtime_config.error(f"{key}.{unknown[0]}", f"unknown field `{unknown[0]}`, expected {names}")
 
 
-def _spin_database(runtime_config, key, label, table) -> Database:
+def _spin_database(runtime_config: RuntimeConfig, key: str, label: str, table: dict[str, Any]) -> Database:
     _unknown_field(runtime_config, key, table, SPIN_KEYS)
     path = table.get("path")
     if path is not None and not isinstance(path, str):
@@ -86,7 +89,7 @@ def _spin_database(runtime_config, key, label, table) -> Database:
     return Database(label, resolved, attach)
 
 
-def _check_libsql(runtime_config, key, table) -> None:
+def _check_libsql(runtime_config: RuntimeConfig, key: str, table: dict[str, Any]) -> None:
     _unknown_field(runtime_config, key, table, LIBSQL_KEYS)
     for name in LIBSQL_KEYS:
         if not isinstance(table.get(name), str):
@@ -101,7 +104,7 @@ def _check_libsql(runtime_config, key, table) -> None:
         )
 
 
-def undefined_databases_text(app, databases) -> str | None:
+def undefined_databases_text(app: Any, databases: dict[str, Database]) -> str | None:
     """Spin's startup error when a component names a database nothing defines, else None."""
     errors = [
         f"- Component {component.id} uses database '{label}'"

@@ -71,7 +71,7 @@ def describe(error: apsw.Error, sql: str | None = None) -> str:
     return message
 
 
-def value_size(value) -> int:
+def value_size(value: Any) -> int:
     if isinstance(value, str):
         return VALUE_SIZE + len(value.encode("utf-8", "surrogatepass"))
     if isinstance(value, bytes):

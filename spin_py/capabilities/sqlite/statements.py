@@ -4,6 +4,7 @@ a literal statement against `default`, `@file.sql` against `default`, and
 `@file.sql:label` against the database defined under that label. Errors carry
 Spin's texts, with their causes below them as Spin prints them."""
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from spin_py.capabilities.sqlite.databases import DEFAULT_LABEL, Database
@@ -43,7 +44,7 @@ def parse_file_and_label(config: str) -> tuple[str, str]:
     return file.strip(), label.strip()
 
 
-def run_statements(statements, databases) -> None:
+def run_statements(statements: Iterable[str], databases: dict[str, Database]) -> None:
     """Run each statement in order; StatementError for the first that fails."""
     for statement in statements:
         if statement.startswith("@"):
