@@ -5,14 +5,19 @@ against the same app with `--no-inspector`, loaded by the same client in one run
     .venv/bin/python bench/inspector.py [--seconds 5] [--connections 8] [--rounds 3]
 
 Each round loads both servers in turn (alternating which goes first); the figures are
-medians over rounds, and the ratio is inspector on / off.
+medians over rounds, and the ratio is inspector on / off. Beside throughput, which a shared
+machine makes noisy, it reports the host process's own CPU time per request on each side
+(user + system, from /proc): recording happens in the host, so that is where it shows.
 """
 
 import argparse
+import os
 import re
+import statistics
 import tempfile
 import threading
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -29,6 +34,23 @@ from loadgen import compare, load, report  # noqa: E402
 
 def check(path: str, status: int, body: bytes) -> None:
     assert status == 200 and body == b"Hello, bench!\n", (status, body)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` so far (/proc/PID/stat, fields 14 and 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measured(server: LiveServer, connections: int, costs: list[float]) -> Callable[[float], float]:
+    """A side for ``compare``: requests per second, noting the host's CPU ms per request in ``costs``."""
+    def run(seconds: float) -> float:
+        before = cpu_seconds(server.process.pid)
+        rate = load(server.port, ["/hello"], check, seconds, connections)
+        costs.append((cpu_seconds(server.process.pid) - before) * 1000 / max(1.0, rate * seconds))
+        return rate
+
+    return run
 
 
 def listen(url: str, stop: threading.Event, seen: list[int]) -> None:
@@ -59,9 +81,10 @@ def main() -> None:
             assert found and "Inspector: " not in off.output(), (on.output(), off.output())
             page = threading.Thread(target=listen, args=(found.group(1), stop, seen), daemon=True)
             page.start()
+            costs: dict[str, list[float]] = {"inspector on": [], "--no-inspector": []}
             results = compare(
-                {name: lambda seconds, port=port: load(port, ["/hello"], check, seconds, options.connections)
-                 for name, port in (("inspector on", on.port), ("--no-inspector", off.port))},
+                {name: measured(server, options.connections, costs[name])
+                 for name, server in (("inspector on", on), ("--no-inspector", off))},
                 options.rounds,
                 options.seconds,
             )
@@ -70,6 +93,11 @@ def main() -> None:
             on.stop()
             off.stop()
     print(f"(the listening page got {seen[0]} events)")
+    for name, values in costs.items():
+        rounds = values[1:]  # the first is the warm-up
+        print(f"host CPU per request, {name}: {statistics.median(rounds):.3f} ms (rounds: {', '.join(f'{v:.3f}' for v in rounds)})")
+    on_cost, off_cost = (statistics.median(values[1:]) for values in costs.values())
+    print(f"host CPU ratio inspector on / --no-inspector: {on_cost / off_cost:.2f}")
     report(results, target=0.95)
 
 

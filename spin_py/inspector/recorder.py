@@ -136,7 +136,10 @@ class Recorder(observe.Observer):
         with self._changed:
             self._requests[record.id] = record
             while len(self._requests) > self.keep:
-                self._requests.popitem(last=False)
+                _, evicted = self._requests.popitem(last=False)
+                running = self._running.get(evicted.component or "")
+                if running is not None and evicted in running:  # one that never ended goes with it
+                    running.remove(evicted)
             self._note(record.id)
         if request.component is not None:
             self.request_routed(request)
