@@ -4,7 +4,7 @@ offers, configured for a manifest, and called from a component's handler through
 guest's one host-call function. Nothing else in spin-py knows its name."""
 
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import pytest
 from apps import write_app
@@ -21,6 +21,7 @@ from spin_py.capabilities.seam import (
     Flag,
     FlagError,
     HostContext,
+    HostFunction,
     HostFunctions,
     Instance,
 )
@@ -50,7 +51,7 @@ class ShoutApp(HostFunctions):
             raise CapabilityError("AccessDenied", f"component '{instance.component_id}' may not shout")
         return str(args.get("text", "")).upper() + self.suffix
 
-    functions: ClassVar[dict[str, Any]] = {"upper": upper}
+    functions: ClassVar[dict[str, HostFunction]] = {"upper": upper}
 
 
 class ShoutCapability:

@@ -52,6 +52,7 @@ from spin_py.capabilities.seam import (
     ConfigureError,
     Flag,
     HostContext,
+    HostFunction,
     HostFunctions,
     Instance,
     UnknownHandle,
@@ -243,7 +244,7 @@ class KeyValueApp(HostFunctions):
         except UnknownHandle:
             pass
 
-    functions: ClassVar[dict[str, Any]] = {
+    functions: ClassVar[dict[str, HostFunction]] = {
         "open": _open,
         "get": _get,
         "set": _set,

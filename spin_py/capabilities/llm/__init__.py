@@ -24,7 +24,7 @@ from spin_py import observe
 from spin_py.capabilities.llm.compute import LlmCompute, llm_compute
 from spin_py.capabilities.llm.engines.base import INVALID_INPUT, RUNTIME_ERROR, InferencingParams, LlmError
 from spin_py.capabilities.llm.pools import ModelPool
-from spin_py.capabilities.seam import AppContext, Args, Flag, HostContext, HostFunctions, Instance
+from spin_py.capabilities.seam import AppContext, Args, Flag, HostContext, HostFunction, HostFunctions, Instance
 from spin_py.runtime_config import RuntimeConfig
 
 NAME = "llm"
@@ -174,5 +174,5 @@ class LlmAppCapability(HostFunctions):
         observe.llm_timings(getattr(result, "host_timings", None))
         return {"embeddings": result.embeddings, "usage": {"prompt_token_count": result.prompt_token_count}}
 
-    functions: ClassVar[dict[str, Any]] = {"infer": infer, "generate_embeddings": generate_embeddings}
+    functions: ClassVar[dict[str, HostFunction]] = {"infer": infer, "generate_embeddings": generate_embeddings}
 

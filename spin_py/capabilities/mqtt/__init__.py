@@ -26,7 +26,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from spin_py.capabilities.errors import CapabilityError
 from spin_py.capabilities.outbound_access import OutboundApp, OutboundCapability
-from spin_py.capabilities.seam import CLIENT_CHECK_INTERVAL, Args, Instance, UnknownHandle, decode_bytes
+from spin_py.capabilities.seam import CLIENT_CHECK_INTERVAL, Args, HostFunction, Instance, UnknownHandle, decode_bytes
 
 NAME = "mqtt"
 CONNECTION = "mqtt.connection"
@@ -154,7 +154,7 @@ class MqttApp(OutboundApp):
             raise CapabilityError(OTHER, "publish needs a topic and a QoS of 0, 1 or 2")
         connection.publish(topic, decode_bytes(args.get("payload"), "payload"), qos)
 
-    functions: ClassVar[dict[str, Any]] = {
+    functions: ClassVar[dict[str, HostFunction]] = {
         "open": call_open,
         "publish": call_publish,
         "close": OutboundApp.call_close,

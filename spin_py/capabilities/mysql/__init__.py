@@ -34,7 +34,7 @@ from spin_py.capabilities.errors import CapabilityError
 from spin_py.capabilities.limits import GRACE, cut_socket, watched
 from spin_py.capabilities.outbound_access import OutboundApp, OutboundCapability
 from spin_py.capabilities.rdbms import CONNECTION_FAILED, OTHER, QUERY_FAILED, VALUE_CONVERSION_FAILED
-from spin_py.capabilities.seam import Args, Instance, decode_bytes, encode_bytes, text_arg
+from spin_py.capabilities.seam import Args, HostFunction, Instance, decode_bytes, encode_bytes, text_arg
 from spin_py.capabilities.sizes import MAX_HOST_BUFFERED_BYTES
 
 NAME = "mysql"
@@ -123,7 +123,7 @@ class MysqlApp(OutboundApp):
             raise CapabilityError(QUERY_FAILED, call.reason)
         return result
 
-    functions: ClassVar[dict[str, Any]] = {
+    functions: ClassVar[dict[str, HostFunction]] = {
         "open": call_open,
         "query": call_query,
         "execute": call_execute,

@@ -48,6 +48,7 @@ from spin_py.capabilities.seam import (
     ConfigureError,
     Flag,
     HostContext,
+    HostFunction,
     HostFunctions,
     Instance,
     decode_bytes,
@@ -105,7 +106,7 @@ class OutboundHttpApp(HostFunctions):
                 raise CapabilityError(errors.spin_kind(error.kind), f"{error.kind}: {error.message}") from None
             raise
 
-    functions: ClassVar[dict[str, Any]] = {"send": send}
+    functions: ClassVar[dict[str, HostFunction]] = {"send": send}
 
     def _send(self, instance: Instance, api: str, args: Args) -> dict[str, Any]:
         component_id = instance.component_id

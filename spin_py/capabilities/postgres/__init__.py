@@ -33,7 +33,7 @@ from spin_py.capabilities.errors import CapabilityError
 from spin_py.capabilities.limits import GRACE, cut_socket, watched
 from spin_py.capabilities.outbound_access import OutboundApp, OutboundCapability
 from spin_py.capabilities.rdbms import BAD_PARAMETER, CONNECTION_FAILED, QUERY_FAILED, VALUE_CONVERSION_FAILED
-from spin_py.capabilities.seam import Args, Instance, text_arg
+from spin_py.capabilities.seam import Args, HostFunction, Instance, text_arg
 from spin_py.capabilities.sizes import MAX_HOST_BUFFERED_BYTES
 
 NAME = "postgres"
@@ -131,7 +131,7 @@ class PostgresApp(OutboundApp):
             raise _ended_error(call.reason)  # stopped, though the statement's answer came first
         return result
 
-    functions: ClassVar[dict[str, Any]] = {
+    functions: ClassVar[dict[str, HostFunction]] = {
         "open": call_open,
         "query": call_query,
         "execute": call_execute,

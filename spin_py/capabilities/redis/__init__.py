@@ -36,7 +36,7 @@ from spin_py.capabilities.errors import CapabilityError
 from spin_py.capabilities.limits import watched
 from spin_py.capabilities.outbound_access import OutboundApp, OutboundCapability
 from spin_py.capabilities.redis.errors import INVALID_ADDRESS, NO_CONNECTION_TEXT, OTHER
-from spin_py.capabilities.seam import Args, Instance, UnknownHandle, decode_bytes, encode_bytes, text_arg, texts_arg
+from spin_py.capabilities.seam import Args, HostFunction, Instance, UnknownHandle, decode_bytes, encode_bytes, text_arg, texts_arg
 from spin_py.capabilities.sizes import MAX_HOST_BUFFERED_BYTES
 
 NAME = "redis"
@@ -122,7 +122,7 @@ class RedisApp(OutboundApp):
         return [[kind, encode_bytes(value)] if kind == "binary" else [kind] if kind == "nil" else [kind, value]
                 for kind, value in results]
 
-    functions: ClassVar[dict[str, Any]] = {
+    functions: ClassVar[dict[str, HostFunction]] = {
         "open": call_open,
         "publish": call_publish,
         "get": call_get,

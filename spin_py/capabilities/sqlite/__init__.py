@@ -28,6 +28,7 @@ from spin_py.capabilities.seam import (
     ConfigureError,
     Flag,
     HostContext,
+    HostFunction,
     HostFunctions,
     Instance,
     UnknownHandle,
@@ -177,7 +178,7 @@ class SqliteAppCapability(HostFunctions):
             pass  # Spin ignores a second drop (host.rs: `let _ = self.connections.remove(...)`)
         return None
 
-    functions: ClassVar[dict[str, Any]] = {
+    functions: ClassVar[dict[str, HostFunction]] = {
         "open": open,
         "execute": execute,
         "execute_stream": execute_stream,

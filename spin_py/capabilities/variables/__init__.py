@@ -18,10 +18,10 @@ crates/factor-variables/src/host.rs (expressions_to_variables_err); each guest b
 maps them to its own interface's variants.
 """
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from spin_py.capabilities.errors import CapabilityError
-from spin_py.capabilities.seam import AppContext, Args, Flag, HostContext, HostFunctions, Instance
+from spin_py.capabilities.seam import AppContext, Args, Flag, HostContext, HostFunction, HostFunctions, Instance
 from spin_py.capabilities.variables.errors import OTHER, VariablesError
 from spin_py.capabilities.variables.providers import NOT_PROVIDED, NotProvidedProvider
 from spin_py.capabilities.variables.resolver import Resolver
@@ -87,7 +87,7 @@ class VariablesApp(HostFunctions):
         except VariablesError as error:
             raise guest_error(error) from None
 
-    functions: ClassVar[dict[str, Any]] = {"get": get, "get_all": get_all}
+    functions: ClassVar[dict[str, HostFunction]] = {"get": get, "get_all": get_all}
 
     def close(self) -> None:
         pass
