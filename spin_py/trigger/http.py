@@ -13,7 +13,9 @@ import socket
 import sys
 import time
 import traceback
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import quote
 
 from spin_py import observe
@@ -23,6 +25,15 @@ from spin_py.trigger.body import DEFAULT_LIMIT, BodyError, body_for_worker, read
 from spin_py.trigger.headers import HeaderEncodingError, client_headers, spin_headers
 from spin_py.trigger.responses import MAX_RESPONSE_BODY, BadResponse, BodyCut, CountedBody, wire_response
 from spin_py.trigger.routes import WELL_KNOWN_PREFIX, RouteError
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+    from spin_py.host.output import ComponentOutput
+    from spin_py.host.pool import ComponentPool
+    from spin_py.host.runtime import AppRuntime, ComponentRuntime
+    from spin_py.host.worker import Worker
+    from spin_py.trigger.body import StreamedBody
 
 # What spin-py's request handler (spin_py/trigger/http_server.py) adds to the WSGI environ: the
 # headers as the client sent them (names unchanged, repeats apart, none dropped)
@@ -35,7 +46,7 @@ RAW_INPUT = "spin_py.raw_input"
 _BODY_HEADERS = {"CONTENT_TYPE": "content-type", "CONTENT_LENGTH": "content-length"}
 
 
-def request_headers(environ):
+def request_headers(environ: "WSGIEnvironment") -> list[tuple[str, str]]:
     """The request's headers as (name, value) pairs, values as WSGI gives them (Latin-1 text)."""
     if RAW_HEADERS in environ:
         return environ[RAW_HEADERS]
@@ -48,7 +59,8 @@ def request_headers(environ):
     return headers
 
 
-def request_body(environ, headers, limit=DEFAULT_LIMIT):
+def request_body(environ: "WSGIEnvironment", headers: list[tuple[str, str]],
+                 limit: int = DEFAULT_LIMIT) -> "bytes | StreamedBody":
     """The body, read in bounded pieces: whole (bytes) when small, else a StreamedBody the
     worker pulls from; BodyError when it cannot be read (see trigger.body)."""
     if RAW_INPUT in environ:
@@ -60,7 +72,7 @@ def request_body(environ, headers, limit=DEFAULT_LIMIT):
     return read_body(stream, [h for h in headers if h[0] != "transfer-encoding"], limit)
 
 
-def raw_path(environ):
+def raw_path(environ: "WSGIEnvironment") -> str:
     """The path and query exactly as requested (Spin routes on the undecoded path)."""
     raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
     if raw:
@@ -70,7 +82,7 @@ def raw_path(environ):
     return path + ("?" + query if query else "")
 
 
-def _close(body) -> None:
+def _close(body: object) -> None:
     close = getattr(body, "close", None)
     if close is not None:
         close()
@@ -86,9 +98,9 @@ class PacedClient:
     response whose handler sends nothing more is cut (the worker then stops, as for a client
     that left). Everything else is the socket's."""
 
-    def __init__(self, sock):
+    def __init__(self, sock: socket.socket) -> None:
         self._sock = sock
-        self.deadline = None
+        self.deadline: float | None = None
         self.stalled = False
 
     def fileno(self) -> int:
@@ -97,7 +109,7 @@ class PacedClient:
             return -1
         return self._sock.fileno()
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         return getattr(self._sock, name)
 
 
@@ -106,13 +118,13 @@ class PacedStream:
     before (of the head, for the first): --request-timeout bounds each wait for the handler,
     not only the wait for its response. A stream past it is cut, and its worker stopped."""
 
-    def __init__(self, stream, client: PacedClient, limit: float | None, output):
+    def __init__(self, stream: ResponseStream, client: PacedClient, limit: float | None, output: "ComponentOutput") -> None:
         self.stream = stream
         self.client = client
         self.limit = limit
         self.output = output
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[bytes]:
         pieces = iter(self.stream)
         while True:
             if self.limit:
@@ -137,7 +149,7 @@ class PacedStream:
 
 
 class Answer:
-    def __init__(self, status, headers=(), body=b""):
+    def __init__(self, status: Any, headers: Iterable[Any] = (), body: Any = b"") -> None:
         self.status = status
         self.headers = list(headers)
         self.body = body
@@ -163,17 +175,18 @@ CHAINED_CLIENT_ADDR = "0.0.0.0:0"
 _ATTEMPTS = 3
 
 
-def _text(status, text):
+def _text(status: int, text: str) -> Answer:
     return Answer(status, [("content-type", "text/plain; charset=utf-8")], text.encode("utf-8"))
 
 
-def _body_error(error):
+def _body_error(error: BaseException) -> Answer:
     """The answer to a request whose body could not be read (trigger.body's BodyError)."""
     return _text(getattr(error, "status", 400), f"{error}\n")
 
 
 class HttpTrigger:
-    def __init__(self, runtime, scheme_host, terminal=None, max_response_body=MAX_RESPONSE_BODY):
+    def __init__(self, runtime: "Callable[[], AppRuntime]", scheme_host: str, terminal: TextIO | None = None,
+                 max_response_body: int = MAX_RESPONSE_BODY) -> None:
         """``runtime()`` returns the AppRuntime to serve with: it can change between requests.
         The request body limit is its config's ``max_request_body`` (--max-request-body)."""
         self.runtime = runtime
@@ -181,7 +194,7 @@ class HttpTrigger:
         self.terminal = terminal or sys.stderr
         self.max_response_body = max_response_body
 
-    def __call__(self, environ, start_response):
+    def __call__(self, environ: "WSGIEnvironment", start_response: "StartResponse") -> Iterable[bytes]:
         started = time.perf_counter()
         method = environ["REQUEST_METHOD"]
         path_and_query = raw_path(environ)
@@ -211,7 +224,7 @@ class HttpTrigger:
         observe.end_request(observed, int(status[:3]), answer.body if isinstance(answer, Answer) else None)
         return body
 
-    def _refused(self, component, error) -> str:
+    def _refused(self, component: "ComponentRuntime | None", error: object) -> str:
         where = f"component '{component.id}'" if component is not None else "spin-py"
         message = f"{where} sent a response Spin would refuse: {error}"
         if component is not None and component.output is not None:
@@ -220,7 +233,7 @@ class HttpTrigger:
             write_terminal(self.terminal, message)
         return message
 
-    def _respond(self, environ, method, path_and_query):
+    def _respond(self, environ: "WSGIEnvironment", method: str, path_and_query: str) -> "tuple[ComponentRuntime | None, Answer]":
         """``(component or None, answer)`` for one request."""
         runtime = self.runtime()
         path = path_and_query.partition("?")[0]
@@ -243,7 +256,8 @@ class HttpTrigger:
         try:
             headers = client_headers(raw_headers)
         except HeaderEncodingError as error:
-            component.output.write(f"{error}: Spin answers 500 without running the component")
+            if component.output is not None:
+                component.output.write(f"{error}: Spin answers 500 without running the component")
             return component, _text(500, f"{error}\n")
         host = environ.get("HTTP_HOST") or self.scheme_host.split("://", 1)[1]
         headers += spin_headers(
@@ -265,7 +279,8 @@ class HttpTrigger:
             client = PacedClient(client)
         return component, self._run(component, runtime, method, path_and_query, headers, body, client)
 
-    def serve_chained(self, component_id, method, path_and_query, headers, body, max_body) -> tuple:
+    def serve_chained(self, component_id: str, method: str, path_and_query: str, headers: list[Any], body: Any,
+                      max_body: int) -> tuple[int, list[tuple[str, str]], bytes]:
         """A request one component sends to ``http://<component_id>.spin.internal`` (service
         chaining), served by that component without the network, private routes included,
         as Spin's OutboundHttpInterceptor does (crates/trigger-http/src/outbound_http.rs):
@@ -317,16 +332,19 @@ class HttpTrigger:
         observe.end_request(observed, int(status[:3]), answer.body if isinstance(answer, Answer) else None)
         return int(status.split()[0]), wire, data
 
-    def _run(self, component, runtime, method, path_and_query, headers, body, client):
+    def _run(self, component: "ComponentRuntime", runtime: "AppRuntime", method: str, path_and_query: str,
+             headers: list[Any], body: Any, client: PacedClient | None) -> Answer:
         """The component's answer. A streamed response keeps its worker until the body has
         gone to the client (the stream's close gives it back). A worker found to have died
         while idle, before the request reached it, is replaced and the request goes to another."""
+        pool, output = component.pool, component.output
+        assert pool is not None and output is not None  # a component served by workers has both
         for attempt in range(_ATTEMPTS):
             try:
                 # A body still to be read owns the connection: a client that left shows when it is read.
-                worker = component.pool.take(client if isinstance(body, (bytes, bytearray)) else None)
+                worker = pool.take(client if isinstance(body, (bytes, bytearray)) else None)
             except WorkerError as error:
-                component.output.write(str(error))
+                output.write(str(error))
                 return _text(500, str(error).rstrip("\n") + "\n")
             instance = request_instance(runtime, component.id)
             # As Spin's trigger_instance_builder sets the OutboundHttpInterceptor: requests this
@@ -337,50 +355,51 @@ class HttpTrigger:
                 answer = worker.serve(method, path_and_query, headers, body, instance,
                                       client=client, timeout=runtime.config.request_timeout)
             except WorkerGone as error:
-                component.pool.give_back(worker, False)
+                pool.give_back(worker, False)
                 if attempt + 1 < _ATTEMPTS:
                     continue
-                component.output.write(str(error))
+                output.write(str(error))
                 return _text(500, str(error).rstrip("\n") + "\n")
             except WorkerError as error:
-                component.pool.give_back(worker, False)
+                pool.give_back(worker, False)
                 if worker.body_error is not None:  # it failed while the client's body was broken: say that
                     return _body_error(worker.body_error)
-                component.output.write(str(error))
+                output.write(str(error))
                 return _text(500, str(error).rstrip("\n") + "\n")
             except (KeyError, TypeError, AttributeError) as error:  # a response frame without its fields
-                component.pool.give_back(worker, False)
+                pool.give_back(worker, False)
                 message = f"the worker for component '{component.id}' sent a malformed response ({error!r})"
-                component.output.write(message)
+                output.write(message)
                 return _text(500, message + "\n")
             except BaseException:
-                component.pool.give_back(worker, False)
+                pool.give_back(worker, False)
                 raise
-            answer = self._answered(component, worker, answer)
+            answer = self._answered(pool, worker, answer)
             if isinstance(answer.body, ResponseStream) and isinstance(client, PacedClient):
-                answer.body = PacedStream(answer.body, client, runtime.config.request_timeout, component.output)
+                answer.body = PacedStream(answer.body, client, runtime.config.request_timeout, output)
             return answer
+        raise AssertionError("the last attempt returns")
 
     @staticmethod
-    def _answered(component, worker, answer):
+    def _answered(pool: "ComponentPool", worker: "Worker", answer: Any) -> Answer:
         """The answer to the client; the worker goes back to its pool now, or once its
         streamed body has gone to the client."""
         stream = answer.body if isinstance(answer.body, ResponseStream) else None
         if worker.body_error is not None:  # the client's body could not be read: the host answers that
             if stream is not None:
-                stream.on_close = lambda ok: component.pool.give_back(worker, False)
+                stream.on_close = lambda ok: pool.give_back(worker, False)
                 stream.close()
             else:
-                component.pool.give_back(worker, True)
+                pool.give_back(worker, True)
             return _body_error(worker.body_error)
         if stream is not None:
-            stream.on_close = lambda ok: component.pool.give_back(worker, ok)
+            stream.on_close = lambda ok: pool.give_back(worker, ok)
         else:
-            component.pool.give_back(worker, True)
+            pool.give_back(worker, True)
         return answer  # the worker's HttpResponse has the same three fields
 
     @staticmethod
-    def _well_known(name, runtime):
+    def _well_known(name: str, runtime: "AppRuntime") -> Answer:
         """Spin answers these itself, before routing."""
         if name == "health":
             return Answer(200, [], b"OK")
@@ -391,5 +410,5 @@ class HttpTrigger:
             return Answer(200, [("content-type", "application/json")], json.dumps(info, indent=2).encode())
         return Answer(404)
 
-    def log(self, line):
+    def log(self, line: str) -> None:
         write_terminal(self.terminal, line)

@@ -30,11 +30,17 @@ import os
 import struct
 import threading
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from typing import IO, Any
 
 import brotli
 
+from spin_py.host.output import ComponentOutput
+from spin_py.host.runtime import AppRuntime
+from spin_py.manifest.errors import ManifestError, format_key
 from spin_py.manifest.file_mounts import DIR, FileMounts, MountError
+from spin_py.manifest.model import App, Component
+from spin_py.manifest.python_source import FileServerRelease
 from spin_py.trigger.headers import HeaderEncodingError, client_headers
 from spin_py.trigger.responses import MAX_RESPONSE_BODY
 
@@ -44,9 +50,9 @@ NOT_FOUND = b"Not Found"
 INTERNAL_ERROR = b"Internal Server Error"
 
 
-def _png(size=16, rgba=(52, 101, 164, 255)) -> bytes:
+def _png(size: int = 16, rgba: tuple[int, int, int, int] = (52, 101, 164, 255)) -> bytes:
     """A plain one-colour PNG: the built-in favicon."""
-    def chunk(kind, data):
+    def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     rows = b"".join(b"\x00" + bytes(rgba) * size for _ in range(size))
@@ -54,7 +60,7 @@ def _png(size=16, rgba=(52, 101, 164, 255)) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
 
 
-def _ico(png: bytes, size=16) -> bytes:
+def _ico(png: bytes, size: int = 16) -> bytes:
     """An ICO file holding one PNG image (valid since Windows Vista, and in every browser)."""
     return struct.pack("<HHH", 0, 1, 1) + struct.pack("<BBBBHHII", size, size, 0, 0, 1, 32, len(png), 22) + png
 
@@ -128,7 +134,7 @@ class _Zlib:
     """zlib's own streaming compressor: ``wbits`` -15 is raw deflate, 31 gzip (mtime 0, as
     gzip.compress(data, 1, mtime=0) writes it)."""
 
-    def __init__(self, wbits):
+    def __init__(self, wbits: int) -> None:
         self._deflate = zlib.compressobj(1, zlib.DEFLATED, wbits)
 
     def process(self, data: bytes) -> bytes:
@@ -150,7 +156,7 @@ WHOLE_UP_TO = 1024 * 1024
 PIECE = 1024 * 1024
 
 
-def _pieces(file, encoding: str | None) -> Iterator[bytes]:
+def _pieces(file: IO[bytes], encoding: str | None) -> Iterator[bytes]:
     """The body as sent (compressed when ``encoding``), in pieces, from ``file``'s start."""
     file.seek(0)
     encoder = STREAM_ENCODERS[encoding]() if encoding is not None else None
@@ -169,11 +175,11 @@ class _ETags:
 
     MOST = 256
 
-    def __init__(self):
-        self._known = {}
+    def __init__(self) -> None:
+        self._known: dict[tuple[Any, ...], str] = {}
         self._lock = threading.Lock()
 
-    def get(self, file, encoding) -> str:
+    def get(self, file: IO[bytes], encoding: str | None) -> str:
         stat = os.fstat(file.fileno())
         key = (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, encoding)
         with self._lock:
@@ -192,7 +198,7 @@ class _ETags:
 _PREFERENCE = ("br", "deflate", "gzip")
 
 
-def best_encoding(headers, known=_PREFERENCE) -> str | None:
+def best_encoding(headers: Sequence[Sequence[str]], known: Sequence[str] = _PREFERENCE) -> str | None:
     """The first accept-encoding header that names an encoding it can send decides; within it,
     br before deflate before gzip, each compared whole (``gzip;q=0.5`` names nothing)."""
     for name, value in headers:
@@ -208,7 +214,8 @@ def best_encoding(headers, known=_PREFERENCE) -> str | None:
 class StaticFiles:
     """One file-server component: ``respond`` answers a request routed to it."""
 
-    def __init__(self, app, component, release, environment, output):
+    def __init__(self, app: App, component: Component, release: FileServerRelease, environment: dict[str, str],
+                 output: ComponentOutput) -> None:
         """``release``: the FileServerRelease; ``environment``: what the component would see
         (manifest ``environment`` and ``-e``). MountError when ``files`` is one Spin refuses."""
         self.id = component.id
@@ -229,7 +236,7 @@ class StaticFiles:
         served = f"Component '{self.id}' ({self.release.label}) is served by spin-py's built-in file server"
         return [served] + [f"Component '{self.id}': {warning}" for warning in self.mounts.warnings]
 
-    def respond(self, request_path, match, raw_headers):
+    def respond(self, request_path: str, match: Any, raw_headers: list[tuple[str, str]]) -> tuple[int, list[tuple[str, str]], Any]:
         """``(status, headers, body)`` for a request: ``request_path`` is the path as requested
         (no query, not decoded), ``match`` the RouteMatch, ``raw_headers`` the client's headers."""
         try:
@@ -243,7 +250,7 @@ class StaticFiles:
         if_none_match = next((value for name, value in headers if name == "if-none-match"), "")
         return self.make_response(path, best_encoding(headers, self.encodings), if_none_match)
 
-    def make_response(self, path, encoding, if_none_match):
+    def make_response(self, path: str, encoding: str | None, if_none_match: str) -> tuple[int, list[tuple[str, str]], Any]:
         """``(status, headers, body)``: the body is bytes, or for a file over WHOLE_UP_TO an
         iterable of pieces (closed by whoever sends it) with a content-length when not compressed."""
         found = self.resolve(path)
@@ -255,6 +262,7 @@ class StaticFiles:
             if file is not None:
                 etag = self.etags.get(file, encoding)
             else:
+                assert body is not None  # a small file comes whole
                 if encoding is not None:
                     body = ENCODERS[encoding](body)
                 etag = hashlib.sha256(body).hexdigest()
@@ -277,7 +285,7 @@ class StaticFiles:
             headers.append(("content-length", str(os.fstat(file.fileno()).st_size)))
         return 200, headers, _FileBody(file, encoding)
 
-    def resolve(self, request_path):
+    def resolve(self, request_path: str) -> Any:
         """FileServer::resolve: a host file, built-in favicon bytes, or None."""
         path = request_path or INDEX
         kind = self.mounts.find(path)
@@ -297,14 +305,14 @@ class StaticFiles:
         return kind  # (FILE, host path), or DIR: opening a folder fails when it is read (500)
 
     @staticmethod
-    def _open(found):
+    def _open(found: Any) -> tuple[bytes | None, IO[bytes] | None]:
         """``(bytes, None)`` for a small file or a built-in one, else ``(None, open file)``."""
         if isinstance(found, bytes):
             return found, None
         if found == DIR:
             raise IsADirectoryError("Is a directory (os error 21)")
         host = found[1]
-        file = open(host, "rb")
+        file = open(host, "rb")  # noqa: SIM115 (a large one is returned open, for its body to read)
         try:
             size = os.fstat(file.fileno()).st_size
             if size > MAX_RESPONSE_BODY:
@@ -323,11 +331,11 @@ class _FileBody:
 
     must_drain = False  # unlike a worker's stream: a HEAD request reads none of it
 
-    def __init__(self, file, encoding):
+    def __init__(self, file: IO[bytes], encoding: str | None) -> None:
         self._file = file
         self._encoding = encoding
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[bytes]:
         try:
             yield from _pieces(self._file, self._encoding)
         except OSError as error:  # the headers are gone already: the connection is cut
@@ -337,12 +345,9 @@ class _FileBody:
         self._file.close()
 
 
-def static_files_for(runtime, component, release) -> StaticFiles:
+def static_files_for(runtime: AppRuntime, component: Component, release: FileServerRelease) -> StaticFiles:
     """The StaticFiles of ``component`` in an AppRuntime; a ``files`` entry Spin refuses is a
     ManifestError naming the component's ``files`` key."""
-    from spin_py.host.output import ComponentOutput
-    from spin_py.manifest.errors import ManifestError, format_key
-
     output = ComponentOutput(component.id, runtime.logs_dir, runtime.terminal)
     environment = {**component.environment, **runtime.config.env}
     try:
