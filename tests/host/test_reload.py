@@ -42,7 +42,7 @@ def two_components(tmp_path, spin_up):
 
 
 def test_an_edit_is_served_on_the_next_request_and_announced(tmp_path, spin_up):
-    path, server = two_components(tmp_path, spin_up)
+    _path, server = two_components(tmp_path, spin_up)
     assert server.get("/v/x")[2] == b"one"
     (tmp_path / "versioned.py").write_text(versioned("two"))
     poll_until(server, "/v/x", (200, b"two"))

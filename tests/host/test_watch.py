@@ -167,7 +167,7 @@ def test_package_installs_in_an_environment_make_no_noise_and_no_change(tmp_path
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("always")
-            for round in range(3):
+            for _round in range(3):
                 for index in range(20):
                     package = site / f"pkg{index}"
                     (package / "sub" / "__pycache__").mkdir(parents=True)

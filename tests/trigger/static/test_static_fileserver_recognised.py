@@ -20,7 +20,7 @@ def _release(tmp_path, source):
 @pytest.mark.parametrize(
     ("source", "label", "version"),
     [
-        ('{ url = "https://github.com/spinframework/spin-fileserver/releases/download/v0.3.0/spin_static_fs.wasm", digest = "%s" }' % V030,
+        (f'{{ url = "https://github.com/spinframework/spin-fileserver/releases/download/v0.3.0/spin_static_fs.wasm", digest = "{V030}" }}',
          "spin-fileserver v0.3.0", (0, 3, 0)),
         ('{ url = "https://github.com/fermyon/spin-fileserver/releases/download/v0.0.3/spin_static_fs.wasm", digest = "sha256:38bf971900228222f7f6b2ccee5051f399adca58d71692cdfdea98997965fd0d" }',
          "spin-fileserver v0.0.3", (0, 0, 3)),
@@ -30,7 +30,7 @@ def _release(tmp_path, source):
         ('{ url = "https://github.com/fermyon/spin-fileserver/releases/latest/download/spin_static_fs.wasm", digest = "sha256:00" }',
          "spin-fileserver", None),
         # a mirror: recognised by the digest
-        ('{ url = "https://mirror.example.com/static.wasm", digest = "%s" }' % V030, "spin-fileserver v0.3.0", (0, 3, 0)),
+        (f'{{ url = "https://mirror.example.com/static.wasm", digest = "{V030}" }}', "spin-fileserver v0.3.0", (0, 3, 0)),
     ],
 )
 def test_release_urls_and_digests(tmp_path, source, label, version):
@@ -59,7 +59,7 @@ UI = (
     'spin_manifest_version = 2\n[application]\nname = "a"\n'
     '[[trigger.http]]\nroute = "/..."\ncomponent = "ui"\n'
     '[component.ui]\nsource = { url = "https://github.com/spinframework/spin-fileserver/releases/download/v0.3.0/'
-    'spin_static_fs.wasm", digest = "%s" }\nfiles = FILES\n' % V030
+    f'spin_static_fs.wasm", digest = "{V030}" }}\nfiles = FILES\n'
 )
 
 

@@ -151,7 +151,7 @@ def test_custom_404_path_is_served_with_200_as_spin_fileserver_does(shop):
 
 
 def test_etag_and_if_none_match_give_304_without_a_body(shop):
-    _, headers, body = shop.get("/style.css")
+    _, headers, _body = shop.get("/style.css")
     etag = headers["etag"]
     status, headers304, body304 = shop.get("/style.css", headers={"If-None-Match": etag})
     assert (status, body304) == (304, b"")

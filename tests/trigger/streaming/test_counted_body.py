@@ -61,5 +61,5 @@ def test_the_response_cap_holds_for_a_streamed_body():
 
 
 def test_head_drains_the_stream_and_sends_nothing():
-    _, headers, body = wire_response(200, [["content-length", "4"]], Pieces(b"ab", b"cd"), method="HEAD")
+    _, _headers, body = wire_response(200, [["content-length", "4"]], Pieces(b"ab", b"cd"), method="HEAD")
     assert isinstance(body, CountedBody) and drain(body) == b"" and body.sent == 4
