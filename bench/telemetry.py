@@ -13,6 +13,7 @@ figures are medians over rounds. Targets: export on / off >= 0.85, off / bare >=
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -66,6 +67,12 @@ class Collector:
         self.server.server_close()
 
 
+def host_cpu(pid: int) -> float:
+    """CPU seconds (user + system) the process ``pid`` has used: /proc/<pid>/stat's utime and stime."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5)
@@ -83,9 +90,21 @@ def main() -> None:
             off.wait_ready()
             on.wait_ready()
             sides = {"telemetry off": off.port, "OTLP export on": on.port, "bare werkzeug server": bare_port}
+            # The host process's CPU per request: what telemetry costs, apart from the machine's noise
+            # (the instances' CPU is the same on both sides and not counted).
+            pids = {"telemetry off": off.process.pid, "OTLP export on": on.process.pid}
+            cpu = {name: [0.0, 0.0] for name in pids}  # CPU seconds, requests
+
+            def measured(name: str, port: int, seconds: float) -> float:
+                before = host_cpu(pids[name]) if name in pids else 0.0
+                rate = load(port, ["/hello"], check, seconds, options.connections)
+                if name in pids:
+                    cpu[name][0] += host_cpu(pids[name]) - before
+                    cpu[name][1] += rate * seconds
+                return rate
+
             results = compare(
-                {name: lambda seconds, port=port: load(port, ["/hello"], check, seconds, options.connections)
-                 for name, port in sides.items()},
+                {name: lambda seconds, name=name, port=port: measured(name, port, seconds) for name, port in sides.items()},
                 options.rounds,
                 options.seconds,
             )
@@ -102,6 +121,10 @@ def main() -> None:
     for name, rounds in results.items():
         print(f"{name:{width}}  {medians[name]:8.0f} req/s  (rounds: {', '.join(f'{r:.0f}' for r in rounds)})")
     print(f"exports received: {collector.exports}, {collector.bytes} bytes")
+    per_request = {name: 1000 * used / max(count, 1) for name, (used, count) in cpu.items()}
+    for name, milliseconds in per_request.items():
+        print(f"host CPU per request, {name}: {milliseconds:.3f} ms")
+    print(f"host CPU per request, OTLP export on / off: {per_request['OTLP export on'] / per_request['telemetry off']:.2f}")
     print(f"ratio OTLP export on / telemetry off: {medians['OTLP export on'] / medians['telemetry off']:.2f} (target >= 0.85)")
     print(f"ratio telemetry off / bare werkzeug server: {medians['telemetry off'] / medians['bare werkzeug server']:.2f} (target >= 0.8)")
     print(f"ratio OTLP export on / bare werkzeug server: {medians['OTLP export on'] / medians['bare werkzeug server']:.2f}")
