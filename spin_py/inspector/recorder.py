@@ -30,6 +30,7 @@ MOST_DEPTH = 6  # nesting kept; deeper is said, not shown
 # Output that arrives just after its request ended (the pipe reader is a thread of its own) still
 # belongs to it for this long.
 LATE_OUTPUT = 1.0
+POLL = 0.1  # seconds between looks for changes while a page's event stream waits
 
 
 def cut(value: Any, limit: int = VALUE_LIMIT, depth: int = 0) -> Any:
@@ -66,7 +67,7 @@ def cut(value: Any, limit: int = VALUE_LIMIT, depth: int = 0) -> Any:
     return cut(repr(value), limit, depth)
 
 
-@dataclass
+@dataclass(slots=True)
 class CallRecord:
     """One host call, as it went in and came out."""
 
@@ -80,7 +81,7 @@ class CallRecord:
     extra: dict = field(default_factory=dict)  # what the capability knows beyond the value: time to first token, ...
 
 
-@dataclass(eq=False)  # one request is itself only: found by identity
+@dataclass(eq=False, slots=True)  # one request is itself only: found by identity
 class RequestRecord:
     """One request, from its start; ``status`` stays None while it runs."""
 
@@ -122,7 +123,8 @@ class Recorder(observe.Observer):
         self._requests: collections.OrderedDict[int, RequestRecord] = collections.OrderedDict()
         self._running: dict[str, list[RequestRecord]] = {}  # component -> its requests still running
         self._last: dict[str, RequestRecord] = {}  # component -> its request that ended last
-        self._changed = threading.Condition()
+        self._lock = threading.Lock()  # a plain lock: the request path never waits on anything else
+        self._closed = threading.Event()
         self._version = 0
         self._recent: collections.deque[tuple[int, int]] = collections.deque(maxlen=4 * keep)  # (version, id)
         self.other_lines: collections.deque[tuple[str, str, str]] = collections.deque(maxlen=most_lines)  # outside requests
@@ -133,7 +135,7 @@ class Recorder(observe.Observer):
         record = RequestRecord(request.id, request.trigger, request.method or request.trigger.upper(),
                                cut(request.path, self.value_limit), None, request.started)
         request.data[self] = record
-        with self._changed:
+        with self._lock:
             self._requests[record.id] = record
             while len(self._requests) > self.keep:
                 _, evicted = self._requests.popitem(last=False)
@@ -148,7 +150,7 @@ class Recorder(observe.Observer):
         record = request.data.get(self)
         if record is None or request.component is None or record.component is not None:
             return
-        with self._changed:
+        with self._lock:
             record.component = request.component
             self._running.setdefault(request.component, []).append(record)
             self._note(record.id)
@@ -160,7 +162,7 @@ class Recorder(observe.Observer):
         record.duration = (request.duration or 0.0) * 1000
         record.error = cut(request.error, self.value_limit * 4) if request.error else None
         record.ended_at = time.monotonic()
-        with self._changed:
+        with self._lock:
             record.status = request.status
             running = self._running.get(record.component or "")
             if running is not None and record in running:
@@ -183,7 +185,7 @@ class Recorder(observe.Observer):
             (call.duration or 0.0) * 1000, None if error is not None else cut(call.result, limit), error,
             dict(call.facts) if call.facts else {},
         ))
-        with self._changed:
+        with self._lock:
             self._note(record.id)
 
     def output(self, line: observe.OutputLine) -> None:
@@ -192,7 +194,7 @@ class Recorder(observe.Observer):
         moment ago (the pipes are read by a thread of their own, a little behind)."""
         text = cut(line.text, self.value_limit)
         component = line.component
-        with self._changed:
+        with self._lock:
             record = line.request.data.get(self) if line.request is not None else None
             if record is None:
                 running = self._running.get(component)
@@ -214,30 +216,33 @@ class Recorder(observe.Observer):
         """Under the lock: one more change, to ``request_id``."""
         self._version += 1
         self._recent.append((self._version, request_id))
-        self._changed.notify_all()
 
     # --- what the page reads ---------------------------------------------------------------------
 
     def summaries(self) -> tuple[int, list[dict]]:
         """``(version, rows)``: every kept request, oldest first."""
-        with self._changed:
+        with self._lock:
             return self._version, [record.summary() for record in self._requests.values()]
 
     def get(self, request_id: int) -> RequestRecord | None:
-        with self._changed:
+        with self._lock:
             return self._requests.get(request_id)
 
     def wake(self) -> None:
-        """Every ``wait_changes`` returns now (the server is closing)."""
-        with self._changed:
-            self._changed.notify_all()
+        """Every ``wait_changes`` returns now, and from now on at once (the server is closing)."""
+        self._closed.set()
 
     def wait_changes(self, since: int, timeout: float) -> tuple[int, list[dict] | None]:
         """Wait up to ``timeout`` seconds for changes after version ``since``: ``(version, rows
-        of the requests changed)``; rows None when ``since`` is too old to say (read them all again)."""
-        with self._changed:
-            if self._version == since:
-                self._changed.wait(timeout)
+        of the requests changed)``; rows None when ``since`` is too old to say (read them all again).
+        It looks every POLL seconds: the request path tells no one of a change, it only counts it."""
+        deadline = time.monotonic() + timeout
+        while self._version == since and not self._closed.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            self._closed.wait(min(POLL, left))
+        with self._lock:
             if self._version == since:
                 return since, []
             if not self._recent or self._recent[0][0] > since + 1:
