@@ -28,17 +28,17 @@ from . import import_hooks, tracebacks
 MODULE = "componentize_py_async_support"
 
 
-_spawned = []
+_spawned: list[asyncio.Future] = []
 
 
-def _loop_state():
+def _loop_state() -> tuple:
     running = asyncio.events._get_running_loop()
     policy = asyncio.get_event_loop_policy()
     local = getattr(policy, "_local", None)
     return running, policy, local, dict(vars(local)) if local is not None else None
 
 
-def _restore(state):
+def _restore(state) -> None:
     running, policy, local, saved = state
     asyncio.events._set_running_loop(running)
     if local is not None:
@@ -48,11 +48,11 @@ def _restore(state):
         policy.set_event_loop(None)
 
 
-def spawn(coroutine):
+def spawn(coroutine) -> None:
     _spawned.append(asyncio.ensure_future(coroutine))
 
 
-def _hook(module, run):
+def _hook(module, run) -> None:
     state = _loop_state()
     try:
         run()
@@ -61,21 +61,21 @@ def _hook(module, run):
     module.spawn = spawn
 
 
-def install():
+def install() -> None:
     import_hooks.on_import(MODULE, _hook)
 
 
-def pending():
+def pending() -> bool:
     """Did the handler spawn work that has not run yet?"""
     return bool(_spawned)
 
 
-def running():
+def running() -> bool:
     """Is work the handler spawned still going (not merely finished and unreported)?"""
     return any(not task.done() for task in _spawned)
 
 
-def finish_spawned(loop, limit=FINISH_LIMIT):
+def finish_spawned(loop, limit=FINISH_LIMIT) -> None:
     """Run the tasks the last request spawned to their end, at most ``limit`` seconds
     after the response (tasks they spawn included); what is still running then is
     cancelled. Their errors go to stderr, since the response has already been sent."""

@@ -4,6 +4,9 @@ is pulled from the host piece by piece (``StreamedBody``), and a response body
 over PIECE bytes goes out in pieces (``pieces``), so neither process holds more
 than a piece of a body the handler itself does not hold."""
 
+from collections.abc import Iterator
+from typing import Any
+
 from spin_py_wire import frames
 
 from . import host
@@ -12,7 +15,7 @@ from . import host
 class StreamedBody:
     """A request body the host streams: ``read()`` pulls its next piece (b"" once it ended)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.ended = False
 
     def read(self, size: int = frames.PIECE) -> bytes:
@@ -39,7 +42,7 @@ def is_small(payload) -> bool:
     return isinstance(payload, (bytes, bytearray, memoryview)) and len(payload) <= frames.PIECE
 
 
-def pieces(payload):
+def pieces(payload: Any) -> Iterator[memoryview]:
     """A response body's pieces of at most PIECE bytes: ``payload`` is bytes, or an
     object whose ``pieces()`` yields them as the handler writes them."""
     if isinstance(payload, (bytes, bytearray, memoryview)):

@@ -55,11 +55,11 @@ def _code(status: int) -> int:
 class ForkServer:
     """Forks a child for each ``fork`` message; ``child(message, fds)`` runs in it and never returns."""
 
-    def __init__(self, control: Control, child):
+    def __init__(self, control: Control, child) -> None:
         self.control = control
         self.child = child
-        self.children = set()
-        self.statuses = collections.OrderedDict()
+        self.children: set[int] = set()
+        self.statuses: collections.OrderedDict[int, int] = collections.OrderedDict()
 
     def _reap(self) -> None:
         """Collect the children that have exited (one system call when none has)."""
@@ -91,7 +91,8 @@ class ForkServer:
                     os.close(fd)
                 if op == "status":
                     pid = message.get("pid")
-                    self.control.send({"op": "status", "pid": pid, "status": self.statuses.get(pid)})
+                    status = self.statuses.get(pid) if isinstance(pid, int) else None
+                    self.control.send({"op": "status", "pid": pid, "status": status})
                 elif op == "preload":
                     preload(message.get("modules", ()))
                 elif op == "close":

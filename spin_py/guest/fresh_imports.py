@@ -9,14 +9,17 @@ skips the bytecode cache; packages from site-packages keep theirs.
 import importlib.machinery as machinery
 import os
 import sys
+from collections.abc import Iterable
+from types import CodeType
+from typing import Any
 
 
 class _SourceOnlyLoader(machinery.SourceFileLoader):
-    def get_code(self, fullname):
+    def get_code(self, fullname: str) -> CodeType:
         return compile(self.get_data(self.path), self.path, "exec", dont_inherit=True)
 
 
-def install(roots):
+def install(roots: Iterable[str]) -> tuple[str, ...]:
     """Compile modules found in ``roots`` (folders) from source, always."""
     roots = tuple(os.path.realpath(root) for root in roots)
     file_finder = machinery.FileFinder.path_hook(
@@ -24,7 +27,7 @@ def install(roots):
         (machinery.ExtensionFileLoader, machinery.EXTENSION_SUFFIXES),
     )
 
-    def hook(path):
+    def hook(path: str) -> Any:
         real = os.path.realpath(path or ".")
         if not any(real == root or real.startswith(root + os.sep) for root in roots):
             raise ImportError("not an app folder")
@@ -38,12 +41,12 @@ def install(roots):
     return roots
 
 
-def _in_app(path, roots):
+def _in_app(path: str, roots: tuple[str, ...]) -> bool:
     real = os.path.realpath(path)
     return any(real.startswith(root + os.sep) for root in roots) and "site-packages" not in real.split(os.sep)
 
 
-def split_new(names, roots):
+def split_new(names: Iterable[str], roots: tuple[str, ...]) -> tuple[list[str], list[str]]:
     """The modules ``names`` (imported) as ``(app files, other module names)``: the source
     files of the app's own modules, what a reload should watch, and the rest, what a base
     process may import ahead (worker.py)."""

@@ -40,6 +40,8 @@ import importlib
 import inspect
 import os
 import sys
+from types import ModuleType
+from typing import Any
 
 from . import async_support
 from .bodies import whole
@@ -53,7 +55,7 @@ class Handlers:
     """What a module exports: ``http`` and ``redis`` are always callable; the one the
     module lacks answers with the error Spin would give."""
 
-    def __init__(self, http, redis):
+    def __init__(self, http, redis) -> None:
         self.http = http
         self.redis = redis
 
@@ -73,7 +75,7 @@ def find_handlers(module) -> Handlers:
     return Handlers(http or NoHttpHandler(where), redis or NoRedisHandler(module))
 
 
-def _http_handler(module, where):
+def _http_handler(module: ModuleType, where: str) -> Any:
     for name, base, adapter in (
         ("HttpHandler", "spin-sdk 4 and later (spin_sdk.http.Handler)", AsyncSdkHandler),
         ("IncomingHandler", "spin-sdk 2 and 3 (spin_sdk.http.IncomingHandler)", SdkHandler),
@@ -124,7 +126,7 @@ _REDIS_EXPORTS = (
 )
 
 
-def _redis_handler(module, where):
+def _redis_handler(module: ModuleType, where: str) -> Any:
     found = [(name, awaited) for name, awaited in _REDIS_EXPORTS if isinstance(getattr(module, name, None), type)]
     if not found:
         return None
@@ -145,11 +147,11 @@ class SdkHandler:
 
     style = "IncomingHandler.handle_request"
 
-    def __init__(self, instance, request_class):
+    def __init__(self, instance, request_class) -> None:
         self.instance = instance
         self.request_class = request_class
 
-    def request(self, method, uri, headers, body):
+    def request(self, method: str, uri: str, headers: list[list[str]], body: Any) -> Any:
         return self.request_class(method, uri or "/", {name.lower(): value for name, value in headers}, whole(body))
 
     def __call__(self, method, uri, headers, body):
@@ -162,7 +164,7 @@ class SdkHandler:
             )
         return response_parts(result, "spin_sdk.http.Response")
 
-    def after_response(self):
+    def after_response(self) -> None:
         pass
 
 
@@ -179,7 +181,7 @@ class AsyncSdkHandler(SdkHandler):
             raise TypeError(f"{self.style} must be `async def`: spin-sdk 4 and later await it")
         return response_parts(worker_loop().run_until_complete(result), "spin_sdk.http.Response")
 
-    def after_response(self):
+    def after_response(self) -> None:
         async_support.finish_spawned(worker_loop())
 
 
@@ -191,7 +193,7 @@ class WasiHttpHandler:
 
     style = "HttpHandler.handle"
 
-    def __init__(self, instance, types):
+    def __init__(self, instance, types) -> None:
         self.instance = instance
         self.types = types
 
@@ -204,7 +206,7 @@ class WasiHttpHandler:
         loop = worker_loop()
         return wasi_http.outgoing_response(loop.run_until_complete(result), loop)
 
-    def after_response(self):
+    def after_response(self) -> None:
         async_support.finish_spawned(worker_loop())
 
 
@@ -237,12 +239,12 @@ class OriginalApiHandler:
     ``spin_http.Request(method, path_with_query, headers, body)`` with headers
     as a dict whose repeated names are joined with ", ", and body as bytes."""
 
-    def __init__(self, function):
+    def __init__(self, function) -> None:
         self.function = function
         self.request_class = importlib.import_module("spin_http").Request
 
     def __call__(self, method, uri, headers, body):
-        joined = {}
+        joined: dict[str, str] = {}
         for name, value in headers:
             name = name.lower()
             joined[name] = f"{joined[name]}, {value}" if name in joined else value
@@ -252,7 +254,7 @@ class OriginalApiHandler:
             raise TypeError("handle_request returned an awaitable: the original Spin Python API calls it without awaiting")
         return response_parts(result, "spin_http.Response")
 
-    def after_response(self):
+    def after_response(self) -> None:
         pass
 
 
@@ -260,7 +262,7 @@ class NoHttpHandler:
     """An HTTP request to a module with only a Redis handler (Spin would refuse it at
     startup): a 500 that says so, and the worker stays."""
 
-    def __init__(self, where):
+    def __init__(self, where) -> None:
         self.text = (
             f"{where} has no HTTP handler: spin-py looks for a class HttpHandler (spin-sdk 4 and later), "
             "a class IncomingHandler (spin-sdk 2 and 3), a class WasiHttpIncomingHandler020 (spin-sdk 4 and later's "
@@ -271,7 +273,7 @@ class NoHttpHandler:
         print(self.text, file=sys.stderr, flush=True)
         return 500, [["content-type", "text/plain; charset=utf-8"]], (self.text + "\n").encode("utf-8")
 
-    def after_response(self):
+    def after_response(self) -> None:
         pass
 
 
@@ -280,7 +282,7 @@ class RedisMessageHandler:
     awaited for spin-sdk 4's RedisHandler. An ``Err`` it raises is the WIT
     result's error: Spin logs "Redis handler returned an error" and goes on."""
 
-    def __init__(self, instance, name, awaited):
+    def __init__(self, instance, name, awaited) -> None:
         self.instance = instance
         self.style = f"{name}.handle_message"
         self.awaited = awaited
@@ -305,7 +307,7 @@ class RedisMessageHandler:
             raise
         return None
 
-    def after_response(self):
+    def after_response(self) -> None:
         if self.awaited:
             async_support.finish_spawned(worker_loop())
 
@@ -314,7 +316,7 @@ class NoRedisHandler:
     """A Redis message for a module without a Redis export: Spin's error for it
     (crates/trigger-redis/src/lib.rs, HandlerType::from_instance_pre), per message."""
 
-    def __init__(self, module, problem="component does not export a Redis interface"):
+    def __init__(self, module, problem="component does not export a Redis interface") -> None:
         self.problem = problem
         original_api = callable(getattr(module, "handle_request", None)) and not any(
             hasattr(module, name) for name in ("HttpHandler", "IncomingHandler")
@@ -329,13 +331,13 @@ class NoRedisHandler:
     def __call__(self, message):
         return self.problem
 
-    def after_response(self):
+    def after_response(self) -> None:
         pass
 
 
 _loop = None
 _loop_pid = None  # the process that made _loop
-_inherited = []  # loops a fork brought along: kept, never closed (see worker_loop)
+_inherited: list[asyncio.AbstractEventLoop] = []  # loops a fork brought along: kept, never closed (see worker_loop)
 
 
 def worker_loop() -> asyncio.AbstractEventLoop:
@@ -355,7 +357,7 @@ def worker_loop() -> asyncio.AbstractEventLoop:
     return _loop
 
 
-def response_parts(response, expected):
+def response_parts(response: Any, expected: str) -> tuple[int, list[list[str]], Any]:
     """``(status, [[name, value], ...], body)`` from the handler's Response, with
     the checks Spin makes when it converts one: what Spin would refuse fails here
     too, with a message that says why, rather than working only under spin-py."""
@@ -382,6 +384,6 @@ def response_parts(response, expected):
     return status, pairs, bytes(body)
 
 
-def _short(value):
+def _short(value) -> str:
     text = repr(value)
     return f"{type(value).__name__} {text if len(text) <= 80 else text[:77] + '...'}"

@@ -17,11 +17,12 @@ closes, and each zygote and instance is killed when its parent exits
 import ctypes
 import os
 import sys
+from typing import Any, NoReturn
 
 PR_SET_DUMPABLE = 4
 
 
-def not_dumpable():
+def not_dumpable() -> bool:
     """True when the kernel took it (Linux); elsewhere nothing to do."""
     try:
         libc = ctypes.CDLL(None, use_errno=True)
@@ -30,7 +31,7 @@ def not_dumpable():
         return False
 
 
-def _identity(path):
+def _identity(path: str) -> tuple[int, int] | None:
     try:
         stat = os.stat(path)
     except (OSError, ValueError):
@@ -42,12 +43,12 @@ class _Protected:
     """The files a component may not change, by real path and by inode (a hard
     or symbolic link to them is the same file)."""
 
-    def __init__(self, paths):
+    def __init__(self, paths) -> None:
         self.paths = {os.path.realpath(path): path for path in paths}
         self.identities = {_identity(path): path for path in paths} if paths else {}
         self.identities.pop(None, None)
 
-    def match(self, path):
+    def match(self, path: Any) -> str | None:
         """The protected file ``path`` names, or None."""
         if isinstance(path, int):
             return None
@@ -60,7 +61,7 @@ class _Protected:
             found = self.identities.get(_identity(path))
         return found
 
-    def refuse(self, path, what):
+    def refuse(self, path, what) -> NoReturn:
         raise PermissionError(
             f"spin-py: a component may not {what} {path}: it is the app's configuration, outside what a Spin "
             "component can reach"
@@ -77,14 +78,14 @@ def opens_to_write(mode, flags) -> bool:
     return isinstance(flags, int) and bool(flags & _WRITE_FLAGS)
 
 
-def protect(paths):
+def protect(paths) -> None:
     """Refuse writes to ``paths`` (and renaming or removing them) from Python code."""
     paths = [path for path in paths if path]
     if not paths:
         return
     protected = _Protected(paths)
 
-    def hook(event, args):
+    def hook(event, args) -> None:
         if event == "open":
             path, mode, flags = args
             if opens_to_write(mode, flags) and protected.match(path):

@@ -10,11 +10,15 @@ would be read as part of someone else's request. The message names no
 component: the host knows the caller by the channel.
 """
 
+import mmap
 import os
 import threading
 import time
+from collections.abc import Callable
+from typing import Any
 
 from spin_py_wire.frames import PROGRESS, QUIET_FIRST
+from spin_py_wire.framing import Channel
 
 from . import forks
 
@@ -22,26 +26,26 @@ from . import forks
 # host's time limit for a Redis message stays a limit on that message.
 QUIET_FLUSH = 0.05
 
-_channel = None
+_channel: Channel | None = None
 _lock = threading.Lock()
-_turn = None  # the number of the request being served, None while idle
+_turn: int | None = None  # the number of the request being served, None while idle
 _called = False  # the current turn made a host call
-_quiet = None  # (first, last): turns that ended quietly (see quietly_handled), not yet told to the host
+_quiet: tuple[int, int] | None = None  # (first, last): turns that ended quietly (see quietly_handled), not yet told to the host
 _quiet_since = 0.0  # when the first of them ended
-_progress = None  # the progress map the host reads when this worker dies (frames.PROGRESS)
-_pid = None  # the worker's own process: a forked child has another
+_progress: mmap.mmap | None = None  # the progress map the host reads when this worker dies (frames.PROGRESS)
+_pid: int | None = None  # the worker's own process: a forked child has another
 
 
 class HostError(Exception):
     """A host function failed: ``kind`` is the WIT error variant (e.g. InvalidInput)."""
 
-    def __init__(self, kind, message):
+    def __init__(self, kind: str, message: str) -> None:
         super().__init__(message)
         self.kind = kind
         self.message = message
 
 
-def connect(channel, progress=None):
+def connect(channel: Channel, progress: mmap.mmap | None = None) -> None:
     """``channel``: the worker's framing.Channel; ``progress``: its progress map (an mmap)."""
     global _channel, _pid, _progress
     _channel = channel
@@ -52,7 +56,7 @@ def connect(channel, progress=None):
 _own_fork = False  # fork_turn is forking: the child is the worker's, not the handler's
 
 
-def _forked():
+def _forked() -> None:
     """In a child the handler forked: the channel belongs to the worker, not to it.
     Its copy of the descriptor is closed, so nothing the child does (returning
     from the handler included) can write into the worker's conversation."""
@@ -107,12 +111,13 @@ def after_turn_fork(turn: int) -> None:
     _quiet = (first, turn)
 
 
-def _require_channel():
+def _require_channel() -> Channel:
     if _channel is None:
         raise OSError("the worker's channel is not open in this process")
+    return _channel
 
 
-def begin(turn):
+def begin(turn: int) -> None:
     global _turn, _called
     with _lock:
         _turn = turn
@@ -128,56 +133,57 @@ def quietly_handled() -> bool:
     turn made a host call: its instance has resources to close now."""
     global _turn, _quiet, _quiet_since
     with _lock:
-        if _called or _channel is None:  # (no channel: a process the handler forked; send refuses it)
+        turn = _turn
+        if _called or _channel is None or turn is None:  # (no channel: a process the handler forked; send refuses it)
             return False
         if _quiet is None:
-            _quiet, _quiet_since = (_turn, _turn), time.monotonic()
+            _quiet, _quiet_since = (turn, turn), time.monotonic()
         else:
-            _quiet = (_quiet[0], _turn)
+            _quiet = (_quiet[0], turn)
         if _progress is not None:
-            PROGRESS.pack_into(_progress, 0, _turn)
+            PROGRESS.pack_into(_progress, 0, turn)
         _turn = None
         if time.monotonic() - _quiet_since >= QUIET_FLUSH:
             _flush_locked()
         return True
 
 
-def flush():
+def flush() -> None:
     """Tell the host of the turns that ended quietly (before anything else is sent)."""
     with _lock:
         _flush_locked()
 
 
-def _flush_locked():
+def _flush_locked() -> None:
     global _quiet
-    if _quiet is not None:
+    if _quiet is not None and _channel is not None:
         first, last = _quiet
         _quiet = None
         _channel.send({"op": "handled", "turn": last, "first": first, "error": None, "done": True})
 
 
-def send(message, body=b"", end=False):
+def send(message: dict[str, Any], body: bytes | bytearray | memoryview = b"", end: bool = False) -> None:
     """Send a frame of the current turn; with ``end`` the frame says ``done`` too and
     the turn is over (the worker is idle again)."""
     global _turn
-    _require_channel()
+    channel = _require_channel()
     with _lock:
         _flush_locked()
         message["turn"] = _turn
         if end:
             message["done"] = True
             _turn = None
-        _channel.send(message, body)
+        channel.send(message, body)
 
 
-def end():
+def end() -> None:
     """The turn is over: say ``done``; host calls made from now on are refused."""
     global _turn
-    _require_channel()
+    channel = _require_channel()
     with _lock:
         _flush_locked()
         turn, _turn = _turn, None
-        _channel.send({"op": "done", "turn": turn})
+        channel.send({"op": "done", "turn": turn})
 
 
 class BodyReadError(Exception):
@@ -185,7 +191,7 @@ class BodyReadError(Exception):
     over --max-request-body): the host answers the client itself."""
 
 
-def read_body(size):
+def read_body(size: int) -> tuple[bytes, bool]:
     """The next piece of a streamed request body (at most ``size`` bytes) and whether it
     was the last: ``(bytes, ended)``. Raises BodyReadError."""
     message, piece = _exchange({"op": "read", "max": size}, "the request body")
@@ -196,28 +202,30 @@ def read_body(size):
     raise RuntimeError(f"unexpected answer from the host: {message.get('op')!r}")
 
 
-def _exchange(message, what):
+def _exchange(message: dict[str, Any], what: str) -> tuple[dict[str, Any], bytes]:
     """Send one frame of the current turn and return the host's answer ``(message, body)``."""
     if _pid is not None and os.getpid() != _pid:
         raise RuntimeError(f"{what} is not available in a process the handler forked")
-    if _channel is None:
+    channel = _channel
+    if channel is None:
         raise RuntimeError(f"{what} is only available while spin-py serves a request")
     with _lock:
         turn = _turn
         if turn is None:
             raise RuntimeError(f"{what} is only available while spin-py serves a request")
         message["turn"] = turn
-        _channel.send(message)
-        answer, body = _channel.recv()
+        channel.send(message)
+        answer, body = channel.recv()
     if answer.get("turn") != turn:
         raise RuntimeError(f"the host answered turn {answer.get('turn')!r} during turn {turn!r}")
     return answer, body
 
 
-def call(capability, function, args):
+def call(capability: str, function: str, args: dict[str, Any]) -> Any:
     if _pid is not None and os.getpid() != _pid:
         raise RuntimeError("host functions are not available in a process the handler forked")
-    if _channel is None:
+    channel = _channel
+    if channel is None:
         raise RuntimeError("host functions are only available while spin-py serves a request")
     global _called
     with _lock:
@@ -229,8 +237,8 @@ def call(capability, function, args):
             )
         _called = True
         _flush_locked()
-        _channel.send({"op": "call", "turn": turn, "capability": capability, "function": function, "args": args})
-        message, _ = _channel.recv()
+        channel.send({"op": "call", "turn": turn, "capability": capability, "function": function, "args": args})
+        message, _ = channel.recv()
     if message.get("turn") != turn:
         raise RuntimeError(f"the host answered turn {message.get('turn')!r} during turn {turn!r}")
     if message.get("op") == "return":
@@ -240,11 +248,11 @@ def call(capability, function, args):
     raise RuntimeError(f"unexpected answer from the host: {message.get('op')!r}")
 
 
-def caller(capability, module, to_error):
+def caller(capability: str, module: Any, to_error: Callable[[Any, HostError], Exception]) -> Callable[..., Any]:
     """``run(function, **args)``: a call to ``capability`` whose HostError is raised as
     ``to_error(module, error)``, the error type of the SDK interface ``module``."""
 
-    def run(function, **args):
+    def run(function: str, **args: Any) -> Any:
         try:
             return call(capability, function, args)
         except HostError as error:

@@ -9,11 +9,14 @@ interpreter.
 
 import importlib.abc
 import sys
+from importlib.machinery import ModuleSpec
+from types import ModuleType
+from typing import Any
 
-_hooks = {}
+_hooks: dict = {}  # module name -> what runs once it is imported
 
 
-def on_import(name, hook):
+def on_import(name, hook) -> None:
     """``hook(module, run)`` is called instead of executing module ``name``; it must call ``run()``."""
     _hooks[name] = hook
     if not any(isinstance(finder, _Finder) for finder in sys.meta_path):
@@ -23,7 +26,7 @@ def on_import(name, hook):
 class _Finder(importlib.abc.MetaPathFinder):
     """Lets the rest of sys.meta_path find the module, then wraps its loader."""
 
-    def find_spec(self, fullname, path, target=None):
+    def find_spec(self, fullname: str, path: Any, target: Any = None) -> ModuleSpec | None:
         hook = _hooks.get(fullname)
         if hook is None:
             return None
@@ -38,16 +41,16 @@ class _Finder(importlib.abc.MetaPathFinder):
 
 
 class _Loader(importlib.abc.Loader):
-    def __init__(self, loader, hook):
+    def __init__(self, loader, hook) -> None:
         self._loader = loader
         self._hook = hook
 
-    def create_module(self, spec):
+    def create_module(self, spec: ModuleSpec) -> ModuleType | None:
         return self._loader.create_module(spec)
 
-    def exec_module(self, module):
+    def exec_module(self, module) -> None:
         self._hook(module, lambda: self._loader.exec_module(module))
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         # get_source, get_resource_reader...: tracebacks and importlib.resources keep working.
         return getattr(self._loader, name)

@@ -25,15 +25,17 @@ import errno
 import ipaddress
 import socket
 import sys
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 _MAX_REMEMBERED = 4096  # addresses remembered from allowed names: bounded whatever the app resolves
 
 
 class _Guard:
-    def __init__(self, component, rules):
+    def __init__(self, component, rules) -> None:
         self.component = component
         self.rules = [(_host_matcher(rule["host"]), rule.get("ports")) for rule in rules]
-        self.names_of = {}  # address -> the allowed names it was resolved from
+        self.names_of: dict[str, set[str]] = {}  # address -> the allowed names it was resolved from
 
     # --- matching ---------------------------------------------------------------------------------
     def allows(self, host, port) -> bool:
@@ -58,7 +60,7 @@ class _Guard:
                     self.names_of.setdefault(address, set()).add(name.lower())
 
     # --- refusing ---------------------------------------------------------------------------------
-    def refuse(self, scheme, host, port):
+    def refuse(self, scheme, host, port) -> NoReturn:
         address = _address(host)
         shown = f"[{address}]" if address is not None and address.version == 6 else host
         pattern = f"{scheme}://{shown}:{port}" if port is not None else f"{scheme}://{shown}"
@@ -73,7 +75,7 @@ class _Guard:
         )
 
     # --- the audit hook ---------------------------------------------------------------------------
-    def audit(self, event, args):
+    def audit(self, event, args) -> None:
         if event == "socket.connect" or (event in ("socket.sendto", "socket.sendmsg") and args[1] is not None):
             sock, address = args
             family = getattr(sock, "family", None)
@@ -90,7 +92,7 @@ class _Guard:
                 self.refuse("tcp", host, port)
 
 
-def _address(host):
+def _address(host: Any) -> Any:
     """An ipaddress address for an IP literal (an IPv4-mapped IPv6 one as IPv4), else None."""
     try:
         address = ipaddress.ip_address(host.split("%", 1)[0].strip("[]"))
@@ -100,7 +102,7 @@ def _address(host):
     return mapped or address
 
 
-def _port(port):
+def _port(port: Any) -> int | None:
     if isinstance(port, int):
         return port
     if isinstance(port, bytes):
@@ -115,13 +117,13 @@ def _port(port):
     return None
 
 
-def _port_allowed(ports, port):
+def _port_allowed(ports: Any, port: int) -> bool:
     if ports is None or port is None:
         return True
     return any(start <= port < end for start, end in ports)
 
 
-def _host_matcher(rule):
+def _host_matcher(rule: Any) -> Callable[[Any], bool]:
     kind, value = rule
     if kind == "any":
         return lambda key: True

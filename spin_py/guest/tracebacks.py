@@ -17,7 +17,7 @@ _HIDDEN = (
 )
 
 
-def _trim(exception, seen):
+def _trim(exception, seen) -> None:
     if exception is None or id(exception) in seen:
         return
     seen.add(id(exception))
@@ -29,14 +29,14 @@ def _trim(exception, seen):
         _trim(member, seen)
 
 
-def describe(error):
+def describe(error: BaseException) -> str:
     """The traceback of ``error`` (with its causes) as Python would print it, app frames only."""
     summary = traceback.TracebackException.from_exception(error)
     _trim(summary, set())
     return "".join(summary.format())
 
 
-def keep_sources(paths):
+def keep_sources(paths) -> None:
     """Keep the source lines of ``paths`` for tracebacks, once an instance's filesystem no
     longer has them. linecache drops an entry whose file it cannot stat, except one with no
     modification time (the kind a module's loader provides), so that is how they are kept."""

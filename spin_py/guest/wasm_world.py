@@ -36,6 +36,7 @@ import struct
 import sys
 import threading
 from importlib.abc import MetaPathFinder
+from typing import Any, NoReturn
 
 from . import hardening
 
@@ -52,7 +53,7 @@ _NO_PROCESSES = (
 )  # fmt: skip
 
 
-def _refuse_thread(*_args, **_kwargs):
+def _refuse_thread(*_args, **_kwargs) -> NoReturn:
     raise RuntimeError(_THREAD)
 
 
@@ -74,14 +75,14 @@ def _no_processes() -> None:
                 delattr(module, name)
     subprocess = sys.modules.get("subprocess")  # imported by the guest (asyncio) or the app, if at all
     if subprocess is not None:
-        def refuse(self, *_args, **_kwargs):
+        def refuse(self, *_args, **_kwargs) -> NoReturn:
             raise OSError(errno.ENOTSUP, _PROCESSES)
 
         subprocess.Popen.__init__ = refuse
 
 
 def _no_signals() -> None:
-    def ignore(signalnum, handler):
+    def ignore(signalnum: int, handler: Any) -> Any:
         return signal.SIG_DFL
 
     signal.signal = ignore
@@ -90,7 +91,7 @@ def _no_signals() -> None:
 class _NothingNew(MetaPathFinder):
     """Every import of a module not already in sys.modules fails, as in a snapshot."""
 
-    def find_spec(self, fullname, path=None, target=None):
+    def find_spec(self, fullname, path=None, target=None) -> NoReturn:
         raise ModuleNotFoundError(f"No module named {fullname!r}", name=fullname)
 
 
@@ -114,8 +115,9 @@ class _Program(ctypes.Structure):
     _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
 
 
-def _filter():
-    """The seccomp program for this machine (built once, in the base), or None."""
+def _filter() -> "tuple[ctypes.Array[ctypes.c_char], _Program] | None":
+    """The seccomp program for this machine (built once, in the base), or None: ``(its
+    instructions, the sock_fprog naming them)``, the first kept alive for the second."""
     arch = _ARCHES.get(platform.machine())
     if arch is None or not sys.platform.startswith("linux"):
         return None
@@ -144,7 +146,7 @@ _CHANGES = ("os.mkdir", "os.rmdir", "os.remove", "os.rename", "os.truncate", "os
             "os.utime")  # fmt: skip
 
 
-def _writes(event, args):
+def _writes(event: str, args: tuple) -> str | None:
     """The path an audit event would change, or None."""
     if event == "open":
         path, mode, flags = args
@@ -152,7 +154,7 @@ def _writes(event, args):
     return args[0] if event in _CHANGES else None
 
 
-def _read_only(event, args):
+def _read_only(event, args) -> None:
     """WASI refuses a change to a read-only mount with EPERM where Linux says EROFS; a path
     outside every mount is not found, as before."""
     path = _writes(event, args)

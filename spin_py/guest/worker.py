@@ -22,6 +22,7 @@ import os
 import signal
 import socket
 import sys
+from typing import Any, NoReturn
 
 from spin_py_wire import frames, framing
 from spin_py_wire.control import control_from_fd
@@ -49,18 +50,18 @@ _EXECUTABLE = sys.executable  # the app sees "" as under WASI; load errors name 
 SHIMS = os.path.join(GUEST_DIR, "shims")
 
 
-def _set_path(settings):
+def _set_path(settings) -> None:
     entries = [SHIMS, *settings.get("paths", []), settings["workdir"]]
     sys.path[:0] = [entry for index, entry in enumerate(entries) if entry not in entries[:index]]
 
 
-def _end(code):
+def _end(code: int) -> NoReturn:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
 
 
-def _sdk_too_new(error):
+def _sdk_too_new(error: BaseException) -> str | None:
     """The spin-sdk version when ``error`` is a SyntaxError in one of its files: newer syntax than this Python's."""
     if not isinstance(error, SyntaxError) or not error.filename:
         return None
@@ -71,10 +72,10 @@ def _sdk_too_new(error):
     except metadata.PackageNotFoundError:
         return None
     failed = os.path.realpath(error.filename)
-    return sdk.version if any(os.path.realpath(sdk.locate_file(f)) == failed for f in sdk.files or ()) else None
+    return sdk.version if any(os.path.realpath(str(sdk.locate_file(f))) == failed for f in sdk.files or ()) else None
 
 
-def _load_error(settings, error):
+def _load_error(settings, error) -> str:
     module = settings["module"]
     if isinstance(error, handlers.LoadError):
         detail = f"{error}\n"
@@ -95,7 +96,7 @@ def _load_error(settings, error):
     return f"Component '{settings['component']}' failed to load module '{module}':\n{detail}"
 
 
-def _prepare(settings):
+def _prepare(settings) -> None:
     """What every load shares, in the base: the guest's hooks around the SDK, the
     component's network rules."""
     network_guard.install(settings)  # the component's sockets reach only its allowed_outbound_hosts
@@ -103,7 +104,7 @@ def _prepare(settings):
     async_support.install()
 
 
-def _load(settings):
+def _load(settings: dict[str, Any]) -> handlers.Handlers:
     module = importlib.import_module(settings["module"])
     found = handlers.find_handlers(module)
     # What the guest's bindings import while they serve, imported with the app (an instance imports nothing).
@@ -112,7 +113,7 @@ def _load(settings):
     return found
 
 
-def _serve(found, message, body):
+def _serve(found, message, body) -> None:
     """One turn: the handler's response (or ``handled``), then what it spawned, then ``done``."""
     host.begin(message["turn"])
     try:
@@ -164,19 +165,19 @@ def _serve(found, message, body):
     host.end()
 
 
-def _after(handler):
+def _after(handler) -> None:
     try:
         handler.after_response()
     except BaseException as error:
         _fail("after the response: " + tracebacks.describe(error))
 
 
-def _fail(text):
+def _fail(text) -> None:
     host.send({"op": "failed", "error": text})
     _end(1)
 
 
-def main(control_fd, settings_json):
+def main(control_fd, settings_json) -> None:
     """The base: imports the guest, the SDK's hooks and what earlier loads imported from
     outside the app's folders, then forks a zygote for each load of the app's code
     (forks.py)."""
@@ -194,7 +195,7 @@ def main(control_fd, settings_json):
     # Every instance of the component writes to the same pipes: a line goes out in one write
     # (atomic up to PIPE_BUF), never cut by another instance's (python -u writes each piece).
     for stream in (sys.stdout, sys.stderr):
-        stream.reconfigure(line_buffering=True, write_through=False)
+        stream.reconfigure(line_buffering=True, write_through=False)  # type: ignore[union-attr]  # (TextIOWrappers)
     if "environment_names" in settings:
         for name in set(os.environ) - set(settings["environment_names"]):
             del os.environ[name]
@@ -207,7 +208,7 @@ def main(control_fd, settings_json):
     forks.ForkServer(control, lambda message, fds: _zygote(settings, roots, fds)).serve()
 
 
-def _zygote(settings, roots, fds):
+def _zygote(settings, roots, fds) -> None:
     """A load of the app's code: import it (the pre-initialization), build the
     component's filesystem, then fork an instance per request."""
     control = control_from_fd(fds[0])
@@ -221,7 +222,7 @@ def _zygote(settings, roots, fds):
     # Only what this load imported: the base imports none of the app's own modules.
     files, others = fresh_imports.split_new([name for name in sys.modules if name not in known], roots)
     tracebacks.keep_sources(files)  # the instance's filesystem no longer has them
-    isolation = "the component's files are not isolated (no folder to build them on)"
+    isolation: str | None = "the component's files are not isolated (no folder to build them on)"
     if settings.get("root"):
         try:
             isolation = mounts.enter(settings.get("mounts", []), settings["root"])
@@ -241,7 +242,7 @@ def _zygote(settings, roots, fds):
     forks.ForkServer(control, lambda message, channels: _instance(found, channels)).serve()
 
 
-def _instance(found, fds):
+def _instance(found, fds) -> None:
     """One request (or one batch of Redis messages), then the process ends."""
     channel_fd, progress_fd = fds
     _setsid()  # its own process group: the host stops it and all it started with one kill
@@ -270,7 +271,7 @@ def _instance(found, fds):
     _end(0)
 
 
-def _serve_batch(found, turns):
+def _serve_batch(found, turns) -> None:
     """Redis messages that crossed together: each turn in a fresh instance of its own,
     forked from this one, which runs no app code. A turn whose process fails ends the
     batch with the same status, so the host sees what it would see for one message."""
@@ -290,7 +291,7 @@ def _serve_batch(found, turns):
             _end(os.WEXITSTATUS(status))
 
 
-def _turns(message, body):
+def _turns(message: dict[str, Any], body: bytes) -> list[tuple[dict[str, Any], bytes]] | None:
     """The turns one frame from the host starts, as ``(message, body)`` pairs, or None when
     it is no request: an ``http`` frame is one turn; a ``redis`` frame with ``sizes``
     carries that many messages, one turn each, numbered on from its own."""

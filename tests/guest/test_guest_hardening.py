@@ -80,6 +80,7 @@ def test_a_sibling_worker_cannot_read_a_worker_or_take_its_channel(shared_folder
     reader = workers(python, apps["reader"], **popen_args).ready()
     target = workers(python, apps["target"], environment={"SECRET": "component secret"}, **popen_args).ready()
     status, _, body = target.response("GET", "/")
+    assert status == 200, body
     assert json.loads(body) == {"dumpable": 0, "environ": "component secret"}
     seen = json.loads(reader.response("GET", f"/peek/{target.process.pid}")[2])
     assert seen["dumpable"] == 0

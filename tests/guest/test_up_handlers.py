@@ -78,7 +78,7 @@ def test_original_spin_http_api(tmp_path, spin_up):
     path = write_app(tmp_path, app_manifest, {"app.py": ORIGINAL_APP})
     server = spin_up(path)
 
-    status, headers, body = server.get("/legacy/x?y=1")
+    status, _headers, body = server.get("/legacy/x?y=1")
     assert status == 200, body
     seen = json.loads(body)
     assert seen["uri"] == "/legacy/x?y=1"

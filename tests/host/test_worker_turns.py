@@ -194,7 +194,7 @@ def test_every_request_gets_a_fresh_instance_and_the_last_one_exits(tmp_path, po
         response, worker = serve(pool, f"/n{index}")
         assert response.body.startswith(f"n{index} ".encode()), response
         served_by.append(worker)
-        wait_until(lambda: not alive(worker.pid))  # its request over, its process ends
+        wait_until(lambda pid=worker.pid: not alive(pid))  # its request over, its process ends
     assert len({worker.pid for worker in served_by}) == 3
     pool.close()
 
@@ -325,7 +325,7 @@ def test_a_queued_request_whose_client_left_is_dropped(tmp_path, pools):
 
 
 def test_an_idle_worker_killed_from_outside_is_found_when_a_request_is_sent_and_replaced(tmp_path, pools):
-    pool, spawned = pools(tmp_path, ROGUE, max_workers=1)
+    pool, _ = pools(tmp_path, ROGUE, max_workers=1)
     serve(pool, "/first")
     worker = pool._idle[-1][0]  # the instance forked ahead for the next request
     worker.wait_ready()

@@ -11,7 +11,19 @@ Each module here exports ``BINDINGS``: {generated module name: bind(module)}.
 """
 
 from .. import import_hooks
-from . import key_value, llm, mqtt, mysql, not_provided, outbound_http, postgres, redis, sqlite, variables, wasi_http
+from . import (
+    key_value,
+    llm,
+    mqtt,
+    mysql,
+    not_provided,
+    outbound_http,
+    postgres,
+    redis,
+    sqlite,
+    variables,
+    wasi_http,
+)
 
 BINDINGS = {
     **not_provided.BINDINGS,
@@ -29,13 +41,13 @@ BINDINGS = {
 
 
 def _after(bind):
-    def hook(module, run):
+    def hook(module, run) -> None:
         run()
         bind(module)
 
     return hook
 
 
-def install():
+def install() -> None:
     for name, bind in BINDINGS.items():
         import_hooks.on_import(name, _after(bind))

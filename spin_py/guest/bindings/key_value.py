@@ -104,7 +104,7 @@ def _handle(resource):
 
 
 def _close_on_exit(run, function="close", arg="store"):
-    def __exit__(self, exc_type=None, exc_value=None, traceback=None):
+    def __exit__(self, exc_type=None, exc_value=None, traceback=None) -> None:
         handle = getattr(self, HANDLE, None)
         if handle is not None:
             setattr(self, HANDLE, None)
@@ -120,10 +120,10 @@ def _store_methods(run, is_async):
     def get(self, key):
         return decode(run("get", store=_handle(self), key=_key(key)))
 
-    def set(self, key, value):
+    def set(self, key, value) -> None:
         run("set", store=_handle(self), key=_key(key), value=encode(value))
 
-    def delete(self, key):
+    def delete(self, key) -> None:
         run("delete", store=_handle(self), key=_key(key))
 
     def exists(self, key):
@@ -144,7 +144,7 @@ def _asyncify(function):
     return method
 
 
-def _install(cls, methods):
+def _install(cls, methods) -> None:
     for name, function in methods.items():
         original = cls.__dict__.get(name)
         original = getattr(original, "__func__", original)
@@ -154,7 +154,7 @@ def _install(cls, methods):
         setattr(cls, name, function)
 
 
-def bind_store_v2(module):
+def bind_store_v2(module) -> None:
     """spin-sdk 2.x/3.x ``key_value``; 4.x/5.x ``fermyon_spin_key_value_2_0_0``."""
     run = host.caller(CAPABILITY, module, _v2_error)
     cls = module.Store
@@ -168,7 +168,7 @@ def bind_store_v2(module):
     cls.open = classmethod(open)
 
 
-def bind_store_v3(module):
+def bind_store_v3(module) -> None:
     """4.x/5.x ``spin_key_value_key_value_3_0_0``, what ``spin_sdk.key_value`` opens."""
     run = host.caller(CAPABILITY, module, _v3_error)
     cls = module.Store
@@ -199,15 +199,16 @@ def bind_store_v3(module):
 def _key_streams(module):
     """(StreamReader[str], FutureReader[Result[None, Error]]) over a list the host already sent:
     the SDK's own classes, so ``isinstance`` and ``with`` work, without the Component Model handles."""
-    from componentize_py_async_support.futures import FutureReader
-    from componentize_py_async_support.streams import StreamReader
+    # The SDK's own module (spin-sdk 4 and later), in the app's environment only.
+    from componentize_py_async_support.futures import FutureReader  # type: ignore[import-not-found]
+    from componentize_py_async_support.streams import StreamReader  # type: ignore[import-not-found]
 
     class _Detached:
-        def detach(self):
+        def detach(self) -> None:
             return None
 
     class KeyStream(StreamReader):
-        def __init__(self, keys):
+        def __init__(self, keys) -> None:
             self.writer_dropped = False
             self.type_ = None
             self.handle = None
@@ -226,7 +227,7 @@ def _key_streams(module):
             return None
 
     class KeyStreamResult(FutureReader):
-        def __init__(self, result):
+        def __init__(self, result) -> None:
             self.type_ = None
             self.handle = None
             self.finalizer = _Detached()
@@ -245,7 +246,7 @@ def _key_streams(module):
     return lambda keys, result: (KeyStream(keys), KeyStreamResult(result))
 
 
-def bind_v1(module):
+def bind_v1(module) -> None:
     """4.x/5.x ``fermyon_spin_key_value``: functions on integer handles."""
     run = host.caller(CAPABILITY, module, _v1_error)
 
@@ -258,10 +259,10 @@ def bind_v1(module):
             raise module.Err(variant(module, "NoSuchKey"))
         return decode(value)
 
-    def set(store, key, value):
+    def set(store, key, value) -> None:
         run("set", store=store, key=_key(key), value=encode(value))
 
-    def delete(store, key):
+    def delete(store, key) -> None:
         run("delete", store=store, key=_key(key))
 
     def exists(store, key):
@@ -270,7 +271,7 @@ def bind_v1(module):
     def get_keys(store):
         return run("get_keys", store=store)
 
-    def close(store):
+    def close(store) -> None:
         run("close", store=store)
 
     for function in (open, get, set, delete, exists, get_keys, close):
@@ -280,7 +281,7 @@ def bind_v1(module):
 
 # -- wasi:keyvalue ------------------------------------------------------------
 
-def bind_wasi_store(module):
+def bind_wasi_store(module) -> None:
     run = host.caller(CAPABILITY, module, _wasi_error)
     cls = module.Bucket
 
@@ -310,7 +311,7 @@ def _store_module(module):
     return importlib.import_module(module.__name__.rsplit(".", 1)[0] + ".wasi_keyvalue_store")
 
 
-def bind_wasi_batch(module):
+def bind_wasi_batch(module) -> None:
     store = _store_module(module)
     run = host.caller(CAPABILITY, store, _wasi_error)
 
@@ -319,11 +320,11 @@ def bind_wasi_batch(module):
         found = dict(run("get_many", store=_handle(bucket), keys=keys))
         return [(key, decode(found[key])) for key in keys if key in found]
 
-    def set_many(bucket, key_values):
+    def set_many(bucket, key_values) -> None:
         pairs = [[_key(key), encode(value)] for key, value in key_values]
         run("set_many", store=_handle(bucket), pairs=pairs)
 
-    def delete_many(bucket, keys):
+    def delete_many(bucket, keys) -> None:
         run("delete_many", store=_handle(bucket), keys=[_key(key) for key in keys])
 
     for function in (get_many, set_many, delete_many):
@@ -331,7 +332,7 @@ def bind_wasi_batch(module):
         setattr(module, function.__name__, function)
 
 
-def bind_wasi_atomics(module):
+def bind_wasi_atomics(module) -> None:
     store = _store_module(module)
     run = host.caller(CAPABILITY, store, _wasi_error)
     cls = module.Cas
@@ -345,7 +346,7 @@ def bind_wasi_atomics(module):
     def current(self):
         return decode(run("cas_current", cas=_handle(self)))
 
-    def swap(cas, value):
+    def swap(cas, value) -> None:
         handle = _handle(cas)
         setattr(cas, HANDLE, None)  # swap consumes the handle
         try:

@@ -14,7 +14,7 @@ def _llm_error(module, error):
     return module.Err(variant(module, "RuntimeError", error.message))
 
 
-def bind_llm(module):
+def bind_llm(module) -> None:
     """``module``: a generated llm interface (spin-sdk 2/3 ``llm``, 4/5 ``fermyon_spin_llm_2_0_0``...)."""
 
     def infer(model, prompt, params=None):

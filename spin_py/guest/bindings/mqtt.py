@@ -21,7 +21,7 @@ def _variant(module, name, *payload):
     return cls(*payload)
 
 
-def bind(module):
+def bind(module) -> None:
     cls = module.Connection
 
     def run(function, **args):
@@ -44,7 +44,7 @@ def bind(module):
                                         keep_alive=keep_alive_interval_in_secs))
         return connection
 
-    def publish(self, topic, payload, qos):
+    def publish(self, topic, payload, qos) -> None:
         if not isinstance(payload, (bytes, bytearray, memoryview)):
             raise TypeError(f"the payload must be bytes, not {type(payload).__name__}")
         if not isinstance(qos, module.Qos):
@@ -57,16 +57,16 @@ def bind(module):
         async def open(cls, *args):
             return opened(*args)
 
-        async def publish_method(self, topic, payload, qos):
+        async def publish_method(self, topic, payload, qos) -> None:
             publish(self, topic, payload, qos)
     else:
-        def open(cls, *args):
+        def open(cls, *args):  # type: ignore[misc]  # the plain twin of an async function: their types differ by nature
             return opened(*args)
 
-        def publish_method(self, topic, payload, qos):
+        def publish_method(self, topic, payload, qos) -> None:  # type: ignore[misc]  # the plain twin of an async function: their types differ by nature
             publish(self, topic, payload, qos)
 
-    def __exit__(self, exc_type=None, exc_value=None, traceback=None):
+    def __exit__(self, exc_type=None, exc_value=None, traceback=None) -> None:
         handle = getattr(self, HANDLE, None)
         if handle is not None:
             setattr(self, HANDLE, None)

@@ -15,11 +15,11 @@ from . import rdbms
 CAPABILITY = "mysql"
 
 
-def bind(module):
+def bind(module) -> None:
     rdbms.bind_connection(module, CAPABILITY, execute_returns=False)
 
 
-def bind_v1(module):
+def bind_v1(module) -> None:
     rdbms.bind_functions(module, CAPABILITY, prefix="MysqlError", execute_returns=False)
 
 

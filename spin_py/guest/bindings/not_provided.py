@@ -12,12 +12,13 @@ import dataclasses
 import inspect
 import sys
 import types
+from typing import NoReturn
 
 MESSAGE = "spin-py does not provide {what} yet: this call works only under Spin for now"
 
 # Generated interfaces, by what they are to the user; spin-sdk 2.x/3.x names first, then 4.x/5.x. None
 # at present: wasi:http 0.2's outgoing handler, the last, is bindings/wasi_http_02.py.
-INTERFACES = {}
+INTERFACES: dict[str, tuple[str, ...]] = {}
 # Their "other" error variants, most specific first.
 OTHER_VARIANTS = ("Error_Other", "MysqlError_Other", "PgError_Other", "ErrorCode_InternalError")
 
@@ -60,10 +61,10 @@ def _unprovided(function):
 
 def _replacement(function, module, what):
     if inspect.iscoroutinefunction(function):
-        async def refuse(*args, **kwargs):
+        async def refuse(*args, **kwargs) -> NoReturn:
             raise error_for(module, what)
     else:
-        def refuse(*args, **kwargs):
+        def refuse(*args, **kwargs) -> NoReturn:  # type: ignore[misc]  # the plain twin of an async function: their types differ by nature
             raise error_for(module, what)
     refuse.__name__ = function.__name__
     refuse.__qualname__ = function.__qualname__
@@ -72,7 +73,7 @@ def _replacement(function, module, what):
 
 
 def _bind(what):
-    def bind(module):
+    def bind(module) -> None:
         for name, value in list(vars(module).items()):
             if inspect.isfunction(value) and value.__module__ == module.__name__ and _unprovided(value):
                 setattr(module, name, _replacement(value, module, what))

@@ -76,7 +76,7 @@ def wasi_error(types, error):
     return _err_class()(variant())
 
 
-def bind_sdk_http(module):
+def bind_sdk_http(module) -> None:
     """``spin_sdk.http``: ``send`` (sync in 2.x/3.x, async in 4.x/5.x) and 3.x's ``send_async``."""
     original = getattr(module, "send", None)
     if not inspect.isfunction(original):
@@ -104,7 +104,7 @@ def bind_sdk_http(module):
         async def send_request(request):
             return body(request)
     else:
-        def send_request(request):
+        def send_request(request):  # type: ignore[misc]  # the plain twin of an async function: their types differ by nature
             return body(request)
 
     send_request.__name__, send_request.__doc__ = "send", original.__doc__
@@ -117,7 +117,7 @@ def bind_sdk_http(module):
 
 
 # --- fermyon:spin/http (spin-sdk 4.x/5.x fermyon_spin_http) -------------------------------------------
-def bind_spin_http(module):
+def bind_spin_http(module) -> None:
     types = module.fermyon_spin_http_types
 
     def send_request(req):

@@ -16,11 +16,11 @@ from . import rdbms
 CAPABILITY = "postgres"
 
 
-def bind(module):
+def bind(module) -> None:
     rdbms.bind_connection(module, CAPABILITY)
 
 
-def bind_v1(module):
+def bind_v1(module) -> None:
     rdbms.bind_functions(module, CAPABILITY, prefix="PgError")
 
 

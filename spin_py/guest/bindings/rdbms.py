@@ -10,6 +10,7 @@ import dataclasses
 import enum
 import inspect
 import json
+from typing import Any
 
 from spin_py_wire.codec import decode_bytes, encode_bytes
 
@@ -73,7 +74,8 @@ def _bound(types, bound, convert):
 
 
 def value_from_wire(types, value):
-    case, payload = value[0], value[1] if len(value) > 1 else None
+    case = value[0]
+    payload: Any = value[1] if len(value) > 1 else None
     cls = getattr(types, f"DbValue_{case}", None) or getattr(types, f"DbValue{case}")
     if not dataclasses.fields(cls):
         return cls()
@@ -134,15 +136,16 @@ def to_error(module, types, error, prefix="Error"):
 def query_triple(module, types, result):
     """(columns, StreamReader[List[DbValue]], FutureReader[Result[None, Error]]) over rows the host
     already sent: the SDK's own classes, so ``spin_sdk.util.collect`` reads them as under Spin."""
-    from componentize_py_async_support.futures import FutureReader
-    from componentize_py_async_support.streams import StreamReader
+    # The SDK's own module (spin-sdk 4 and later), in the app's environment only.
+    from componentize_py_async_support.futures import FutureReader  # type: ignore[import-not-found]
+    from componentize_py_async_support.streams import StreamReader  # type: ignore[import-not-found]
 
     class _Detached:
-        def detach(self):
+        def detach(self) -> None:
             return None
 
     class RowStream(StreamReader):
-        def __init__(self, rows):
+        def __init__(self, rows) -> None:
             self.writer_dropped = False
             self.type_ = None
             self.handle = None
@@ -161,7 +164,7 @@ def query_triple(module, types, result):
             return None
 
     class Outcome(FutureReader):
-        def __init__(self):
+        def __init__(self) -> None:
             self.type_ = None
             self.handle = None
             self.finalizer = _Detached()
@@ -188,7 +191,7 @@ def cases(types):
                    for name in vars(types) if name.startswith("DbValue") and name != "DbValue"})
 
 
-def bind_connection(module, capability, execute_returns=True):
+def bind_connection(module, capability, execute_returns=True) -> None:
     """Fill in ``module.Connection`` (and ``ConnectionBuilder`` where the interface has one)."""
     types = types_module(module)
     cls = module.Connection
@@ -227,7 +230,7 @@ def bind_connection(module, capability, execute_returns=True):
     async def execute_async(self, statement, params):
         return execute(self, statement, params)
 
-    def __exit__(self, exc_type=None, exc_value=None, traceback=None):
+    def __exit__(self, exc_type=None, exc_value=None, traceback=None) -> None:
         handle = getattr(self, HANDLE, None)
         if handle is not None:
             setattr(self, HANDLE, None)
@@ -243,7 +246,7 @@ def bind_connection(module, capability, execute_returns=True):
             async def open(cls, address):
                 return opened(address)
         else:
-            def open(cls, address):
+            def open(cls, address):  # type: ignore[misc]  # the plain twin of an async function: their types differ by nature
                 return opened(address)
         open.__doc__ = function.__doc__
         setattr(cls, name, classmethod(open))
@@ -263,12 +266,12 @@ def bind_connection(module, capability, execute_returns=True):
         _bind_builder(builder, opened)
 
 
-def _install(cls, name, function, original):
+def _install(cls, name, function, original) -> None:
     def method(*args, **kwargs):
         return function(*args, **kwargs)
 
     if inspect.iscoroutinefunction(function):
-        async def method(*args, **kwargs):  # the async twin
+        async def method(*args, **kwargs):  # type: ignore[misc]  # the async twin
             return await function(*args, **kwargs)
     method.__name__ = name
     method.__qualname__ = f"{cls.__name__}.{name}"
@@ -276,15 +279,15 @@ def _install(cls, name, function, original):
     setattr(cls, name, method)
 
 
-def _bind_builder(builder, opened):
+def _bind_builder(builder, opened) -> None:
     """spin:postgres@4.2.0's ConnectionBuilder: the address now, the connection at build.
     The root certificate is kept but not used: spin-py connects with libpq's defaults."""
 
-    def __init__(self, address):
+    def __init__(self, address) -> None:
         self._spin_py_address = address
         self._spin_py_ca_root = None
 
-    def set_ca_root(self, certificate):
+    def set_ca_root(self, certificate) -> None:
         self._spin_py_ca_root = certificate
 
     def build(self):
@@ -293,7 +296,7 @@ def _bind_builder(builder, opened):
     async def build_async(self):
         return opened(self._spin_py_address)
 
-    def __exit__(self, exc_type=None, exc_value=None, traceback=None):
+    def __exit__(self, exc_type=None, exc_value=None, traceback=None) -> None:
         return None
 
     for function in (__init__, set_ca_root, build, build_async, __exit__):
@@ -303,7 +306,7 @@ def _bind_builder(builder, opened):
             setattr(builder, function.__name__, function)
 
 
-def bind_functions(module, capability, prefix, execute_returns=True):
+def bind_functions(module, capability, prefix, execute_returns=True) -> None:
     """The unversioned interfaces: ``query(address, statement, params)`` and
     ``execute(...)``, each on a connection of its own, errors as ``<prefix>_*``."""
     types = types_module(module)

@@ -94,13 +94,13 @@ def operations(module, run, types=None):
     """The connection's operations over a handle: ``run(function, **args)``."""
     types = types or module
 
-    def publish(handle, channel, payload):
+    def publish(handle, channel, payload) -> None:
         run("publish", connection=handle, channel=_string(channel, "channel"), payload=encode(payload, "payload"))
 
     def get(handle, key):
         return decode(run("get", connection=handle, key=_string(key, "key")))
 
-    def set(handle, key, value):
+    def set(handle, key, value) -> None:
         run("set", connection=handle, key=_string(key, "key"), value=encode(value, "value"))
 
     def incr(handle, key):
@@ -126,7 +126,7 @@ def operations(module, run, types=None):
             "smembers": smembers, "srem": srem, "execute": execute}
 
 
-def bind_connection(module):
+def bind_connection(module) -> None:
     """``Connection`` of fermyon:spin/redis@2.0.0 (sync) or spin:redis/redis@3.0.0 (async)."""
     cls = module.Connection
     run = host.caller(CAPABILITY, module, to_error)
@@ -138,7 +138,7 @@ def bind_connection(module):
             async def bound(self, *args):
                 return operation(getattr(self, HANDLE, None), *args)
         else:
-            def bound(self, *args):
+            def bound(self, *args):  # type: ignore[misc]  # the plain twin of an async function: their types differ by nature
                 return operation(getattr(self, HANDLE, None), *args)
         bound.__name__ = name
         bound.__qualname__ = f"{cls.__name__}.{name}"
@@ -157,12 +157,12 @@ def bind_connection(module):
         async def open(cls, address):
             return opened(cls, address)
     else:
-        def open(cls, address):
+        def open(cls, address):  # type: ignore[misc]  # the plain twin of an async function: their types differ by nature
             return opened(cls, address)
     open.__doc__ = cls.open.__doc__
     cls.open = classmethod(open)
 
-    def __exit__(self, exc_type=None, exc_value=None, traceback=None):
+    def __exit__(self, exc_type=None, exc_value=None, traceback=None) -> None:
         handle = getattr(self, HANDLE, None)
         if handle is not None:
             setattr(self, HANDLE, None)
@@ -173,7 +173,7 @@ def bind_connection(module):
     cls.__exit__ = __exit__
 
 
-def bind_v1(module):
+def bind_v1(module) -> None:
     """fermyon:spin/redis (unversioned): each call opens its own connection, as Spin's `delegate!`."""
     types = next(value for value in vars(module).values() if inspect.ismodule(value) and hasattr(value, "RedisResult_Nil"))
 

@@ -18,6 +18,8 @@ Values cross the channel as plain JSON: int, float, str, null, and bytes as
 {"$bytes": base64}.
 """
 
+from typing import Any
+
 from spin_py_wire.codec import decode_bytes, encode_bytes
 
 from .. import host
@@ -128,7 +130,7 @@ def _new_connection(cls, handle):
 # -- the generated interfaces --
 
 
-def bind_resource(module):
+def bind_resource(module) -> None:
     """fermyon:spin/sqlite@2.0.0 and spin:sqlite@3.x: a ``Connection`` resource."""
     cls = module.Connection
 
@@ -151,7 +153,7 @@ def bind_resource(module):
     def changes(self):
         return checked("changes", connection=_handle(self))
 
-    def __exit__(self, *exc_info):
+    def __exit__(self, *exc_info) -> None:
         handle = _handle(self)
         if handle is not None:
             self._spin_py_connection = None
@@ -187,7 +189,7 @@ def bind_resource(module):
         cls.open_async = classmethod(open_async)
 
 
-def bind_functions(module):
+def bind_functions(module) -> None:
     """The unversioned interface (spin-sdk 4.x/5.x ``fermyon_spin_sqlite``): functions over integer handles."""
 
     def checked(function, **args):
@@ -203,7 +205,7 @@ def bind_functions(module):
         result = checked("execute", connection=conn, statement=statement, params=_params(parameters))
         return module.QueryResult(result["columns"], [row_from_wire(module, row) for row in result["rows"]])
 
-    def close(conn):
+    def close(conn) -> None:
         call("close", connection=conn)
 
     module.open = open
@@ -214,10 +216,10 @@ def bind_functions(module):
 def _row_stream(module, stream):
     """The readable end of the row stream, as componentize-py's StreamReader behaves:
     ``read(n)`` gives up to n rows, and [] with ``writer_dropped`` set once the statement is done."""
-    base = getattr(module, "StreamReader", object)
+    base: Any = getattr(module, "StreamReader", object)
 
     class RowStream(base):
-        def __init__(self):
+        def __init__(self) -> None:
             # The SDK's constructor registers a Component Model handle; there is none here.
             self.writer_dropped = False
             self.handle = stream
@@ -243,10 +245,10 @@ def _row_stream(module, stream):
 def _outcome(module, stream):
     """The future of the statement's result: ``Ok(None)``, or ``Err(Error_Io(...))``
     for an error that happened while the rows were produced."""
-    base = getattr(module, "FutureReader", object)
+    base: Any = getattr(module, "FutureReader", object)
 
     class Outcome(base):
-        def __init__(self):
+        def __init__(self) -> None:
             self.handle = stream
 
         async def read(self):

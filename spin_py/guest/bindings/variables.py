@@ -58,7 +58,7 @@ def _same_kind(function, body):
             return body(*args)
     else:
 
-        def replacement(*args):
+        def replacement(*args):  # type: ignore[misc]  # the plain twin of an async function: their types differ by nature
             return body(*args)
 
     replacement.__name__ = function.__name__
@@ -66,7 +66,7 @@ def _same_kind(function, body):
     return replacement
 
 
-def bind_variables(module):
+def bind_variables(module) -> None:
     def body(name):
         try:
             return get(name)
@@ -76,7 +76,7 @@ def bind_variables(module):
     module.get = _same_kind(module.get, body)
 
 
-def bind_config(module):
+def bind_config(module) -> None:
     def body(key):
         try:
             return get(key)
@@ -86,7 +86,7 @@ def bind_config(module):
     module.get_config = _same_kind(module.get_config, body)
 
 
-def bind_wasi_config(module):
+def bind_wasi_config(module) -> None:
     def get_one(key):
         try:
             return get(key)

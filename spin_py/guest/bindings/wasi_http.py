@@ -51,7 +51,7 @@ def _err(value):
     return sys.modules["componentize_py_types"].Err(value)
 
 
-def _wake(future):
+def _wake(future) -> None:
     if future is not None and not future.done():
         future.set_result(None)
 
@@ -61,18 +61,18 @@ def _wake(future):
 class _Pipe:
     """One ``stream<u8>`` inside the worker: the bytes of one write wait here until read."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.offered = None  # the bytes of the write in progress
         self.taken = None  # the writer's future: resolved with how many bytes the reader took
         self.readable = None  # the reader's future: resolved when bytes are offered or the writer leaves
         self.writer_gone = False
         self.reader_gone = False
 
-    def drop_writer(self):
+    def drop_writer(self) -> None:
         self.writer_gone = True
         _wake(self.readable)
 
-    def drop_reader(self):
+    def drop_reader(self) -> None:
         self.reader_gone = True
         if self.taken is not None and not self.taken.done():
             self.taken.set_result(0)
@@ -81,7 +81,7 @@ class _Pipe:
 class _Reader:
     """The readable end, as componentize_py_async_support.streams.ByteStreamReader."""
 
-    def __init__(self, pipe):
+    def __init__(self, pipe) -> None:
         self.writer_dropped = False
         self.type_ = 0
         self.handle = None
@@ -114,7 +114,7 @@ class _Reader:
 class _Writer:
     """The writable end, as componentize_py_async_support.streams.ByteStreamWriter."""
 
-    def __init__(self, pipe):
+    def __init__(self, pipe) -> None:
         self.reader_dropped = False
         self.type_ = 0
         self.handle = None
@@ -157,7 +157,7 @@ class _Writer:
 class _BodyReader(_Reader):
     """The incoming request's body: whole bytes, or pieces pulled from the host as read."""
 
-    def __init__(self, body):
+    def __init__(self, body) -> None:
         super().__init__(_Pipe())
         self._body = body
         self._offset = 0
@@ -184,25 +184,25 @@ class _BodyReader(_Reader):
 # --- future ---------------------------------------------------------------------------------
 
 class _Slot:
-    def __init__(self, default):
+    def __init__(self, default) -> None:
         self.default = default
         self.resolved = False
         self.value = None
         self.waiter = None
         self.reader_gone = False
 
-    def resolve(self, value):
+    def resolve(self, value) -> None:
         if not self.resolved:
             self.resolved, self.value = True, value
             _wake(self.waiter)
 
-    def drop_writer(self):
+    def drop_writer(self) -> None:
         if not self.resolved and self.default is not None:
             self.resolve(self.default())
 
 
 class _FutureReader:
-    def __init__(self, slot):
+    def __init__(self, slot) -> None:
         self.type_ = 0
         self.handle = None
         self._slot = slot
@@ -223,7 +223,7 @@ class _FutureReader:
 
 
 class _FutureWriter:
-    def __init__(self, slot):
+    def __init__(self, slot) -> None:
         self.type_ = 0
         self.handle = None
         self.default = slot.default
@@ -243,7 +243,7 @@ class _FutureWriter:
         return None
 
 
-_classes = {}
+_classes: dict[type, type] = {}
 
 
 def _sdk_classes():
@@ -280,7 +280,7 @@ def _body_reader(body):
     return _sdk_classes()[_BodyReader](body)
 
 
-def bind_wit(module):
+def bind_wit(module) -> None:
     """``spin_sdk.wit``: byte_stream() and every ``..._future(default)`` constructor."""
     if hasattr(module, "byte_stream"):
         module.byte_stream = byte_stream
@@ -306,7 +306,7 @@ def _header_error(types, name):
     return types.Err(case(types, "HeaderError", name)())
 
 
-def _check_name(types, name):
+def _check_name(types, name) -> None:
     if not isinstance(name, str) or not name or not set(name) <= _TOKEN:
         raise _header_error(types, "InvalidSyntax")
     if name.lower() in FORBIDDEN:
@@ -319,7 +319,7 @@ def _check_value(types, value):
     return bytes(value)
 
 
-def _fields_init(self):
+def _fields_init(self) -> None:
     self._entries = []
     self._immutable = False
 
@@ -333,7 +333,7 @@ def _fields_from_list(cls, entries):
     return fields
 
 
-def _mutable(self):
+def _mutable(self) -> None:
     if self._immutable:
         raise _header_error(_types_of(self), "Immutable")
 
@@ -347,14 +347,14 @@ def _fields_has(self, name):
     return bool(_fields_get(self, name))
 
 
-def _fields_delete(self, name):
+def _fields_delete(self, name) -> None:
     _mutable(self)
     _check_name(_types_of(self), name)
     name = name.lower()
     self._entries = [(key, value) for key, value in self._entries if key.lower() != name]
 
 
-def _fields_set(self, name, values):
+def _fields_set(self, name, values) -> None:
     _mutable(self)
     types = _types_of(self)
     _check_name(types, name)
@@ -369,7 +369,7 @@ def _fields_get_and_delete(self, name):
     return values
 
 
-def _fields_append(self, name, value):
+def _fields_append(self, name, value) -> None:
     _mutable(self)
     types = _types_of(self)
     _check_name(types, name)
@@ -396,11 +396,11 @@ def _enter(self):
     return self
 
 
-def _exit(self, *exc):
+def _exit(self, *exc) -> None:
     return None
 
 
-def _message_init(self, headers, contents, trailers):
+def _message_init(self, headers, contents, trailers) -> None:
     self._headers = _immutable_copy(headers)
     self._contents = contents
     self._trailers = trailers
@@ -432,14 +432,14 @@ def _consume_body(cls, this, res):
     return contents, trailers
 
 
-def _set_status_code(self, status_code):
+def _set_status_code(self, status_code) -> None:
     if isinstance(status_code, bool) or not isinstance(status_code, int) or not 100 <= status_code <= 999:
         raise _err(None)
     self._status = status_code
 
 
 def _setter(attribute):
-    def set_value(self, value):
+    def set_value(self, value) -> None:
         setattr(self, attribute, value)
 
     return set_value
@@ -452,7 +452,7 @@ def _getter(attribute):
     return get_value
 
 
-def bind_fields(fields):
+def bind_fields(fields) -> None:
     """The ``fields`` resource, the same in wasi:http 0.2 and 0.3 (0.2 also names copy_all ``entries``)."""
     fields.__init__ = _fields_init
     fields.from_list = classmethod(_fields_from_list)
@@ -468,7 +468,7 @@ def immutable_copy(fields):
     return _immutable_copy(fields)
 
 
-def bind_types(module):
+def bind_types(module) -> None:
     """The resources of one wasi:http 0.3 types module."""
     fields, request, response = module.Fields, module.Request, module.Response
     bind_fields(fields)
@@ -519,7 +519,7 @@ def incoming_request(types, method, uri, headers, body):
 class _ResponseBody:
     """A response's stream, read on the worker's loop piece by piece as the worker sends them."""
 
-    def __init__(self, contents, loop):
+    def __init__(self, contents, loop) -> None:
         self.contents = contents
         self.loop = loop
 
@@ -554,7 +554,7 @@ def _method_name(method):
     return type(method).__name__.split("_", 1)[1].upper()
 
 
-def bind_client(module):
+def bind_client(module) -> None:
     types = importlib.import_module(CLIENTS[module.__name__])
 
     async def send(request):

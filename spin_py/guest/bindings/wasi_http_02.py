@@ -80,7 +80,7 @@ def _sibling(module: ModuleType, attribute: str) -> ModuleType:
 
 def _new(cls: type, **state) -> Any:
     """An instance of a generated resource class, made without its constructor (which only raises)."""
-    instance = cls.__new__(cls)
+    instance = cls.__new__(cls)  # type: ignore[call-overload]  # a generated class, whatever its own __new__
     instance.__dict__.update(state)
     return instance
 
@@ -224,7 +224,7 @@ def _poll(pollables: list) -> list:
             f"{CAPACITY} bytes before ResponseOutparam.set, or an outgoing request whose body is not finished)")
 
 
-def bind_poll(module: ModuleType) -> None:
+def bind_poll(module: Any) -> None:  # a generated module: its functions are filled in here
     pollable = module.Pollable
     pollable.ready = lambda self: self._source.ready()
     pollable.block = lambda self: _poll([self]) and None
@@ -328,7 +328,7 @@ def _out_drop(self, *exc) -> None:
 class _InSource:
     """The bytes an input stream reads: whole, or pulled from the host piece by piece."""
 
-    def __init__(self, data: bytes, pull=None, exchange: "Exchange | None" = None) -> None:
+    def __init__(self, data: bytes | bytearray | memoryview, pull=None, exchange: "Exchange | None" = None) -> None:
         self.view = memoryview(bytes(data))
         self.pull = pull  # guest/bodies.StreamedBody, for a request body the host streams
         self.exchange = exchange
@@ -431,10 +431,7 @@ def incoming_request(types: ModuleType, exchange: Exchange, method: str, uri: st
     fields = types.Fields()
     fields._entries = [(name, value.encode("utf-8")) for name, value in headers]  # (a client's Host is allowed in)
     fields._immutable = True
-    if isinstance(body, (bytes, bytearray, memoryview)):
-        source = _InSource(body)
-    else:
-        source = _InSource(b"", body, exchange)
+    source = _InSource(body) if isinstance(body, (bytes, bytearray, memoryview)) else _InSource(b"", body, exchange)
     return _new(
         types.IncomingRequest, _method=_method(types, method), _path=uri or "/",
         _scheme=case(types, "Scheme", "Http")(),
@@ -547,7 +544,7 @@ def _outgoing_request_body(self) -> Any:
 
 
 def _setter(attribute: str) -> Callable:
-    def set_value(self, value):
+    def set_value(self, value) -> None:
         setattr(self, attribute, value)
 
     return set_value
@@ -620,7 +617,7 @@ def _outgoing_handle(types: ModuleType) -> Callable:
 
 def bind_types(module: ModuleType) -> None:
     """The resources of one wasi:http 0.2 types module."""
-    types = module
+    types: Any = module
     poll = _sibling(types, "Pollable")
     wasi_http.bind_fields(types.Fields)
     types.Fields.entries = lambda self: list(self._entries)
@@ -684,11 +681,11 @@ def bind_types(module: ModuleType) -> None:
         cls.__exit__ = _exit
 
 
-def bind_outgoing(module: ModuleType) -> None:
+def bind_outgoing(module: Any) -> None:
     module.handle = _outgoing_handle(_sibling(module, "IncomingResponse"))
 
 
-def bind_clock(module: ModuleType) -> None:
+def bind_clock(module: Any) -> None:
     poll = _sibling(module, "Pollable")
     module.now = time.monotonic_ns
     module.resolution = lambda: 1
@@ -702,7 +699,7 @@ def types_for(export: str) -> ModuleType:
     return importlib.import_module(TYPES[0] if export == "IncomingHandler" else TYPES[1])
 
 
-BINDINGS = {
+BINDINGS: dict[str, Callable[[ModuleType], None]] = {
     **{name: bind_types for name in TYPES},
     **{name: bind_streams for name in STREAMS},
     **{name: bind_poll for name in POLL},

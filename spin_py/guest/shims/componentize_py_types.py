@@ -5,7 +5,7 @@ generates into each component: spin-sdk 4.x and 5.x import ``Result``, ``Ok``,
 ``except Err``."""
 
 from dataclasses import dataclass
-from typing import Generic, TypeVar, Union
+from typing import Generic, TypeVar
 
 S = TypeVar("S")
 
@@ -31,4 +31,4 @@ class Err(Generic[E], Exception):
     value: E
 
 
-Result = Union[Ok[T], Err[E]]
+Result = Ok[T] | Err[E]

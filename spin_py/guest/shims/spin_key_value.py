@@ -38,7 +38,7 @@ def _bytes(value):
 class Store:
     """Represents an open key-value store"""
 
-    def __init__(self, handle):
+    def __init__(self, handle) -> None:
         self._handle = handle
 
     def get(self, key: str) -> bytes | None:
@@ -48,14 +48,14 @@ class Store:
         """
         return decode(_run("get", store=self._handle, key=str(key)))
 
-    def set(self, key: str, value: bytes):
+    def set(self, key: str, value: bytes) -> None:
         """Set the `value` associated with the specified `key` in the specified `store`,
         overwriting any existing value.
 
         """
         _run("set", store=self._handle, key=str(key), value=_bytes(value))
 
-    def delete(self, key: str):
+    def delete(self, key: str) -> None:
         """Delete the tuple with the specified `key` from the specified `store`, if it
         exists.
 

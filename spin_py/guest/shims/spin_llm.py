@@ -15,7 +15,7 @@ class LLMInferencingParams:
         temperature=0.8,
         top_k=40,
         top_p=0.9,
-    ):
+    ) -> None:
         self.max_tokens = max_tokens
         self.repeat_penalty = repeat_penalty
         self.repeat_penalty_last_n_token_count = repeat_penalty_last_n_token_count
@@ -25,24 +25,24 @@ class LLMInferencingParams:
 
 
 class LLMInferencingUsage:
-    def __init__(self, prompt_token_count, generated_token_count):
+    def __init__(self, prompt_token_count, generated_token_count) -> None:
         self.prompt_token_count = prompt_token_count
         self.generated_token_count = generated_token_count
 
 
 class LLMInferencingResult:
-    def __init__(self, text, usage):
+    def __init__(self, text, usage) -> None:
         self.text = text
         self.usage = usage
 
 
 class LLMEmbeddingsUsage:
-    def __init__(self, prompt_token_count):
+    def __init__(self, prompt_token_count) -> None:
         self.prompt_token_count = prompt_token_count
 
 
 class LLMEmbeddingsResult:
-    def __init__(self, embeddings, usage):
+    def __init__(self, embeddings, usage) -> None:
         self.embeddings = embeddings
         self.usage = usage
 
@@ -53,7 +53,7 @@ LLMEmbeddingResult = LLMEmbeddingsResult  # the old SDK's class name
 class LLMError(Exception):
     """Raised for every failure; ``kind`` tells which (InvalidInput, ModelNotSupported, RuntimeError)."""
 
-    def __init__(self, kind, message):
+    def __init__(self, kind, message) -> None:
         super().__init__(message or kind)
         self.kind = kind
 

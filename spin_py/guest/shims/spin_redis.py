@@ -79,7 +79,7 @@ def redis_incr(address: str, key: str) -> int:
     return _run("incr", _str(address, "address"), "incr", key=_str(key, "key"))
 
 
-def redis_publish(address: str, channel: str, payload: bytes):
+def redis_publish(address: str, channel: str, payload: bytes) -> None:
     """Publish a Redis message to the specificed channel."""
     _run("publish", _str(address, "address"), "publish", channel=_str(channel, "channel"),
          payload=_bytes(payload, "payload"))
@@ -90,7 +90,7 @@ def redis_sadd(address: str, key: str, values: Sequence[str]) -> int:
     return _run("set", _str(address, "address"), "sadd", key=_str(key, "key"), values=_strs(values, "values"))
 
 
-def redis_set(address: str, key: str, value: bytes):
+def redis_set(address: str, key: str, value: bytes) -> None:
     """Set key to value. If key alreads holds a value, it is overwritten."""
     _run("set", _str(address, "address"), "set", key=_str(key, "key"), value=_bytes(value, "value"))
 

@@ -55,7 +55,7 @@ def _parameter(value):
 class QueryResult:
     """The result of a query"""
 
-    def __init__(self, columns, rows):
+    def __init__(self, columns, rows) -> None:
         self._columns = columns
         self._rows = rows
 
@@ -77,7 +77,7 @@ def _result_value(value):
 class SqliteConnection:
     """Represents an open connection to an SQLite database"""
 
-    def __init__(self, handle):
+    def __init__(self, handle) -> None:
         self._handle = handle
 
     def execute(self, query, parameters):
