@@ -69,6 +69,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--no-page", action="store_true", help="record with no page listening to the live feed")
     options = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as on_state, tempfile.TemporaryDirectory() as off_state:
@@ -79,8 +80,8 @@ def main() -> None:
             on.wait_for_output("Inspector: ")
             found = re.search(r"^Inspector: (http://\S+/)$", on.output(), re.M)
             assert found and "Inspector: " not in off.output(), (on.output(), off.output())
-            page = threading.Thread(target=listen, args=(found.group(1), stop, seen), daemon=True)
-            page.start()
+            if not options.no_page:
+                threading.Thread(target=listen, args=(found.group(1), stop, seen), daemon=True).start()
             costs: dict[str, list[float]] = {"inspector on": [], "--no-inspector": []}
             results = compare(
                 {name: measured(server, options.connections, costs[name])

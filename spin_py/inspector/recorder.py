@@ -30,7 +30,7 @@ MOST_DEPTH = 6  # nesting kept; deeper is said, not shown
 # Output that arrives just after its request ended (the pipe reader is a thread of its own) still
 # belongs to it for this long.
 LATE_OUTPUT = 1.0
-POLL = 0.1  # seconds between looks for changes while a page's event stream waits
+POLL = 0.25  # seconds between looks for changes while a page's event stream waits
 
 
 def cut(value: Any, limit: int = VALUE_LIMIT, depth: int = 0) -> Any:
@@ -247,6 +247,7 @@ class Recorder(observe.Observer):
                 return since, []
             if not self._recent or self._recent[0][0] > since + 1:
                 return self._version, None
-            changed = dict.fromkeys(request_id for version, request_id in self._recent if version > since)
+            newer = list(itertools.takewhile(lambda pair: pair[0] > since, reversed(self._recent)))  # only these are read
+            changed = dict.fromkeys(request_id for _, request_id in reversed(newer))
             rows = [self._requests[request_id].summary() for request_id in changed if request_id in self._requests]
             return self._version, rows

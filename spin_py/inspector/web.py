@@ -27,7 +27,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 EVENT_WAIT = 15.0  # seconds an event stream waits for a change before it sends a keep-alive comment
 # Seconds between two events of one stream: changes in between go out together, so a busy app
 # costs a listening page at most this many wake-ups a second, not one per change.
-EVENT_GAP = 0.1
+EVENT_GAP = 0.25
 STORES_PREFIX = "/stores"
 
 WsgiApp = Callable[[dict, Callable], Iterable[bytes]]
