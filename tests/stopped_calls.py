@@ -3,7 +3,6 @@
 import threading
 import time
 from contextlib import contextmanager
-from types import SimpleNamespace
 
 from spin_py.capabilities.errors import CapabilityError
 from spin_py.capabilities.seam import AppContext, HostContext, Instance
@@ -43,7 +42,7 @@ def outbound_instances(folder, capability_class, allowed):
         '[[trigger.http]]\nroute = "/..."\ncomponent = "web"\n'
         f'[component.web]\nsource = "app.wasm"\nallowed_outbound_hosts = ["{allowed}"]\n'
     )
-    host = HostContext(config=SimpleNamespace(), say=lambda line: None)
+    host = HostContext(config=None, say=lambda line: None)
     capability = capability_class(host)
     configured = capability.configure(AppContext(load_manifest(folder / "spin.toml"), RuntimeConfig(), folder))
     instances = []

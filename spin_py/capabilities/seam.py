@@ -42,6 +42,7 @@ from spin_py.wire import codec
 if TYPE_CHECKING:
     from spin_py.capabilities.outbound_networking import ComponentNetworking
     from spin_py.capabilities.variables.resolver import Resolver
+    from spin_py.config import UpConfig
     from spin_py.runtime_config import RuntimeConfig
 
 Args = dict[str, Any]  # a host call's arguments as they cross the channel (JSON; bytes as encode_bytes)
@@ -72,14 +73,13 @@ class Flag:
 class HostContext:
     """What every capability is given once, for the life of `spin-py up`."""
 
-    config: Any  # the UpConfig built from the command line
+    config: UpConfig | None  # the UpConfig built from the command line (None in a test: no flags)
     say: Callable[[str], None]  # one line to the terminal
     origin: Callable[[], str | None] = lambda: None  # the app's own base URL ("http://127.0.0.1:3000") once listening
 
     def flag(self, dest: str, default: Any = ()) -> Any:
-        """A capability flag's setting (``default`` when the config has none, as a test's may not)."""
-        flag = getattr(self.config, "flag", None)
-        return flag(dest, default) if callable(flag) else getattr(self.config, dest, default)
+        """A capability flag's setting (``default`` when it was not given, or there is no config)."""
+        return self.config.flag(dest, default) if self.config is not None else default
 
 
 class AppContext:

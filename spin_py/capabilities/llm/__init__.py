@@ -108,10 +108,10 @@ class LlmCapability:
             if self._pool is None:
                 from spin_py.capabilities.llm.pools import make_model_pool
 
+                config = self.host.config
+                ai_engine, stand_ins = (config.ai_engine, config.stand_ins) if config is not None else ("models", True)
                 try:
-                    self._pool = make_model_pool(
-                        self.host.config.ai_engine, runtime_config, state_dir, self.host.config.stand_ins, self.host.say
-                    )
+                    self._pool = make_model_pool(ai_engine, runtime_config, state_dir, stand_ins, self.host.say)
                 except ImportError as error:
                     raise LlmError(
                         RUNTIME_ERROR,

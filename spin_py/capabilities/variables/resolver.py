@@ -113,8 +113,7 @@ def providers_for(runtime_config: RuntimeConfig, cli_variables: dict[str, str], 
 
 def cli_variables(config: Any) -> dict[str, str]:
     """The ``--variable`` values of `spin-py up`'s config (none without one)."""
-    flag = getattr(config, "flag", None)
-    return dict(flag("variables", {})) if callable(flag) else dict(getattr(config, "variables", None) or {})
+    return dict(config.flag("variables", {})) if config is not None else {}
 
 
 def resolver_for(app: Any, runtime_config: RuntimeConfig, config: Any, cwd: Path | None = None) -> Resolver:

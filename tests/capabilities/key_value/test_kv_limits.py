@@ -31,7 +31,7 @@ def key_value(tmp_path):
         path = tmp_path / "runtime-config.toml"
         path.write_text(runtime_config)
         config = RuntimeConfig(path=path, data=tomllib.loads(runtime_config))
-        host = HostContext(config=SimpleNamespace(key_values=()), say=lambda line: None)
+        host = HostContext(config=None, say=lambda line: None)
         capability = KeyValueCapability(host)
         app = SimpleNamespace(components={"web": SimpleNamespace(id="web", key_value_stores=("default", "cache"))})
         if "cache" not in config.table("key_value_store"):

@@ -16,6 +16,7 @@ from spin_py.capabilities.sqlite import SqliteCapability
 from spin_py.capabilities.sqlite.databases import Database, read_databases
 from spin_py.capabilities.sqlite.engine import Connection, SqliteError
 from spin_py.capabilities.sqlite.statements import StatementError, parse_file_and_label
+from spin_py.config import UpConfig
 from spin_py.runtime_config import RuntimeConfig, RuntimeConfigError
 
 
@@ -193,7 +194,7 @@ def app_with(**databases):
 
 
 def capability(tmp_path, statements=()):
-    config = SimpleNamespace(sqlite_statements=tuple(statements))
+    config = UpConfig(manifest=tmp_path / "spin.toml", capability_flags={"sqlite_statements": tuple(statements)})
     return SqliteCapability(HostContext(config, lambda line: None))
 
 

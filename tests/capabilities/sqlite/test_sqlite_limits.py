@@ -31,7 +31,7 @@ PROMPT = 3.0  # seconds within which a stopped call answers (the statement itsel
 @pytest.fixture
 def sqlite(tmp_path):
     """The SQLite capability for an app whose component `web` may use `default`."""
-    host = HostContext(config=SimpleNamespace(sqlite_statements=()), say=lambda line: None)
+    host = HostContext(config=None, say=lambda line: None)
     app = SimpleNamespace(components={"web": SimpleNamespace(id="web", sqlite_databases=("default",))})
     configured = SqliteCapability(host).configure(AppContext(app, RuntimeConfig(), tmp_path / "state"))
     instances = []
