@@ -4,13 +4,14 @@ crates/telemetry/src/{traces,metrics,logs}.rs build them: a batch processor per 
 exporter the protocol names, and the resource of crates/telemetry/src/detector.rs.
 
 A collector that is down or slow costs requests nothing: exports run in the processors'
-own threads, a full queue drops, and the first failed export of a signal is said in one
+own threads, a full queue drops, and the first failed export to a collector is said in one
 line (and its recovery in another); the SDK's own log lines about it are silenced.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -40,37 +41,55 @@ def resource() -> Resource:
 
 
 class _Said:
-    """One line when a signal's exports start failing, one when they work again."""
+    """One line when exports to a collector start failing, one when all of them work again:
+    the signals sent to one endpoint share one of these, so a collector that is down is
+    one line, not one per signal."""
 
-    def __init__(self, signal: str, say: Callable[[str], None]) -> None:
-        self.signal = signal
+    def __init__(self, endpoint: str, say: Callable[[str], None]) -> None:
+        self.endpoint = endpoint
         self.say = say
-        self.failing = False
+        self.failing: set[str] = set()
         self.lock = threading.Lock()
 
-    def outcome(self, ok: bool, why: str = "") -> None:
+    def outcome(self, signal: str, ok: bool, why: str = "") -> None:
         with self.lock:
-            if ok == (not self.failing):
-                return
-            self.failing = not ok
-        if ok:
-            self.say(f"telemetry: the OTLP collector takes {self.signal} again")
-        else:
-            self.say(f"telemetry: could not send {self.signal} to the OTLP collector{why}; "
-                     f"they are dropped until it answers (requests are not affected)")
+            was = bool(self.failing)
+            if ok:
+                self.failing.discard(signal)
+            else:
+                self.failing.add(signal)
+            now = bool(self.failing)
+        if was and not now:
+            self.say(f"telemetry: the OTLP collector at {self.endpoint} answers again")
+        elif now and not was:
+            self.say(f"telemetry: could not send {signal} to the OTLP collector at {self.endpoint}{why}; "
+                     "what is sent there is dropped until it answers (requests are not affected)")
 
 
-def _quiet(exporter: Any, said: _Said, success: Any) -> Any:
-    """``exporter`` whose export() says its failures through ``said`` and never raises."""
+def _endpoint(signal: str) -> str:
+    """Where ``signal`` goes, as the exporters read it (for the lines above)."""
+    return os.environ.get(f"OTEL_EXPORTER_OTLP_{signal.upper()}_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT", "")
+
+
+def _said(signal: str, say: Callable[[str], None], known: dict[str, _Said]) -> Callable[..., None]:
+    endpoint = _endpoint(signal)
+    if endpoint not in known:
+        known[endpoint] = _Said(endpoint, say)
+    shared = known[endpoint]
+    return lambda ok, why="": shared.outcome(signal, ok, why)
+
+
+def _quiet(exporter: Any, said: Callable[..., None], success: Any) -> Any:
+    """``exporter`` whose export() says its failures through ``said(ok, why)`` and never raises."""
     export = exporter.export
 
     def quiet_export(batch: Any, *args: Any, **kwargs: Any) -> Any:
         try:
             result = export(batch, *args, **kwargs)
         except Exception as error:
-            said.outcome(False, f" ({error.__class__.__name__})")
+            said(False, f" ({error.__class__.__name__})")
             return None
-        said.outcome(result == success)
+        said(result == success)
         return result
 
     exporter.export = quiet_export
@@ -150,20 +169,21 @@ def build(signals: Sequence[str], say: Callable[[str], None]) -> Providers:
     exporters = {signal: _exporter(signal, protocols[signal]) for signal in signals}
     _silence_sdk_logs()
     providers = Providers(resource=resource())
+    known: dict[str, _Said] = {}
     shared = providers.resource
     if "traces" in exporters:
         from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExportResult
 
         # No TracerProvider: telemetry/recorder.py builds finished spans itself, off the
         # request's thread, and hands them to the batch processor as the SDK's spans end.
-        spans = _quiet(exporters["traces"], _Said("spans", say), SpanExportResult.SUCCESS)
+        spans = _quiet(exporters["traces"], _said("traces", say, known), SpanExportResult.SUCCESS)
         providers.span_processor = BatchSpanProcessor(spans)
         providers.shutdowns.append(providers.span_processor.shutdown)
     if "metrics" in exporters:
         from opentelemetry.sdk.metrics import MeterProvider
         from opentelemetry.sdk.metrics.export import MetricExportResult, PeriodicExportingMetricReader
 
-        metrics = _quiet(exporters["metrics"], _Said("metrics", say), MetricExportResult.SUCCESS)
+        metrics = _quiet(exporters["metrics"], _said("metrics", say, known), MetricExportResult.SUCCESS)
         meter_provider = MeterProvider(resource=shared, metric_readers=[PeriodicExportingMetricReader(metrics)])
         providers.meter_provider = meter_provider
         providers.shutdowns.append(meter_provider.shutdown)
@@ -172,7 +192,7 @@ def build(signals: Sequence[str], say: Callable[[str], None]) -> Providers:
         from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, LogRecordExportResult
 
         logger_provider = LoggerProvider(resource=shared)
-        logs = _quiet(exporters["logs"], _Said("logs", say), LogRecordExportResult.SUCCESS)
+        logs = _quiet(exporters["logs"], _said("logs", say, known), LogRecordExportResult.SUCCESS)
         logger_provider.add_log_record_processor(BatchLogRecordProcessor(logs))
         providers.logger_provider = logger_provider
         providers.shutdowns.append(logger_provider.shutdown)
