@@ -91,7 +91,7 @@ class AppContext:
     for one that Spin would refuse fails with ConfigureError, as it would have alone.
     """
 
-    def __init__(self, app: Any, runtime_config: RuntimeConfig, state_dir: Path, config: Any = None,
+    def __init__(self, app: Any, runtime_config: RuntimeConfig, state_dir: Path, config: UpConfig | None = None,
                  cwd: Path | None = None) -> None:
         """``config``: `spin-py up`'s UpConfig (its --variable values); ``cwd``: see below."""
         self.app = app
