@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from apps import sdk3_python
@@ -13,12 +14,12 @@ from apps import sdk3_python
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "trigger" / "redis"))
 
 from otlp_receiver import OtlpReceiver
-from redis_trigger_apps import SDK3_APP, publish, write_redis_app
+from redis_trigger_apps import SDK3_APP, publish, write_redis_app  # type: ignore[import-not-found]
 
 pytestmark = pytest.mark.live
 
 
-def test_redis_message_spans_and_count(tmp_path: Path, spin_up, redis_server: str) -> None:  # type: ignore[no-untyped-def]
+def test_redis_message_spans_and_count(tmp_path: Path, spin_up: Any, redis_server: str) -> None:
     receiver = OtlpReceiver()
     try:
         path, _ = write_redis_app(tmp_path, redis_server, SDK3_APP)
