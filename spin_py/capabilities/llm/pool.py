@@ -15,12 +15,31 @@ process:
 - models are never unloaded during a session: a dev server keeps a handful of
   models, and reloading one costs seconds, which is the point of the pool.
 If the model process dies, models load again on their next use.
+
+Each result says how long its call waited in the model process, for the host's
+telemetry and never for the guest: ``result.host_timings``, a HostTimings
+(engines/base.py) of seconds measured there from the call's arrival:
+
+  infer                ``queued``: until its sequence started (waiting for a free
+                       sequence and for the decode step in progress);
+                       ``first_token``: until its first token was sampled (its own
+                       prompt evaluated, and the model loaded if this call loaded it),
+                       None when it generated nothing (max_tokens 0)
+  generate_embeddings  ``queued``: until its batch was taken (the batching window
+                       included); ``first_token`` None
+
+Results compare and print without it, and the guest's answer is built from the
+other fields by name. Pools with no model process (deterministic.py, the remote
+engine) leave it None, and so does an empty embeddings request.
 """
 
 import collections
+import os
 import threading
 import weakref
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from spin_py.capabilities.llm.engines.base import (
     RUNTIME_ERROR,
@@ -34,22 +53,23 @@ from spin_py.capabilities.llm.supervisor import ModelProcess
 
 
 class LocalModelPool:
-    def __init__(self, state_dir, stand_ins: bool = True, log=print):
+    def __init__(self, state_dir: str | os.PathLike[str], stand_ins: bool = True,
+                 log: Callable[[str], None] = print) -> None:
         self.state_dir = state_dir
         self.stand_ins = stand_ins
         self.log = log
-        self.load_counts = collections.Counter()  # (model, kind) -> times loaded
+        self.load_counts: collections.Counter[tuple[str, str]] = collections.Counter()  # (model, kind) -> times loaded
         self.process = ModelProcess(log=log)
         self._lock = threading.Lock()
-        self._announced = set()
-        self._loaded = {}  # (file, kind) -> (model that loaded it, process generation)
+        self._announced: set[tuple[str, str] | tuple[str, str, int]] = set()
+        self._loaded: dict[tuple[Path, str], tuple[str, int]] = {}  # (file, kind) -> (model that loaded it, process generation)
         # A pool dropped without close() (a new [llm_compute]) still stops its process.
         weakref.finalize(self, self.process.close)
 
     def source(self, model: str, kind: str) -> ModelSource:
         return locate(model, kind, self.state_dir, self.stand_ins)
 
-    def _resolve(self, model, kind):
+    def _resolve(self, model: str, kind: str) -> ModelSource:
         source = self.source(model, kind)
         if source.announcement and (model, kind) not in self._announced:
             with self._lock:
@@ -58,13 +78,14 @@ class LocalModelPool:
                     self.log(source.announcement)
         return source
 
-    def _loaded_by(self, source):
+    def _loaded_by(self, source: ModelSource) -> str | None:
         """The model name that loaded this file in the running model process, or None."""
         loaded = self._loaded.get((source.path, source.kind))
         return loaded[0] if loaded and loaded[1] == self.process.generation else None
 
-    def _call(self, model, source, message, call, cancelled=None):
-        def doing():
+    def _call(self, model: str, source: ModelSource, message: dict[str, Any], call: str,
+              cancelled: Callable[[], bool] | None = None) -> Any:
+        def doing() -> str:
             step = f"running {call} on" if self._loaded_by(source) else "loading"
             return f"{step} '{model}' ({source.path})"
 
@@ -82,7 +103,7 @@ class LocalModelPool:
             raise LlmError(*reply["error"])
         return reply["result"]
 
-    def _say_shared(self, model, source):
+    def _say_shared(self, model: str, source: ModelSource) -> None:
         """Once per name (and model process): this name uses a copy loaded for another name."""
         first = self._loaded_by(source)
         key = (model, source.kind, self.process.generation)
@@ -94,7 +115,8 @@ class LocalModelPool:
             self._announced.add(key)
         self.log(f"{model} uses the copy of {source.path} already loaded for {first}")
 
-    def infer(self, model: str, prompt: str, params: InferencingParams, cancelled=None) -> InferencingResult:
+    def infer(self, model: str, prompt: str, params: InferencingParams,
+              cancelled: Callable[[], bool] | None = None) -> InferencingResult:
         source = self._resolve(model, INFERENCING)
         # A stand-in is an instruct model answering for another: it gets the prompt through its own
         # chat template, or it often answers nothing. A real model gets the raw prompt, as in Spin.
@@ -102,7 +124,7 @@ class LocalModelPool:
         message = {"op": "infer", "engine": source.engine, "prompt": prompt, "params": params, "chat": chat}
         return self._call(model, source, message, "infer", cancelled)
 
-    def generate_embeddings(self, model: str, texts: list) -> EmbeddingsResult:
+    def generate_embeddings(self, model: str, texts: list[str]) -> EmbeddingsResult:
         source = self._resolve(model, EMBEDDINGS)
         if not texts:
             return EmbeddingsResult([], 0)
@@ -115,7 +137,7 @@ class LocalModelPool:
         except LlmError as error:
             return f"{model} ({kind}): {error.message or error.kind}"
 
-    def stats(self) -> dict:
+    def stats(self) -> dict[str, Any]:
         """The model process's own account: its pid, loads per (file, kind), embedding batch sizes."""
         return self.process.call({"op": "stats"}, lambda: "reporting its stats")["result"]
 

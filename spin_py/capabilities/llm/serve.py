@@ -9,11 +9,14 @@ Both need ``Authorization: bearer <token>``.
 
 import hmac
 import json
+from collections.abc import Iterable
+from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
 from spin_py.capabilities.llm import parse_params
 from spin_py.capabilities.llm.engines.base import LlmError
+from spin_py.capabilities.llm.pools import ModelPool
 
 MAX_REQUEST_BYTES = 16 << 20
 
@@ -27,23 +30,23 @@ _OPTION_NAMES = {
 }
 
 
-def _json(status, value):
+def _json(status: int, value: Any) -> Response:
     return Response(json.dumps(value), status, content_type="application/json")
 
 
 class ModelServer:
-    def __init__(self, pool, token):
+    def __init__(self, pool: ModelPool, token: str) -> None:
         self.pool = pool
         self.token = token
 
-    def __call__(self, environ, start_response):
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         return self.respond(Request(environ))(environ, start_response)
 
-    def _authorized(self, request):
+    def _authorized(self, request: Request) -> bool:
         scheme, _, given = request.headers.get("authorization", "").partition(" ")
         return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), self.token.encode())
 
-    def respond(self, request):
+    def respond(self, request: Request) -> Response:
         if request.path not in ("/infer", "/embed"):
             return _json(404, {"error": f"no such endpoint {request.path}"})
         if request.method != "POST":
@@ -65,8 +68,8 @@ class ModelServer:
                         "generatedTokenCount": result.generated_token_count,
                     },
                 })
-            result = self.pool.generate_embeddings(body["model"], list(body["input"]))
-            return _json(200, {"embeddings": result.embeddings, "usage": {"promptTokenCount": result.prompt_token_count}})
+            embedded = self.pool.generate_embeddings(body["model"], list(body["input"]))
+            return _json(200, {"embeddings": embedded.embeddings, "usage": {"promptTokenCount": embedded.prompt_token_count}})
         except LlmError as error:
             return _json(400 if error.kind != "RuntimeError" else 500, {"error": error.message or error.kind, "kind": error.kind})
         except (ValueError, KeyError, TypeError, AttributeError) as error:

@@ -43,8 +43,10 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable, Mapping
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import IO, Any
 
 import spin_py
 from spin_py.capabilities.llm.engines.base import INVALID_INPUT, RUNTIME_ERROR, LlmError
@@ -60,7 +62,7 @@ _WAIT_SLICE = 0.25  # how often a waiting call looks at its client and the proce
 _PACKAGE_ROOT = str(Path(spin_py.__file__).resolve().parent.parent)
 
 
-def progress_seconds(environ=os.environ) -> float:
+def progress_seconds(environ: Mapping[str, str] = os.environ) -> float:
     """The bound on a model process's silence, from SPIN_PY_MODEL_PROGRESS_SECONDS (ValueError naming it)."""
     text = environ.get(PROGRESS_VARIABLE)
     if text is None:
@@ -75,11 +77,11 @@ def progress_seconds(environ=os.environ) -> float:
 
 
 class _Call:
-    def __init__(self, doing):
+    def __init__(self, doing: Callable[[], str]) -> None:
         self.doing = doing  # () -> "running infer on 'model' (file)": asked only if the process dies
         self.sent = time.monotonic()
-        self.reply = None
-        self.error = None
+        self.reply: dict[str, Any] = {}
+        self.error: LlmError | None = None
         self.done = threading.Event()
 
 
@@ -113,7 +115,8 @@ def what_to_do(returncode: int, doing: str, stalled: bool = False) -> str:
 class ModelProcess:
     """One model process at a time; ``call`` is safe from any thread."""
 
-    def __init__(self, log=print, python=sys.executable, progress=None):
+    def __init__(self, log: Callable[[str], None] = print, python: str = sys.executable,
+                 progress: float | None = None) -> None:
         """``progress``: seconds a call waits without a progress frame before the process is
         stopped (default: progress_seconds())."""
         self.log = log
@@ -123,21 +126,21 @@ class ModelProcess:
         except ValueError as error:
             raise LlmError(RUNTIME_ERROR, str(error)) from None
         self._last_progress = 0.0  # monotonic time of the running process's last frame
-        self._stalled = None  # the process stopped for making no progress
+        self._stalled: subprocess.Popen[bytes] | None = None  # the process stopped for making no progress
         self.generation = 0  # counts model processes started: a new one has nothing loaded
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._send_lock = threading.Lock()
         self._ids = itertools.count(1)
-        self._calls = {}  # id -> _Call, in flight in the current process
-        self._process = None
-        self._connection = None
+        self._calls: dict[int, _Call] = {}  # in flight in the current process
+        self._process: subprocess.Popen[bytes] | None = None
+        self._connection: Connection | None = None
         self._wanted = False
         self._closed = False
-        self._start_failure = None
-        self._thread = None
-        self._stderr = collections.deque(maxlen=STDERR_LINES_KEPT)
-        self._stderr_thread = None
+        self._start_failure: LlmError | None = None
+        self._thread: threading.Thread | None = None
+        self._stderr: collections.deque[str] = collections.deque(maxlen=STDERR_LINES_KEPT)
+        self._stderr_thread: threading.Thread | None = None
 
     @property
     def pid(self) -> int | None:
@@ -145,7 +148,8 @@ class ModelProcess:
         process = self._process
         return process.pid if process else None
 
-    def call(self, message: dict, doing, cancelled=None) -> dict:
+    def call(self, message: dict[str, Any], doing: Callable[[], str],
+             cancelled: Callable[[], bool] | None = None) -> dict[str, Any]:
         """Send ``message`` (a dict without ``id``) and wait for its reply (a dict).
 
         ``doing()`` says what the call does ("running infer on 'x' (file)"), for the error if the process
@@ -176,7 +180,7 @@ class ModelProcess:
             raise call.error
         return call.reply
 
-    def _cancel(self, call_id, connection):
+    def _cancel(self, call_id: int, connection: Connection) -> None:
         with self._lock:
             if self._calls.pop(call_id, None) is None or self._connection is not connection:
                 return  # answered meanwhile, or its process is gone
@@ -186,7 +190,7 @@ class ModelProcess:
         except OSError:
             pass
 
-    def _stop_stalled(self, connection):
+    def _stop_stalled(self, connection: Connection) -> None:
         """No progress frame for the bound: SIGKILL the process (SIGSTOPped or stuck, it cannot be asked);
         _ended fails its calls and says why."""
         with self._lock:
@@ -211,7 +215,7 @@ class ModelProcess:
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(STOP_SECONDS)
 
-    def _running(self):
+    def _running(self) -> Connection:
         """The connection to the running process, asking the supervisor thread to start one if needed."""
         if self._thread is None:
             self._thread = threading.Thread(target=self._supervise, name="model-process", daemon=True)
@@ -228,7 +232,7 @@ class ModelProcess:
                 raise self._start_failure
         return self._connection
 
-    def _supervise(self):
+    def _supervise(self) -> None:
         while True:
             with self._lock:
                 while not self._wanted and not self._closed:
@@ -254,7 +258,7 @@ class ModelProcess:
             self._read(connection)
             self._ended(process, connection)
 
-    def _spawn(self):
+    def _spawn(self) -> tuple[subprocess.Popen[bytes], Connection]:
         host_end, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         # spin_py importable however the host was started (installed, editable, or from a checkout).
         paths = [_PACKAGE_ROOT] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
@@ -279,7 +283,7 @@ class ModelProcess:
         self._stderr_thread.start()
         return process, Connection(host_end.detach())
 
-    def _keep_stderr(self, stream):
+    def _keep_stderr(self, stream: IO[bytes]) -> None:
         """Show what the model process writes (llama.cpp's errors, Python's warnings) under one prefix,
         bounded, and keep its last lines for the line that says why it died (GGML_ASSERT)."""
         shown = 0
@@ -295,7 +299,7 @@ class ModelProcess:
                     self.log(f"model process: (more output not shown: at most {STDERR_LINES_SHOWN} lines a process)")
                 shown += 1
 
-    def _read(self, connection):
+    def _read(self, connection: Connection) -> None:
         while True:
             try:
                 data = connection.recv_bytes(MAX_MESSAGE_BYTES)
@@ -311,15 +315,16 @@ class ModelProcess:
                 call.reply = reply
                 call.done.set()
 
-    def _last_words(self):
+    def _last_words(self) -> str:
         lines = list(self._stderr)
         telling = [line for line in lines if "GGML_ASSERT" in line or "error" in line.lower()]
         return (telling or lines or [""])[-1]
 
-    def _ended(self, process, connection):
+    def _ended(self, process: subprocess.Popen[bytes], connection: Connection) -> None:
         returncode = process.wait()
         connection.close()
-        self._stderr_thread.join(STOP_SECONDS)  # its last words first (a GGML_ASSERT), then ours
+        if self._stderr_thread is not None:
+            self._stderr_thread.join(STOP_SECONDS)  # its last words first (a GGML_ASSERT), then ours
         with self._lock:
             calls = list(self._calls.values())
             self._calls.clear()
@@ -334,7 +339,7 @@ class ModelProcess:
         cause = f"made no progress for {self.progress:g} s" if stalled else exit_cause(returncode)
         after = ": it was stopped, and the next call starts a new one" if stalled else ""
         doings = [call.doing() for call in calls]
-        for call, doing in zip(calls, doings):
+        for call, doing in zip(calls, doings, strict=True):
             call.error = LlmError(RUNTIME_ERROR, f"the model process {cause} while {doing}{after}")
             call.done.set()
         if doings:

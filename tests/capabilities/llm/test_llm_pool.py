@@ -1,6 +1,8 @@
 """The local model pool with the real packaged models: SmolLM2 (GGUF, llama.cpp)
 and all-MiniLM-L6-v2 (BERT), run in the model process."""
 
+import dataclasses
+import json
 import os
 import shutil
 import threading
@@ -9,9 +11,11 @@ import time
 import numpy
 import pytest
 
-from spin_py.capabilities.llm import packaged
+from spin_py.capabilities.llm import LlmAppCapability, packaged
 from spin_py.capabilities.llm.engines.base import InferencingParams, LlmError
+from spin_py.capabilities.llm.model_process import BATCH_WINDOW_SECONDS, EmbeddingBatcher, GenerationBatcher
 from spin_py.capabilities.llm.pool import LocalModelPool
+from spin_py.capabilities.seam import Instance
 
 GREEDY = InferencingParams(max_tokens=12, temperature=0.0)
 SENTENCES = ["The cat sat on the mat.", "Stock markets fell sharply today.", "A kitten is sleeping on a rug.", "hi"]
@@ -283,3 +287,61 @@ def test_a_bad_progress_bound_is_one_line_naming_the_variable(monkeypatch, tmp_p
     with pytest.raises(LlmError) as error:
         LocalModelPool(tmp_path, log=lambda line: None)
     assert error.value.message == "SPIN_PY_MODEL_PROGRESS_SECONDS must be a number of seconds greater than 0, got 'soon'"
+
+
+def test_results_carry_how_long_the_call_waited_for_the_host_never_for_the_guest(pool):
+    started = time.monotonic()
+    result = pool.infer("llama2-chat", "Hi", GREEDY)
+    elapsed = time.monotonic() - started
+    timings = result.host_timings
+    assert 0 <= timings.queued <= timings.first_token <= elapsed
+    started = time.monotonic()
+    embedded = pool.generate_embeddings("all-minilm-l6-v2", ["hat"])
+    elapsed = time.monotonic() - started
+    # A lone request waits one batching window for company, and that counts as queued.
+    assert BATCH_WINDOW_SECONDS <= embedded.host_timings.queued <= elapsed
+    assert embedded.host_timings.first_token is None
+    # Results compare and print without them, and the guest's answer is built without them.
+    assert dataclasses.replace(result, host_timings=None) == result and "host_timings" not in repr(result)
+    capability = LlmAppCapability({"c": frozenset({"llama2-chat", "all-minilm-l6-v2"})}, lambda: pool)
+    instance = Instance("c", dict)
+    answer = capability.infer(instance, {"model": "llama2-chat", "prompt": "Hi", "params": {"max_tokens": 2}})
+    assert set(answer) == {"text", "usage"} and set(answer["usage"]) == {"prompt_token_count", "generated_token_count"}
+    answer = capability.generate_embeddings(instance, {"model": "all-minilm-l6-v2", "texts": ["hat"]})
+    assert set(answer) == {"embeddings", "usage"} and "queued" not in json.dumps(answer)
+
+
+def _answer(submit):
+    """Submit a call to a batcher and wait for its result (or error)."""
+    done, answers = threading.Event(), []
+    submit(lambda result, error, loaded: (answers.append(error or result), done.set()))
+    assert done.wait(60)
+    if isinstance(answers[0], BaseException):
+        raise answers[0]
+    return answers[0]
+
+
+def test_a_call_that_waits_for_another_is_queued_until_its_turn_and_timed_from_its_arrival():
+    """In the model process's batchers, with arrivals set by hand: of two calls that arrive together
+    on a model not yet loaded, one is admitted first (one at a time until the model has loaded), and
+    the other waits for its load, prompt and first token."""
+    generator = GenerationBatcher(str(packaged.smollm2_file()))
+    params = InferencingParams(max_tokens=4, temperature=0.0)
+    results = {}
+    arrived = time.monotonic()
+
+    def call(call_id):
+        results[call_id] = _answer(lambda reply: generator.submit(call_id, PROMPTS[0], params, False, reply, arrived))
+
+    threads = [threading.Thread(target=call, args=(call_id,)) for call_id in (1, 2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    first, second = sorted((result.host_timings for result in results.values()), key=lambda timings: timings.queued)
+    assert first.queued < first.first_token <= second.queued < second.first_token
+    assert results[1] == results[2]  # same prompt, same answer: the timings are not compared
+    embedder = EmbeddingBatcher(str(packaged.minilm_folder()))
+    _answer(lambda reply: embedder.submit(["warm up"], reply))
+    late = _answer(lambda reply: embedder.submit(["hat"], reply, time.monotonic() - 5))
+    assert 5 <= late.host_timings.queued < 6  # measured from the arrival it was given

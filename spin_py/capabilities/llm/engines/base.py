@@ -30,17 +30,40 @@ class InferencingParams:
     top_p: float = 0.9
 
 
+@dataclass(frozen=True)
+class HostTimings:
+    """How long one call waited in the model process, for the host's telemetry (seconds, measured
+    there from the call's arrival; the hop from the host, well under a millisecond, is not counted).
+
+    ``queued``: until the model began on the call: an infer call until its sequence started (it
+    waits for a free sequence and for the decode step in progress), an embedding request until
+    its batch was taken. ``first_token``: an infer call until its first token was sampled (its
+    prompt evaluated, and the model loaded if this call loaded it); None for embeddings, and for an
+    infer call that generates nothing (max_tokens 0) or whose engine does not say.
+    """
+
+    queued: float
+    first_token: float | None = None
+
+
 @dataclass
 class InferencingResult:
+    """``host_timings`` is the host's alone: the guest's answer is built from the other fields by
+    name (spin_py/capabilities/llm/__init__.py), and results compare without it."""
+
     text: str
     prompt_token_count: int
     generated_token_count: int
+    host_timings: HostTimings | None = field(default=None, compare=False, repr=False, kw_only=True)
 
 
 @dataclass
 class EmbeddingsResult:
-    embeddings: list = field(default_factory=list)  # list[list[float]]
+    """``host_timings`` as InferencingResult's: never sent to the guest."""
+
+    embeddings: list[list[float]] = field(default_factory=list)
     prompt_token_count: int = 0
+    host_timings: HostTimings | None = field(default=None, compare=False, repr=False, kw_only=True)
 
 
 class InferencingModel(Protocol):
@@ -52,5 +75,5 @@ class InferencingModel(Protocol):
 class EmbeddingsModel(Protocol):
     """One embeddings model; the pool batches requests and splits the answer per caller."""
 
-    def generate_embeddings(self, texts: list) -> tuple:
+    def generate_embeddings(self, texts: list[str]) -> tuple[list[list[float]], list[int]]:
         """``(vectors, real token count per text)``."""

@@ -11,11 +11,13 @@ which the BERT configuration of all-MiniLM-L6-v2 is assumed, as Spin does.
 """
 
 import json
+import os
 import threading
 from pathlib import Path
+from typing import Any
 
 # Spin's crates/llm-local/src/bert.rs Config::default(): all-MiniLM-L6-v2.
-MINILM_CONFIG = dict(
+MINILM_CONFIG: dict[str, Any] = dict(
     vocab_size=30522,
     hidden_size=384,
     num_hidden_layers=6,
@@ -31,7 +33,9 @@ DEFAULT_MAX_TOKENS = 512
 
 
 class EmbeddingsEngine:
-    def __init__(self, folder):
+    def __init__(self, folder: str | os.PathLike[str], threads: int | None = None) -> None:
+        """``threads``: torch's threads for the forward passes (None: torch's default, one per core).
+        torch keeps that count per process (its OpenMP team is per calling thread, MKL's is not)."""
         import torch
         from tokenizers import Tokenizer
         from transformers import BertConfig, BertModel
@@ -56,6 +60,8 @@ class EmbeddingsEngine:
             if missing:
                 raise ValueError(f"model.safetensors lacks {len(missing)} BERT weights, e.g. {missing[0]}")
         self.model.eval()
+        if threads is not None:
+            torch.set_num_threads(threads)
         max_tokens = DEFAULT_MAX_TOKENS
         sbert_config = self.folder / "sentence_bert_config.json"
         if sbert_config.exists():
@@ -64,7 +70,7 @@ class EmbeddingsEngine:
         self.tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
         self._lock = threading.Lock()
 
-    def generate_embeddings(self, texts):
+    def generate_embeddings(self, texts: list[str]) -> tuple[list[list[float]], list[int]]:
         """``(vectors, real token count per text)``."""
         if not texts:
             return [], []

@@ -33,7 +33,9 @@ temperature repeat their answer.
 
 import ctypes
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from spin_py.capabilities.llm.engines.base import (
     INVALID_INPUT,
@@ -42,6 +44,9 @@ from spin_py.capabilities.llm.engines.base import (
     InferencingResult,
     LlmError,
 )
+
+if TYPE_CHECKING:
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
 CONTEXT_TOKENS = 2048  # prompt and answer of one call
 MAX_SEQUENCES = 8  # calls decoded together, at most
@@ -60,11 +65,11 @@ class Sequence:
     """One infer call being generated: its own tokens, sampler, limits and counts."""
 
     seq_id: int
-    prompt: list
+    prompt: list[int]
     max_tokens: int
-    sampler: object
-    stops: list = field(default_factory=list)  # stop strings (bytes) of a chat template
-    generated: list = field(default_factory=list)
+    sampler: Any  # a llama_sampler chain, None once freed
+    stops: list[bytes] = field(default_factory=list)  # stop strings of a chat template
+    generated: list[int] = field(default_factory=list)
     text: bytearray = field(default_factory=bytearray)
     position: int = 0  # the next token's position: tokens in this sequence's KV stream
     done: bool = False
@@ -78,10 +83,10 @@ class Sequence:
         return InferencingResult(text.decode("utf-8", "ignore"), len(self.prompt), len(self.generated))
 
 
-_quiet_callback = None
+_quiet_callback: Any = None
 
 
-def _errors_only(llama_cpp) -> None:
+def _errors_only(llama_cpp: Any) -> None:
     """llama.cpp's log to stderr, errors only (the model process's stderr reaches the terminal):
     ``Llama(verbose=False)`` silenced everything, including why a file failed to load."""
     global _quiet_callback
@@ -90,7 +95,7 @@ def _errors_only(llama_cpp) -> None:
     state = {"error": False}
 
     @llama_cpp.llama_log_callback
-    def callback(level, text, user_data):
+    def callback(level: int, text: bytes, user_data: Any) -> None:
         if level != _GGML_LOG_LEVEL_CONT:
             state["error"] = level == _GGML_LOG_LEVEL_ERROR
         if state["error"] and text:
@@ -104,7 +109,7 @@ class LlamaCppEngine:
     """One GGUF model and one context of up to ``sequences`` KV streams. Not thread-safe:
     one thread (the model process's generator) drives it."""
 
-    def __init__(self, path, sequences: int = MAX_SEQUENCES):
+    def __init__(self, path: str | os.PathLike[str], sequences: int = MAX_SEQUENCES) -> None:
         import llama_cpp
         from llama_cpp._internals import LlamaModel
 
@@ -132,12 +137,12 @@ class LlamaCppEngine:
             self.model.close()
             raise ValueError(f"llama.cpp could not make a context of {params.n_ctx} tokens")
         # Per-sequence removal is llama_memory_seq_rm since llama.cpp's memory API, llama_kv_self_seq_rm before.
-        remove = getattr(llama_cpp, "llama_memory_seq_rm", None)
-        self.memory = llama_cpp.llama_get_memory(self.ctx) if remove else self.ctx
-        self._seq_rm = remove or llama_cpp.llama_kv_self_seq_rm
+        memory_api = hasattr(llama_cpp, "llama_memory_seq_rm")
+        self.memory = llama_cpp.llama_get_memory(self.ctx) if memory_api else self.ctx
+        self._seq_rm: Callable[..., Any] = getattr(llama_cpp, "llama_memory_seq_rm" if memory_api else "llama_kv_self_seq_rm")
         self.batch = llama_cpp.llama_batch_init(PROMPT_CHUNK, 0, 1)
         self._piece = ctypes.create_string_buffer(64)
-        self._chat_formatter = None
+        self._chat_formatter: Jinja2ChatFormatter | None = None
 
     def _kv_bytes_per_sequence(self) -> int:
         ll, model = self.ll, self.model.model
@@ -159,7 +164,7 @@ class LlamaCppEngine:
     def count_tokens(self, text: str) -> int:
         return len(self.model.tokenize(text.encode("utf-8"), True, False))
 
-    def _chat_prompt(self, prompt: str) -> tuple:
+    def _chat_prompt(self, prompt: str) -> tuple[list[int], list[bytes]]:
         """(prompt tokens, stop strings) of ``prompt`` as the user's message in the chat template."""
         if self._chat_formatter is None:
             from llama_cpp.llama_chat_format import Jinja2ChatFormatter
@@ -169,7 +174,7 @@ class LlamaCppEngine:
                 raise LlmError(RUNTIME_ERROR, f"{self.path} has no chat template (tokenizer.chat_template)")
             eos, bos = self.model.token_eos(), self.model.token_bos()
 
-            def text(token):
+            def text(token: int) -> str:
                 return self.model.detokenize([token], special=True).decode("utf-8", "replace") if token != -1 else ""
 
             self._chat_formatter = Jinja2ChatFormatter(template, text(eos), text(bos), stop_token_ids=[eos])
@@ -179,7 +184,8 @@ class LlamaCppEngine:
         stops = formatted.stop if isinstance(formatted.stop, list) else [formatted.stop] if formatted.stop else []
         return tokens, [stop.encode("utf-8") for stop in stops if stop]
 
-    def prepare(self, prompt: str, params: InferencingParams, chat: bool = False):
+    def prepare(self, prompt: str, params: InferencingParams,
+                chat: bool = False) -> tuple[list[int], list[bytes], int] | InferencingResult:
         """What a call needs before it takes a sequence: ``(tokens, stops, max_tokens)``, or an
         InferencingResult already (max_tokens 0); LlmError for a prompt that does not fit."""
         if chat:
@@ -193,11 +199,14 @@ class LlamaCppEngine:
             raise LlmError(INVALID_INPUT, f"the prompt has {len(tokens)} tokens; the model's context holds {CONTEXT_TOKENS}")
         return tokens, stops, min(params.max_tokens, CONTEXT_TOKENS - len(tokens))
 
-    def _sampler(self, params: InferencingParams):
+    def _sampler(self, params: InferencingParams) -> Any:
         """A sampler chain as llama-cpp-python's create_completion builds one (Llama._init_sampler)."""
         ll = self.ll
         chain = ll.llama_sampler_chain_init(ll.llama_sampler_chain_default_params())
-        add = lambda sampler: ll.llama_sampler_chain_add(chain, sampler)  # noqa: E731
+
+        def add(sampler: Any) -> None:
+            ll.llama_sampler_chain_add(chain, sampler)
+
         add(ll.llama_sampler_init_penalties(self.n_vocab, params.repeat_penalty_last_n_token_count,
                                             params.repeat_penalty, 0.0, 0.0))
         if params.temperature == 0:
@@ -213,7 +222,8 @@ class LlamaCppEngine:
 
     # --- generation ------------------------------------------------------------------------
 
-    def start(self, seq_id: int, prepared: tuple, params: InferencingParams, on_chunk=None) -> Sequence:
+    def start(self, seq_id: int, prepared: tuple[list[int], list[bytes], int], params: InferencingParams,
+              on_chunk: Callable[[], None] | None = None) -> Sequence:
         """Evaluate a prepared prompt alone in KV stream ``seq_id`` (which must be empty) and sample
         its first token. ``on_chunk()`` after each PROMPT_CHUNK tokens evaluated."""
         tokens, stops, max_tokens = prepared
@@ -233,7 +243,7 @@ class LlamaCppEngine:
             raise
         return sequence
 
-    def step(self, sequences: list) -> None:
+    def step(self, sequences: list[Sequence]) -> None:
         """One decode step for every sequence not done: its last token in, its next token sampled."""
         running = [sequence for sequence in sequences if not sequence.done]
         if not running:
@@ -265,7 +275,7 @@ class LlamaCppEngine:
             self.finish(sequence)
         return sequence.result()
 
-    def _fill(self, items: list) -> None:
+    def _fill(self, items: list[tuple[int, int, int, bool]]) -> None:
         batch = self.batch
         batch.n_tokens = len(items)
         for i, (token, position, seq_id, logits) in enumerate(items):

@@ -21,8 +21,16 @@ timeout and a size limit, so nothing hangs and nothing floods memory.
 import json
 import urllib.error
 import urllib.request
+from collections.abc import Callable
+from typing import Any
 
-from spin_py.capabilities.llm.engines.base import RUNTIME_ERROR, EmbeddingsResult, InferencingResult, LlmError
+from spin_py.capabilities.llm.engines.base import (
+    RUNTIME_ERROR,
+    EmbeddingsResult,
+    InferencingParams,
+    InferencingResult,
+    LlmError,
+)
 from spin_py.capabilities.sizes import MAX_HOST_BUFFERED_BYTES
 
 TIMEOUT_SECONDS = 120
@@ -30,14 +38,15 @@ MAX_REPLY_BYTES = MAX_HOST_BUFFERED_BYTES
 
 
 class RemoteEngine:
-    def __init__(self, url, auth_token, api_type="default", timeout=TIMEOUT_SECONDS, max_reply_bytes=MAX_REPLY_BYTES):
+    def __init__(self, url: str, auth_token: str, api_type: str = "default", timeout: float = TIMEOUT_SECONDS,
+                 max_reply_bytes: int = MAX_REPLY_BYTES) -> None:
         self.url = url.rstrip("/")
         self.auth_token = auth_token
         self.api_type = api_type
         self.timeout = timeout
         self.max_reply_bytes = max_reply_bytes
 
-    def _post(self, path, body):
+    def _post(self, path: str, body: dict[str, Any]) -> Any:
         url = self.url + path
         request = urllib.request.Request(
             url,
@@ -61,7 +70,7 @@ class RemoteEngine:
         except ValueError as error:
             raise LlmError(RUNTIME_ERROR, f"POST {url}: the reply is not JSON: {error}") from None
 
-    def _field(self, path, reply, *keys):
+    def _field(self, path: str, reply: Any, *keys: str | int) -> Any:
         value = reply
         try:
             for key in keys:
@@ -70,7 +79,8 @@ class RemoteEngine:
             raise LlmError(RUNTIME_ERROR, f"POST {self.url}{path}: the reply has no {'.'.join(map(str, keys))}") from None
         return value
 
-    def infer(self, model, prompt, params, cancelled=None):
+    def infer(self, model: str, prompt: str, params: InferencingParams,
+              cancelled: Callable[[], bool] | None = None) -> InferencingResult:
         if self.api_type == "open_ai":
             path = "/v1/chat/completions"
             reply = self._post(path, {
@@ -107,7 +117,7 @@ class RemoteEngine:
             int(self._field(path, reply, "usage", "generatedTokenCount")),
         )
 
-    def generate_embeddings(self, model, texts):
+    def generate_embeddings(self, model: str, texts: list[str]) -> EmbeddingsResult:
         if self.api_type == "open_ai":
             path = "/v1/embeddings"
             reply = self._post(path, {"model": model, "input": list(texts)})
