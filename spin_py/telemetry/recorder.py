@@ -38,7 +38,7 @@ from typing import Any
 from opentelemetry import trace
 from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
-from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, Status, StatusCode, TraceFlags
+from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, Status, StatusCode, TraceFlags, TraceState
 
 from spin_py import observe
 from spin_py.telemetry import spans
@@ -86,7 +86,8 @@ class _Ids:
     """One request's trace: its id, the span its own span is the child of, and the ids of
     its own and its execution span, drawn when it starts."""
 
-    __slots__ = ("events", "execute_id", "execute_start", "own_id", "parent_id", "remote_parent", "sampled", "trace_id")
+    __slots__ = ("events", "execute_id", "execute_start", "own_id", "parent_id", "remote_parent", "sampled", "trace_id",
+                 "trace_state")
 
     def __init__(self, trace_id: int, parent_id: int | None, remote_parent: bool, sampled: bool, own: bool) -> None:
         self.trace_id = trace_id
@@ -97,6 +98,7 @@ class _Ids:
         self.execute_id: int | None = None
         self.execute_start = 0
         self.events: list[Event] = []  # app_log events of lines written before the request ended
+        self.trace_state: str | None = None  # the client's tracestate, passed on as Spin's propagator does
 
     def calls_parent(self) -> int | None:
         return self.execute_id or self.own_id or self.parent_id
@@ -146,6 +148,7 @@ class TelemetryRecorder(observe.Observer):
             ids = _Ids(_new_id(128), None, False, True, own=request.parent is None)
         else:
             ids = _Ids(incoming[0], incoming[1], True, incoming[2], own=request.parent is None)
+            ids.trace_state = request.header("tracestate")
         request.data[self] = ids
 
     def request_routed(self, request: observe.Request) -> None:
@@ -171,7 +174,10 @@ class TelemetryRecorder(observe.Observer):
         ids = call.request.data.get(self)
         if span_id is None or ids is None:
             return []
-        return [("traceparent", f"00-{ids.trace_id:032x}-{span_id:016x}-{'01' if ids.sampled else '00'}")]
+        headers = [("traceparent", f"00-{ids.trace_id:032x}-{span_id:016x}-{'01' if ids.sampled else '00'}")]
+        if ids.trace_state:
+            headers.append(("tracestate", ids.trace_state))
+        return headers
 
     def output(self, line: observe.OutputLine) -> None:
         if line.stream == "host":
@@ -216,11 +222,13 @@ class TelemetryRecorder(observe.Observer):
               start: int, end: int, status: Status | None = None, events: Iterable[Event] = (), remote: bool = False) -> None:
         if not ids.sampled:
             return
+        state = TraceState.from_header([ids.trace_state]) if ids.trace_state else None
         parent = None
         if parent_id is not None:
-            parent = SpanContext(ids.trace_id, parent_id, is_remote=remote, trace_flags=_SAMPLED)
+            parent = SpanContext(ids.trace_id, parent_id, is_remote=remote, trace_flags=_SAMPLED, trace_state=state)
         self.processor.on_end(ReadableSpan(
-            name, SpanContext(ids.trace_id, span_id, is_remote=False, trace_flags=_SAMPLED), parent, self.resource,
+            name, SpanContext(ids.trace_id, span_id, is_remote=False, trace_flags=_SAMPLED, trace_state=state), parent,
+            self.resource,
             attributes, tuple(events), kind=kind, status=status or Status(StatusCode.UNSET),
             start_time=start, end_time=end, instrumentation_scope=self.scope))
 

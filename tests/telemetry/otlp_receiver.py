@@ -50,6 +50,7 @@ class Received:
     logs: list[dict[str, Any]] = field(default_factory=list)
     metrics: list[tuple[str, int, dict[str, Any]]] = field(default_factory=list)  # (name, value, attributes)
     paths: list[str] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)  # of the last export
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -116,6 +117,7 @@ class OtlpReceiver:
                 decode, where, response = decoder
                 with received.lock:
                     received.paths.append(self.path)
+                    received.headers = {name.lower(): value for name, value in self.headers.items()}
                     getattr(received, where).extend(decode(body))
                 answer = response().SerializeToString()
                 self.send_response(200)

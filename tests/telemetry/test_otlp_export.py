@@ -87,7 +87,8 @@ def receiver() -> Iterator[OtlpReceiver]:
 def server(receiver: OtlpReceiver, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     folder = tmp_path_factory.mktemp("telemetry")
     path = write_app(folder / "app", MANIFEST.replace("{origin}", receiver.url), {"app.py": APP})
-    env = {"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url, "OTEL_SERVICE_NAME": "telemetry-test", **QUICK}
+    env = {"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url, "OTEL_SERVICE_NAME": "telemetry-test",
+           "OTEL_EXPORTER_OTLP_HEADERS": "x-collector-key=secret", **QUICK}
     live = LiveServer(path, "--ai-engine", "deterministic", log_path=folder / "up.log", env=env)
     try:
         yield live.wait_ready()
@@ -126,6 +127,7 @@ def test_request_span_execute_span_and_host_calls(server: LiveServer, receiver: 
     assert request.attributes["network.peer.address"] == "127.0.0.1"
     assert request.attributes["client.address"] == "203.0.113.9"
     assert request.resource["service.name"] == "telemetry-test"
+    assert receiver.received.headers["x-collector-key"] == "secret"  # OTEL_EXPORTER_OTLP_HEADERS
     execute = spans["execute_wasm_component front"]
     assert execute.parent_id == request.span_id
     for name in ("spin_key_value.open", "spin_key_value.set", "spin_key_value.get"):
@@ -146,12 +148,15 @@ def test_llm_span_has_model_and_token_counts(server: LiveServer, receiver: OtlpR
 
 
 def test_outbound_request_carries_its_span_as_traceparent(server: LiveServer, receiver: OtlpReceiver) -> None:
-    status, _, body = server.get("/front/out", headers={"x-target": receiver.url + "/echo"})
+    status, _, body = server.get("/front/out", headers={"x-target": receiver.url + "/echo", "tracestate": "vendor=abc",
+                                                        "traceparent": _traceparent("b" * 32, "c" * 16)})
     assert status == 200, body
-    sent = json.loads(body)["seen"]["traceparent"]
+    seen = json.loads(body)["seen"]
+    sent = seen["traceparent"]
+    assert seen["tracestate"] == "vendor=abc"  # the client's, passed on
     match = re.fullmatch(r"00-([0-9a-f]{32})-([0-9a-f]{16})-0[13]", sent)
     assert match is not None, sent
-    assert match.group(1) != "1" * 32  # the component's own traceparent is replaced, as Spin's inject does
+    assert match.group(1) == "b" * 32  # the client's trace; the component's own traceparent is replaced, as Spin's inject does
     client = _trace(receiver, match.group(1), {"GET"})["GET"]
     assert client.span_id == match.group(2) and client.kind == 3
     assert client.attributes["url.full"] == receiver.url + "/echo"
