@@ -30,14 +30,16 @@ observer that raises is said once on stderr and the request goes on):
   (JSON; bytes as ``{"$bytes": base64}``; the observer must not change them), then
   ``result`` (same form) or ``error_kind`` and ``error`` (the capability error's variant
   and text; a host bug is kind "Other"). ``facts`` holds what only the host knows of the
-  call (see ``annotate``: for llm ``infer``, ``time_to_first_token`` and ``time_queued``
-  in seconds, when the engine says). Calls can start after ``request_ended``: work the
+  call (``annotate``, ``llm_timings``: for llm calls ``time_to_first_token`` and
+  ``time_queued`` in seconds, when the engine says; for outbound HTTP ``url``, where it
+  went). Calls can start after ``request_ended``: work the
   handler spawned goes on after its response.
-- ``request_ended(request)``: the response head is known (or the Redis message
-  handled): ``status`` (HTTP status; Redis: 0 handled, 500 failed), ``duration``
-  (seconds), ``error`` (the text of a host-made 5xx answer: the worker's failure, the
-  guest's traceback, a refused response; None otherwise). A streamed body may still be
-  on its way.
+- ``request_ended(request)``: the response head is known: ``status`` (the HTTP status),
+  ``duration`` (seconds), ``error`` (the text of a host-made 5xx answer: the worker's
+  failure, the guest's traceback, a refused response; None otherwise). A streamed body
+  may still be on its way. A Redis message's is told once its batch's outcome is known
+  (``status`` 0 handled, 500 failed, ``error`` the handler's error or traceback), its
+  ``duration`` being its instance's turn.
 - ``output(line)``: a line a component wrote (``stream`` "stdout" or "stderr") or the host
   wrote under its name (``stream`` "host"), with ``request`` set where the host can tell:
   a line the host writes while serving a request is that request's; a line from a
