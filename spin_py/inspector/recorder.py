@@ -99,6 +99,7 @@ class RequestRecord:
     calls_dropped: int = 0
     lines_dropped: int = 0
     ended_at: float = 0.0  # time.monotonic() when it ended
+    parent: int | None = None  # the request whose component sent this one (service chaining)
 
     def summary(self) -> dict:
         """The row the request list shows."""
@@ -107,6 +108,7 @@ class RequestRecord:
             "component": self.component, "started": self.started, "status": self.status,
             "duration": self.duration, "calls": len(self.calls) + self.calls_dropped,
             "denied": any(call.error is not None for call in self.calls), "failed": self.error is not None,
+            "parent": self.parent,
         }
 
 
@@ -134,6 +136,8 @@ class Recorder(observe.Observer):
     def request_started(self, request: observe.Request) -> None:
         record = RequestRecord(request.id, request.trigger, request.method or request.trigger.upper(),
                                cut(request.path, self.value_limit), None, request.started)
+        if request.parent is not None:
+            record.parent = request.parent.id
         request.data[self] = record
         with self._lock:
             self._requests[record.id] = record

@@ -37,6 +37,7 @@ MANIFEST = """
     source = "app.wasm"
     ai_models = ["llama2-chat"]
     key_value_stores = ["default"]
+    allowed_outbound_hosts = ["http://web.spin.internal"]
     [component.web.build]
     command = "componentize-py -w spin-http componentize app -o app.wasm"
 """
@@ -59,6 +60,9 @@ APP = """
             return Response(200, {"content-type": "text/plain"}, result.text.encode())
         if path.startswith("/boom"):
             raise ValueError("the handler gave up")
+        if path.startswith("/chain"):
+            answer = http_send(Request("GET", "http://web.spin.internal/ask?chained=1", {}, None))
+            return Response(answer.status, {"content-type": "text/plain"}, answer.body)
         try:
             if path.startswith("/store"):
                 kv_open("other")
@@ -169,6 +173,20 @@ def test_a_failed_handler_shows_its_traceback(page: Page, served: tuple[LiveServ
     expect(page.locator("#output")).not_to_contain_text("ValueError")  # said once, as the traceback
 
 
+def test_a_chained_request_names_the_request_that_sent_it(page: Page, served: tuple[LiveServer, str]) -> None:
+    server, _ = served
+    assert server.get("/chain")[0] == 200
+    sender = _row(page, "/chain")
+    expect(sender.locator("td.status")).to_have_text("200")
+    sent = _row(page, "/ask?chained=1")
+    expect(sent.locator("td.component")).to_have_text("web")
+    sent.click()
+    expect(page.locator("#parent")).to_contain_text("service chaining")
+    page.locator("#parent a").click()
+    expect(page.locator("#detail h2")).to_contain_text("GET /chain")
+    expect(page.locator('#detail .call[data-capability="outbound_http"]')).to_contain_text("http://web.spin.internal/ask?chained=1")
+
+
 def test_the_build_check_outcome_shows(page: Page) -> None:
     page.locator('.tab[data-tab="build"]').click()
     outcome = page.locator("#build-outcomes .outcome").filter(has=page.locator("strong", has_text="web"))
@@ -178,8 +196,8 @@ def test_the_build_check_outcome_shows(page: Page) -> None:
 def test_a_page_opened_later_lists_the_requests_before_it(page: Page, tmp_path: Path) -> None:
     """Runs last: the earlier tests' requests, newest first, read when the page loads."""
     rows = page.locator("tr.request td.path")
-    expect(rows.first).to_have_text(re.compile("^/boom"))
-    for path in ("/ask?joke=1", "/ask?store=1", "/store", "/model", "/fetch"):
+    expect(rows.first).to_have_text("/ask?chained=1")  # sent by /chain's handler, so after it
+    for path in ("/ask?joke=1", "/ask?store=1", "/store", "/model", "/fetch", "/redis", "/boom", "/chain"):
         expect(rows.filter(has_text=re.compile("^" + re.escape(path)))).to_have_count(1)
     _row(page, "/ask?joke=1").click()
     expect(page.locator('#detail .call[data-capability="llm"]')).to_contain_text("llama2-chat")

@@ -131,6 +131,11 @@ async function showDetail() {
   if (id !== state.selected) return;
   const status = data.status === null ? "running" : data.status;
   const parts = [el("h2", {}, `${data.method} ${data.path} → ${data.component || "-"}  ${status}  ${ms(data.duration)} ms`)];
+  if (data.parent !== null) {
+    const from = el("a", { href: "#" }, `request ${data.parent}`);
+    from.addEventListener("click", (event) => { event.preventDefault(); select(data.parent); });
+    parts.push(el("p", { class: "muted", id: "parent" }, "Sent by another component (service chaining) during ", from, "."));
+  }
 
   parts.push(el("h3", {}, `Host calls (${data.calls.length}${data.calls_dropped ? `, ${data.calls_dropped} more not kept` : ""})`));
   if (!data.calls.length) parts.push(el("p", { class: "muted" }, "None."));
