@@ -92,3 +92,16 @@ def test_llm_ended_attributes_carry_tokens_and_timings() -> None:
     assert ended_attributes("llm", "infer", result, {"time_to_first_token": 0.25, "time_queued": 0.5}) == {
         "gen_ai.usage.input_tokens": 7, "gen_ai.usage.output_tokens": 3,
         "gen_ai.server.time_to_first_token": 0.25, "spin_py.llm.time_queued": 0.5}
+
+
+def test_telemetry_off_imports_no_opentelemetry() -> None:
+    """With no endpoint, the dev server's start() costs an import of spin_py.telemetry and nothing more."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import sys; from spin_py.telemetry import start; stop = start(print, lambda: 'app'); stop(); "
+            "print(sorted(name for name in sys.modules if name.startswith('opentelemetry')))")
+    environ = {name: value for name, value in os.environ.items() if not name.startswith("OTEL_")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environ, check=True).stdout
+    assert out.strip() == "[]"
