@@ -59,6 +59,8 @@ class Inspector:
         bound = self.http.socket.getsockname()
         shown = f"[{bound[0]}]" if family == socket.AF_INET6 else bound[0]
         self.url = f"http://{shown}:{bound[1]}/"
+        if bound[0] in ("127.0.0.1", "::1"):  # asked for elsewhere (0.0.0.0, a LAN address), any name may reach it
+            self.app.hosts = {f"{name}:{bound[1]}" for name in (shown, "localhost", "127.0.0.1", "[::1]")}
         self._thread: threading.Thread | None = None
         self._unsubscribe: Callable[[], None] | None = None
 

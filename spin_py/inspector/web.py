@@ -47,8 +47,13 @@ class InspectorApp:
         self.allowed = allowed
         self.stores = stores
         self.closed = threading.Event()  # event streams end once set
+        self.hosts: set[str] | None = None  # the Host headers answered (None: any), set once the listener is bound
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        if self.hosts is not None and (environ.get("HTTP_HOST") or "").lower() not in self.hosts:
+            # A page of another site that a DNS name pointed at this loopback address reads nothing here.
+            return _answer(start_response, "403 Forbidden", b"the inspector answers only requests for its own address\n",
+                           "text/plain; charset=utf-8")
         path = environ.get("PATH_INFO") or "/"
         if self.stores is not None and (path == STORES_PREFIX or path.startswith(STORES_PREFIX + "/")):
             environ = dict(environ, SCRIPT_NAME=environ.get("SCRIPT_NAME", "") + STORES_PREFIX,

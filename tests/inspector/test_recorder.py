@@ -138,3 +138,11 @@ def test_the_web_app_serves_the_page_and_the_record(recorder: Recorder) -> None:
     assert json.loads(client.get(f"/api/requests/{request.id}").data)["calls"] == []
     assert client.get("/api/requests/999999").status_code == 404
     assert json.loads(client.get("/api/build").data) == {"enabled": False, "building": None, "outcomes": []}
+
+
+def test_the_web_app_answers_only_its_own_address(recorder: Recorder) -> None:
+    app = InspectorApp(recorder, runtime=lambda: None, build_check=lambda: None)
+    app.hosts = {"127.0.0.1:4000", "localhost:4000"}
+    client = Client(app)
+    assert client.get("/api/requests", headers={"Host": "localhost:4000"}).status_code == 200
+    assert client.get("/api/requests", headers={"Host": "attacker.example:4000"}).status_code == 403
