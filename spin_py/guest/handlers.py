@@ -154,7 +154,7 @@ class SdkHandler:
     def request(self, method: str, uri: str, headers: list[list[str]], body: Any) -> Any:
         return self.request_class(method, uri or "/", {name.lower(): value for name, value in headers}, whole(body))
 
-    def __call__(self, method, uri, headers, body):
+    def __call__(self, method, uri, headers, body) -> Any:
         result = self.instance.handle_request(self.request(method, uri, headers, body))
         if inspect.isawaitable(result):
             getattr(result, "close", lambda: None)()
@@ -175,7 +175,7 @@ class AsyncSdkHandler(SdkHandler):
 
     style = "HttpHandler.handle_request"
 
-    def __call__(self, method, uri, headers, body):
+    def __call__(self, method, uri, headers, body) -> Any:
         result = self.instance.handle_request(self.request(method, uri, headers, body))
         if not inspect.isawaitable(result):
             raise TypeError(f"{self.style} must be `async def`: spin-sdk 4 and later await it")
@@ -197,7 +197,7 @@ class WasiHttpHandler:
         self.instance = instance
         self.types = types
 
-    def __call__(self, method, uri, headers, body):
+    def __call__(self, method, uri, headers, body) -> Any:
         from .bindings import wasi_http
 
         result = self.instance.handle(wasi_http.incoming_request(self.types, method, uri, headers, body))
@@ -243,7 +243,7 @@ class OriginalApiHandler:
         self.function = function
         self.request_class = importlib.import_module("spin_http").Request
 
-    def __call__(self, method, uri, headers, body):
+    def __call__(self, method, uri, headers, body) -> Any:
         joined: dict[str, str] = {}
         for name, value in headers:
             name = name.lower()
@@ -269,7 +269,7 @@ class NoHttpHandler:
             "wasi:http 0.2 export) or a function handle_request (the original spin_http API)."
         )
 
-    def __call__(self, method, uri, headers, body):
+    def __call__(self, method, uri, headers, body) -> tuple:
         print(self.text, file=sys.stderr, flush=True)
         return 500, [["content-type", "text/plain; charset=utf-8"]], (self.text + "\n").encode("utf-8")
 
@@ -287,7 +287,7 @@ class RedisMessageHandler:
         self.style = f"{name}.handle_message"
         self.awaited = awaited
 
-    def __call__(self, message):
+    def __call__(self, message) -> str | None:
         try:
             result = self.instance.handle_message(bytes(message))
             if self.awaited:
@@ -328,7 +328,7 @@ class NoRedisHandler:
                 "class RedisHandler(spin_sdk.wit.exports.RedisHandler))"
             )
 
-    def __call__(self, message):
+    def __call__(self, message) -> Any:
         return self.problem
 
     def after_response(self) -> None:

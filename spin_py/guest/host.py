@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from spin_py_wire.frames import PROGRESS, QUIET_FIRST
+from spin_py_wire.frames import PROGRESS, QUIET_FIRST, CallFrame, HandledFrame
 from spin_py_wire.framing import Channel
 
 from . import forks
@@ -159,7 +159,8 @@ def _flush_locked() -> None:
     if _quiet is not None and _channel is not None:
         first, last = _quiet
         _quiet = None
-        _channel.send({"op": "handled", "turn": last, "first": first, "error": None, "done": True})
+        frame: HandledFrame = {"op": "handled", "turn": last, "first": first, "error": None, "done": True}
+        _channel.send(frame)
 
 
 def send(message: dict[str, Any], body: bytes | bytearray | memoryview = b"", end: bool = False) -> None:
@@ -237,7 +238,8 @@ def call(capability: str, function: str, args: dict[str, Any]) -> Any:
             )
         _called = True
         _flush_locked()
-        channel.send({"op": "call", "turn": turn, "capability": capability, "function": function, "args": args})
+        frame: CallFrame = {"op": "call", "turn": turn, "capability": capability, "function": function, "args": args}
+        channel.send(frame)
         message, _ = channel.recv()
     if message.get("turn") != turn:
         raise RuntimeError(f"the host answered turn {message.get('turn')!r} during turn {turn!r}")

@@ -149,7 +149,7 @@ def install(settings) -> None:
     sys.addaudithook(guard.audit)
     resolve = socket.getaddrinfo
 
-    def getaddrinfo(host, port, *args, **kwargs):
+    def getaddrinfo(host, port, *args, **kwargs) -> Any:
         results = resolve(host, port, *args, **kwargs)
         name = host.decode("idna") if isinstance(host, bytes) else host
         if isinstance(name, str) and name:

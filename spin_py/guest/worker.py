@@ -25,7 +25,8 @@ import sys
 from typing import Any, NoReturn
 
 from spin_py_wire import frames, framing
-from spin_py_wire.control import control_from_fd
+from spin_py_wire.control import ReadyFrame, control_from_fd
+from spin_py_wire.frames import InstanceReadyFrame
 
 from . import (
     async_support,
@@ -233,12 +234,8 @@ def _zygote(settings, roots, fds) -> None:
     wasm_world.after_load(isolated=isolation is None)
     # Instances live for one request: the collector need not walk (and so copy) what they share.
     gc.freeze()
-    control.send({
-        "op": "ready",
-        "files": files,
-        "modules": others,
-        "isolation": isolation,
-    })
+    ready: ReadyFrame = {"op": "ready", "files": files, "modules": others, "isolation": isolation}
+    control.send(ready)
     forks.ForkServer(control, lambda message, channels: _instance(found, channels)).serve()
 
 
@@ -249,7 +246,8 @@ def _instance(found, fds) -> None:
     channel = framing.Channel(socket.socket(fileno=channel_fd))
     host.connect(channel, mmap.mmap(progress_fd, frames.PROGRESS_MAP_SIZE))
     os.close(progress_fd)
-    channel.send({"op": "ready", "pid": os.getpid()})
+    ready: InstanceReadyFrame = {"op": "ready", "pid": os.getpid()}
+    channel.send(ready)
     try:
         message, body = channel.recv()
     except (EOFError, OSError, ValueError):

@@ -10,6 +10,9 @@ above them (``spin_sdk.llm.infer`` ...) runs unchanged.
 Each module here exports ``BINDINGS``: {generated module name: bind(module)}.
 """
 
+from collections.abc import Callable
+from typing import Any
+
 from .. import import_hooks
 from . import (
     key_value,
@@ -40,7 +43,7 @@ BINDINGS = {
 }
 
 
-def _after(bind):
+def _after(bind) -> Callable[..., Any]:
     def hook(module, run) -> None:
         run()
         bind(module)

@@ -17,6 +17,8 @@ become each interface's own variants, as Spin's host maps them
 
 import importlib
 import inspect
+from collections.abc import Callable
+from typing import Any
 
 from spin_py_wire.codec import decode_optional_bytes, encode_bytes
 
@@ -33,11 +35,11 @@ class Trap(BaseException):
     not an Exception."""
 
 
-def call(function, **args):
+def call(function, **args) -> Any:
     return host.call(CAPABILITY, function, args)
 
 
-def encode(value, what="value"):
+def encode(value, what="value") -> Any:
     if not isinstance(value, (bytes, bytearray, memoryview)):
         raise TypeError(f"the {what} must be bytes, not {type(value).__name__}")
     return encode_bytes(value)
@@ -46,32 +48,32 @@ def encode(value, what="value"):
 decode = decode_optional_bytes
 
 
-def _key(key):
+def _key(key) -> Any:
     if not isinstance(key, str):
         raise TypeError(f"the key must be a str, not {type(key).__name__}")
     return key
 
 
-def _spin_error(module, error):
+def _spin_error(module, error) -> Any:
     """spin:key-value@3.0.0 and fermyon:spin/key-value@2.0.0: StoreTableFull, NoSuchStore, AccessDenied, Other."""
     if error.kind in ("AccessDenied", "NoSuchStore", "StoreTableFull"):
         return module.Err(variant(module, error.kind))
     return module.Err(variant(module, "Other", error.message or error.kind))
 
 
-def _v2_error(module, error):
+def _v2_error(module, error) -> Any:
     if error.kind == "InvalidStore":
         return Trap(error.message)
     return _spin_error(module, error)
 
 
-def _v3_error(module, error):
+def _v3_error(module, error) -> Any:
     if error.kind == "InvalidStore":
         return module.Err(variant(module, "NoSuchStore"))
     return _spin_error(module, error)
 
 
-def _v1_error(module, error):
+def _v1_error(module, error) -> Any:
     """The unversioned interface: Spin's to_legacy_error (Other becomes Io)."""
     if error.kind == "InvalidStore":
         return Trap(error.message)
@@ -80,7 +82,7 @@ def _v1_error(module, error):
     return module.Err(variant(module, "Io", error.message or error.kind))
 
 
-def _wasi_error(module, error):
+def _wasi_error(module, error) -> Any:
     """wasi:keyvalue/store (crates/factor-key-value/src/host.rs to_wasi_err)."""
     if error.kind in ("AccessDenied", "NoSuchStore"):
         return module.Err(variant(module, error.kind))
@@ -93,17 +95,17 @@ def _wasi_error(module, error):
 
 # -- resources --------------------------------------------------------------
 
-def _new(cls, handle):
+def _new(cls, handle) -> Any:
     resource = cls.__new__(cls)
     setattr(resource, HANDLE, handle)
     return resource
 
 
-def _handle(resource):
+def _handle(resource) -> Any:
     return getattr(resource, HANDLE, None)
 
 
-def _close_on_exit(run, function="close", arg="store"):
+def _close_on_exit(run, function="close", arg="store") -> Callable[..., Any]:
     def __exit__(self, exc_type=None, exc_value=None, traceback=None) -> None:
         handle = getattr(self, HANDLE, None)
         if handle is not None:
@@ -114,10 +116,10 @@ def _close_on_exit(run, function="close", arg="store"):
     return __exit__
 
 
-def _store_methods(run, is_async):
+def _store_methods(run, is_async) -> dict:
     """get/set/delete/exists/get_keys on a resource holding a host handle."""
 
-    def get(self, key):
+    def get(self, key) -> Any:
         return decode(run("get", store=_handle(self), key=_key(key)))
 
     def set(self, key, value) -> None:
@@ -126,18 +128,18 @@ def _store_methods(run, is_async):
     def delete(self, key) -> None:
         run("delete", store=_handle(self), key=_key(key))
 
-    def exists(self, key):
+    def exists(self, key) -> Any:
         return run("exists", store=_handle(self), key=_key(key))
 
-    def get_keys(self):
+    def get_keys(self) -> Any:
         return run("get_keys", store=_handle(self))
 
     methods = {"get": get, "set": set, "delete": delete, "exists": exists, "get_keys": get_keys}
     return {name: _asyncify(function) if is_async else function for name, function in methods.items()}
 
 
-def _asyncify(function):
-    async def method(*args, **kwargs):
+def _asyncify(function) -> Callable[..., Any]:
+    async def method(*args, **kwargs) -> Any:
         return function(*args, **kwargs)
 
     method.__name__ = function.__name__
@@ -159,7 +161,7 @@ def bind_store_v2(module) -> None:
     run = host.caller(CAPABILITY, module, _v2_error)
     cls = module.Store
 
-    def open(cls, label):
+    def open(cls, label) -> Any:
         return _new(cls, run("open", label=label))
 
     methods = _store_methods(run, is_async=False)
@@ -174,12 +176,12 @@ def bind_store_v3(module) -> None:
     cls = module.Store
     streams = _key_streams(module)
 
-    async def open(cls, label):
+    async def open(cls, label) -> Any:
         return _new(cls, run("open", label=label))
 
     methods = _store_methods(run, is_async=True)
 
-    async def get_keys(self):
+    async def get_keys(self) -> Any:
         try:
             keys = call("get_keys", store=_handle(self))
         except host.HostError as error:
@@ -196,7 +198,7 @@ def bind_store_v3(module) -> None:
     cls.open = classmethod(open)
 
 
-def _key_streams(module):
+def _key_streams(module) -> Callable[..., Any]:
     """(StreamReader[str], FutureReader[Result[None, Error]]) over a list the host already sent:
     the SDK's own classes, so ``isinstance`` and ``with`` work, without the Component Model handles."""
     # The SDK's own module (spin-sdk 4 and later), in the app's environment only.
@@ -215,14 +217,14 @@ def _key_streams(module):
             self.finalizer = _Detached()
             self._keys = list(keys)
 
-        async def read(self, max_count):
+        async def read(self, max_count) -> Any:
             if not self._keys:
                 self.writer_dropped = True
                 return []
             chunk, self._keys = self._keys[:max_count], self._keys[max_count:]
             return chunk
 
-        def __exit__(self, exc_type, exc_value, traceback):
+        def __exit__(self, exc_type, exc_value, traceback) -> None:
             self._keys = []
             return None
 
@@ -234,13 +236,13 @@ def _key_streams(module):
             self._result = result
             self._read = False
 
-        async def read(self):
+        async def read(self) -> Any:
             if self._read:
                 raise AssertionError
             self._read = True
             return self._result
 
-        def __exit__(self, exc_type, exc_value, traceback):
+        def __exit__(self, exc_type, exc_value, traceback) -> None:
             return None
 
     return lambda keys, result: (KeyStream(keys), KeyStreamResult(result))
@@ -250,10 +252,10 @@ def bind_v1(module) -> None:
     """4.x/5.x ``fermyon_spin_key_value``: functions on integer handles."""
     run = host.caller(CAPABILITY, module, _v1_error)
 
-    def open(name):
+    def open(name) -> Any:
         return run("open", label=name)
 
-    def get(store, key):
+    def get(store, key) -> Any:
         value = run("get", store=store, key=_key(key))
         if value is None:
             raise module.Err(variant(module, "NoSuchKey"))
@@ -265,10 +267,10 @@ def bind_v1(module) -> None:
     def delete(store, key) -> None:
         run("delete", store=store, key=_key(key))
 
-    def exists(store, key):
+    def exists(store, key) -> Any:
         return run("exists", store=store, key=_key(key))
 
-    def get_keys(store):
+    def get_keys(store) -> Any:
         return run("get_keys", store=store)
 
     def close(store) -> None:
@@ -285,13 +287,13 @@ def bind_wasi_store(module) -> None:
     run = host.caller(CAPABILITY, module, _wasi_error)
     cls = module.Bucket
 
-    def open(identifier):
+    def open(identifier) -> Any:
         return _new(cls, run("open", label=identifier))
 
     methods = _store_methods(run, is_async=False)
     del methods["get_keys"]
 
-    def list_keys(self, cursor):
+    def list_keys(self, cursor) -> Any:
         if cursor is not None:
             raise module.Err(variant(module, "Other", "list_keys: cursor not supported"))
         return module.KeyResponse(run("get_keys", store=_handle(self)), None)
@@ -303,7 +305,7 @@ def bind_wasi_store(module) -> None:
     module.open = open
 
 
-def _store_module(module):
+def _store_module(module) -> Any:
     """The wasi:keyvalue/store module a batch or atomics module imported (its Bucket and Error)."""
     for value in vars(module).values():
         if inspect.ismodule(value) and hasattr(value, "Bucket"):
@@ -315,7 +317,7 @@ def bind_wasi_batch(module) -> None:
     store = _store_module(module)
     run = host.caller(CAPABILITY, store, _wasi_error)
 
-    def get_many(bucket, keys):
+    def get_many(bucket, keys) -> list:
         keys = [_key(key) for key in keys]
         found = dict(run("get_many", store=_handle(bucket), keys=keys))
         return [(key, decode(found[key])) for key in keys if key in found]
@@ -337,13 +339,13 @@ def bind_wasi_atomics(module) -> None:
     run = host.caller(CAPABILITY, store, _wasi_error)
     cls = module.Cas
 
-    def increment(bucket, key, delta):
+    def increment(bucket, key, delta) -> Any:
         return run("increment", store=_handle(bucket), key=_key(key), delta=delta)
 
-    def new(cls, bucket, key):
+    def new(cls, bucket, key) -> Any:
         return _new(cls, run("cas_new", store=_handle(bucket), key=_key(key)))
 
-    def current(self):
+    def current(self) -> Any:
         return decode(run("cas_current", cas=_handle(self)))
 
     def swap(cas, value) -> None:

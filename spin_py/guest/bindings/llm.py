@@ -2,11 +2,13 @@
 forward to the host's `llm` capability, with results and errors as the SDK's
 own types."""
 
+from typing import Any
+
 from .. import host, llm
 from .variants import variant
 
 
-def _llm_error(module, error):
+def _llm_error(module, error) -> Any:
     if error.kind == "ModelNotSupported":
         return module.Err(variant(module, "ModelNotSupported"))
     if error.kind == "InvalidInput":
@@ -17,7 +19,7 @@ def _llm_error(module, error):
 def bind_llm(module) -> None:
     """``module``: a generated llm interface (spin-sdk 2/3 ``llm``, 4/5 ``fermyon_spin_llm_2_0_0``...)."""
 
-    def infer(model, prompt, params=None):
+    def infer(model, prompt, params=None) -> Any:
         try:
             value = llm.infer(model, prompt, params)
         except host.HostError as error:
@@ -27,7 +29,7 @@ def bind_llm(module) -> None:
             value["text"], module.InferencingUsage(usage["prompt_token_count"], usage["generated_token_count"])
         )
 
-    def generate_embeddings(model, text):
+    def generate_embeddings(model, text) -> Any:
         try:
             value = llm.generate_embeddings(model, text)
         except host.HostError as error:

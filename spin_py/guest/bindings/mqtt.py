@@ -5,6 +5,7 @@ and 4.x/5.x ``spin_mqtt_mqtt_3_0_0`` (spin:mqtt@3.0.0, async: what
 ``spin_sdk.mqtt`` opens there). QoS crosses as 0, 1 or 2."""
 
 import inspect
+from typing import Any
 
 from spin_py_wire.codec import encode_bytes
 
@@ -16,7 +17,7 @@ KINDS = ("InvalidAddress", "TooManyConnections", "ConnectionFailed", "Other")
 QOS = {"AT_MOST_ONCE": 0, "AT_LEAST_ONCE": 1, "EXACTLY_ONCE": 2}
 
 
-def _variant(module, name, *payload):
+def _variant(module, name, *payload) -> Any:
     cls = getattr(module, f"Error_{name}", None) or getattr(module, f"Error{name}")
     return cls(*payload)
 
@@ -24,7 +25,7 @@ def _variant(module, name, *payload):
 def bind(module) -> None:
     cls = module.Connection
 
-    def run(function, **args):
+    def run(function, **args) -> Any:
         try:
             return host.call(CAPABILITY, function, args)
         except host.HostError as error:
@@ -33,7 +34,7 @@ def bind(module) -> None:
                 raise module.Err(_variant(module, kind, error.message or kind)) from None
             raise module.Err(_variant(module, kind)) from None
 
-    def opened(address, username, password, keep_alive_interval_in_secs):
+    def opened(address, username, password, keep_alive_interval_in_secs) -> Any:
         for name, value in (("address", address), ("username", username), ("password", password)):
             if not isinstance(value, str):
                 raise TypeError(f"the {name} must be a str, not {type(value).__name__}")
@@ -54,13 +55,13 @@ def bind(module) -> None:
 
     is_async = inspect.iscoroutinefunction(cls.__dict__["publish"])
     if is_async:
-        async def open(cls, *args):
+        async def open(cls, *args) -> Any:
             return opened(*args)
 
         async def publish_method(self, topic, payload, qos) -> None:
             publish(self, topic, payload, qos)
     else:
-        def open(cls, *args):  # type: ignore[misc]  # the plain twin of an async function: their types differ by nature
+        def open(cls, *args) -> Any:  # type: ignore[misc]  # the plain twin of an async function: their types differ by nature
             return opened(*args)
 
         def publish_method(self, topic, payload, qos) -> None:  # type: ignore[misc]  # the plain twin of an async function: their types differ by nature

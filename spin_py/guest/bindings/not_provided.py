@@ -12,7 +12,8 @@ import dataclasses
 import inspect
 import sys
 import types
-from typing import NoReturn
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 MESSAGE = "spin-py does not provide {what} yet: this call works only under Spin for now"
 
@@ -23,7 +24,7 @@ INTERFACES: dict[str, tuple[str, ...]] = {}
 OTHER_VARIANTS = ("Error_Other", "MysqlError_Other", "PgError_Other", "ErrorCode_InternalError")
 
 
-def _other_variant(module):
+def _other_variant(module) -> Any:
     """The interface's catch-all error class taking one text, from the module or the types it imports."""
     places = [module] + [value for value in vars(module).values() if isinstance(value, types.ModuleType)]
     for name in OTHER_VARIANTS:
@@ -34,7 +35,7 @@ def _other_variant(module):
     return None
 
 
-def error_for(module, what):
+def error_for(module, what) -> Any:
     """An exception as the SDK raises it for this interface."""
     text = MESSAGE.format(what=what)
     err = getattr(module, "Err", None) or _err_class()
@@ -44,7 +45,7 @@ def error_for(module, what):
     return RuntimeError(text)
 
 
-def _err_class():
+def _err_class() -> Any:
     """``Err`` of the app's SDK generation: spin-sdk 2.x/3.x ``spin_sdk.wit.types``, 4.x/5.x ``componentize_py_types``."""
     for name in ("spin_sdk.wit.types", "componentize_py_types"):
         module = sys.modules.get(name)
@@ -53,13 +54,13 @@ def _err_class():
     return None
 
 
-def _unprovided(function):
+def _unprovided(function) -> bool:
     """A generated function that only raises NotImplementedError."""
     code = getattr(function, "__code__", None)
     return code is not None and "NotImplementedError" in code.co_names
 
 
-def _replacement(function, module, what):
+def _replacement(function, module, what) -> Any:
     if inspect.iscoroutinefunction(function):
         async def refuse(*args, **kwargs) -> NoReturn:
             raise error_for(module, what)
@@ -72,7 +73,7 @@ def _replacement(function, module, what):
     return refuse
 
 
-def _bind(what):
+def _bind(what) -> Callable[..., Any]:
     def bind(module) -> None:
         for name, value in list(vars(module).items()):
             if inspect.isfunction(value) and value.__module__ == module.__name__ and _unprovided(value):

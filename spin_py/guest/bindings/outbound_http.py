@@ -20,6 +20,7 @@ bindings/wasi_http_02.py.
 
 import inspect
 import sys
+from typing import Any
 
 from spin_py_wire.codec import decode_bytes, encode_bytes
 
@@ -33,7 +34,7 @@ _HTTP_ERRORS = {"DestinationNotAllowed": "DESTINATION_NOT_ALLOWED", "InvalidUrl"
                 "RequestError": "REQUEST_ERROR", "RuntimeError": "RUNTIME_ERROR", "TooManyRequests": "TOO_MANY_REQUESTS"}
 
 
-def send(api, method, uri, headers, body):
+def send(api, method, uri, headers, body) -> tuple:
     """``(status, [(name, value)], body bytes)``; raises host.HostError(kind, text)."""
     if body is not None and len(body) > MAX_BODY:
         raise host.HostError("HttpRequestBodySize", f"the request body is over spin-py's {MAX_BODY}-byte limit")
@@ -48,12 +49,12 @@ def send(api, method, uri, headers, body):
 
 
 # --- wasi:http (spin-sdk 2.x-5.x spin_sdk.http) --------------------------------------------------------
-def _types_module(module):
+def _types_module(module) -> Any:
     """The wasi:http types module this ``spin_sdk.http`` imports (0.2.0, 0.3.0-rc or 0.3.0)."""
     return sys.modules[module.Fields.__module__]
 
 
-def _err_class():
+def _err_class() -> Any:
     for name in ("componentize_py_types", "spin_sdk.wit.types"):
         found = sys.modules.get(name)
         if found is not None and hasattr(found, "Err"):
@@ -61,7 +62,7 @@ def _err_class():
     raise RuntimeError("spin-py: the SDK's Err type was not found")
 
 
-def wasi_error(types, error):
+def wasi_error(types, error) -> Any:
     """``Err(ErrorCode_<kind>(...))`` as the SDK raises it."""
     variant = getattr(types, f"ErrorCode_{error.kind}", None) or getattr(types, f"ErrorCode{error.kind}", None)
     if variant is None:
@@ -84,7 +85,7 @@ def bind_sdk_http(module) -> None:
     types = _types_module(module)
     old_sdk = hasattr(types, "ErrorCodeHttpRequestDenied")  # spin-sdk 2.0: no query, no body, no content-length
 
-    def body(request):
+    def body(request) -> Any:
         headers = dict(request.headers)
         uri = request.uri
         if old_sdk:
@@ -101,16 +102,16 @@ def bind_sdk_http(module) -> None:
         return module.Response(status, dict(pairs), data)
 
     if inspect.iscoroutinefunction(original):
-        async def send_request(request):
+        async def send_request(request) -> Any:
             return body(request)
     else:
-        def send_request(request):  # type: ignore[misc]  # the plain twin of an async function: their types differ by nature
+        def send_request(request) -> Any:  # type: ignore[misc]  # the plain twin of an async function: their types differ by nature
             return body(request)
 
     send_request.__name__, send_request.__doc__ = "send", original.__doc__
     module.send = send_request
     if inspect.isfunction(getattr(module, "send_async", None)):
-        async def send_async(request):
+        async def send_async(request) -> Any:
             return body(request)
 
         module.send_async = send_async
@@ -120,7 +121,7 @@ def bind_sdk_http(module) -> None:
 def bind_spin_http(module) -> None:
     types = module.fermyon_spin_http_types
 
-    def send_request(req):
+    def send_request(req) -> Any:
         try:
             status, pairs, data = send("spin", req.method.name, req.uri, req.headers, req.body)
         except host.HostError as error:

@@ -20,13 +20,13 @@ HANDLE = "_spin_py_handle"
 KINDS = ("ConnectionFailed", "BadParameter", "QueryFailed", "ValueConversionFailed", "Other")
 
 
-def variant(module, prefix, case, *payload):
+def variant(module, prefix, case, *payload) -> Any:
     """``<prefix>_<case>`` (spin-sdk 3+) or ``<prefix><case>`` (spin-sdk 2.0)."""
     cls = getattr(module, f"{prefix}_{case}", None) or getattr(module, f"{prefix}{case}")
     return cls(*payload)
 
 
-def types_module(module):
+def types_module(module) -> Any:
     """The module holding the interface's DbValue classes: itself, or the rdbms-types it imports."""
     if hasattr(module, "DbValue_Str") or hasattr(module, "DbValueStr"):
         return module
@@ -38,14 +38,14 @@ def types_module(module):
 
 # -- values -----------------------------------------------------------------------
 
-def _case(value, family):
+def _case(value, family) -> Any:
     name = type(value).__name__
     if not name.startswith(family):
         raise TypeError(f"a parameter must be a {family}, not {name}")
     return name[len(family):].lstrip("_")
 
 
-def _to_wire(value):
+def _to_wire(value) -> Any:
     if isinstance(value, (bytes, bytearray, memoryview)):
         return encode_bytes(value)
     if isinstance(value, enum.Enum):
@@ -57,7 +57,7 @@ def _to_wire(value):
     return value
 
 
-def params_to_wire(params):
+def params_to_wire(params) -> Any:
     out = []
     for param in params:
         case = _case(param, "ParameterValue")
@@ -69,11 +69,11 @@ def params_to_wire(params):
 _bytes = decode_bytes
 
 
-def _bound(types, bound, convert):
+def _bound(types, bound, convert) -> tuple | None:
     return None if bound is None else (convert(bound[0]), types.RangeBoundKind[bound[1]])
 
 
-def value_from_wire(types, value):
+def value_from_wire(types, value) -> Any:
     case = value[0]
     payload: Any = value[1] if len(value) > 1 else None
     cls = getattr(types, f"DbValue_{case}", None) or getattr(types, f"DbValue{case}")
@@ -92,7 +92,7 @@ def value_from_wire(types, value):
     return cls(payload)
 
 
-def column_from_wire(types, column):
+def column_from_wire(types, column) -> Any:
     data_type = column["type"]
     kinds = types.DbDataType
     if isinstance(kinds, type) and issubclass(kinds, enum.Enum):
@@ -104,13 +104,13 @@ def column_from_wire(types, column):
     return types.Column(name=column["name"], data_type=found)
 
 
-def rows_from_wire(types, rows):
+def rows_from_wire(types, rows) -> list:
     return [[value_from_wire(types, value) for value in row] for row in rows]
 
 
 # -- errors ---------------------------------------------------------------------------
 
-def to_error(module, types, error, prefix="Error"):
+def to_error(module, types, error, prefix="Error") -> Any:
     kind = error.kind if error.kind in KINDS else "Other"
     message = error.message or error.kind
     if kind == "QueryFailed":
@@ -133,7 +133,7 @@ def to_error(module, types, error, prefix="Error"):
 
 # -- the async query triple ----------------------------------------------------------------
 
-def query_triple(module, types, result):
+def query_triple(module, types, result) -> tuple:
     """(columns, StreamReader[List[DbValue]], FutureReader[Result[None, Error]]) over rows the host
     already sent: the SDK's own classes, so ``spin_sdk.util.collect`` reads them as under Spin."""
     # The SDK's own module (spin-sdk 4 and later), in the app's environment only.
@@ -152,14 +152,14 @@ def query_triple(module, types, result):
             self.finalizer = _Detached()
             self._rows = rows
 
-        async def read(self, max_count):
+        async def read(self, max_count) -> Any:
             if not self._rows:
                 self.writer_dropped = True
                 return []
             chunk, self._rows = self._rows[:max_count], self._rows[max_count:]
             return chunk
 
-        def __exit__(self, exc_type, exc_value, traceback):
+        def __exit__(self, exc_type, exc_value, traceback) -> None:
             self._rows = []
             return None
 
@@ -170,13 +170,13 @@ def query_triple(module, types, result):
             self.finalizer = _Detached()
             self._read = False
 
-        async def read(self):
+        async def read(self) -> Any:
             if self._read:
                 raise AssertionError
             self._read = True
             return module.Ok(None)
 
-        def __exit__(self, exc_type, exc_value, traceback):
+        def __exit__(self, exc_type, exc_value, traceback) -> None:
             return None
 
     columns = [column_from_wire(types, column) for column in result["columns"]]
@@ -185,7 +185,7 @@ def query_triple(module, types, result):
 
 # -- a generated Connection ------------------------------------------------------------------
 
-def cases(types):
+def cases(types) -> list:
     """The DbValue cases an interface has: what the host may answer it with."""
     return sorted({name.split("_", 1)[1] if "_" in name else name[len("DbValue"):]
                    for name in vars(types) if name.startswith("DbValue") and name != "DbValue"})
@@ -197,37 +197,37 @@ def bind_connection(module, capability, execute_returns=True) -> None:
     cls = module.Connection
     interface = cases(types)
 
-    def run(function, **args):
+    def run(function, **args) -> Any:
         try:
             return host.call(capability, function, args)
         except host.HostError as error:
             raise to_error(module, types, error) from None
 
-    def statement_args(self, statement, params):
+    def statement_args(self, statement, params) -> dict:
         if not isinstance(statement, str):
             raise TypeError(f"the statement must be a str, not {type(statement).__name__}")
         return {"connection": getattr(self, HANDLE, None), "statement": statement, "params": params_to_wire(params)}
 
-    def opened(address):
+    def opened(address) -> Any:
         if not isinstance(address, str):
             raise TypeError(f"the address must be a str, not {type(address).__name__}")
         connection = cls.__new__(cls)
         setattr(connection, HANDLE, run("open", address=address, cases=interface))
         return connection
 
-    def query_rowset(self, statement, params):
+    def query_rowset(self, statement, params) -> Any:
         result = run("query", **statement_args(self, statement, params))
         columns = [column_from_wire(types, column) for column in result["columns"]]
         return types.RowSet(columns=columns, rows=rows_from_wire(types, result["rows"]))
 
-    async def query_stream(self, statement, params):
+    async def query_stream(self, statement, params) -> Any:
         return query_triple(module, types, run("query", **statement_args(self, statement, params)))
 
-    def execute(self, statement, params):
+    def execute(self, statement, params) -> Any:
         count = run("execute", **statement_args(self, statement, params))
         return count if execute_returns else None
 
-    async def execute_async(self, statement, params):
+    async def execute_async(self, statement, params) -> Any:
         return execute(self, statement, params)
 
     def __exit__(self, exc_type=None, exc_value=None, traceback=None) -> None:
@@ -243,10 +243,10 @@ def bind_connection(module, capability, execute_returns=True) -> None:
             continue
         function = original.__func__
         if inspect.iscoroutinefunction(function):
-            async def open(cls, address):
+            async def open(cls, address) -> Any:
                 return opened(address)
         else:
-            def open(cls, address):  # type: ignore[misc]  # the plain twin of an async function: their types differ by nature
+            def open(cls, address) -> Any:  # type: ignore[misc]  # the plain twin of an async function: their types differ by nature
                 return opened(address)
         open.__doc__ = function.__doc__
         setattr(cls, name, classmethod(open))
@@ -267,11 +267,11 @@ def bind_connection(module, capability, execute_returns=True) -> None:
 
 
 def _install(cls, name, function, original) -> None:
-    def method(*args, **kwargs):
+    def method(*args, **kwargs) -> Any:
         return function(*args, **kwargs)
 
     if inspect.iscoroutinefunction(function):
-        async def method(*args, **kwargs):  # type: ignore[misc]  # the async twin
+        async def method(*args, **kwargs) -> Any:  # type: ignore[misc]  # the async twin
             return await function(*args, **kwargs)
     method.__name__ = name
     method.__qualname__ = f"{cls.__name__}.{name}"
@@ -290,10 +290,10 @@ def _bind_builder(builder, opened) -> None:
     def set_ca_root(self, certificate) -> None:
         self._spin_py_ca_root = certificate
 
-    def build(self):
+    def build(self) -> Any:
         return opened(self._spin_py_address)
 
-    async def build_async(self):
+    async def build_async(self) -> Any:
         return opened(self._spin_py_address)
 
     def __exit__(self, exc_type=None, exc_value=None, traceback=None) -> None:
@@ -312,25 +312,25 @@ def bind_functions(module, capability, prefix, execute_returns=True) -> None:
     types = types_module(module)
     interface = cases(types)
 
-    def run(function, **args):
+    def run(function, **args) -> Any:
         try:
             return host.call(capability, function, args)
         except host.HostError as error:
             raise to_error(module, module, error, prefix=prefix) from None
 
-    def one_shot(function, address, statement, params):
+    def one_shot(function, address, statement, params) -> Any:
         handle = run("open", address=address, cases=interface)
         try:
             return run(function, connection=handle, statement=statement, params=params_to_wire(params))
         finally:
             host.call(capability, "close", {"connection": handle})
 
-    def query(address, statement, params):
+    def query(address, statement, params) -> Any:
         result = one_shot("query", address, statement, params)
         columns = [column_from_wire(types, column) for column in result["columns"]]
         return types.RowSet(columns=columns, rows=rows_from_wire(types, result["rows"]))
 
-    def execute(address, statement, params):
+    def execute(address, statement, params) -> Any:
         count = one_shot("execute", address, statement, params)
         return count if execute_returns else None
 

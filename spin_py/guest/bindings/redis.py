@@ -12,6 +12,8 @@ interface's own variants (crates/factor-outbound-redis/src/host.rs):
 """
 
 import inspect
+from collections.abc import Callable
+from typing import Any
 
 from spin_py_wire.codec import decode_optional_bytes, encode_bytes
 
@@ -22,11 +24,11 @@ HANDLE = "_spin_py_handle"
 KINDS = ("InvalidAddress", "TooManyConnections", "TypeError", "Other")
 
 
-def call(function, **args):
+def call(function, **args) -> Any:
     return host.call(CAPABILITY, function, args)
 
 
-def encode(value, what):
+def encode(value, what) -> Any:
     if not isinstance(value, (bytes, bytearray, memoryview)):
         raise TypeError(f"the {what} must be bytes, not {type(value).__name__}")
     return encode_bytes(value)
@@ -35,7 +37,7 @@ def encode(value, what):
 decode = decode_optional_bytes
 
 
-def _strings(values, what):
+def _strings(values, what) -> Any:
     values = list(values)
     for value in values:
         if not isinstance(value, str):
@@ -43,26 +45,26 @@ def _strings(values, what):
     return values
 
 
-def _string(value, what):
+def _string(value, what) -> Any:
     if not isinstance(value, str):
         raise TypeError(f"the {what} must be a str, not {type(value).__name__}")
     return value
 
 
-def _variant(module, prefix, name, *payload):
+def _variant(module, prefix, name, *payload) -> Any:
     """``Error_<name>`` (spin-sdk 3+) or ``Error<name>`` (spin-sdk 2.0)."""
     cls = getattr(module, f"{prefix}_{name}", None) or getattr(module, f"{prefix}{name}")
     return cls(*payload)
 
 
-def to_error(module, error):
+def to_error(module, error) -> Any:
     kind = error.kind if error.kind in KINDS else "Other"
     if kind == "Other":
         return module.Err(_variant(module, "Error", "Other", error.message or error.kind))
     return module.Err(_variant(module, "Error", kind))
 
 
-def parameters(arguments):
+def parameters(arguments) -> Any:
     out = []
     for argument in arguments:
         name = type(argument).__name__.replace("RedisParameter", "").lstrip("_")
@@ -75,7 +77,7 @@ def parameters(arguments):
     return out
 
 
-def results(module, values):
+def results(module, values) -> Any:
     made = []
     for value in values:
         kind = value[0]
@@ -90,35 +92,35 @@ def results(module, values):
     return made
 
 
-def operations(module, run, types=None):
+def operations(module, run, types=None) -> dict:
     """The connection's operations over a handle: ``run(function, **args)``."""
     types = types or module
 
     def publish(handle, channel, payload) -> None:
         run("publish", connection=handle, channel=_string(channel, "channel"), payload=encode(payload, "payload"))
 
-    def get(handle, key):
+    def get(handle, key) -> Any:
         return decode(run("get", connection=handle, key=_string(key, "key")))
 
     def set(handle, key, value) -> None:
         run("set", connection=handle, key=_string(key, "key"), value=encode(value, "value"))
 
-    def incr(handle, key):
+    def incr(handle, key) -> Any:
         return run("incr", connection=handle, key=_string(key, "key"))
 
-    def del_(handle, keys):
+    def del_(handle, keys) -> Any:
         return run("del", connection=handle, keys=_strings(keys, "keys"))
 
-    def sadd(handle, key, values):
+    def sadd(handle, key, values) -> Any:
         return run("sadd", connection=handle, key=_string(key, "key"), values=_strings(values, "values"))
 
-    def smembers(handle, key):
+    def smembers(handle, key) -> Any:
         return run("smembers", connection=handle, key=_string(key, "key"))
 
-    def srem(handle, key, values):
+    def srem(handle, key, values) -> Any:
         return run("srem", connection=handle, key=_string(key, "key"), values=_strings(values, "values"))
 
-    def execute(handle, command, arguments):
+    def execute(handle, command, arguments) -> Any:
         found = run("execute", connection=handle, command=_string(command, "command"), arguments=parameters(arguments))
         return results(types, found)
 
@@ -132,13 +134,13 @@ def bind_connection(module) -> None:
     run = host.caller(CAPABILITY, module, to_error)
     is_async = inspect.iscoroutinefunction(cls.__dict__["get"])
 
-    def method(name, operation):
+    def method(name, operation) -> Any:
         original = cls.__dict__.get(name)
         if is_async:
-            async def bound(self, *args):
+            async def bound(self, *args) -> Any:
                 return operation(getattr(self, HANDLE, None), *args)
         else:
-            def bound(self, *args):  # type: ignore[misc]  # the plain twin of an async function: their types differ by nature
+            def bound(self, *args) -> Any:  # type: ignore[misc]  # the plain twin of an async function: their types differ by nature
                 return operation(getattr(self, HANDLE, None), *args)
         bound.__name__ = name
         bound.__qualname__ = f"{cls.__name__}.{name}"
@@ -148,16 +150,16 @@ def bind_connection(module) -> None:
     for name, operation in operations(module, run).items():
         setattr(cls, name, method(name, operation))
 
-    def opened(cls, address):
+    def opened(cls, address) -> Any:
         connection = cls.__new__(cls)
         setattr(connection, HANDLE, run("open", address=_string(address, "address")))
         return connection
 
     if inspect.iscoroutinefunction(getattr(cls.open, "__func__", cls.open)):
-        async def open(cls, address):
+        async def open(cls, address) -> Any:
             return opened(cls, address)
     else:
-        def open(cls, address):  # type: ignore[misc]  # the plain twin of an async function: their types differ by nature
+        def open(cls, address) -> Any:  # type: ignore[misc]  # the plain twin of an async function: their types differ by nature
             return opened(cls, address)
     open.__doc__ = cls.open.__doc__
     cls.open = classmethod(open)
@@ -177,11 +179,11 @@ def bind_v1(module) -> None:
     """fermyon:spin/redis (unversioned): each call opens its own connection, as Spin's `delegate!`."""
     types = next(value for value in vars(module).values() if inspect.ismodule(value) and hasattr(value, "RedisResult_Nil"))
 
-    def run(function, **args):
+    def run(function, **args) -> Any:
         return call(function, **args)
 
-    def one_shot(name, operation):
-        def function(address, *args):
+    def one_shot(name, operation) -> Callable[..., Any]:
+        def function(address, *args) -> Any:
             try:
                 handle = call("open", address=_string(address, "address"))
             except host.HostError:

@@ -32,18 +32,18 @@ I64_MIN, I64_MAX = -(2**63), 2**63 - 1
 # -- the calls, shared by every generation (and the original API's spin_sqlite) --
 
 
-def call(function, **args):
+def call(function, **args) -> Any:
     return host.call(CAPABILITY, function, args)
 
 
-def to_wire(value):
+def to_wire(value) -> Any:
     """A Python value (int, float, str, bytes, None) as the channel carries it."""
     if isinstance(value, (bytes, bytearray, memoryview)):
         return encode_bytes(value)
     return value
 
 
-def from_wire(value):
+def from_wire(value) -> Any:
     if isinstance(value, dict):
         return decode_bytes(value)
     return value
@@ -52,7 +52,7 @@ def from_wire(value):
 # -- the SDK's own types --
 
 
-def _class(module, family, case):
+def _class(module, family, case) -> Any:
     """``Value_Integer`` (spin-sdk >= 3), or ``ValueInteger`` (spin-sdk 2.0)."""
     found = getattr(module, f"{family}_{case}", None) or getattr(module, f"{family}{case}", None)
     if found is None:
@@ -60,7 +60,7 @@ def _class(module, family, case):
     return found
 
 
-def sdk_error(module, error):
+def sdk_error(module, error) -> Any:
     """The SDK's ``Err(Error_<kind>)`` for a host.HostError."""
     if error.kind in _UNIT_ERRORS:
         variant = _class(module, "Error", error.kind)()
@@ -69,7 +69,7 @@ def sdk_error(module, error):
     return module.Err(variant)
 
 
-def value_to_wire(value):
+def value_to_wire(value) -> Any:
     """One of the SDK's Value_* objects, as the channel carries it."""
     case = type(value).__name__.replace("Value_", "").replace("Value", "", 1)
     if case == "Null":
@@ -96,7 +96,7 @@ def value_to_wire(value):
     raise TypeError(f"a SQLite parameter must be one of the SDK's Value_* types, not {type(value).__name__}")
 
 
-def value_from_wire(module, value):
+def value_from_wire(module, value) -> Any:
     if value is None:
         return _class(module, "Value", "Null")()
     if isinstance(value, (bool, int)):
@@ -108,20 +108,20 @@ def value_from_wire(module, value):
     return _class(module, "Value", "Blob")(from_wire(value))
 
 
-def row_from_wire(module, row):
+def row_from_wire(module, row) -> Any:
     return module.RowResult([value_from_wire(module, value) for value in row])
 
 
-def _params(parameters):
+def _params(parameters) -> list:
     return [value_to_wire(value) for value in parameters]
 
 
-def _handle(connection):
+def _handle(connection) -> Any:
     handle = getattr(connection, "_spin_py_connection", None)
     return handle
 
 
-def _new_connection(cls, handle):
+def _new_connection(cls, handle) -> Any:
     connection = object.__new__(cls)
     connection._spin_py_connection = handle
     return connection
@@ -134,23 +134,23 @@ def bind_resource(module) -> None:
     """fermyon:spin/sqlite@2.0.0 and spin:sqlite@3.x: a ``Connection`` resource."""
     cls = module.Connection
 
-    def checked(function, **args):
+    def checked(function, **args) -> Any:
         try:
             return call(function, **args)
         except host.HostError as error:
             raise sdk_error(module, error) from None
 
-    def open(cls, database):
+    def open(cls, database) -> Any:
         return _new_connection(cls, checked("open", database=database))
 
-    def execute(self, statement, parameters):
+    def execute(self, statement, parameters) -> Any:
         result = checked("execute", connection=_handle(self), statement=statement, params=_params(parameters))
         return module.QueryResult(result["columns"], [row_from_wire(module, row) for row in result["rows"]])
 
-    def last_insert_rowid(self):
+    def last_insert_rowid(self) -> Any:
         return checked("last_insert_rowid", connection=_handle(self))
 
-    def changes(self):
+    def changes(self) -> Any:
         return checked("changes", connection=_handle(self))
 
     def __exit__(self, *exc_info) -> None:
@@ -160,17 +160,17 @@ def bind_resource(module) -> None:
             call("close", connection=handle)
         return None
 
-    async def open_async(cls, database):
+    async def open_async(cls, database) -> Any:
         return open(cls, database)
 
-    async def execute_async(self, statement, parameters):
+    async def execute_async(self, statement, parameters) -> tuple:
         result = checked("execute_stream", connection=_handle(self), statement=statement, params=_params(parameters))
         return result["columns"], _row_stream(module, result["stream"]), _outcome(module, result["stream"])
 
-    async def last_insert_rowid_async(self):
+    async def last_insert_rowid_async(self) -> Any:
         return last_insert_rowid(self)
 
-    async def changes_async(self):
+    async def changes_async(self) -> Any:
         return changes(self)
 
     cls.open = classmethod(open)
@@ -192,16 +192,16 @@ def bind_resource(module) -> None:
 def bind_functions(module) -> None:
     """The unversioned interface (spin-sdk 4.x/5.x ``fermyon_spin_sqlite``): functions over integer handles."""
 
-    def checked(function, **args):
+    def checked(function, **args) -> Any:
         try:
             return call(function, **args)
         except host.HostError as error:
             raise sdk_error(module, error) from None
 
-    def open(database):
+    def open(database) -> Any:
         return checked("open", database=database)
 
-    def execute(conn, statement, parameters):
+    def execute(conn, statement, parameters) -> Any:
         result = checked("execute", connection=conn, statement=statement, params=_params(parameters))
         return module.QueryResult(result["columns"], [row_from_wire(module, row) for row in result["rows"]])
 
@@ -213,7 +213,7 @@ def bind_functions(module) -> None:
     module.close = close
 
 
-def _row_stream(module, stream):
+def _row_stream(module, stream) -> Any:
     """The readable end of the row stream, as componentize-py's StreamReader behaves:
     ``read(n)`` gives up to n rows, and [] with ``writer_dropped`` set once the statement is done."""
     base: Any = getattr(module, "StreamReader", object)
@@ -224,7 +224,7 @@ def _row_stream(module, stream):
             self.writer_dropped = False
             self.handle = stream
 
-        async def read(self, max_count):
+        async def read(self, max_count) -> list:
             if self.writer_dropped:
                 return []
             rows = call("read_rows", stream=stream, max=max(1, int(max_count)))
@@ -232,17 +232,17 @@ def _row_stream(module, stream):
                 self.writer_dropped = True
             return [row_from_wire(module, row) for row in rows]
 
-        def __enter__(self):
+        def __enter__(self) -> Any:
             return self
 
-        def __exit__(self, *exc_info):
+        def __exit__(self, *exc_info) -> None:
             self.handle = None
             return None
 
     return RowStream()
 
 
-def _outcome(module, stream):
+def _outcome(module, stream) -> Any:
     """The future of the statement's result: ``Ok(None)``, or ``Err(Error_Io(...))``
     for an error that happened while the rows were produced."""
     base: Any = getattr(module, "FutureReader", object)
@@ -251,7 +251,7 @@ def _outcome(module, stream):
         def __init__(self) -> None:
             self.handle = stream
 
-        async def read(self):
+        async def read(self) -> Any:
             if self.handle is None:
                 raise AssertionError
             self.handle = None
@@ -261,10 +261,10 @@ def _outcome(module, stream):
                 return sdk_error(module, error)
             return module.Ok(None)
 
-        def __enter__(self):
+        def __enter__(self) -> Any:
             return self
 
-        def __exit__(self, *exc_info):
+        def __exit__(self, *exc_info) -> None:
             self.handle = None
             return None
 

@@ -16,6 +16,8 @@ The original API's ``spin_config.config_get`` (shims/spin_config.py) uses the
 fermyon:spin/config mapping.
 """
 
+from typing import Any
+
 from spin_py_wire.rust_text import rust_debug
 
 from .. import host
@@ -25,22 +27,22 @@ CAPABILITY = "variables"
 PREFIX = "spin_sdk.wit.imports."
 
 
-def get(name):
+def get(name) -> Any:
     """The calling component's variable; raises host.HostError(kind, text)."""
     if not isinstance(name, str):
         raise TypeError(f"the variable name must be a str, not {type(name).__name__}")
     return host.call(CAPABILITY, "get", {"name": name})
 
 
-def get_all():
+def get_all() -> list:
     return [tuple(pair) for pair in host.call(CAPABILITY, "get_all", {})]
 
 
-def _err(module, name, text):
+def _err(module, name, text) -> Any:
     return module.Err(variant(module, name, text))
 
 
-def config_error(error):
+def config_error(error) -> tuple:
     """fermyon:spin/config's (variant, text) for a host error (host.rs, v1::config::Host)."""
     if error.kind == "InvalidName":
         return "InvalidKey", error.message
@@ -50,15 +52,15 @@ def config_error(error):
     return "Other", f"Error::{error.kind}({rust_debug(error.message)})"
 
 
-def _same_kind(function, body):
+def _same_kind(function, body) -> Any:
     """``body`` as an ``async def`` when the generated ``function`` is one."""
     if function.__code__.co_flags & 0x80:  # CO_COROUTINE
 
-        async def replacement(*args):
+        async def replacement(*args) -> Any:
             return body(*args)
     else:
 
-        def replacement(*args):  # type: ignore[misc]  # the plain twin of an async function: their types differ by nature
+        def replacement(*args) -> Any:  # type: ignore[misc]  # the plain twin of an async function: their types differ by nature
             return body(*args)
 
     replacement.__name__ = function.__name__
@@ -67,7 +69,7 @@ def _same_kind(function, body):
 
 
 def bind_variables(module) -> None:
-    def body(name):
+    def body(name) -> Any:
         try:
             return get(name)
         except host.HostError as error:
@@ -77,7 +79,7 @@ def bind_variables(module) -> None:
 
 
 def bind_config(module) -> None:
-    def body(key):
+    def body(key) -> Any:
         try:
             return get(key)
         except host.HostError as error:
@@ -87,7 +89,7 @@ def bind_config(module) -> None:
 
 
 def bind_wasi_config(module) -> None:
-    def get_one(key):
+    def get_one(key) -> Any:
         try:
             return get(key)
         except host.HostError as error:
@@ -95,7 +97,7 @@ def bind_wasi_config(module) -> None:
                 return None
             raise _err(module, "Upstream" if error.kind == "Provider" else "Io", error.message) from None
 
-    def get_every():
+    def get_every() -> Any:
         try:
             return get_all()
         except host.HostError as error:

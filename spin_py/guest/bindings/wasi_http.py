@@ -27,6 +27,8 @@ import asyncio
 import importlib
 import sys
 import weakref
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from spin_py_wire import frames
 
@@ -47,7 +49,7 @@ _TOKEN = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHI
 _METHODS = ("Get", "Head", "Post", "Put", "Delete", "Connect", "Options", "Trace", "Patch")
 
 
-def _err(value):
+def _err(value) -> Any:
     return sys.modules["componentize_py_types"].Err(value)
 
 
@@ -103,10 +105,10 @@ class _Reader:
         pipe.taken.set_result(len(piece))
         return piece
 
-    def __enter__(self):
+    def __enter__(self) -> Any:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc) -> None:
         self.finalizer()
         return None
 
@@ -146,10 +148,10 @@ class _Writer:
             total += count
         return total
 
-    def __enter__(self):
+    def __enter__(self) -> Any:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc) -> None:
         self.finalizer()
         return None
 
@@ -207,17 +209,17 @@ class _FutureReader:
         self.handle = None
         self._slot = slot
 
-    async def read(self):
+    async def read(self) -> Any:
         slot = self._slot
         while not slot.resolved:
             slot.waiter = asyncio.get_running_loop().create_future()
             await slot.waiter
         return slot.value
 
-    def __enter__(self):
+    def __enter__(self) -> Any:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc) -> None:
         self._slot.reader_gone = True
         return None
 
@@ -235,10 +237,10 @@ class _FutureWriter:
         self._slot.resolve(value)
         return not self._slot.reader_gone
 
-    def __enter__(self):
+    def __enter__(self) -> Any:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc) -> None:
         self.finalizer()
         return None
 
@@ -246,7 +248,7 @@ class _FutureWriter:
 _classes: dict[type, type] = {}
 
 
-def _sdk_classes():
+def _sdk_classes() -> Any:
     """Our ends, made subclasses of the SDK's own classes so that isinstance checks hold."""
     if not _classes:
         streams = importlib.import_module("componentize_py_async_support.streams")
@@ -258,25 +260,25 @@ def _sdk_classes():
     return _classes
 
 
-def byte_stream():
+def byte_stream() -> tuple:
     """``(writer, reader)`` of a new stream<u8>."""
     classes, pipe = _sdk_classes(), _Pipe()
     return classes[_Writer](pipe), classes[_Reader](pipe)
 
 
-def future(default):
+def future(default) -> tuple:
     """``(writer, reader)`` of a new future; a writer dropped unwritten sends ``default()``."""
     classes, slot = _sdk_classes(), _Slot(default)
     return classes[_FutureWriter](slot), classes[_FutureReader](slot)
 
 
-def _ready(value):
+def _ready(value) -> Any:
     slot = _Slot(None)
     slot.resolve(value)
     return _sdk_classes()[_FutureReader](slot)
 
 
-def _body_reader(body):
+def _body_reader(body) -> Any:
     return _sdk_classes()[_BodyReader](body)
 
 
@@ -291,17 +293,17 @@ def bind_wit(module) -> None:
 
 # --- fields, request, response ----------------------------------------------------------------
 
-def _types_of(resource):
+def _types_of(resource) -> Any:
     return sys.modules[type(resource).__module__]
 
 
-def case(module, union, name):
+def case(module, union, name) -> Any:
     """A variant case's class in a generated module: ``Union_Case`` (componentize-py 0.13 and
     later: spin-sdk 3 and later), or ``UnionCase`` (spin-sdk 2.0)."""
     return getattr(module, f"{union}_{name}", None) or getattr(module, f"{union}{name}")
 
 
-def _header_error(types, name):
+def _header_error(types, name) -> Any:
     # (every generated module imports its generation's Err: spin_sdk.wit.types or componentize_py_types)
     return types.Err(case(types, "HeaderError", name)())
 
@@ -313,7 +315,7 @@ def _check_name(types, name) -> None:
         raise _header_error(types, "Forbidden")
 
 
-def _check_value(types, value):
+def _check_value(types, value) -> bytes:
     if not isinstance(value, (bytes, bytearray)) or any((b < 0x20 and b != 0x09) or b == 0x7F for b in value):
         raise _header_error(types, "InvalidSyntax")
     return bytes(value)
@@ -324,7 +326,7 @@ def _fields_init(self) -> None:
     self._immutable = False
 
 
-def _fields_from_list(cls, entries):
+def _fields_from_list(cls, entries) -> Any:
     fields = cls()
     types = sys.modules[cls.__module__]
     for name, value in entries:
@@ -338,12 +340,12 @@ def _mutable(self) -> None:
         raise _header_error(_types_of(self), "Immutable")
 
 
-def _fields_get(self, name):
+def _fields_get(self, name) -> list:
     name = name.lower()
     return [value for key, value in self._entries if key.lower() == name]
 
 
-def _fields_has(self, name):
+def _fields_has(self, name) -> bool:
     return bool(_fields_get(self, name))
 
 
@@ -363,7 +365,7 @@ def _fields_set(self, name, values) -> None:
     self._entries += [(name, value) for value in checked]
 
 
-def _fields_get_and_delete(self, name):
+def _fields_get_and_delete(self, name) -> Any:
     values = _fields_get(self, name)
     _fields_delete(self, name)
     return values
@@ -376,23 +378,23 @@ def _fields_append(self, name, value) -> None:
     self._entries.append((name, _check_value(types, value)))
 
 
-def _fields_copy_all(self):
+def _fields_copy_all(self) -> list:
     return list(self._entries)
 
 
-def _fields_clone(self):
+def _fields_clone(self) -> Any:
     copy = type(self)()
     copy._entries = list(self._entries)
     return copy
 
 
-def _immutable_copy(fields):
+def _immutable_copy(fields) -> Any:
     copy = _fields_clone(fields)
     copy._immutable = True
     return copy
 
 
-def _enter(self):
+def _enter(self) -> Any:
     return self
 
 
@@ -407,7 +409,7 @@ def _message_init(self, headers, contents, trailers) -> None:
     self._consumed = False
 
 
-def _request_new(cls, headers, contents, trailers, options):
+def _request_new(cls, headers, contents, trailers, options) -> tuple:
     request = cls.__new__(cls)
     _message_init(request, headers, contents, trailers)
     types = sys.modules[cls.__module__]
@@ -416,14 +418,14 @@ def _request_new(cls, headers, contents, trailers, options):
     return request, _ready(sys.modules["componentize_py_types"].Ok(None))
 
 
-def _response_new(cls, headers, contents, trailers):
+def _response_new(cls, headers, contents, trailers) -> tuple:
     response = cls.__new__(cls)
     _message_init(response, headers, contents, trailers)
     response._status = 200
     return response, _ready(sys.modules["componentize_py_types"].Ok(None))
 
 
-def _consume_body(cls, this, res):
+def _consume_body(cls, this, res) -> tuple:
     if this._consumed:
         raise RuntimeError("the body of this message was already consumed")
     this._consumed = True
@@ -438,15 +440,15 @@ def _set_status_code(self, status_code) -> None:
     self._status = status_code
 
 
-def _setter(attribute):
+def _setter(attribute) -> Callable[..., Any]:
     def set_value(self, value) -> None:
         setattr(self, attribute, value)
 
     return set_value
 
 
-def _getter(attribute):
-    def get_value(self):
+def _getter(attribute) -> Callable[..., Any]:
+    def get_value(self) -> Any:
         return getattr(self, attribute)
 
     return get_value
@@ -463,7 +465,7 @@ def bind_fields(fields) -> None:
     fields.__enter__, fields.__exit__ = _enter, _exit
 
 
-def immutable_copy(fields):
+def immutable_copy(fields) -> Any:
     """A copy of ``fields`` that refuses changes, as the headers a message hands out."""
     return _immutable_copy(fields)
 
@@ -488,7 +490,7 @@ def bind_types(module) -> None:
         cls.__enter__, cls.__exit__ = _enter, _exit
 
 
-def types_for(module):
+def types_for(module) -> Any:
     """The wasi:http 0.3 types the app's handler module works with: the generation whose
     Request it imports (the `streaming` example imports the rc's), else the one the
     SDK's export takes."""
@@ -502,7 +504,7 @@ def types_for(module):
     return importlib.import_module(TYPES[1])
 
 
-def incoming_request(types, method, uri, headers, body):
+def incoming_request(types, method, uri, headers, body) -> Any:
     """The request the handler gets: headers immutable, the body a stream that pulls from the host."""
     fields = types.Fields.from_list([])  # (not from_list(headers): a client's Host is allowed in)
     fields._entries = [(name, value.encode("utf-8")) for name, value in headers]
@@ -523,7 +525,7 @@ class _ResponseBody:
         self.contents = contents
         self.loop = loop
 
-    def pieces(self):
+    def pieces(self) -> Iterator[Any]:
         reader = self.contents
         if reader is None:
             return
@@ -534,7 +536,7 @@ class _ResponseBody:
                     yield piece
 
 
-def outgoing_response(response, loop):
+def outgoing_response(response, loop) -> tuple:
     """``(status, [[name, value], ...], body)`` from the handler's Response."""
     if type(response).__module__ not in TYPES or type(response).__name__ != "Response":
         raise TypeError(f"HttpHandler.handle returned {type(response).__name__}, not a wasi:http Response")
@@ -548,7 +550,7 @@ def outgoing_response(response, loop):
 
 # --- wasi:http/client send -----------------------------------------------------------------------
 
-def _method_name(method):
+def _method_name(method) -> Any:
     if type(method).__name__ == "Method_Other":
         return method.value
     return type(method).__name__.split("_", 1)[1].upper()
@@ -557,7 +559,7 @@ def _method_name(method):
 def bind_client(module) -> None:
     types = importlib.import_module(CLIENTS[module.__name__])
 
-    async def send(request):
+    async def send(request) -> Any:
         scheme = request._scheme
         scheme = "https" if scheme is None or type(scheme).__name__ == "Scheme_Https" else \
             "http" if type(scheme).__name__ == "Scheme_Http" else scheme.value

@@ -551,7 +551,7 @@ def _setter(attribute: str) -> Callable:
 
 
 def _getter(attribute: str) -> Callable:
-    def get_value(self):
+    def get_value(self) -> Any:
         return getattr(self, attribute)
 
     return get_value

@@ -5,9 +5,12 @@ only to drive Component Model tasks, streams and futures, which exist only
 inside a WebAssembly host. Importing it works; calling any of its functions
 says plainly that it cannot work here."""
 
+from collections.abc import Callable
+from typing import Any, NoReturn
 
-def _unavailable(name):
-    def function(*args, **kwargs):
+
+def _unavailable(name: str) -> Callable[..., Any]:
+    def function(*args: Any, **kwargs: Any) -> NoReturn:
         raise NotImplementedError(
             f"componentize_py_runtime.{name}: Component Model streams, futures and tasks exist only "
             "inside a WebAssembly component, and spin-py does not run the SDK code that needs them"
@@ -40,7 +43,7 @@ for _name in (
 del _name
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> Callable[..., Any]:
     # Newer componentize-py glue may call functions not listed above.
     if name.startswith("__"):
         raise AttributeError(name)

@@ -63,5 +63,5 @@ _HTTP_ERRORS = {"Success": 0, "DestinationNotAllowed": 1, "InvalidUrl": 2, "Requ
                 "TooManyRequests": 5}
 
 
-def _kebab(name):
+def _kebab(name: str) -> str:
     return "".join("-" + char.lower() if char.isupper() else char for char in name).lstrip("-")

@@ -9,6 +9,7 @@ returns None.
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 from spin_py_guest import host
 from spin_py_guest.bindings.key_value import Trap, call, decode, encode
@@ -17,7 +18,7 @@ from spin_py_wire.rust_text import rust_debug
 _VARIANTS = {"AccessDenied", "NoSuchStore", "StoreTableFull", "InvalidStore", "NoSuchKey"}
 
 
-def _run(function, **args):
+def _run(function, **args) -> Any:
     try:
         return call(function, **args)
     except host.HostError as error:
@@ -29,7 +30,7 @@ def _run(function, **args):
         raise AssertionError(f"Error::Io({rust_debug(error.message or error.kind)})") from None
 
 
-def _bytes(value):
+def _bytes(value) -> Any:
     if not isinstance(value, (bytes, bytearray)):
         raise TypeError(f"argument 'value': '{type(value).__name__}' object cannot be converted to 'PyBytes'")
     return encode(value)

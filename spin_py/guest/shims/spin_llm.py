@@ -3,6 +3,8 @@ PyPI, as in Spin's Serverless AI guide): ``llm_infer`` and
 ``generate_embeddings``. Failures raise an exception whose message is the
 error text, as the old SDK did."""
 
+from typing import Any
+
 from spin_py_guest import host, llm
 
 
@@ -58,7 +60,7 @@ class LLMError(Exception):
         self.kind = kind
 
 
-def llm_infer(model, prompt, options=None):
+def llm_infer(model: str, prompt: str, options: Any = None) -> "LLMInferencingResult":
     try:
         value = llm.infer(model, prompt, options)
     except host.HostError as error:
@@ -69,7 +71,7 @@ def llm_infer(model, prompt, options=None):
     )
 
 
-def generate_embeddings(model, texts):
+def generate_embeddings(model: str, texts: Any) -> "LLMEmbeddingsResult":
     try:
         value = llm.generate_embeddings(model, texts)
     except host.HostError as error:

@@ -9,6 +9,7 @@ reads as empty bytes, and arguments of the wrong type raise pyo3's TypeError.
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 from spin_py_guest import host
 from spin_py_guest.bindings.redis import call, decode
@@ -17,19 +18,19 @@ from spin_py_wire.codec import encode_bytes
 _FAILED = "Error executing Redis {} command"
 
 
-def _str(value, name):
+def _str(value: Any, name: str) -> str:
     if not isinstance(value, str):
         raise TypeError(f"argument '{name}': '{type(value).__name__}' object cannot be converted to 'PyString'")
     return value
 
 
-def _bytes(value, name):
+def _bytes(value: Any, name: str) -> dict[str, str]:
     if not isinstance(value, bytes):
         raise TypeError(f"argument '{name}': '{type(value).__name__}' object cannot be converted to 'PyBytes'")
     return encode_bytes(value)
 
 
-def _strs(values, name):
+def _strs(values: Any, name: str) -> list[str]:
     if isinstance(values, str):
         raise TypeError(f"argument '{name}': Can't extract `str` to `Vec`")
     try:
@@ -42,7 +43,7 @@ def _strs(values, name):
     return values
 
 
-def _run(what, address, function, **args):
+def _run(what, address, function, **args) -> Any:
     """Open, call, close; any failure is the engine's AssertionError naming ``what``."""
     try:
         handle = call("open", address=address)

@@ -13,6 +13,7 @@ on the old-sdk branch, pyo3 0.17 over spin-sdk's sqlite):
 """
 
 import operator
+from typing import Any
 
 from spin_py_guest import host
 from spin_py_guest.bindings import sqlite as _sqlite
@@ -21,14 +22,14 @@ from spin_py_wire.rust_text import rust_debug
 _I64 = (-(2**63), 2**63 - 1)
 
 
-def _assertion(error):
+def _assertion(error: Any) -> AssertionError:
     # wit-bindgen 0.8's Display for an error variant is its Debug: Error::Case or Error::Io("...").
     if error.kind in ("NoSuchDatabase", "AccessDenied", "InvalidConnection", "DatabaseFull"):
         return AssertionError(f"Error::{error.kind}")
     return AssertionError(f"Error::Io({rust_debug(error.message)})")
 
 
-def _parameter(value):
+def _parameter(value) -> Any:
     """The old engine's conversion: extract i64, else f64, else &str, else None, else PyBytes."""
     try:
         number = operator.index(value)  # pyo3's i64 goes through __index__: int, bool, numpy ints
@@ -59,16 +60,16 @@ class QueryResult:
         self._columns = columns
         self._rows = rows
 
-    def rows(self):
+    def rows(self) -> list:
         """The row results, each of which contains the values for all the columns in that row"""
         return [[_result_value(value) for value in row] for row in self._rows]
 
-    def columns(self):
+    def columns(self) -> list:
         """The names of the columns retrieved in the query"""
         return list(self._columns)
 
 
-def _result_value(value):
+def _result_value(value) -> Any:
     if isinstance(value, dict):
         return list(_sqlite.from_wire(value))  # a blob: pyo3 made a list of ints of a Vec<u8>
     return value
@@ -80,7 +81,7 @@ class SqliteConnection:
     def __init__(self, handle) -> None:
         self._handle = handle
 
-    def execute(self, query, parameters):
+    def execute(self, query: str, parameters: Any) -> "QueryResult":
         """Execute the specified statement"""
         params = [_parameter(value) for value in parameters]
         try:
@@ -90,7 +91,7 @@ class SqliteConnection:
         return QueryResult(result["columns"], result["rows"])
 
 
-def sqlite_open(database):
+def sqlite_open(database: str) -> "SqliteConnection":
     """Open a connection to a named database instance.
 
     If `database` is "default", the default instance is opened.
@@ -103,6 +104,6 @@ def sqlite_open(database):
         raise _assertion(error) from None
 
 
-def sqlite_open_default():
+def sqlite_open_default() -> "SqliteConnection":
     """Open a connection to the default database"""
     return sqlite_open("default")
