@@ -187,6 +187,15 @@ def test_a_chained_request_names_the_request_that_sent_it(page: Page, served: tu
     expect(page.locator('#detail .call[data-capability="outbound_http"]')).to_contain_text("http://web.spin.internal/ask?chained=1")
 
 
+def test_the_page_keeps_no_more_rows_than_the_server_keeps(page: Page, served: tuple[LiveServer, str]) -> None:
+    server, _ = served
+    expect(page.locator("tr.request").first).to_be_visible()
+    page.evaluate("state.keep = 2")  # as /api/app would say of a server keeping 2
+    assert server.get("/ask?kept=1")[0] == 200
+    expect(page.locator("tr.request td.path").first).to_have_text("/ask?kept=1")
+    expect(page.locator("tr.request")).to_have_count(2)
+
+
 def test_the_build_check_outcome_shows(page: Page) -> None:
     page.locator('.tab[data-tab="build"]').click()
     outcome = page.locator("#build-outcomes .outcome").filter(has=page.locator("strong", has_text="web"))
@@ -196,8 +205,8 @@ def test_the_build_check_outcome_shows(page: Page) -> None:
 def test_a_page_opened_later_lists_the_requests_before_it(page: Page, tmp_path: Path) -> None:
     """Runs last: the earlier tests' requests, newest first, read when the page loads."""
     rows = page.locator("tr.request td.path")
-    expect(rows.first).to_have_text("/ask?chained=1")  # sent by /chain's handler, so after it
-    for path in ("/ask?joke=1", "/ask?store=1", "/store", "/model", "/fetch", "/redis", "/boom", "/chain"):
+    expect(rows.first).to_have_text("/ask?kept=1")
+    for path in ("/ask?chained=1", "/ask?joke=1", "/ask?store=1", "/store", "/model", "/fetch", "/redis", "/boom", "/chain"):
         expect(rows.filter(has_text=re.compile("^" + re.escape(path)))).to_have_count(1)
     _row(page, "/ask?joke=1").click()
     expect(page.locator('#detail .call[data-capability="llm"]')).to_contain_text("llama2-chat")

@@ -3,7 +3,7 @@
 // check polled while its tab shows. Every value is put in the page as text, never as HTML.
 "use strict";
 
-const state = { rows: new Map(), version: 0, selected: null, events: null, buildTimer: null, detailTimer: null };
+const state = { rows: new Map(), version: 0, selected: null, events: null, buildTimer: null, detailTimer: null, keep: 200 };
 
 function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
@@ -63,6 +63,12 @@ function upsert(request) {
   else body.prepend(fresh);  // newest first
   document.getElementById("empty").hidden = true;
   if (request.id === state.selected) refreshDetail();
+  while (state.rows.size > state.keep) {  // the page keeps what the server keeps, no more
+    const oldest = Math.min(...state.rows.keys());
+    state.rows.delete(oldest);
+    const row = body.querySelector(`tr[data-id="${oldest}"]`);
+    if (row) row.remove();
+  }
 }
 
 function showAll(requests) {
@@ -212,6 +218,7 @@ async function start() {
   try {
     const app = await getJson("/api/app");
     document.getElementById("app-name").textContent = app.name;
+    state.keep = app.keep;
     document.title = `${app.name}: spin-py inspector`;
     if (!app.stores) {
       document.getElementById("no-stores").hidden = false;
