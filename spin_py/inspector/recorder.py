@@ -6,10 +6,11 @@ Memory stays bounded whatever the app does: the last ``keep`` requests, at most
 to ``value_limit`` characters (bytes to that many, still base64) when it is recorded.
 Whatever is cut says how long it was.
 
-It is an observer of spin_py/observe.py. The request path does as little as it can: an object made, a few fields set, a list
-appended to, a counter raised under one lock. Making values readable (bytes as text,
-a call's summary, the spin.toml line a denied call wants) happens when the page asks
-(spin_py/inspector/calls.py), never while the request runs.
+It is an observer of spin_py/observe.py. The request path does as little as it can: an
+object made, a few fields set, a list appended to, a counter raised under one plain lock;
+nothing is woken (a page's event stream looks for changes itself, every POLL seconds).
+Making values readable (bytes as text, a call's summary, the spin.toml line a refused call
+wants) happens when the page asks (spin_py/inspector/calls.py), never while the request runs.
 """
 
 import collections
