@@ -190,9 +190,6 @@ class AppRuntime:
         the channel's owner, never read from a message."""
         return Instance(component_id, lambda: self._current().capabilities)
 
-    def answer_call(self, component_id: str) -> Callable[[str, str, dict[str, Any]], Any]:
-        return self.instance(component_id).call
-
     def close(self, keep: "AppRuntime | None" = None) -> None:
         """Stop the pools that ``keep`` (the runtime replacing this one) does not use."""
         kept = {id(c.pool) for c in keep.components.values()} if keep else set()
