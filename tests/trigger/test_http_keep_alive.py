@@ -8,6 +8,8 @@ import http.client
 import socket
 import threading
 import time
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from apps import write_app
@@ -44,7 +46,7 @@ def handle_request(request):
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     folder = tmp_path_factory.mktemp("keep-alive")
     live = LiveServer(write_app(folder / "app", MANIFEST, {"app.py": APP}), "--no-watch", log_path=folder / "spin-py.log")
     yield live.wait_ready()
@@ -61,9 +63,9 @@ class Connection:
     def send(self, data: bytes) -> None:
         self.sock.sendall(data)
 
-    def response(self, head_only: bool = False):
+    def next_response(self) -> tuple[int, list[tuple[str, bytes]], bytes] | None:
         """The next whole response, parsed; None once the server has closed the connection."""
-        while (end := response_end(self.received, head_only)) is None:
+        while (end := response_end(self.received)) is None:
             piece = self.sock.recv(65536)
             if not piece:
                 rest, self.received = self.received, b""
@@ -71,6 +73,11 @@ class Connection:
             self.received += piece
         whole, self.received = self.received[:end], self.received[end:]
         return parse(whole)
+
+    def response(self) -> tuple[int, list[tuple[str, bytes]], bytes]:
+        answer = self.next_response()
+        assert answer is not None, "the server closed the connection without an answer"
+        return answer
 
     def closed_by_server(self) -> bool:
         """Does the server close the connection (now or within the socket's timeout)?"""
@@ -83,11 +90,11 @@ class Connection:
         self.sock.close()
 
 
-def _header(headers, name):
+def _header(headers: list[tuple[str, bytes]], name: str) -> bytes | None:
     return dict(headers).get(name)
 
 
-def test_one_connection_serves_request_after_request(server):
+def test_one_connection_serves_request_after_request(server: LiveServer) -> None:
     connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=20)
     try:
         for n in range(5):
@@ -102,7 +109,7 @@ def test_one_connection_serves_request_after_request(server):
         connection.close()
 
 
-def test_pipelined_requests_are_answered_in_order(server):
+def test_pipelined_requests_are_answered_in_order(server: LiveServer) -> None:
     client = Connection(server.port)
     try:
         client.send(b"".join(
@@ -115,7 +122,7 @@ def test_pipelined_requests_are_answered_in_order(server):
         client.close()
 
 
-def test_a_body_nothing_read_is_drained_and_the_next_request_served(server):
+def test_a_body_nothing_read_is_drained_and_the_next_request_served(server: LiveServer) -> None:
     client = Connection(server.port)
     try:
         # No component reads these: the 404 and the health endpoint are answered before any body is.
@@ -132,7 +139,7 @@ def test_a_body_nothing_read_is_drained_and_the_next_request_served(server):
     assert "smuggled" not in server.output()
 
 
-def test_a_body_too_large_to_drain_closes_the_connection_after_its_answer(server):
+def test_a_body_too_large_to_drain_closes_the_connection_after_its_answer(server: LiveServer) -> None:
     client = Connection(server.port)
     try:
         client.send(b"POST /nowhere HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % (http_server.DRAIN_LIMIT + 1))
@@ -143,7 +150,7 @@ def test_a_body_too_large_to_drain_closes_the_connection_after_its_answer(server
         client.close()
 
 
-def test_connection_close_and_http_1_0_are_honoured(server):
+def test_connection_close_and_http_1_0_are_honoured(server: LiveServer) -> None:
     for request, kept in [
         (b"GET /echo/a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", None),
         (b"GET /echo/a HTTP/1.1\r\nHost: x\r\nConnection: keep-alive, close\r\n\r\n", None),
@@ -159,7 +166,7 @@ def test_connection_close_and_http_1_0_are_honoured(server):
             if kept:
                 assert client.response()[::2] == (200, b"GET /echo/b 0")
             else:
-                assert client.response() is None, request  # closed: the second request is not served
+                assert client.next_response() is None, request  # closed: the second request is not served
         finally:
             client.close()
 
@@ -167,7 +174,7 @@ def test_connection_close_and_http_1_0_are_honoured(server):
 # --- the wire layer on its own -----------------------------------------------------------------
 
 
-def _app(environ, start_response):
+def _app(environ: dict[str, Any], start_response: Callable[..., object]) -> list[bytes]:
     """Reads as much of the body as the path says (``/read/N``, ``/read/all``), then answers
     with what it read; ``/stream`` answers without a length."""
     path = environ["PATH_INFO"]
@@ -189,7 +196,7 @@ def _app(environ, start_response):
 
 
 @pytest.fixture
-def wire(monkeypatch):
+def wire(monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
     monkeypatch.setattr(http_server, "KEEP_ALIVE_IDLE", 0.5)
     server = http_server.bind_trigger_server("127.0.0.1", 0, _app)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -198,7 +205,7 @@ def wire(monkeypatch):
     server.server_close()
 
 
-def test_an_idle_connection_is_closed_after_the_idle_timeout_and_holds_up_no_one(wire):
+def test_an_idle_connection_is_closed_after_the_idle_timeout_and_holds_up_no_one(wire: int) -> None:
     idle = Connection(wire)
     other = Connection(wire)
     try:
@@ -214,7 +221,7 @@ def test_an_idle_connection_is_closed_after_the_idle_timeout_and_holds_up_no_one
         other.close()
 
 
-def test_a_response_without_a_length_is_chunked_for_1_1_and_ends_the_connection_for_1_0(wire):
+def test_a_response_without_a_length_is_chunked_for_1_1_and_ends_the_connection_for_1_0(wire: int) -> None:
     client = Connection(wire)
     try:
         client.send(b"GET /stream HTTP/1.1\r\nHost: x\r\n\r\nGET /stream HTTP/1.0\r\n\r\n")
@@ -226,7 +233,7 @@ def test_a_response_without_a_length_is_chunked_for_1_1_and_ends_the_connection_
         client.close()
 
 
-def test_a_body_read_in_part_is_drained_or_its_connection_closed(wire):
+def test_a_body_read_in_part_is_drained_or_its_connection_closed(wire: int) -> None:
     client = Connection(wire)
     body = b"y" * 300_000
     try:
@@ -241,12 +248,12 @@ def test_a_body_read_in_part_is_drained_or_its_connection_closed(wire):
                     % (len(body), body))
         status, headers, _ = client.response()
         assert status == 200 and _header(headers, "connection") == b"close"
-        assert client.response() is None
+        assert client.next_response() is None
     finally:
         client.close()
 
 
-def test_a_chunked_body_read_to_its_end_keeps_the_connection(wire):
+def test_a_chunked_body_read_to_its_end_keeps_the_connection(wire: int) -> None:
     client = Connection(wire)
     try:
         client.send(b"POST /read/all HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"

@@ -3,10 +3,11 @@ sees exactly what reaches the wire (http.client would hide or refuse some of it)
 
 import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 
-def exchange(port, data, *, half_close=False, timeout=20):
+def exchange(port: int, data: bytes, *, half_close: bool = False, timeout: float = 20) -> bytes:
     """Send ``data``, optionally shut our sending side, and read until the server closes, or
     until one whole response has come on a connection the server keeps open."""
     head_only = data.startswith(b"HEAD ")
@@ -26,7 +27,7 @@ def exchange(port, data, *, half_close=False, timeout=20):
     return received
 
 
-def response_end(received, head_only=False):
+def response_end(received: bytes, head_only: bool = False) -> int | None:
     """Where the first final response in ``received`` ends, when it is whole and its connection
     stays open (no ``connection: close``); else None (read on, to the server's close)."""
     head_start = 0
@@ -66,7 +67,7 @@ def response_end(received, head_only=False):
     return None
 
 
-def parse(response):
+def parse(response: bytes) -> tuple[int, list[tuple[str, bytes]], bytes]:
     """``(status, [(lower name, value bytes), ...], body)`` of one raw HTTP/1.1 response."""
     assert response, "the server closed the connection without an answer"
     head, _, body = response.partition(b"\r\n\r\n")
@@ -79,26 +80,26 @@ def parse(response):
     return status, headers, body
 
 
-def header(headers, name):
+def header(headers: list[tuple[str, bytes]], name: str) -> bytes | None:
     values = [value for key, value in headers if key == name]
     assert len(values) <= 1, headers
     return values[0] if values else None
 
 
-def post_chunked(path, chunks):
+def post_chunked(path: str, chunks: list[bytes]) -> bytes:
     return (
         f"POST {path} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n".encode() + b"".join(chunks)
     )
 
 
-def host_rss_mib(pid):
+def host_rss_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     raise RuntimeError(f"no VmRSS for {pid}")
 
 
-def wait_for(predicate, timeout=30):
+def wait_for(predicate: Callable[[], object], timeout: float = 30) -> bool:
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
