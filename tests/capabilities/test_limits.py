@@ -59,7 +59,7 @@ def test_steps_come_in_turn_and_a_slow_step_keeps_no_other_call_waiting(monkeypa
     def noted_cut(sock):
         return lambda: (order.append("cut"), cut_socket(sock.fileno()))
 
-    pair, outcome, thread = blocked_read(first.ended, lambda sock: slow_ask, noted_cut)
+    pair, _outcome, thread = blocked_read(first.ended, lambda sock: slow_ask, noted_cut)
     assert slow_started.wait(PROMPT)
     # Meanwhile another request's call ends and is cut at once.
     second = Instance("web", lambda: {}, deadline=time.monotonic() + 0.2)

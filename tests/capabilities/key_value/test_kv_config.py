@@ -138,7 +138,7 @@ def test_concurrent_writers_lose_nothing(tmp_path, spin_up):
         rewrites = {key: bytes([255]) * len(value) for key, value in values.items()}
         readers = [pool.submit(server.get, f"/kv/default/get/{key}") for key in values]
         assert set(pool.map(write_one, rewrites.items())) == {200}
-        for key, reader in zip(values, readers):
+        for key, reader in zip(values, readers, strict=False):
             assert reader.result()[2] in (values[key], rewrites[key])
     rows = spin_rows(tmp_path / "app" / ".spin" / "sqlite_key_value.db")
     assert {k: v for (_, k), v in rows.items()} == rewrites

@@ -82,7 +82,7 @@ class HttpHandler(http.Handler):
             print(await a.get("test"))
             await a.delete("test")
             print(await util.collect(await a.get_keys()))
-            
+
         return Response(
             200,
             {"content-type": "text/plain"},

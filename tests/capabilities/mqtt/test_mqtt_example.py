@@ -9,7 +9,7 @@ from apps import sdk4_python, write_app
 
 # examples/spin-outbound-mqtt/app.py: `localhost:1883` became `localhost:PORT`
 APP = '''
-from spin_sdk import http, mqtt 
+from spin_sdk import http, mqtt
 from spin_sdk.mqtt import Qos
 from spin_sdk.http import Request, Response
 

@@ -18,7 +18,7 @@ class HttpHandler(http.Handler):
     async def handle_request(self, request: Request) -> Response:
         with mysql.open("mysql://root:@127.0.0.1:PORT/spin_dev") as db:
             print(db.query("select * from test", []))
-        
+
         return Response(
             200,
             {"content-type": "text/plain"},

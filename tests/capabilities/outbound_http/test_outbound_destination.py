@@ -83,7 +83,7 @@ def send(instance, uri, api="wasi"):
 @pytest.mark.parametrize("trick", ["#@", "?@", "\\@", "/@"])
 def test_a_url_that_names_two_hosts_never_reaches_the_one_not_allowed(tmp_path, servers, api, trick):
     allowed, other = servers
-    capability, instance, said = configured(tmp_path, [allowed.url])
+    capability, instance, _said = configured(tmp_path, [allowed.url])
     uri = f"http://127.0.0.1:{other.port}{trick}127.0.0.1:{allowed.port}/"
     with pytest.raises(CapabilityError) as caught:
         send(instance, uri, api)

@@ -78,7 +78,7 @@ def test_a_statement_holding_a_lock_lets_go_of_it_when_cancelled(postgres, postg
     # A statement that holds the table (its read lock lasts as long as the statement) sleeps on.
     holder = postgres(deadline=time.monotonic() + SOON)
     connection = open_connection(holder, postgres_service)
-    kind, message, took = failure(lambda: query(holder, connection, "SELECT pg_sleep(60), (SELECT count(*) FROM held)"))
+    kind, message, _took = failure(lambda: query(holder, connection, "SELECT pg_sleep(60), (SELECT count(*) FROM held)"))
     assert kind == "QueryFailed" and json.loads(message) == {"text": TIME_LIMIT_TEXT}
     # The table is free for the next request's DROP at once (which the lock would hold for a minute).
     after = postgres(deadline=time.monotonic() + PROMPT)

@@ -66,14 +66,14 @@ watch = ["app.py"]
 
 # spinframework/spin-python-sdk, branch main, examples/spin-redis/app.py (the port changed)
 SPIN_REDIS_APP = '''
-from spin_sdk import http, redis 
+from spin_sdk import http, redis
 from spin_sdk.http import Request, Response
 
 class HttpHandler(http.Handler):
     async def handle_request(self, request: Request) -> Response:
         with await redis.open("redis://localhost:PORT") as db:
             print(await db.get("test"))
-            
+
         return Response(
             200,
             {"content-type": "text/plain"},
