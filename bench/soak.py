@@ -45,9 +45,11 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
+sys.path.insert(0, str(HERE.parent / "tests" / "trigger"))
 
 from apps import sdk4_python, write_app  # noqa: E402
 from live import LiveServer  # noqa: E402
+from trigger_clients import response_end  # noqa: E402
 
 MAX_SECONDS = 600
 REQUEST_LIMIT = "8M"  # --max-request-body for the soak: oversized clients cross it quickly
@@ -225,7 +227,8 @@ def handle_request(request):
 
 
 def exchange(port, data, timeout, *, half_close=False, trickle=None):
-    """Send, read to the end; returns (status or None, body). ``trickle`` is
+    """Send, read to the end of the response (the server's close, or a whole response on a
+    connection it keeps open); returns (status or None, body). ``trickle`` is
     (pieces, pause): send them one by one, stop early when the server answers."""
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
         if trickle:
@@ -242,21 +245,20 @@ def exchange(port, data, timeout, *, half_close=False, trickle=None):
             sock.sendall(data)
         if half_close:
             sock.shutdown(socket.SHUT_WR)
-        chunks = []
-        while True:
+        raw = bytearray()
+        while response_end(raw) is None:
             try:
                 chunk = sock.recv(65536)
             except ConnectionResetError:
                 break
             if not chunk:
                 break
-            chunks.append(chunk)
-    raw = b"".join(chunks)
-    head, _, body = raw.partition(b"\r\n\r\n")
+            raw += chunk
+    head, _, body = bytes(raw).partition(b"\r\n\r\n")
     try:
         return int(head.split(b" ", 2)[1]), body
     except (IndexError, ValueError):
-        return None, raw
+        return None, bytes(raw)
 
 
 class Tally:

@@ -15,7 +15,7 @@ def exchange(port: int, data: bytes, *, half_close: bool = False, timeout: float
         sock.sendall(data)
         if half_close:
             sock.shutdown(socket.SHUT_WR)
-        received = b""
+        received = bytearray()
         while response_end(received, head_only) is None:
             try:
                 chunk = sock.recv(65536)
@@ -24,10 +24,10 @@ def exchange(port: int, data: bytes, *, half_close: bool = False, timeout: float
             if not chunk:
                 break
             received += chunk
-    return received
+    return bytes(received)
 
 
-def response_end(received: bytes, head_only: bool = False) -> int | None:
+def response_end(received: bytes | bytearray, head_only: bool = False) -> int | None:
     """Where the first final response in ``received`` ends, when it is whole and its connection
     stays open (no ``connection: close``); else None (read on, to the server's close)."""
     head_start = 0
@@ -42,7 +42,7 @@ def response_end(received: bytes, head_only: bool = False) -> int | None:
             continue
         break
     fields = [line.partition(b":") for line in head[1:]]
-    headers = {name.strip().lower(): value.strip().lower() for name, _, value in fields}
+    headers = {bytes(name.strip().lower()): bytes(value.strip().lower()) for name, _, value in fields}
     if b"close" in headers.get(b"connection", b""):
         return None
     start = head_end + 4
