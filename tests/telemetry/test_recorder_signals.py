@@ -44,7 +44,9 @@ def test_metrics_alone_count_requests_that_reach_a_component() -> None:
         unsubscribe()
         _drain(recorder)
     points: list[Any] = []
-    for resource_metrics in reader.get_metrics_data().resource_metrics:
+    data = reader.get_metrics_data()
+    assert data is not None
+    for resource_metrics in data.resource_metrics:
         for scope_metrics in resource_metrics.scope_metrics:
             for metric in scope_metrics.metrics:
                 if metric.name == "spin.request_count":
