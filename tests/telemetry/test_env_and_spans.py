@@ -105,3 +105,12 @@ def test_telemetry_off_imports_no_opentelemetry() -> None:
     environ = {name: value for name, value in os.environ.items() if not name.startswith("OTEL_")}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environ, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_an_unknown_protocol_is_warned_about_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(env, "_warned", set())
+    said: list[str] = []
+    environ = {"OTEL_EXPORTER_OTLP_PROTOCOL": "thrift"}
+    assert [env.protocol(signal, said.append, environ) for signal in env.SIGNALS] == ["http/protobuf"] * 3
+    # crates/telemetry/src/env.rs: terminal::warn!, once for all signals
+    assert said == ["Warning: 'thrift' is not a valid OTLP protocol, defaulting to http/protobuf"]
