@@ -102,7 +102,7 @@ class _QuietRequestHandler(WSGIRequestHandler):
 
     # Response heads as hyper writes them under Spin: no `server` header, and a `date` only
     # when the response has none (hyper's Server::encode adds it then); http.server would
-    # add both, beside the component's own.
+    # add both, beside the component's own. hyper writes the names it adds in lower case.
     def send_response(self, code: int, message: str | None = None) -> None:
         self.log_request(code)
         self.send_response_only(code, message)
@@ -115,7 +115,7 @@ class _QuietRequestHandler(WSGIRequestHandler):
 
     def end_headers(self) -> None:
         if not getattr(self, "_dated", True):
-            super().send_header("Date", self.date_time_string())
+            super().send_header("date", self.date_time_string())
         super().end_headers()
 
     def flush_headers(self) -> None:
@@ -261,15 +261,15 @@ class _Response:
         if not bodiless and "content-length" not in names:
             if handler.request_version == "HTTP/1.1":
                 self._chunked = True
-                handler.send_header("Transfer-Encoding", "chunked")
+                handler.send_header("transfer-encoding", "chunked")
             else:
                 handler.close_connection = True
         if not handler.close_connection and not self._body.drainable(DRAIN_LIMIT):
             handler.close_connection = True
         if handler.close_connection:
-            handler.send_header("Connection", "close")
+            handler.send_header("connection", "close")
         elif handler.request_version != "HTTP/1.1":
-            handler.send_header("Connection", "keep-alive")
+            handler.send_header("connection", "keep-alive")
         handler.end_headers()
 
 
