@@ -24,7 +24,7 @@ command = "componentize-py -w spin-http componentize app -o app.wasm"
 """
 
 
-def test_routes_and_spin_headers(tmp_path, spin_up):
+def test_routes_and_spin_headers(tmp_path, spin_up) -> None:
     path = write_app(
         tmp_path,
         manifest(
@@ -61,7 +61,7 @@ def test_routes_and_spin_headers(tmp_path, spin_up):
     assert server.get("/.well-known/spin/health")[2] == b"OK"
 
 
-def test_banner_lists_routes_like_spin(tmp_path, spin_up):
+def test_banner_lists_routes_like_spin(tmp_path, spin_up) -> None:
     path = write_app(
         tmp_path, manifest(component("exact", route="/hello"), component("wild", route="/files/...")),
         {"app.py": ECHO_SDK3},
@@ -75,7 +75,7 @@ def test_banner_lists_routes_like_spin(tmp_path, spin_up):
     server.wait_for_output("GET /hello -> exact 200")
 
 
-def test_v1_manifest_is_normalized(tmp_path, spin_up):
+def test_v1_manifest_is_normalized(tmp_path, spin_up) -> None:
     path = write_app(tmp_path, V1_MANIFEST, {"app.py": ECHO_SDK3})
     server = spin_up(path, "--python", str(sdk3_python()))
     assert "echo-component: " in server.output()
@@ -87,7 +87,7 @@ def test_v1_manifest_is_normalized(tmp_path, spin_up):
     assert server.get("/echo/x")[0] == 404
 
 
-def test_a_component_that_is_not_python_gets_501_and_the_rest_is_served(tmp_path, spin_up):
+def test_a_component_that_is_not_python_gets_501_and_the_rest_is_served(tmp_path, spin_up) -> None:
     fileserver = (
         '[[trigger.http]]\nroute = "/static/..."\ncomponent = "fileserver"\n\n'
         '[component.fileserver]\n'
@@ -103,7 +103,7 @@ def test_a_component_that_is_not_python_gets_501_and_the_rest_is_served(tmp_path
     assert server.get("/other")[0] == 200
 
 
-def test_duplicate_routes_warn_and_the_last_wins(tmp_path, spin_up):
+def test_duplicate_routes_warn_and_the_last_wins(tmp_path, spin_up) -> None:
     path = write_app(
         tmp_path, manifest(component("first", route="/same"), component("second", route="/same")),
         {"app.py": ECHO_SDK3},
@@ -132,7 +132,7 @@ BAD_MANIFESTS = {
 }
 
 
-def test_manifest_mistakes_exit_with_one_line(tmp_path):
+def test_manifest_mistakes_exit_with_one_line(tmp_path) -> None:
     for label, (text, key) in BAD_MANIFESTS.items():
         folder = tmp_path / label.replace(" ", "-")
         write_app(folder, text, {"app.py": ECHO_SDK3})
@@ -144,7 +144,7 @@ def test_manifest_mistakes_exit_with_one_line(tmp_path):
         assert "spin.toml" in message and key in message, (label, message)
 
 
-def test_bad_flags_exit_with_one_line(tmp_path):
+def test_bad_flags_exit_with_one_line(tmp_path) -> None:
     result = run_cli("up", "-f", str(tmp_path / "missing"), "--listen", "127.0.0.1:0")
     assert result.returncode != 0 and "Traceback" not in result.stderr and "missing" in result.stderr
     result = run_cli("up", "--listen", "nonsense")
@@ -160,7 +160,7 @@ def test_bad_flags_exit_with_one_line(tmp_path):
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
 
 
-def test_listen_address_in_use(tmp_path, spin_up):
+def test_listen_address_in_use(tmp_path, spin_up) -> None:
     path = write_app(tmp_path, manifest(component("echo", route="/...")), {"app.py": ECHO_SDK3})
     server = spin_up(path, "--python", str(sdk3_python()))
     result = run_cli("up", "-f", str(path), "--listen", f"127.0.0.1:{server.port}", "--python", str(sdk3_python()))
@@ -168,7 +168,7 @@ def test_listen_address_in_use(tmp_path, spin_up):
     assert "--listen" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_a_route_spin_accepts_but_cannot_match_answers_500(tmp_path, spin_up):
+def test_a_route_spin_accepts_but_cannot_match_answers_500(tmp_path, spin_up) -> None:
     path = write_app(tmp_path, manifest(component("odd", route="/a/*/b"), component("echo", route="/echo")),
                      {"app.py": ECHO_SDK3})
     server = spin_up(path, "--python", str(sdk3_python()))
@@ -186,7 +186,7 @@ PROFILED = """
 """
 
 
-def test_profile_overrides_apply_as_spin_up_profile_does(tmp_path, spin_up):
+def test_profile_overrides_apply_as_spin_up_profile_does(tmp_path, spin_up) -> None:
     profiled = component("c", route="/...", extra='environment = { MODE = "prod" }')
     profiled += '[component.c.profile.debug]\nenvironment = { MODE = "debug" }\n'
     path = write_app(tmp_path, manifest(profiled), {"app.py": PROFILED})
@@ -197,7 +197,7 @@ def test_profile_overrides_apply_as_spin_up_profile_does(tmp_path, spin_up):
     assert result.stderr.strip().endswith("spin.toml: profile deubg is not defined in this application")
 
 
-def test_a_relative_python_path_is_taken_from_where_spin_py_runs(tmp_path, spin_up):
+def test_a_relative_python_path_is_taken_from_where_spin_py_runs(tmp_path, spin_up) -> None:
     # Workers start in the app's folder: the path must not be read from there.
     path = write_app(tmp_path, manifest(component("c", route="/...")), {"app.py": PROFILED.replace('os.environ["MODE"]', '"ok"')})
     server = spin_up(path, "--python", os.path.relpath(sdk3_python()))

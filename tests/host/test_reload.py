@@ -41,7 +41,7 @@ def two_components(tmp_path, spin_up):
     return path, spin_up(path, "--python", str(sdk3_python()))
 
 
-def test_an_edit_is_served_on_the_next_request_and_announced(tmp_path, spin_up):
+def test_an_edit_is_served_on_the_next_request_and_announced(tmp_path, spin_up) -> None:
     _path, server = two_components(tmp_path, spin_up)
     assert server.get("/v/x")[2] == b"one"
     (tmp_path / "versioned.py").write_text(versioned("two"))
@@ -52,7 +52,7 @@ def test_an_edit_is_served_on_the_next_request_and_announced(tmp_path, spin_up):
     assert "Reloaded component 'echo'" not in server.output()
 
 
-def test_a_broken_edit_gives_500_with_the_error_until_fixed(tmp_path, spin_up):
+def test_a_broken_edit_gives_500_with_the_error_until_fixed(tmp_path, spin_up) -> None:
     _, server = two_components(tmp_path, spin_up)
     (tmp_path / "versioned.py").write_text("def broken(:\n    pass\n")
     server.wait_for_output("versioned.py changed: Component 'versioned' failed to load module 'versioned'")
@@ -64,7 +64,7 @@ def test_a_broken_edit_gives_500_with_the_error_until_fixed(tmp_path, spin_up):
     poll_until(server, "/v/x", (200, b"fixed"))
 
 
-def test_a_burst_of_saves_is_one_reload(tmp_path, spin_up):
+def test_a_burst_of_saves_is_one_reload(tmp_path, spin_up) -> None:
     _, server = two_components(tmp_path, spin_up)
     for index in range(10):
         (tmp_path / "versioned.py").write_text(versioned(f"save-{index}"))
@@ -73,7 +73,7 @@ def test_a_burst_of_saves_is_one_reload(tmp_path, spin_up):
     assert server.output().count("Reloaded component 'versioned'") == 1
 
 
-def test_a_request_in_flight_finishes_on_the_old_code(tmp_path, spin_up):
+def test_a_request_in_flight_finishes_on_the_old_code(tmp_path, spin_up) -> None:
     _, server = two_components(tmp_path, spin_up)
     slow = []
     thread = threading.Thread(target=lambda: slow.append(server.get("/v/slow")))
@@ -86,7 +86,7 @@ def test_a_request_in_flight_finishes_on_the_old_code(tmp_path, spin_up):
     assert slow[0][:1] == (200,) and slow[0][2] == b"one"
 
 
-def test_manifest_edits_apply_without_restart_and_bad_ones_are_refused(tmp_path, spin_up):
+def test_manifest_edits_apply_without_restart_and_bad_ones_are_refused(tmp_path, spin_up) -> None:
     path, server = two_components(tmp_path, spin_up)
     original = path.read_text()
 
@@ -125,7 +125,7 @@ ASKS = """
 """
 
 
-def test_removing_ai_models_access_applies_to_the_next_call(tmp_path, spin_up):
+def test_removing_ai_models_access_applies_to_the_next_call(tmp_path, spin_up) -> None:
     with_access = manifest(component("asker", route="/...", extra='ai_models = ["llama2-chat"]'))
     path = write_app(tmp_path, with_access, {"app.py": ASKS})
     server = spin_up(path, "--python", str(sdk3_python()), "--ai-engine", "deterministic")
@@ -137,7 +137,7 @@ def test_removing_ai_models_access_applies_to_the_next_call(tmp_path, spin_up):
     assert status == 403 and body.startswith(b"The component does not have access to use 'llama2-chat'.")
 
 
-def test_runtime_config_edits_are_checked_and_applied(tmp_path, spin_up):
+def test_runtime_config_edits_are_checked_and_applied(tmp_path, spin_up) -> None:
     config = tmp_path / "runtime.toml"
     config.write_text("[llm_compute]\ntype = \"spin\"\n")
     path = write_app(tmp_path, manifest(component("asker", route="/...", extra='ai_models = ["llama2-chat"]')), {"app.py": ASKS})

@@ -52,7 +52,7 @@ def make_watcher(tree):
     )
 
 
-def test_edits_are_reported_by_key(tree):
+def test_edits_are_reported_by_key(tree) -> None:
     watcher = make_watcher(tree)
     changes = Changes(watcher)
     try:
@@ -66,7 +66,7 @@ def test_edits_are_reported_by_key(tree):
         watcher.close()
 
 
-def test_a_burst_of_events_is_one_change(tree):
+def test_a_burst_of_events_is_one_change(tree) -> None:
     watcher = make_watcher(tree)
     changes = Changes(watcher)
     try:
@@ -80,7 +80,7 @@ def test_a_burst_of_events_is_one_change(tree):
         watcher.close()
 
 
-def test_ignored_files_and_events_that_change_nothing(tree):
+def test_ignored_files_and_events_that_change_nothing(tree) -> None:
     watcher = make_watcher(tree)
     changes = Changes(watcher)
     try:
@@ -97,7 +97,7 @@ def test_ignored_files_and_events_that_change_nothing(tree):
         watcher.close()
 
 
-def test_a_file_replaced_by_rename_as_editors_save(tree):
+def test_a_file_replaced_by_rename_as_editors_save(tree) -> None:
     watcher = make_watcher(tree)
     changes = Changes(watcher)
     try:
@@ -110,7 +110,7 @@ def test_a_file_replaced_by_rename_as_editors_save(tree):
         watcher.close()
 
 
-def test_glob_semantics_follow_spin_watch(tmp_path):
+def test_glob_semantics_follow_spin_watch(tmp_path) -> None:
     from spin_py.host.watch import _glob_regex
 
     assert _glob_regex("*.py").match("app.py") and _glob_regex("*.py").match("deep/er/app.py")
@@ -143,7 +143,7 @@ def _watched_paths(watcher):
     return covered
 
 
-def test_no_watch_is_scheduled_inside_python_environments(tmp_path):
+def test_no_watch_is_scheduled_inside_python_environments(tmp_path) -> None:
     app = _venv_tree(tmp_path)
     watcher = ChangeWatcher([WatchTarget("component", app, ("*.py",))])
     try:
@@ -155,7 +155,7 @@ def test_no_watch_is_scheduled_inside_python_environments(tmp_path):
         watcher.close()
 
 
-def test_package_installs_in_an_environment_make_no_noise_and_no_change(tmp_path):
+def test_package_installs_in_an_environment_make_no_noise_and_no_change(tmp_path) -> None:
     """What pip does in site-packages: trees made, moved aside (its ~stash) and removed."""
     app = _venv_tree(tmp_path)
     site = app / "env-with-any-name" / "lib" / "python3.11" / "site-packages"
@@ -186,7 +186,7 @@ def test_package_installs_in_an_environment_make_no_noise_and_no_change(tmp_path
         watcher.close()
 
 
-def test_new_folders_are_watched_and_a_new_environment_is_not(tmp_path):
+def test_new_folders_are_watched_and_a_new_environment_is_not(tmp_path) -> None:
     app = _venv_tree(tmp_path)
     watcher = ChangeWatcher([WatchTarget("component", app, ("*.py",))])
     changes = Changes(watcher)

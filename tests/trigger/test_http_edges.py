@@ -78,7 +78,7 @@ def _settle(server):
 # --- request bodies ---------------------------------------------------------------------
 
 
-def test_huge_chunk_size_then_close_keeps_host_memory_bounded(edge_server):
+def test_huge_chunk_size_then_close_keeps_host_memory_bounded(edge_server) -> None:
     pid = edge_server.process.pid
     before = host_rss_mib(pid)
     with socket.create_connection(("127.0.0.1", edge_server.port)) as sock:
@@ -89,7 +89,7 @@ def test_huge_chunk_size_then_close_keeps_host_memory_bounded(edge_server):
     assert edge_server.process.poll() is None
 
 
-def test_huge_chunk_size_is_413_before_any_byte_is_read(edge_server):
+def test_huge_chunk_size_is_413_before_any_byte_is_read(edge_server) -> None:
     status, headers, body = parse(exchange(edge_server.port, post_chunked("/echo", [b"FFFFFFFFFFFFFFFF\r\nabc"]), half_close=True))
     assert status == 413
     assert header(headers, "content-type").startswith(b"text/plain")
@@ -109,7 +109,7 @@ def test_huge_chunk_size_is_413_before_any_byte_is_read(edge_server):
         (b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\nabc", b"does not end with chunked"),
     ],
 )
-def test_malformed_framing_is_a_400_with_one_line(edge_server, request_bytes, reason):
+def test_malformed_framing_is_a_400_with_one_line(edge_server, request_bytes, reason) -> None:
     status, headers, body = parse(exchange(edge_server.port, request_bytes, half_close=True))
     assert status == 400, body
     assert header(headers, "content-type").startswith(b"text/plain")
@@ -127,7 +127,7 @@ def test_malformed_framing_is_a_400_with_one_line(edge_server, request_bytes, re
         b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789",
     ],
 )
-def test_a_body_cut_short_reaches_no_worker(edge_server, request_bytes):
+def test_a_body_cut_short_reaches_no_worker(edge_server, request_bytes) -> None:
     status, _, body = parse(exchange(edge_server.port, request_bytes, half_close=True))
     assert status == 400 and b"closed the connection" in body
     _settle(edge_server)
@@ -135,7 +135,7 @@ def test_a_body_cut_short_reaches_no_worker(edge_server, request_bytes):
     assert "Traceback" not in edge_server.output()
 
 
-def test_body_over_the_limit_is_413_and_under_it_is_served(edge_server):
+def test_body_over_the_limit_is_413_and_under_it_is_served(edge_server) -> None:
     big = b"x" * (1024 * 1024 + 1)
     status, _, body = parse(exchange(edge_server.port, b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(big)))
     assert status == 413 and b"1 MiB" in body
@@ -148,7 +148,7 @@ def test_body_over_the_limit_is_413_and_under_it_is_served(edge_server):
     assert status == 200 and json.loads(body)["body"] == len(just)
 
 
-def test_max_request_body_flag_errors_in_one_line(tmp_path):
+def test_max_request_body_flag_errors_in_one_line(tmp_path) -> None:
     path = write_app(tmp_path, _original_api_manifest(), {"app.py": UNTRUSTED_APP})
     result = run_cli("up", "-f", str(path), "--max-request-body", "12Q")
     assert result.returncode == 2
@@ -174,7 +174,7 @@ def test_max_request_body_flag_errors_in_one_line(tmp_path):
         ("/bad-length", b"'content-length'"),
     ],
 )
-def test_a_response_spin_would_refuse_is_a_500_naming_why(edge_server, path, named):
+def test_a_response_spin_would_refuse_is_a_500_naming_why(edge_server, path, named) -> None:
     raw = exchange(edge_server.port, f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
     status, headers, body = parse(raw)
     assert status == 500, raw
@@ -189,7 +189,7 @@ def test_a_response_spin_would_refuse_is_a_500_naming_why(edge_server, path, nam
     ))
 
 
-def test_unicode_response_header_goes_out_as_utf8(edge_server):
+def test_unicode_response_header_goes_out_as_utf8(edge_server) -> None:
     started = time.monotonic()
     status, headers, body = parse(exchange(edge_server.port, b"GET /euro HTTP/1.1\r\nHost: x\r\n\r\n", timeout=10))
     assert time.monotonic() - started < 20  # before, the client waited a minute for nothing
@@ -197,7 +197,7 @@ def test_unicode_response_header_goes_out_as_utf8(edge_server):
     assert header(headers, "x-price") == "10 \u20ac".encode("utf-8")
 
 
-def test_date_and_server_headers_are_the_components_own_as_under_spin(edge_server):
+def test_date_and_server_headers_are_the_components_own_as_under_spin(edge_server) -> None:
     # hyper adds a date only when the response has none, and never a server header.
     status, headers, _ = parse(exchange(edge_server.port, b"GET /dated HTTP/1.1\r\nHost: x\r\n\r\n"))
     assert status == 200
@@ -208,7 +208,7 @@ def test_date_and_server_headers_are_the_components_own_as_under_spin(edge_serve
     assert "server" not in [name for name, _ in headers]
 
 
-def test_head_gets_headers_and_no_body(edge_server):
+def test_head_gets_headers_and_no_body(edge_server) -> None:
     raw = exchange(edge_server.port, b"HEAD /hello HTTP/1.1\r\nHost: x\r\n\r\n")
     status, headers, body = parse(raw)
     assert status == 200
@@ -216,7 +216,7 @@ def test_head_gets_headers_and_no_body(edge_server):
     assert body == b""
 
 
-def test_host_takes_the_statuses_status_code_from_u16_takes(edge_server):
+def test_host_takes_the_statuses_status_code_from_u16_takes(edge_server) -> None:
     status, _, body = parse(exchange(edge_server.port, b"GET /status-799 HTTP/1.1\r\nHost: x\r\n\r\n"))
     assert (status, body) == (799, b"odd")
 
@@ -226,7 +226,7 @@ def test_host_takes_the_statuses_status_code_from_u16_takes(edge_server):
 UTF8_REQUEST = "GET /echo HTTP/1.1\r\nHost: x\r\nX-Text: café ✓\r\nConnection: close\r\nX-Multi: a\r\nX-Multi: b\r\nX_Under: u\r\n\r\n"
 
 
-def test_original_api_request_headers_are_utf8_text_as_spin_gives_them(edge_server):
+def test_original_api_request_headers_are_utf8_text_as_spin_gives_them(edge_server) -> None:
     status, _, body = parse(exchange(edge_server.port, UTF8_REQUEST.encode("utf-8")))
     assert status == 200, body
     seen = json.loads(body)["headers"]
@@ -236,7 +236,7 @@ def test_original_api_request_headers_are_utf8_text_as_spin_gives_them(edge_serv
     assert "connection" not in seen  # Spin strips it (headers.rs strip_forbidden_headers)
 
 
-def test_request_header_that_is_not_utf8_is_a_500_without_the_handler(edge_server):
+def test_request_header_that_is_not_utf8_is_a_500_without_the_handler(edge_server) -> None:
     raw = exchange(edge_server.port, b"GET /echo?bad HTTP/1.1\r\nHost: x\r\nX-Bytes: \xff\xfe\r\n\r\n")
     status, _, body = parse(raw)
     assert status == 500 and b"'x-bytes' is not valid UTF-8" in body
@@ -256,7 +256,7 @@ SDK5_ECHO = """
 
 
 @pytest.mark.parametrize("sdk", ["sdk3", "sdk5"])
-def test_sdk_request_headers_are_utf8_text_and_come_back_as_utf8(tmp_path, spin_up, sdk):
+def test_sdk_request_headers_are_utf8_text_and_come_back_as_utf8(tmp_path, spin_up, sdk) -> None:
     if sdk == "sdk3":
         source = ECHO_SDK3.replace('{"content-type": "application/json"}', '{"content-type": "application/json", "x-back": "café ✓"}')
         path = write_app(tmp_path, manifest(component("echo", route="/...")), {"app.py": source})
@@ -289,7 +289,7 @@ ACCESS_LINE = re.compile(r"^GET /chat\S* -> chatty 200 [\d.]+ms$")
 COMPONENT_LINE = re.compile(r"^\[chatty\] line \d+ y{300}$")
 
 
-def test_log_lines_are_never_cut_by_each_other(tmp_path, spin_up):
+def test_log_lines_are_never_cut_by_each_other(tmp_path, spin_up) -> None:
     app_manifest = manifest(component("chatty", route="/...")).replace(
         "componentize-py -w spin-http componentize app -o app.wasm", "spin py2wasm app -o app.wasm"
     )

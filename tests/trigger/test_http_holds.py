@@ -73,14 +73,14 @@ def holds_server(tmp_path, spin_up):
 # --- framing (hyper's rules) --------------------------------------------------------------------
 
 
-def test_a_content_length_of_thousands_of_digits_is_a_400_with_one_line(holds_server):
+def test_a_content_length_of_thousands_of_digits_is_a_400_with_one_line(holds_server) -> None:
     request = b"POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: " + b"9" * 5000 + b"\r\n\r\nabc"
     status, _, body = parse(exchange(holds_server.port, request, half_close=True))
     assert status == 400 and body.count(b"\n") == 1 and b"Content-Length of 5000 characters" in body
     assert "Traceback" not in holds_server.output()
 
 
-def test_a_header_with_a_space_before_its_colon_is_refused_as_hyper_refuses_it(holds_server):
+def test_a_header_with_a_space_before_its_colon_is_refused_as_hyper_refuses_it(holds_server) -> None:
     request = (b"POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding : chunked\r\nContent-Length: 3\r\n\r\n"
                b"3\r\nabc\r\n0\r\n\r\n")
     status, headers, body = parse(exchange(holds_server.port, request, half_close=True))
@@ -94,13 +94,13 @@ def test_a_header_with_a_space_before_its_colon_is_refused_as_hyper_refuses_it(h
     assert holds_server.get("/x")[0] == 200
 
 
-def test_a_response_content_length_of_thousands_of_digits_is_a_500_with_one_line(holds_server):
+def test_a_response_content_length_of_thousands_of_digits_is_a_500_with_one_line(holds_server) -> None:
     status, _, body = holds_server.get("/huge-length")
     assert status == 500 and b"5000 characters long, not a number of bytes" in body
     assert "Traceback" not in holds_server.output()
 
 
-def test_a_streamed_body_longer_than_its_length_cuts_the_connection_and_serves_nothing_after(holds_server):
+def test_a_streamed_body_longer_than_its_length_cuts_the_connection_and_serves_nothing_after(holds_server) -> None:
     # Two requests on one connection: the first one's body breaks its content-length.
     pipelined = (b"GET /longer-than-its-length HTTP/1.1\r\nHost: x\r\n\r\n"
                  b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -113,7 +113,7 @@ def test_a_streamed_body_longer_than_its_length_cuts_the_connection_and_serves_n
 # --- frames from a worker ---------------------------------------------------------------------
 
 
-def test_a_frame_announcing_a_huge_body_is_refused_before_it_is_buffered(holds_server):
+def test_a_frame_announcing_a_huge_body_is_refused_before_it_is_buffered(holds_server) -> None:
     pid = holds_server.process.pid
     assert holds_server.get("/hello")[0] == 200
     before = host_rss_mib(pid)
@@ -186,7 +186,7 @@ STALLING_MANIFEST = ORIGINAL_MANIFEST.replace(
 ).replace('source = "app.wasm"', 'source = "app.wasm"\n    allowed_outbound_hosts = ["http://holds.spin.internal"]')
 
 
-def test_a_stream_that_stalls_after_its_first_piece_is_cut_by_the_request_timeout(tmp_path, spin_up):
+def test_a_stream_that_stalls_after_its_first_piece_is_cut_by_the_request_timeout(tmp_path, spin_up) -> None:
     path = write_app(tmp_path / "app", STALLING_MANIFEST, {"app.py": STALLING_APP})
     server = spin_up(path, "--no-watch", "--python", str(sdk4_python()), "--request-timeout", "2")
     # Pieces a second apart, 3 s in all: each gap is within the limit, so the stream is whole.
@@ -208,7 +208,7 @@ def test_a_stream_that_stalls_after_its_first_piece_is_cut_by_the_request_timeou
 # --- a client that stops reading ---------------------------------------------------------------
 
 
-def test_a_client_that_stops_reading_is_cut_at_the_io_limit_and_the_stream_closed(monkeypatch):
+def test_a_client_that_stops_reading_is_cut_at_the_io_limit_and_the_stream_closed(monkeypatch) -> None:
     limit = 2
     monkeypatch.setattr(http_server, "IO_TIMEOUT", limit)
     closed = threading.Event()

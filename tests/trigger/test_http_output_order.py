@@ -31,7 +31,7 @@ MANIFEST = """
 """
 
 
-def test_printed_lines_come_before_the_access_line(tmp_path, spin_up):
+def test_printed_lines_come_before_the_access_line(tmp_path, spin_up) -> None:
     server = spin_up(write_app(tmp_path / "app", MANIFEST, {"app.py": APP}))
     paths = [f"/n/{number}" for number in range(40)]
     for path in paths:

@@ -54,24 +54,24 @@ ROUTING_CASES = [
 
 
 @pytest.mark.parametrize("name, base, pairs, path, expected", ROUTING_CASES, ids=[c[0] for c in ROUTING_CASES])
-def test_spin_routing_cases(name, base, pairs, path, expected):
+def test_spin_routing_cases(name, base, pairs, path, expected) -> None:
     assert component_for(router(pairs, base), path) == expected
 
 
-def test_wildcard_routes_use_custom_display():
+def test_wildcard_routes_use_custom_display() -> None:
     (route,) = router([("comp", "/whee/...")]).routes()
     assert route.component == "comp"
     assert route.label == "/whee (wildcard)"
 
 
-def test_sensible_routes_are_reachable_and_keep_their_order():
+def test_sensible_routes_are_reachable_and_keep_their_order() -> None:
     pairs = [("comp-/", "/"), ("comp-/foo", "/foo"), ("comp-/bar", "/bar"), ("comp-/whee/...", "/whee/...")]
     r = router(pairs)
     assert [route.component for route in r.routes()] == ["comp-/", "comp-/foo", "comp-/bar", "comp-/whee/..."]
     assert r.duplicate_routes == [] and r.duplicates == []
 
 
-def test_duplicate_routes_are_unreachable_and_the_last_one_wins():
+def test_duplicate_routes_are_unreachable_and_the_last_one_wins() -> None:
     r = router([("comp-/", "/"), ("comp-first /foo", "/foo"), ("comp-second /foo", "/foo"), ("comp-/whee/...", "/whee/...")])
     assert len(r.routes()) == 3
     assert r.routes()[1].component == "comp-second /foo"
@@ -80,14 +80,14 @@ def test_duplicate_routes_are_unreachable_and_the_last_one_wins():
     assert component_for(r, "/foo") == "comp-second /foo"
 
 
-def test_duplicate_routes_reporting_is_faithful():
+def test_duplicate_routes_reporting_is_faithful() -> None:
     routes = ["/", "/foo", "/...", "/whee/..."]
     pairs = [(f"comp-{which} {route}", route) for route in routes for which in ("first", "second")]
     r = router(pairs)
     assert [(d.replaced_id, d.route) for d in r.duplicate_routes] == [(f"comp-first {route}", route) for route in routes]
 
 
-def test_duplicates_are_reported_in_spins_words():
+def test_duplicates_are_reported_in_spins_words() -> None:
     r = router([("first", "/same"), ("second", "/same"), ("third", "/same"), ("root1", "/"), ("root2", "/")])
     # Each report names the route that replaced it at the time, as Spin's does.
     assert r.duplicates == [
@@ -100,19 +100,19 @@ def test_duplicates_are_reported_in_spins_words():
     assert [route.component for route in r.routes()] == ["root2", "third"]
 
 
-def test_duplicates_are_the_same_text_not_the_same_route():
+def test_duplicates_are_the_same_text_not_the_same_route() -> None:
     r = router([("a", "/foo"), ("b", "/foo/")])
     assert r.duplicate_routes == []
     assert component_for(r, "/foo") == "a"  # equally specific: the first added is tried first
 
 
-def test_private_routes_are_skipped():
+def test_private_routes_are_skipped() -> None:
     r = Router.build([("/", "comp-/"), ("/foo", "comp-/foo"), (None, "comp-private"), ({"private": True}, "other-private"), ("/whee/...", "comp-/whee/...")])
     assert len(r.routes()) == 3
     assert not any(route.component.endswith("private") for route in r.routes())
 
 
-def test_private_false_is_refused():
+def test_private_false_is_refused() -> None:
     with pytest.raises(RouteError) as error:
         Router.build([("/", "comp-/"), ({"private": False}, "comp-bad component")])
     assert str(error.value) == (
@@ -135,7 +135,7 @@ def test_private_false_is_refused():
         ("/test/*", "/test/a/b", "/a/b"),
     ],
 )
-def test_trailing_wildcard(route, path, trailing):
+def test_trailing_wildcard(route, path, trailing) -> None:
     assert router([("comp", route)]).route(path).trailing == trailing
 
 
@@ -149,7 +149,7 @@ def test_trailing_wildcard(route, path, trailing):
         ("/:name.json", "/data.json", {"name": "data"}),
     ],
 )
-def test_named_segments_are_captured(route, path, named):
+def test_named_segments_are_captured(route, path, named) -> None:
     assert router([("comp", route)]).route(path).named == named
 
 
@@ -163,13 +163,13 @@ def test_named_segments_are_captured(route, path, named):
         ("/.well-known/spin", False),
     ],
 )
-def test_reserved_routes(route, reserved):
+def test_reserved_routes(route, reserved) -> None:
     r = router([("comp", route)])
     assert r.contains_reserved_route() is reserved
     assert (RESERVED_WARNING in r.warnings) is reserved
 
 
-def test_reserved_warning_wording():
+def test_reserved_warning_wording() -> None:
     assert RESERVED_WARNING == "Routes under /.well-known/spin/ are handled by the Spin runtime and will never be reached"
 
 
@@ -203,12 +203,12 @@ MIXED = [
         ("/users/a%20b", ("all", "/...", "/...", "", {}, "/users/a%20b")),
     ],
 )
-def test_match_details(path, expected):
+def test_match_details(path, expected) -> None:
     m = router(MIXED).route(path)
     assert (m.component, m.based_route, m.raw_route, m.component_route, m.named, m.trailing) == expected
 
 
-def test_routes_are_listed_in_the_order_spin_tries_them():
+def test_routes_are_listed_in_the_order_spin_tries_them() -> None:
     assert [(route.component, route.label) for route in router(MIXED).routes()] == [
         ("acme", "/.well-known/acme (wildcard)"),
         ("hidden", "/foo/.bar"),
@@ -219,7 +219,7 @@ def test_routes_are_listed_in_the_order_spin_tries_them():
     ]
 
 
-def test_base_is_prepended_to_routes():
+def test_base_is_prepended_to_routes() -> None:
     r = router([("root", "/"), ("all", "/..."), ("hello", "hello/")], base="/api")
     assert [(route.component, route.route, route.label) for route in r.routes()] == [
         ("root", "/api", "/api"),
@@ -235,13 +235,13 @@ def test_base_is_prepended_to_routes():
     assert r.route("/apix") is None
 
 
-def test_base_without_leading_slash_is_made_absolute():
+def test_base_without_leading_slash_is_made_absolute() -> None:
     r = router([("hello", "/hello")], base="api")
     assert r.base == "/api"
     assert r.route("/api/hello").based_route == "/api/hello"
 
 
-def test_no_match_is_none():
+def test_no_match_is_none() -> None:
     r = router([("hello", "/hello"), ("user", "/users/:id")])
     assert r.route("/nothing") is None
     assert r.route("/") is None
@@ -249,7 +249,7 @@ def test_no_match_is_none():
     assert r.route("/users/1/more") is None
 
 
-def test_a_mid_route_wildcard_fails_only_the_requests_that_reach_it():
+def test_a_mid_route_wildcard_fails_only_the_requests_that_reach_it() -> None:
     r = router([("broken", "/a/*/b"), ("ok", "/ok"), ("any", "/...")])
     assert component_for(r, "/ok") == "ok"
     assert component_for(r, "/x") == "any"
@@ -268,7 +268,7 @@ def test_a_mid_route_wildcard_fails_only_the_requests_that_reach_it():
         ),
     ],
 )
-def test_unparseable_routes(route, message):
+def test_unparseable_routes(route, message) -> None:
     with pytest.raises(RouteError) as error:
         router([("c", route)])
     assert str(error.value) == message
@@ -282,7 +282,7 @@ SITE = [
 ]
 
 
-def test_order_of_a_larger_app_follows_spins_tree():
+def test_order_of_a_larger_app_follows_spins_tree() -> None:
     # Past eleven routes Spin's ordering depends on the shape of its tree, and
     # routefinder's comparison is not transitive around ".well-known": a plain
     # sorted list would send "/" to the fallback here.
@@ -298,7 +298,7 @@ def test_order_of_a_larger_app_follows_spins_tree():
     assert {path: component_for(r, path) for path in expected} == expected
 
 
-def test_root_can_lose_to_the_catch_all_after_a_dotted_route():
+def test_root_can_lose_to_the_catch_all_after_a_dotted_route() -> None:
     # Spin itself routes "/" to "/..." for this manifest order.
     r = router([("wellknown", "/.well-known/..."), ("home", "/"), ("fallback", "/...")])
     assert [route.component for route in r.routes()] == ["fallback", "wellknown", "home"]
@@ -310,7 +310,7 @@ def test_root_can_lose_to_the_catch_all_after_a_dotted_route():
 # --- the startup banner -------------------------------------------------------
 
 
-def test_banner_lines():
+def test_banner_lines() -> None:
     r = router([("root", "/"), ("hello", "/hello"), ("files", "/files/..."), ("all", "/...")])
     base_url = "http://127.0.0.1:3000"
     assert [route.banner_line(base_url) for route in r.routes()] == [
@@ -335,7 +335,7 @@ def headers_for(route, path, full_url, base="/"):
     return dict(spin_headers(m, full_url=full_url, client_addr=CLIENT))
 
 
-def test_default_headers():
+def test_default_headers() -> None:
     headers = headers_for("/foo/...", "/foo/bar", "https://fermyon.dev/foo/bar?key1=value1&key2=value2")
     assert headers == {
         "spin-full-url": "https://fermyon.dev/foo/bar?key1=value1&key2=value2",
@@ -348,7 +348,7 @@ def test_default_headers():
     }
 
 
-def test_default_headers_with_named_wildcards():
+def test_default_headers_with_named_wildcards() -> None:
     headers = headers_for("/foo/:userid/...", "/foo/42/bar", "https://fermyon.dev/foo/42/bar?key1=value1&key2=value2")
     assert headers == {
         "spin-full-url": "https://fermyon.dev/foo/42/bar?key1=value1&key2=value2",
@@ -362,7 +362,7 @@ def test_default_headers_with_named_wildcards():
     }
 
 
-def test_default_headers_with_base_path():
+def test_default_headers_with_base_path() -> None:
     headers = headers_for("/foo/...", "/base/foo/bar", "https://fermyon.dev/base/foo/bar?key1=value1&key2=value2", base="/base")
     assert headers == {
         "spin-full-url": "https://fermyon.dev/base/foo/bar?key1=value1&key2=value2",
@@ -375,7 +375,7 @@ def test_default_headers_with_base_path():
     }
 
 
-def test_header_order_is_spins():
+def test_header_order_is_spins() -> None:
     m = Router.build([("/a/:x/...", "c")]).route("/a/1/b")
     names = [name for name, _ in spin_headers(m, full_url="http://h/a/1/b", client_addr=CLIENT)]
     assert names == [
@@ -394,19 +394,19 @@ def test_header_order_is_spins():
         ("/files/*", "/files/a", {"spin-matched-route": "/files/*", "spin-component-route": "/files/*", "spin-path-info": "/a"}),
     ],
 )
-def test_headers_for_root_exact_and_star_routes(route, path, expected):
+def test_headers_for_root_exact_and_star_routes(route, path, expected) -> None:
     headers = headers_for(route, path, "http://localhost" + path)
     assert {name: headers[name] for name in expected} == expected
 
 
-def test_headers_for_the_root_under_a_base():
+def test_headers_for_the_root_under_a_base() -> None:
     headers = headers_for("/...", "/api/x", "http://localhost/api/x?q=1", base="/api")
     assert (headers["spin-matched-route"], headers["spin-component-route"], headers["spin-base-path"]) == ("/api/...", "", "/api")
     assert headers["spin-path-info"] == "/x"
     assert headers["spin-full-url"] == "http://localhost/api/x?q=1"
 
 
-def test_full_url_from_parts():
+def test_full_url_from_parts() -> None:
     m = Router.build([("/...", "c")]).route("/a%20b")
     headers = dict(spin_headers(m, path_and_query="/a%20b?x=1", host="example.com:3000", client_addr=CLIENT))
     assert headers["spin-full-url"] == "http://example.com:3000/a%20b?x=1"
@@ -418,12 +418,12 @@ def test_full_url_from_parts():
     "addr, expected",
     [(("127.0.0.1", 54321), "127.0.0.1:54321"), (("::1", 8080), "[::1]:8080"), ("10.0.0.1:9", "10.0.0.1:9")],
 )
-def test_client_addr_is_written_as_rust_writes_socket_addresses(addr, expected):
+def test_client_addr_is_written_as_rust_writes_socket_addresses(addr, expected) -> None:
     m = Router.build([("/...", "c")]).route("/")
     assert dict(spin_headers(m, full_url="http://h/", client_addr=addr))["spin-client-addr"] == expected
 
 
-def test_path_match_header_names():
+def test_path_match_header_names() -> None:
     assert path_match_header("userid") == "spin-path-match-userid"
     assert path_match_header("userId") == "spin-path-match-userid"
     assert path_match_header("user_id") == "spin-path-match-user-id"

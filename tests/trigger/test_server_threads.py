@@ -34,7 +34,7 @@ def _wait_for_an_idle_thread(server, timeout=5):
         time.sleep(0.001)
 
 
-def test_idle_threads_take_new_connections_and_stalled_ones_hold_up_nobody():
+def test_idle_threads_take_new_connections_and_stalled_ones_hold_up_nobody() -> None:
     server = _ThreadReusingServer("127.0.0.1", 0, _hello)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     port = server.socket.getsockname()[1]

@@ -33,7 +33,7 @@ def _release(tmp_path, source):
         (f'{{ url = "https://mirror.example.com/static.wasm", digest = "{V030}" }}', "spin-fileserver v0.3.0", (0, 3, 0)),
     ],
 )
-def test_release_urls_and_digests(tmp_path, source, label, version):
+def test_release_urls_and_digests(tmp_path, source, label, version) -> None:
     release = _release(tmp_path, source)
     assert (release.label, release.version) == (label, version)
 
@@ -47,11 +47,11 @@ def test_release_urls_and_digests(tmp_path, source, label, version):
         '"app.wasm"',
     ],
 )
-def test_other_components_are_not_the_file_server(tmp_path, source):
+def test_other_components_are_not_the_file_server(tmp_path, source) -> None:
     assert _release(tmp_path, source) is None
 
 
-def test_every_release_has_a_digest():
+def test_every_release_has_a_digest() -> None:
     assert sorted(FILE_SERVER_DIGESTS.values()) == ["v0.0.1", "v0.0.2", "v0.0.3", "v0.1.0", "v0.2.0", "v0.2.1", "v0.3.0"]
 
 
@@ -72,7 +72,7 @@ UI = (
         ('[{ source = "static/a.txt", destination = "/" }]', '"/" is not a valid destination file name'),
     ],
 )
-def test_files_spin_refuses_stop_startup_with_one_line(tmp_path, files, message):
+def test_files_spin_refuses_stop_startup_with_one_line(tmp_path, files, message) -> None:
     path = write_app(tmp_path, UI.replace("FILES", files), {"static/a.txt": "a"})
     result = run_cli("up", "-f", str(path), "--listen", "127.0.0.1:0", "--no-watch", timeout=60)
     assert result.returncode != 0
@@ -81,14 +81,14 @@ def test_files_spin_refuses_stop_startup_with_one_line(tmp_path, files, message)
     assert str(path) in result.stderr
 
 
-def test_whole_app_folder_pattern_gets_spins_warning(tmp_path, spin_up):
+def test_whole_app_folder_pattern_gets_spins_warning(tmp_path, spin_up) -> None:
     path = write_app(tmp_path, UI.replace("FILES", '["*"]'), {"index.html": "<p>root</p>"})
     server = spin_up(path, "--no-watch")
     assert "A component is including the entire application directory as asset files" in server.output()
     assert server.get("/")[2] == b"<p>root</p>"
 
 
-def test_a_manifest_edit_applies_to_the_file_server_without_a_restart(tmp_path, spin_up):
+def test_a_manifest_edit_applies_to_the_file_server_without_a_restart(tmp_path, spin_up) -> None:
     import time
 
     files = '[{ source = "static", destination = "/" }]'

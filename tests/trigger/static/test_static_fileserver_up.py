@@ -89,7 +89,7 @@ def sha(body):
     return hashlib.sha256(body).hexdigest()
 
 
-def test_startup_announces_each_file_server_and_the_api_is_served_beside_them(shop):
+def test_startup_announces_each_file_server_and_the_api_is_served_beside_them(shop) -> None:
     startup = shop.output().split("Serving")[0]
     assert "Component 'ui' (spin-fileserver v0.3.0) is served by spin-py's built-in file server" in startup
     assert "Component 'legacy' (spin-fileserver v0.2.1) is served by spin-py's built-in file server" in startup
@@ -99,7 +99,7 @@ def test_startup_announces_each_file_server_and_the_api_is_served_beside_them(sh
     assert json.loads(body) == {"api": "/api/items?x=1"}
 
 
-def test_index_for_root_and_folders_with_v030_headers(shop):
+def test_index_for_root_and_folders_with_v030_headers(shop) -> None:
     status, headers, body = shop.get("/")
     assert (status, body) == (200, b"<h1>home</h1>\n")
     assert headers["cache-control"] == "max-age=60"
@@ -124,19 +124,19 @@ def test_index_for_root_and_folders_with_v030_headers(shop):
         ("/docs/guide.md", "text/markdown"),
     ],
 )
-def test_content_types_as_mime_guess_gives_them(shop, path, expected):
+def test_content_types_as_mime_guess_gives_them(shop, path, expected) -> None:
     status, headers, _ = shop.get(path)
     assert status == 200
     assert headers["content-type"] == expected
 
 
-def test_not_found_is_a_bare_404_with_spins_body(shop):
+def test_not_found_is_a_bare_404_with_spins_body(shop) -> None:
     status, headers, body = shop.get("/nope.html")
     assert (status, body) == (404, b"Not Found")
     assert "etag" not in headers and "cache-control" not in headers
 
 
-def test_fallback_path_serves_the_spa_shell_with_cache_control_from_the_environment(shop):
+def test_fallback_path_serves_the_spa_shell_with_cache_control_from_the_environment(shop) -> None:
     status, headers, body = shop.get("/spa/some/client/route")
     assert (status, body) == (200, b"<h1>home</h1>\n")
     assert headers["cache-control"] == "no-cache"
@@ -144,13 +144,13 @@ def test_fallback_path_serves_the_spa_shell_with_cache_control_from_the_environm
     assert shop.get("/spa/style.css")[2] == b"body { color: red }\n"
 
 
-def test_custom_404_path_is_served_with_200_as_spin_fileserver_does(shop):
+def test_custom_404_path_is_served_with_200_as_spin_fileserver_does(shop) -> None:
     status, headers, body = shop.get("/site/missing.html")
     assert (status, body) == (200, b"<h1>custom missing</h1>\n")
     assert headers["content-type"] == "text/html"
 
 
-def test_etag_and_if_none_match_give_304_without_a_body(shop):
+def test_etag_and_if_none_match_give_304_without_a_body(shop) -> None:
     _, headers, _body = shop.get("/style.css")
     etag = headers["etag"]
     status, headers304, body304 = shop.get("/style.css", headers={"If-None-Match": etag})
@@ -159,7 +159,7 @@ def test_etag_and_if_none_match_give_304_without_a_body(shop):
     assert shop.get("/style.css", headers={"If-None-Match": f'"{etag}"'})[0] == 200  # compared as sent
 
 
-def test_compression_on_the_fly_br_then_deflate_then_gzip(shop):
+def test_compression_on_the_fly_br_then_deflate_then_gzip(shop) -> None:
     plain = FILES["static/big.txt"].encode()
     status, headers, body = shop.get("/big.txt", headers={"Accept-Encoding": "gzip"})
     assert (status, headers["content-encoding"]) == (200, "gzip")
@@ -176,7 +176,7 @@ def test_compression_on_the_fly_br_then_deflate_then_gzip(shop):
         assert brotli.decompress(body) == plain and headers["etag"] == sha(body)
 
 
-def test_every_method_gets_the_file_and_head_gets_no_body(shop):
+def test_every_method_gets_the_file_and_head_gets_no_body(shop) -> None:
     assert shop.request("POST", "/style.css", body=b"ignored")[2] == b"body { color: red }\n"
     assert shop.request("DELETE", "/style.css")[0] == 200
     status, headers, body = shop.request("HEAD", "/style.css")
@@ -187,16 +187,16 @@ def test_every_method_gets_the_file_and_head_gets_no_body(shop):
 @pytest.mark.parametrize(
     "path", ["/../outside.txt", "/../../etc/passwd", "/blog/../../outside.txt", "/%2e%2e/outside.txt", "/..%2foutside.txt"]
 )
-def test_paths_that_climb_out_of_the_files_are_not_found(shop, path):
+def test_paths_that_climb_out_of_the_files_are_not_found(shop, path) -> None:
     status, _, body = shop.get(path)
     assert (status, body) == (404, b"Not Found")
 
 
-def test_dot_dot_inside_the_files_stays_inside(shop):
+def test_dot_dot_inside_the_files_stays_inside(shop) -> None:
     assert shop.get("/blog/../style.css")[2] == b"body { color: red }\n"
 
 
-def test_exclude_files_and_glob_mounts(shop):
+def test_exclude_files_and_glob_mounts(shop) -> None:
     assert shop.get("/private/key.txt")[0] == 404
     assert shop.get("/docs/guide.md")[2] == b"# guide\n"
     assert shop.get("/docs/sub/deep.md")[0] == 404  # `*` stays in one folder
@@ -206,18 +206,18 @@ def test_exclude_files_and_glob_mounts(shop):
     assert shop.get("/.hidden")[2] == b"hidden\n"  # hidden files are mounted, as Spin's glob does
 
 
-def test_a_directory_pattern_lands_where_spins_copy_puts_it(shop):
+def test_a_directory_pattern_lands_where_spins_copy_puts_it(shop) -> None:
     assert shop.get("/dp/assets/assets/logo.svg")[2] == b"<svg/>\n"
     assert shop.get("/dp/assets/logo.svg")[0] == 404
 
 
-def test_single_file_mount_on_an_exact_route_is_served_by_its_path(shop):
+def test_single_file_mount_on_an_exact_route_is_served_by_its_path(shop) -> None:
     status, headers, body = shop.get("/about.html")
     assert (status, body) == (200, b"<p>about</p>\n")
     assert headers["content-type"] == "text/html"
 
 
-def test_favicon_when_the_app_has_none(shop):
+def test_favicon_when_the_app_has_none(shop) -> None:
     status, headers, body = shop.get("/favicon.ico")
     assert status == 200 and headers["content-type"] == "image/x-icon"
     assert body[:4] == b"\x00\x00\x01\x00"
@@ -225,13 +225,13 @@ def test_favicon_when_the_app_has_none(shop):
     assert status == 200 and body.startswith(b"\x89PNG")
 
 
-def test_older_release_behaviour_by_version(shop):
+def test_older_release_behaviour_by_version(shop) -> None:
     # v0.2.1 has 404 bodies and gzip, but not v0.3.0's exact-route handling; the rest is shared.
     assert shop.get("/legacy/nope")[2] == b"Not Found"
     assert shop.get("/legacy/style.css", headers={"Accept-Encoding": "gzip"})[1]["content-encoding"] == "gzip"
 
 
-def test_an_edit_shows_on_the_next_request(shop):
+def test_an_edit_shows_on_the_next_request(shop) -> None:
     target = shop.folder / "static" / "live.txt"
     target.write_text("first\n")
     assert shop.get("/live.txt")[2] == b"first\n"

@@ -59,7 +59,7 @@ def get(port, path, encoding=None, if_none_match=None):
         connection.close()
 
 
-def test_a_large_file_streams_in_pieces_with_its_etag_and_compression(tmp_path, spin_up, content):
+def test_a_large_file_streams_in_pieces_with_its_etag_and_compression(tmp_path, spin_up, content) -> None:
     (tmp_path / "static").mkdir()
     (tmp_path / "static" / "big.bin").write_bytes(content)
     (tmp_path / "spin.toml").write_text(MANIFEST)

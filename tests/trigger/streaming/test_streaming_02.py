@@ -71,7 +71,7 @@ def origin():
 
 
 @pytest.mark.parametrize("sdk", ["2.0.0", "3.4.1"])
-def test_the_v2_streaming_example_runs_unchanged(tmp_path, spin_up, origin, sdk):
+def test_the_v2_streaming_example_runs_unchanged(tmp_path, spin_up, origin, sdk) -> None:
     server = spin_up(example(tmp_path, sdk), "--python", str(sdk_python(sdk)))
     status, headers, body = server.request("POST", "/echo", body=b"'Twas brillig", headers={"content-type": "text/plain"})
     assert (status, headers["content-type"], body) == (200, "text/plain", b"'Twas brillig")
@@ -100,7 +100,7 @@ def test_the_v2_streaming_example_runs_unchanged(tmp_path, spin_up, origin, sdk)
     server.wait_for_output("GET /echo -> test 400")
 
 
-def test_a_64_mib_echo_through_the_v2_example_comes_back_identical(tmp_path, spin_up):
+def test_a_64_mib_echo_through_the_v2_example_comes_back_identical(tmp_path, spin_up) -> None:
     server = spin_up(example(tmp_path, "2.0.0"), "--python", str(sdk_python("2.0.0")))
     assert server.request("POST", "/echo", body=b"warm")[2] == b"warm"
     before = high_water_mib(server.process.pid)
@@ -112,7 +112,7 @@ def test_a_64_mib_echo_through_the_v2_example_comes_back_identical(tmp_path, spi
     assert grew < 24, f"the host peaked {grew:.0f} MiB higher during a 64 MiB echo"
 
 
-def test_the_v2_example_echoes_while_the_client_is_still_sending(tmp_path, spin_up):
+def test_the_v2_example_echoes_while_the_client_is_still_sending(tmp_path, spin_up) -> None:
     server = spin_up(example(tmp_path, "2.0.0"), "--python", str(sdk_python("2.0.0")))
     assert interleaved_echo(server.port) == b"first piece second piece third"
 
@@ -236,7 +236,7 @@ def raw_app(tmp_path):
     ''', {"app.py": RAW})
 
 
-def test_a_raw_handler_that_sets_no_response_or_an_error_gets_a_500(tmp_path, spin_up):
+def test_a_raw_handler_that_sets_no_response_or_an_error_gets_a_500(tmp_path, spin_up) -> None:
     server = spin_up(raw_app(tmp_path), "--python", str(sdk3_python()))
     status, _, body = server.get("/no-response")
     assert status == 500 and b"guest failed to produce a response prior to returning" in body
@@ -244,7 +244,7 @@ def test_a_raw_handler_that_sets_no_response_or_an_error_gets_a_500(tmp_path, sp
     assert (status, body) == (500, b"guest failed to produce a response: ErrorCode_InternalError(value='no thanks')\n")
 
 
-def test_a_raw_response_body_left_unfinished_is_cut_short(tmp_path, spin_up):
+def test_a_raw_response_body_left_unfinished_is_cut_short(tmp_path, spin_up) -> None:
     server = spin_up(raw_app(tmp_path), "--python", str(sdk3_python()))
     status, headers, body = parse(exchange(server.port, b"GET /unfinished HTTP/1.1\r\nHost: x\r\n\r\n"))
     assert status == 200 and header(headers, "transfer-encoding") == b"chunked"
@@ -253,7 +253,7 @@ def test_a_raw_response_body_left_unfinished_is_cut_short(tmp_path, spin_up):
     assert server.get("/no-response")[0] == 500  # a fresh instance serves the next request
 
 
-def test_raw_outgoing_requests_send_their_bodies_and_a_denied_host_is_an_error_code(tmp_path, spin_up):
+def test_raw_outgoing_requests_send_their_bodies_and_a_denied_host_is_an_error_code(tmp_path, spin_up) -> None:
     server = spin_up(raw_app(tmp_path), "--python", str(sdk3_python()))
     data = bytes(range(256)) * 40
     status, _, body = server.get("/send", headers={"target": f"127.0.0.1:{server.port}"})
@@ -263,7 +263,7 @@ def test_raw_outgoing_requests_send_their_bodies_and_a_denied_host_is_an_error_c
     assert (status, body) == (200, b"ErrorCode_HttpRequestDenied()")
 
 
-def test_a_raw_response_is_complete_while_its_handler_goes_on(tmp_path, spin_up, origin):
+def test_a_raw_response_is_complete_while_its_handler_goes_on(tmp_path, spin_up, origin) -> None:
     server = spin_up(raw_app(tmp_path), "--python", str(sdk3_python()))
     # The handler then waits in an outgoing request that the origin answers only once released.
     status, _, body = server.get("/after", headers={"target": f"127.0.0.1:{origin.server_address[1]}"}, timeout=20)
@@ -314,7 +314,7 @@ SDK5_RAW = """
 """
 
 
-def test_spin_sdk_5_runs_the_wasi_http_02_export_too(tmp_path, spin_up, origin):
+def test_spin_sdk_5_runs_the_wasi_http_02_export_too(tmp_path, spin_up, origin) -> None:
     path = write_app(tmp_path / "raw5", '''
         spin_manifest_version = 2
         [application]
@@ -334,7 +334,7 @@ def test_spin_sdk_5_runs_the_wasi_http_02_export_too(tmp_path, spin_up, origin):
     assert (status, headers["x-fetched"], body) == (200, "200", b"hello " + KNOWN[:16].hex().encode())
 
 
-def test_a_raw_handler_polls_the_clock_and_a_poll_that_can_never_end_is_an_error(tmp_path, spin_up):
+def test_a_raw_handler_polls_the_clock_and_a_poll_that_can_never_end_is_an_error(tmp_path, spin_up) -> None:
     server = spin_up(raw_app(tmp_path), "--python", str(sdk3_python()))
     status, _, body = server.get("/sleep")
     assert status == 200 and int(body) >= 50_000_000

@@ -46,7 +46,7 @@ def dechunk(body):
 
 
 @pytest.mark.parametrize("sdk", ["4.0.0", "5.0.0"])
-def test_the_streaming_example_runs_unchanged(tmp_path, spin_up, sdk):
+def test_the_streaming_example_runs_unchanged(tmp_path, spin_up, sdk) -> None:
     python = sdk4_python() if sdk == "4.0.0" else sdk5_python()
     server = spin_up(example(tmp_path), "--python", str(python))
     status, headers, body = server.request("POST", "/echo", body=b"'Twas brillig", headers={"content-type": "text/plain"})
@@ -94,7 +94,7 @@ def interleaved_echo(port):
     return dechunk(body)
 
 
-def test_an_echo_streams_both_ways_while_the_client_is_still_sending(tmp_path, spin_up):
+def test_an_echo_streams_both_ways_while_the_client_is_still_sending(tmp_path, spin_up) -> None:
     server = spin_up(example(tmp_path), "--python", str(sdk5_python()))
     assert interleaved_echo(server.port) == b"first piece second piece third"
 
@@ -204,7 +204,7 @@ def echo(port, size, block, timeout):
     return sent, echoed
 
 
-def test_a_64_mb_echo_holds_a_few_mb_in_the_host_and_the_worker(tmp_path, spin_up):
+def test_a_64_mb_echo_holds_a_few_mb_in_the_host_and_the_worker(tmp_path, spin_up) -> None:
     server = spin_up(example(tmp_path), "--python", str(sdk5_python()), "--max-workers", "1")
     assert server.request("POST", "/echo", body=b"warm")[2] == b"warm"
     time.sleep(0.5)  # (the worker and its spare settle: --max-workers 1 keeps one)
@@ -234,7 +234,7 @@ BUFFERED = """
 """
 
 
-def test_buffered_handlers_get_big_bodies_whole_and_a_broken_body_is_answered_by_the_host(tmp_path, spin_up):
+def test_buffered_handlers_get_big_bodies_whole_and_a_broken_body_is_answered_by_the_host(tmp_path, spin_up) -> None:
     path = write_app(tmp_path / "app", '''
         spin_manifest_version = 2
         [application]
@@ -287,7 +287,7 @@ RAW_LENGTHS = """
 """
 
 
-def test_a_streamed_response_is_counted_against_its_content_length(tmp_path, spin_up):
+def test_a_streamed_response_is_counted_against_its_content_length(tmp_path, spin_up) -> None:
     path = write_app(tmp_path / "app", '''
         spin_manifest_version = 2
         [application]
