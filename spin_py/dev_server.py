@@ -113,7 +113,6 @@ class DevServer:
         router = router_for(app)  # a route Spin refuses fails the load
         file = self.config.runtime_config_file
         runtime_config = load_runtime_config(file) if file else RuntimeConfig()
-        redis_plan(app, runtime_config, self.config)  # Spin refuses Redis addresses and channels it cannot resolve
         return AppRuntime(
             self.config,
             app,
@@ -126,6 +125,8 @@ class DevServer:
             router=router,
             file_server=static_files_for,
             kv_explorer=kv_explorer_for,
+            # Spin refuses Redis addresses and channels it cannot resolve.
+            check_triggers=lambda runtime: redis_plan(runtime.app, runtime.context.variables),
         )
 
     def replace_runtime(self, runtime: AppRuntime) -> None:

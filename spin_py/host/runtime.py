@@ -51,13 +51,16 @@ class AppRuntime:
     def __init__(self, config: Any, app: Any, capabilities: Iterable[Capability] = (), runtime_config: RuntimeConfig | None = None,
                  terminal: Any = None, previous: "AppRuntime | None" = None, current: Callable[[], "AppRuntime"] | None = None,
                  python: AppPython | None = None, router: Any = None, file_server: Any = None,
-                 kv_explorer: Any = None) -> None:
+                 kv_explorer: Any = None, check_triggers: Callable[["AppRuntime"], object] | None = None) -> None:
         """``capabilities``: the server's Capability objects, configured here for ``app``.
         ``current()`` returns the runtime serving now: host calls are checked against its
         manifest, so an edit that revokes a permission applies from the very next call.
         ``router`` (the HTTP trigger's, for ``app``) and ``file_server(runtime, component, release)``
         (spin-fileserver, answered by the host) come from the triggers, which import the host
-        and not the other way round (spin_py/dev_server.py hands them over)."""
+        and not the other way round (spin_py/dev_server.py hands them over). ``check_triggers(runtime)``
+        raises ManifestError where a trigger's settings cannot be resolved (Spin refuses to start):
+        it runs once the capabilities are configured, with their shared variables, before any
+        component's pool is touched."""
         self.config = config
         self.app = app
         self.terminal = terminal or sys.stderr
@@ -73,6 +76,13 @@ class AppRuntime:
         # What the capabilities share (variables, allowed outbound hosts) is worked out once, here.
         self.context = AppContext(app, self.runtime_config, self.state_dir, config)
         self.capabilities = self._configure(capabilities)
+        if check_triggers is not None:
+            try:
+                check_triggers(self)
+            except BaseException:
+                for configured in self.capabilities.values():
+                    configured.close()
+                raise
         self.host_fields = frozenset(name for capability in capabilities for name in capability.host_fields)
         # The app's Python environment (spin_py/host/app_python.py): the server keeps one across reloads.
         self.python = python if python is not None else AppPython(config, app.dir, say=self._say)

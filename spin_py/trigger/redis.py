@@ -51,9 +51,10 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from spin_py import observe
-from spin_py.capabilities.variables.resolver import ResolverConfigError, VariablesError, resolver_for
+from spin_py.capabilities.variables.resolver import Resolver, VariablesError
 from spin_py.host.worker import WorkerError, WorkerGone, request_instance
 from spin_py.manifest import ManifestError
+from spin_py.manifest.model import App
 from spin_py.wire.rust_text import rust_debug
 
 # How long a subscriber waits for a message before it looks for a stop or a new channel set.
@@ -73,7 +74,7 @@ _RETRIES_WHEN_GONE = 2
 _TCP_SCHEMES = ("redis", "rediss")
 _UNIX_SCHEMES = ("unix", "redis+unix")
 
-Plan = dict  # address -> {channel: (component id, ...)}, in manifest order
+Plan = dict[str, dict[str, tuple[str, ...]]]  # address -> {channel: (component id, ...)}, in manifest order
 
 
 def server_addr(address: str) -> str:
@@ -99,15 +100,13 @@ def _address_problem(address: str) -> str | None:
     return "Redis URL did not parse- InvalidClientConfig"
 
 
-def redis_plan(app, runtime_config, config) -> Plan:
-    """What to subscribe to, resolved as Spin's RedisTrigger::run resolves it; a
+def redis_plan(app: App, variables: Callable[[], Resolver]) -> Plan:
+    """What to subscribe to, resolved as Spin's RedisTrigger::run resolves it, with the
+    app's one variables resolver (``variables()``, the runtime's shared one); a
     ManifestError with Spin's text when it cannot be (Spin refuses to start)."""
     if not app.redis_triggers:
         return {}
-    try:
-        resolver = resolver_for(app, runtime_config, config)
-    except ResolverConfigError as error:  # the variables capability says the same, first
-        raise ManifestError(app.path, str(error)) from None
+    resolver = variables()
 
     def resolve(text, key, what):
         try:
@@ -117,7 +116,7 @@ def redis_plan(app, runtime_config, config) -> Plan:
 
     expression = app.redis_address or ""
     default = resolve(expression, "application.trigger.redis.address", f"default address {rust_debug(expression)}")
-    plan = {}
+    plan: dict[str, dict[str, list[str]]] = {}
     for trigger in app.redis_triggers:
         component = trigger.component
         key = f"trigger.redis (component {component})"
@@ -149,7 +148,7 @@ class RedisTrigger:
         self.runtime = runtime
         self.say = say
         self.announce = announce
-        self._subscribers = {}  # address -> _Subscriber
+        self._subscribers: dict[str, _Subscriber] = {}
         self._lock = threading.Lock()
         self.closed = False  # shutting down: workers are being stopped, their failures are not news
 
@@ -157,7 +156,7 @@ class RedisTrigger:
         """Subscribe to what ``runtime``'s manifest names: new servers connect, changed
         channel sets resubscribe on the open connection, servers no longer named close."""
         try:
-            plan = redis_plan(runtime.app, runtime.runtime_config, runtime.config)
+            plan = redis_plan(runtime.app, runtime.context.variables)
         except ManifestError as error:  # checked when the manifest loaded; .env may have changed since
             self.say(f"Redis trigger: keeping the previous subscriptions: {error}")
             return
@@ -368,7 +367,7 @@ class _Backlog:
 
     def __init__(self, pubsub):
         self._pubsub = pubsub
-        self._messages = collections.deque()  # (channel, payload)
+        self._messages: collections.deque[tuple[str, bytes]] = collections.deque()
         self._bytes = 0
         self.error = None  # why the connection failed while reading ahead (raised once the backlog is handled)
 
