@@ -18,7 +18,7 @@ SERVING = re.compile(r"^(?:Serving |Ready: .* on )(http://[\d.]+:(\d+))$", re.M)
 class LiveServer:
     def __init__(self, manifest, *args, log_path, env=None):
         self.log_path = Path(log_path)
-        self.log = open(self.log_path, "wb")
+        self.log = open(self.log_path, "wb")  # noqa: SIM115 (the server writes it until stop())
         self.process = subprocess.Popen(
             [sys.executable, "-m", "spin_py", "up", "-f", str(manifest), "--listen", "127.0.0.1:0", "--no-build-check", *args],
             stdout=self.log,

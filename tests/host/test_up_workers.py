@@ -5,6 +5,7 @@ import os
 import signal
 import threading
 import time
+from pathlib import Path
 
 from apps import ECHO_SDK3, component, manifest, sdk3_python, write_app
 
@@ -94,8 +95,8 @@ def _component_processes(server, marker):
     found = []
     for name in os.listdir("/proc"):
         try:
-            command = open(f"/proc/{name}/cmdline", "rb").read()
-            parent = int(open(f"/proc/{name}/stat").read().rsplit(")", 1)[1].split()[1])
+            command = Path(f"/proc/{name}/cmdline").read_bytes()
+            parent = int(Path(f"/proc/{name}/stat").read_text().rsplit(")", 1)[1].split()[1])
         except (OSError, ValueError):
             continue
         if marker.encode() in command and b"spin_py_guest" in command and parent != server.process.pid:

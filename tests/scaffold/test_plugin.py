@@ -166,7 +166,7 @@ def test_spin_py_up_as_spin_runs_it(tmp_path):
 
     env = {key: value for key, value in os.environ.items() if key != "PATH"}
     env.update(PATH=f"{VENV_BIN}:/usr/bin:/bin", **SPIN_ENV)
-    log = open(tmp_path / "up.log", "wb")
+    log = open(tmp_path / "up.log", "wb")  # noqa: SIM115 (the server writes it until it is stopped)
     process = subprocess.Popen([str(executable), "up", "--listen", "127.0.0.1:0", "--python", str(sdk3_python())],
                                cwd=tmp_path / "hello", env=env, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
     try:

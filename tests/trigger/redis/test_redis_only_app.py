@@ -42,7 +42,7 @@ def test_no_http_banner_and_output_before_failure_lines(tmp_path, spin_up, redis
     # Each failure line follows its own message's lines: the n-th failure line comes after
     # the n-th message's printed lines.
     failures = [match.start() for match in re.finditer(re.escape(failure), output)]
-    for message, failed_at in zip(messages, failures):
+    for message, failed_at in zip(messages, failures, strict=True):
         for line in (f"[listener] about to refuse {message}\n", f"[listener] on stderr too {message}\n"):
             assert 0 <= output.find(line) < failed_at, f"{line!r}:\n{output}"
 

@@ -151,7 +151,7 @@ def test_addresses_and_channels_are_resolved_from_variables(tmp_path, spin_up, r
 
 
 def test_shutdown_stops_the_subscription_promptly(tmp_path, spin_up, redis_server):
-    path, out = write_redis_app(tmp_path, redis_server, SDK3_APP)
+    path, _ = write_redis_app(tmp_path, redis_server, SDK3_APP)
     server = spin_up(path, "--python", str(sdk3_python()))
     server.wait_for_output("/messages: [listener]")
     started = time.monotonic()
