@@ -19,6 +19,7 @@ from dataclasses import replace
 
 from spin_py.host.launch import control_pair, instance_channels, start_base
 from spin_py.host.worker import LoadFailed
+from spin_py.wire.control import Control
 
 # How long a base or a zygote may take to import what it needs and say ready.
 LOAD_LIMIT = 120.0
@@ -33,7 +34,7 @@ def _code_text(code):
 
 
 # Every base not yet stopped, so that the host's shutdown stops them all.
-_live = set()
+_live: set["InstanceSource"] = set()
 _live_lock = threading.Lock()
 
 
@@ -142,32 +143,37 @@ class InstanceSource:
         self.settings = settings
         self.environment = environment
         self.output = output
-        self._process = None
-        self._control = None
+        self._process: subprocess.Popen | None = None
+        self._control: Control | None = None
         self._lock = threading.Lock()
         self._preloaded = set(settings.preload)
         self._stopped = False
 
-    def _start_base(self, deadline):
+    def _start_base(self, deadline: float) -> Control:
+        """Start the base process; its control channel once it says ready."""
         python = self.python()
         try:
-            self._process, self._control = start_base(python, self.settings, self.environment,
-                                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            process, control = start_base(python, self.settings, self.environment,
+                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         except OSError as error:
             raise LoadFailed(f"cannot start a worker for component '{self.settings.component}' with {python}: "
                              f"{error.strerror or error}") from None
+        self._process, self._control = process, control
         with _live_lock:
             _live.add(self)
-        self.output.follow(self._process)
+        self.output.follow(process)
         try:
-            message = _receive(self._control, deadline)
+            message = _receive(control, deadline)
         except TimeoutError:
             self.stop()
             raise LoadFailed(f"worker for component '{self.settings.component}' did not start within {LOAD_LIMIT:g} s") from None
         if message is None or message.get("op") != "ready":
             raise LoadFailed(f"worker for component '{self.settings.component}' {self._base_status()} while loading")
+        return control
 
-    def _base_status(self):
+    def _base_status(self) -> str:
+        if self._process is None:
+            return "was not started"
         try:
             return _code_text(self._process.wait(timeout=2))
         except Exception:
@@ -179,11 +185,12 @@ class InstanceSource:
         with self._lock:
             if self._stopped:
                 raise LoadFailed(f"component '{self.settings.component}' has been stopped")
-            if self._process is None or self._process.poll() is not None:
-                self._start_base(deadline)
+            base = self._control
+            if base is None or self._process is None or self._process.poll() is not None:
+                base = self._start_base(deadline)
             control, guest_end = control_pair()
             try:
-                self._control.send({"op": "fork"}, (guest_end.fileno(),))
+                base.send({"op": "fork"}, (guest_end.fileno(),))
             except OSError:
                 control.close()
                 raise LoadFailed(f"worker for component '{self.settings.component}' {self._base_status()}") from None
@@ -218,7 +225,8 @@ class InstanceSource:
         self._preloaded.update(new)
         try:
             with self._lock:
-                self._control.send({"op": "preload", "modules": new})
+                if self._control is not None:
+                    self._control.send({"op": "preload", "modules": new})
         except OSError:
             pass
 

@@ -55,7 +55,7 @@ class ComponentPool:
         self.idle_timeout = idle_timeout
         self._lock = threading.Lock()
         self._idle = []  # (worker, idle since), most recently used last
-        self._waiters = collections.deque()
+        self._waiters: collections.deque[_Waiter] = collections.deque()
         self._total = 0  # running or starting
         self._starting = 0
         self._closed = False
