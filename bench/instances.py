@@ -48,13 +48,13 @@ def component_processes(host: int) -> list[tuple[str, int]]:
     for name in os.listdir("/proc"):
         if name.isdigit():
             try:
-                parent = int(open(f"/proc/{name}/stat").read().rsplit(")", 1)[1].split()[1])
+                parent = int(Path(f"/proc/{name}/stat").read_text().rsplit(")", 1)[1].split()[1])
             except (OSError, ValueError):
                 continue
             children.setdefault(parent, []).append(int(name))
     found = []
     for base in children.get(host, []):
-        if b"spin_py_guest" not in open(f"/proc/{base}/cmdline", "rb").read():
+        if b"spin_py_guest" not in Path(f"/proc/{base}/cmdline").read_bytes():
             continue
         found.append(("base", base))
         for zygote in children.get(base, []):
@@ -85,7 +85,7 @@ def main() -> None:
             server.stop()
     busy = [m for m in measured if m[0] == "instance"]
     for role in ("base", "zygote"):
-        for _, pid, fields in (m for m in measured if m[0] == role):
+        for _, _, fields in (m for m in measured if m[0] == role):
             print(f"{role:9} RSS {fields['Rss'] / 1024:6.1f} MiB  PSS {fields['Pss'] / 1024:6.1f} MiB")
     private = [(f["Private_Clean"] + f["Private_Dirty"]) / 1024 for _, _, f in busy]
     rss = sum(f["Rss"] for _, _, f in measured) / 1024

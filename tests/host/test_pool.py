@@ -60,7 +60,7 @@ def test_an_instance_is_forked_ahead_and_each_request_gets_a_fresh_one(tmp_path)
 
 
 def test_instances_grow_to_the_limit_then_extra_idle_ones_retire(tmp_path):
-    pool, spawned = make_pool(tmp_path, HELLO, max_workers=3, idle_timeout=0.5)
+    pool, _ = make_pool(tmp_path, HELLO, max_workers=3, idle_timeout=0.5)
     pool.start()
     leases = [pool.lease() for _ in range(3)]
     workers = [lease.__enter__() for lease in leases]

@@ -6,6 +6,7 @@ import http.server
 import sys
 import threading
 import time
+from typing import ClassVar
 
 import pytest
 from live import free_port, running_server
@@ -60,7 +61,7 @@ def test_default_api_type_against_spin_py_models_serve(models_server):
 
 
 class _Garbage(http.server.BaseHTTPRequestHandler):
-    replies = {"/infer": b"this is not json", "/embed": b'{"embeddings": [' + b"[0.5]," * 200_000 + b"[0.5]]}"}
+    replies: ClassVar[dict[str, bytes]] = {"/infer": b"this is not json", "/embed": b'{"embeddings": [' + b"[0.5]," * 200_000 + b"[0.5]]}"}
 
     def do_POST(self):
         self.rfile.read(int(self.headers.get("content-length", 0)))
