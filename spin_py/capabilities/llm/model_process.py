@@ -30,11 +30,6 @@ this process only knows files: names that resolve to one file share one copy.
 It exits by itself when the host goes away (its socket closes, and the kernel
 sends it SIGKILL when the host's supervisor thread ends: PR_SET_PDEATHSIG).
 
-Embeddings run on fewer threads than the machine has (embedding_threads()):
-the texts of a burst of requests come from instances forked and run on the same
-cores, and a forward pass over a few short texts gains little from a second
-thread while its spinning OpenMP team takes a core from them.
-
 Standard library and spin_py only at import: engines import their libraries
 when a model is first loaded.
 """
@@ -78,18 +73,6 @@ _PR_SET_PDEATHSIG = 1
 # ``reply(result, error, loaded_seconds)``: how a model's thread answers one call.
 Reply = Callable[[Any, BaseException | None, float | None], None]
 Progress = Callable[[], None]
-
-
-def embedding_threads() -> int:
-    """Threads for an embeddings forward pass: half the cores this process may use, at least one.
-    Measured on a 2-core machine with all-MiniLM-L6-v2: one text took 11.4 ms on one thread and
-    13.3 ms on two; 32 texts took 92 ms of CPU on one thread and about 110 ms on two (55 ms of wall
-    time on an idle machine, but several times that while other processes ran on the other core)."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        cores = os.cpu_count() or 1
-    return max(1, cores // 2)
 
 
 class ModelThread:
@@ -405,7 +388,7 @@ def load_engine(engine: str, path: str | os.PathLike[str]) -> Any:
         raise ValueError("no tokenizer.json in the folder")
     from spin_py.capabilities.llm.engines.embeddings import EmbeddingsEngine
 
-    return EmbeddingsEngine(path, threads=embedding_threads())
+    return EmbeddingsEngine(path)
 
 
 class LoadFailed(Exception):
