@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from spin_py.manifest.releases import release_version, url_release
+
 
 @dataclass(frozen=True)
 class PythonEntry:
@@ -408,7 +410,6 @@ FILE_SERVER_DIGESTS = {
     "sha256:5f05b15f0f7cd353d390bc5ebffec7fe25c6a6d7a05b9366c86dcb1a346e9f0f": "v0.2.1",
     "sha256:ef88708817e107bf49985c7cefe4dd1f199bf26f6727819183d5c996baa3d148": "v0.3.0",
 }
-_VERSION = re.compile(r"v?(\d+)\.(\d+)\.(\d+)")
 
 
 def file_server_release(app, component) -> FileServerRelease | None:
@@ -417,22 +418,16 @@ def file_server_release(app, component) -> FileServerRelease | None:
     source = component.source
     tag = None
     if isinstance(source, dict) and "url" in source:
-        found = _FILE_SERVER_URL.fullmatch(source["url"])
-        tag = FILE_SERVER_DIGESTS.get(source.get("digest", "").lower())
-        if found is None and tag is None:
+        known, tag = url_release(source, _FILE_SERVER_URL, FILE_SERVER_DIGESTS)
+        if not known:
             return None
-        tag = (found and found.group("tag")) or tag
     elif isinstance(source, str) and source.endswith(".wasm"):
         tag = FILE_SERVER_DIGESTS.get(_file_digest(Path(app.dir) / source) or "")
         if tag is None:
             return None
     else:
         return None
-    version = _VERSION.fullmatch(tag) if tag else None
-    return FileServerRelease(
-        version=tuple(int(part) for part in version.groups()) if version else None,
-        label=f"spin-fileserver {tag}" if tag else "spin-fileserver",
-    )
+    return FileServerRelease(version=release_version(tag), label=f"spin-fileserver {tag}" if tag else "spin-fileserver")
 
 
 def _file_digest(path) -> str | None:

@@ -49,6 +49,7 @@ from urllib.parse import quote, unquote_to_bytes, urlsplit
 
 from spin_py.capabilities.errors import CapabilityError
 from spin_py.capabilities.seam import decode_bytes, encode_bytes
+from spin_py.manifest.releases import release_version, url_release
 
 # --- which components are spin-kv-explorer --------------------------------------------------------
 
@@ -81,7 +82,6 @@ DIGESTS = {
     "sha256:65bc286f8315746d1beecd2430e178f539fa487ebf6520099daae09a35dbce1d": "v0.10.0",
 }
 FILE_NAME = "spin-kv-explorer.wasm"  # what its build writes (its own spin.toml: explorer/spin-kv-explorer.wasm)
-_VERSION = re.compile(r"v?(\d+)\.(\d+)\.(\d+)")
 
 
 def kv_explorer_release(app: Any, component: Any) -> KvExplorerRelease | None:
@@ -89,22 +89,16 @@ def kv_explorer_release(app: Any, component: Any) -> KvExplorerRelease | None:
     known release's digest, or a local file named spin-kv-explorer.wasm."""
     source = component.source
     if isinstance(source, dict) and "url" in source:
-        found = _URL.fullmatch(str(source["url"]))
-        tag = DIGESTS.get(str(source.get("digest", "")).lower())
-        if found is None and tag is None:
+        known, tag = url_release(source, _URL, DIGESTS)
+        if not known:
             return None
-        tag = (found and found.group("tag")) or tag
     elif isinstance(source, str) and source.endswith(".wasm"):
         if Path(source).name != FILE_NAME:
             return None
         tag = None
     else:
         return None
-    version = _VERSION.fullmatch(tag) if tag else None
-    return KvExplorerRelease(
-        version=tuple(int(part) for part in version.groups()) if version else None,
-        label=f"spin-kv-explorer {tag}" if tag else "spin-kv-explorer",
-    )
+    return KvExplorerRelease(version=release_version(tag), label=f"spin-kv-explorer {tag}" if tag else "spin-kv-explorer")
 
 
 # --- Go's ways, where the answer depends on them --------------------------------------------------
