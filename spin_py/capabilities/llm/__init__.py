@@ -171,7 +171,7 @@ class LlmAppCapability(HostFunctions):
         if not isinstance(texts, list) or not all(isinstance(text, str) for text in texts):
             raise LlmError(INVALID_INPUT, "the texts to embed must be a list of strings")
         result = self.pool().generate_embeddings(model, texts)
-        observe.llm_timings(getattr(result, "host_timings", None))
+        observe.llm_timings(result.host_timings)
         return {"embeddings": result.embeddings, "usage": {"prompt_token_count": result.prompt_token_count}}
 
     functions: ClassVar[dict[str, HostFunction]] = {"infer": infer, "generate_embeddings": generate_embeddings}
